@@ -88,7 +88,7 @@ export function parseManifest(json: string, source: string): ModelManifest {
   if (typeof pre !== 'object' || pre === null || typeof pre.id !== 'string' || !Number.isInteger(pre.version)) {
     fail('"preprocessing" must be {id: string, version: integer, params}');
   }
-  const engine = m.engine ?? 'auto';
+  const engine = (m.engine ?? 'auto') as EngineChoice;
   if (engine !== 'auto' && engine !== 'micro' && engine !== 'ort') fail('"engine" must be "auto", "micro" or "ort"');
   const cascade = (m.cascade ?? { threshold: null }) as Record<string, unknown>;
   if (cascade.threshold !== null && (typeof cascade.threshold !== 'number' || cascade.threshold < 0 || cascade.threshold > 1)) {
