@@ -1,0 +1,133 @@
+// The one web-standard handler every adapter serves: (Request, context) → Response.
+// It routes, turns every failure into a JSON error with a code, and never lets an
+// exception escape to the platform (no input may produce a 500 or kill the isolate).
+import type { EngineRegistry } from './engine/registry.ts';
+import type { EngineName } from './engine/types.ts';
+import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
+import type { ModelSource } from './model/repository.ts';
+import { handlePredict } from './routes/predict.ts';
+import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
+import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
+import { ModelStore } from './serving/model-store.ts';
+
+/** What the platform gives a request besides the Request itself. */
+export interface RequestContext {
+  /** Keeps the isolate alive for work finished after the response (cache writes, metrics). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** The adapter's raw event/context, opaque to the core. */
+  platform?: unknown;
+}
+
+/** Everything a target supplies to build the service. */
+export interface InferenceServiceOptions {
+  models: ModelSource;
+  engines: EngineRegistry;
+  /** ORT engines in this target's order of preference. */
+  ortPreference: readonly EngineName[];
+  config?: Partial<ServiceConfig>;
+  /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
+  onInternalError?: (error: unknown, request: Request) => void;
+}
+
+/** A running service: `fetch` for requests, `warm` to load every model ahead of traffic. */
+export interface InferenceService {
+  fetch(request: Request, context?: RequestContext): Promise<Response>;
+  /** Loads and warms every model; resolves with each model's state. */
+  warm(): ReturnType<ModelStore['loadAll']>;
+  /** True once every model is loaded and passed its warmup inference. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+  readonly context: ServiceContext;
+}
+
+type Route = (request: Request, params: string[], service: ServiceContext) => Promise<Response> | Response;
+
+interface RouteEntry {
+  pattern: RegExp;
+  methods: Partial<Record<string, Route>>;
+}
+
+const SEGMENT = '([^/]+)';
+const VERSION = `(?:/versions/${SEGMENT})?`;
+
+const ROUTES: RouteEntry[] = [
+  { pattern: /^\/healthz$/, methods: { GET: () => jsonResponse({ status: 'ok' }) } },
+  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s) => handlePredict(req, s) } },
+  { pattern: /^\/v2$/, methods: { GET: (_r, _p, s) => serverMetadata(s) } },
+  { pattern: /^\/v2\/health\/live$/, methods: { GET: () => jsonResponse({ live: true }) } },
+  {
+    pattern: /^\/v2\/health\/ready$/,
+    methods: {
+      GET: async (_r, _p, s) => {
+        const ready = await s.models.allReady();
+        return jsonResponse({ ready }, ready ? 200 : 503);
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}$`),
+    methods: { GET: (_r, [name, version], s) => modelMetadata(s, name as string, version) },
+  },
+  {
+    pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/ready$`),
+    methods: { GET: (_r, [name, version], s) => modelReady(s, name as string, version) },
+  },
+  {
+    pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/infer$`),
+    methods: { POST: (req, [name, version], s) => infer(req, s, name as string, version) },
+  },
+];
+
+/** Builds the inference service for one isolate. */
+export function createInferenceService(options: InferenceServiceOptions): InferenceService {
+  const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
+  const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
+  const context = createServiceContext(config, models);
+  const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
+
+  async function fetch(request: Request): Promise<Response> {
+    try {
+      return await route(request, context);
+    } catch (error) {
+      if (!(error instanceof HttpError)) onInternalError(error, request);
+      return errorResponse(error);
+    }
+  }
+
+  return {
+    fetch,
+    warm: () => models.loadAll(),
+    ready: () => models.allReady(),
+    close: () => models.close(),
+    context,
+  };
+}
+
+async function route(request: Request, service: ServiceContext): Promise<Response> {
+  let pathname: string;
+  try {
+    pathname = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
+  } catch {
+    throw new HttpError(400, 'invalid_request', 'the request URL is malformed');
+  }
+  for (const entry of ROUTES) {
+    const match = entry.pattern.exec(pathname);
+    if (!match) continue;
+    const handler = entry.methods[request.method];
+    if (!handler) {
+      const allowed = Object.keys(entry.methods).join(', ');
+      throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${pathname}; use ${allowed}`, { allow: allowed });
+    }
+    const params = match.slice(1).map((segment) => (segment === undefined ? undefined : decodeSegment(segment)));
+    return handler(request, params as string[], service);
+  }
+  throw new HttpError(404, 'not_found', `no route for ${pathname.slice(0, 200)}; try POST /v1/predict or GET /v2/health/ready`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, 'invalid_request', 'a path segment is not valid percent-encoding');
+  }
+}

@@ -1,0 +1,87 @@
+// Reading request bodies safely: content type first, then a size cap enforced while
+// streaming (a huge body is never buffered whole), then strict UTF-8 and JSON parsing.
+import { HttpError } from './errors.ts';
+
+/** Reads the body as bytes, refusing more than `maxBytes` (413) as early as possible. */
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes; send a shorter text`);
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read();
+    } catch {
+      throw new HttpError(400, 'invalid_request', 'the request body could not be read (connection aborted?)');
+    }
+    if (result.done) break;
+    total += result.value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(result.value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Requires a JSON content type, reads at most `maxBytes`, and parses; each failure is a clear 4xx. */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const contentType = request.headers.get('content-type') ?? '';
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `expected content-type application/json, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'}`,
+    );
+  }
+  const bytes = await readBodyBytes(request, maxBytes);
+  if (bytes.byteLength === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
+}
+
+/** Narrows a parsed body to a plain object, or 400. */
+export function requireObject(value: unknown, what = 'the request body'): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'invalid_request', `${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Rejects keys outside `allowed`, so typos are reported instead of ignored. */
+export function rejectUnknownKeys(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `unknown field "${key.slice(0, 64)}" in ${what}; allowed: ${allowed.join(', ')}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// Errors as values: every failure the API reports has an HTTP status, a stable code and a
+// message that tells the caller what to fix. Rendered as {"error": {"code", "message"}}.
+
+/** Stable error codes, part of the API. */
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'empty_text'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'not_found'
+  | 'model_not_found'
+  | 'model_not_ready'
+  | 'internal_error';
+
+/** An error meant for the caller; thrown inside route code and rendered by the handler. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** Shorthand for 400 invalid_request. */
+export function badRequest(message: string): HttpError {
+  return new HttpError(400, 'invalid_request', message);
+}
+
+/** JSON response with no caching by intermediaries (answers are per input). */
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** Renders an HttpError (or anything else, as a 500 that hides internals). */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof HttpError) {
+    return jsonResponse({ error: { code: error.code, message: error.message } }, error.status, error.headers);
+  }
+  return jsonResponse({ error: { code: 'internal_error', message: 'internal error; the server log has details' } }, 500);
+}

@@ -1,0 +1,55 @@
+// What route handlers share: resolved configuration and the model store, plus the lookup
+// that turns "model not found / not loadable" into the right HTTP error.
+import { HttpError } from './http/errors.ts';
+import type { LoadedModel } from './serving/loaded-model.ts';
+import type { ModelStore } from './serving/model-store.ts';
+
+/** Service configuration with defaults applied. */
+export interface ServiceConfig {
+  /** Largest accepted request body in bytes (413 above). */
+  maxBodyBytes: number;
+  /** Model answering /v1/predict when the request names none. */
+  defaultModel: string;
+  /** Name and version reported by GET /v2. */
+  serverName: string;
+  serverVersion: string;
+}
+
+/** Default configuration: 64 KB bodies, the example edge model. */
+export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
+  maxBodyBytes: 64 * 1024,
+  defaultModel: 'spam-edge',
+  serverName: 'edgeinfer',
+  serverVersion: '0.1.0',
+};
+
+/** Shared by every route of one service instance. */
+export interface ServiceContext {
+  config: ServiceConfig;
+  models: ModelStore;
+  /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
+  requireModel(name: string): Promise<LoadedModel>;
+}
+
+/** Builds the context over a model store. */
+export function createServiceContext(config: ServiceConfig, models: ModelStore): ServiceContext {
+  return {
+    config,
+    models,
+    async requireModel(name) {
+      let model: LoadedModel | undefined;
+      try {
+        model = await models.get(name);
+      } catch (error) {
+        throw new HttpError(503, 'model_not_ready', `model "${name}" cannot be served: ${(error as Error).message}`, {
+          'retry-after': '30',
+        });
+      }
+      if (!model) {
+        const known = [...(await models.catalog()).keys()];
+        throw new HttpError(404, 'model_not_found', `unknown model "${name.slice(0, 100)}"; this server has: ${known.join(', ') || 'none'}`);
+      }
+      return model;
+    },
+  };
+}

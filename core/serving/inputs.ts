@@ -1,0 +1,47 @@
+// Validation of model inputs at the single entry point (engines trust what they get):
+// text must be a non-empty string; token ids must be integers inside the model's bucket
+// range and within its length limit, since an out-of-range Gather index is undefined
+// behaviour in some engines.
+import { HttpError } from '../http/errors.ts';
+import type { EmailHashParams } from '../preprocess/index.ts';
+import type { LoadedModel } from './loaded-model.ts';
+
+/** Checks a `text` field and returns it. */
+export function requireText(value: unknown, field = 'text'): string {
+  if (value === undefined) throw new HttpError(400, 'invalid_request', `missing field "${field}": send {"${field}": "the message to classify"}`);
+  if (typeof value !== 'string') {
+    throw new HttpError(400, 'invalid_request', `field "${field}" must be a string, got ${describeType(value)}`);
+  }
+  if (value.trim() === '') throw new HttpError(400, 'empty_text', `field "${field}" is empty; send the message to classify`);
+  return value;
+}
+
+/** Checks a list of token ids against the model's preprocessing parameters. */
+export function requireIds(value: unknown, model: LoadedModel, field = 'ids'): Int32Array {
+  const params = model.manifest.preprocessing.params as EmailHashParams;
+  if (!Array.isArray(value)) throw new HttpError(400, 'invalid_request', `field "${field}" must be an array of integers`);
+  if (value.length === 0) throw new HttpError(400, 'invalid_request', `field "${field}" is empty; send at least one token id`);
+  if (value.length > params.maxIds) {
+    throw new HttpError(400, 'invalid_request', `field "${field}" has ${value.length} ids; ${model.manifest.name} accepts at most ${params.maxIds}`);
+  }
+  const ids = new Int32Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const id = value[i];
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= params.buckets) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `${field}[${i}] must be an integer in [0, ${params.buckets}), got ${JSON.stringify(id)?.slice(0, 40) ?? describeType(id)}`,
+      );
+    }
+    ids[i] = id;
+  }
+  return ids;
+}
+
+/** A short, safe description of a JSON value's type for error messages. */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

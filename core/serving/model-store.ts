@@ -1,0 +1,89 @@
+// Holds every served model version and its state. Models load once per isolate, lazily on
+// first use or eagerly via `loadAll` (warmers, the local server). A model that fails to
+// load is kept with its error so requests get a clear 503 instead of a retry storm.
+import type { EngineRegistry } from '../engine/registry.ts';
+import type { EngineName } from '../engine/types.ts';
+import { latestVersions, type ModelSource } from '../model/repository.ts';
+import { loadModel, type LoadedModel } from './loaded-model.ts';
+
+/** Where a model stands. */
+export type ModelState =
+  | { status: 'loading'; version: string }
+  | { status: 'ready'; version: string; model: LoadedModel }
+  | { status: 'failed'; version: string; error: string };
+
+/** Options of the model store. */
+export interface ModelStoreOptions {
+  source: ModelSource;
+  engines: EngineRegistry;
+  /** ORT engines in the order this target prefers them (e.g. ort-node before ort-web in Node). */
+  ortPreference: readonly EngineName[];
+}
+
+/** Served models, by name (the latest version of each). */
+export class ModelStore {
+  readonly #options: ModelStoreOptions;
+  #catalog?: Promise<Map<string, string>>;
+  readonly #states = new Map<string, ModelState>();
+  readonly #loading = new Map<string, Promise<LoadedModel>>();
+
+  constructor(options: ModelStoreOptions) {
+    this.#options = options;
+  }
+
+  /** Model name → version served, read once from the repository. */
+  catalog(): Promise<Map<string, string>> {
+    this.#catalog ??= latestVersions(this.#options.source).then((list) => new Map(list.map((m) => [m.name, m.version])));
+    return this.#catalog;
+  }
+
+  /** Current state of a model, or undefined when it was never asked for. */
+  state(name: string): ModelState | undefined {
+    return this.#states.get(name);
+  }
+
+  /** Loads (once) and returns the model; rejects with the load error. Unknown names resolve undefined. */
+  async get(name: string): Promise<LoadedModel | undefined> {
+    const version = (await this.catalog()).get(name);
+    if (version === undefined) return undefined;
+    let pending = this.#loading.get(name);
+    if (!pending) {
+      this.#states.set(name, { status: 'loading', version });
+      pending = loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference).then(
+        (model) => {
+          this.#states.set(name, { status: 'ready', version, model });
+          return model;
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          this.#states.set(name, { status: 'failed', version, error: message });
+          throw new Error(message);
+        },
+      );
+      // A failed load is remembered (state 'failed'); callers see the same error until restart.
+      pending.catch(() => {});
+      this.#loading.set(name, pending);
+    }
+    return pending;
+  }
+
+  /** Loads every model in the catalog, one after another (bounded memory at cold start). */
+  async loadAll(): Promise<ModelState[]> {
+    const names = [...(await this.catalog()).keys()];
+    for (const name of names) await this.get(name).catch(() => {});
+    return names.map((name) => this.#states.get(name) as ModelState);
+  }
+
+  /** True when every cataloged model is ready (strict readiness, as Triton's default). */
+  async allReady(): Promise<boolean> {
+    const catalog = await this.catalog();
+    if (catalog.size === 0) return false;
+    for (const name of catalog.keys()) if (this.#states.get(name)?.status !== 'ready') return false;
+    return true;
+  }
+
+  /** Releases every loaded session. */
+  async close(): Promise<void> {
+    for (const state of this.#states.values()) if (state.status === 'ready') await state.model.release().catch(() => {});
+  }
+}
