@@ -1,0 +1,243 @@
+// The code generator's state: sections of the generated module (constants, buffers,
+// import-time code, the forward pass), symbolic dims and the loop nests every op uses.
+import type { ConstData, DType } from './model-ir.ts';
+
+/** A dimension: a number when static, else the name of a JS constant holding it at run time. */
+export type Dim = number | string;
+
+/**
+ * A tensor during code generation. `buf` names the JS variable of its typed array (which may
+ * be longer than the tensor when the size varies); `data` is set when values are known now.
+ */
+export interface Value {
+  dtype: DType;
+  dims: Dim[];
+  buf: string;
+  /** const: an initializer; init: computed once at import; run: computed per call. */
+  stage: 'const' | 'init' | 'run';
+  data?: ConstData;
+}
+
+/** Typed array constructor name per dtype (int64 computes in doubles). */
+export const ARRAY_OF: Record<DType, string> = {
+  float32: 'Float32Array',
+  int32: 'Int32Array',
+  int64: 'Float64Array',
+  int8: 'Int8Array',
+  uint8: 'Uint8Array',
+};
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/** Collects the generated module section by section. */
+export class ModuleWriter {
+  readonly constants: string[] = [];
+  readonly buffers: string[] = [];
+  readonly init: string[] = [];
+  readonly run: string[] = [];
+  readonly helpers = new Map<string, string>();
+  #counter = 0;
+  /** Where node code currently goes: module top level (import time) or the run function. */
+  section: 'init' | 'run' = 'run';
+  /** Lines of the node being emitted: `pre` sits in function scope, `body` in a block. */
+  #pre: string[] = [];
+  #body: string[] = [];
+
+  fresh(prefix: string): string {
+    return `${prefix}${this.#counter++}`;
+  }
+
+  /** Starts a node; `finishNode` wraps its body in a block so loop locals never clash. */
+  startNode(): void {
+    this.#pre = [];
+    this.#body = [];
+  }
+
+  finishNode(comment: string): void {
+    const target = this.section === 'init' ? this.init : this.run;
+    const indent = this.section === 'init' ? '' : '  ';
+    target.push(`${indent}// ${comment}`);
+    for (const line of this.#pre) target.push(indent + line);
+    if (this.#body.length > 0) {
+      target.push(`${indent}{`);
+      for (const line of this.#body) target.push(`${indent}  ${line}`);
+      target.push(`${indent}}`);
+    }
+  }
+
+  /** A line in the node's block. */
+  emit(...lines: string[]): void {
+    this.#body.push(...lines);
+  }
+
+  /** A line in function scope (visible to later nodes). */
+  emitScoped(...lines: string[]): void {
+    this.#pre.push(...lines);
+  }
+
+  /** Adds a runtime helper function once. */
+  helper(name: string, source: string): string {
+    this.helpers.set(name, source);
+    return name;
+  }
+
+  /** A Dim for an expression: numbers stay numbers, other expressions get a named constant. */
+  dim(expr: Dim): Dim {
+    if (typeof expr === 'number' || IDENT.test(expr)) return expr;
+    const name = this.fresh('d');
+    this.#pre.push(`const ${name} = ${expr};`);
+    return name;
+  }
+
+  /** Product of dims, folded where static. */
+  prod(dims: readonly Dim[]): Dim {
+    let n = 1;
+    const symbols: string[] = [];
+    for (const d of dims) {
+      if (typeof d === 'number') n *= d;
+      else symbols.push(d);
+    }
+    if (symbols.length === 0 || n === 0) return n;
+    const terms = n === 1 ? symbols : [...symbols, String(n)];
+    return this.dim(terms.join(' * '));
+  }
+
+  /** Allocates the buffer of a new tensor; static sizes once at import, variable sizes grow on demand. */
+  alloc(dtype: DType, dims: readonly Dim[]): string {
+    const name = this.fresh('t');
+    const size = this.prod(dims);
+    const ctor = ARRAY_OF[dtype];
+    if (typeof size === 'number') {
+      this.buffers.push(`const ${name} = new ${ctor}(${size});`);
+    } else {
+      this.buffers.push(`let ${name} = new ${ctor}(0);`);
+      this.#pre.push(`if (${name}.length < ${size}) ${name} = new ${ctor}(${size});`);
+    }
+    return name;
+  }
+
+  /** A scratch buffer of doubles for accumulators (never aliased, so shared sizes are fine). */
+  scratch(size: Dim): string {
+    const name = this.fresh('acc');
+    if (typeof size === 'number') {
+      this.buffers.push(`const ${name} = new Float64Array(${size});`);
+    } else {
+      this.buffers.push(`let ${name} = new Float64Array(0);`);
+      this.#pre.push(`if (${name}.length < ${size}) ${name} = new Float64Array(${size});`);
+    }
+    return name;
+  }
+
+  /** Adds a constant tensor to the module: short ones as literals, others as base64 of their bytes. */
+  constant(data: ConstData): string {
+    const name = this.fresh('c');
+    const ctor = data.constructor.name;
+    if (data.length <= 16) {
+      this.constants.push(`const ${name} = new ${ctor}([${Array.from(data as ArrayLike<number>, (v) => literal(v)).join(', ')}]);`);
+    } else {
+      this.helper('bytesOf', BYTES_OF);
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(bytes)}"));`);
+    }
+    return name;
+  }
+
+  /**
+   * Emits loops over `iter` (row-major) with one index per operand, where each operand's
+   * dims broadcast to `iter` (numpy rules, aligned right). Adjacent axes that broadcast
+   * alike are merged, so same-shape operands get one flat loop. `body` receives the
+   * operands' element indices and the linear index over `iter`.
+   */
+  loops(iter: readonly Dim[], operands: ReadonlyArray<readonly Dim[]>, body: (index: string[], linear: string) => string[]): void {
+    const r = iter.length;
+    const aligned = operands.map((dims) => [...Array<Dim>(r - dims.length).fill(1), ...dims]);
+    const strides = aligned.map((dims) => dims.map((_, k) => this.prod(dims.slice(k + 1))));
+    type Status = 's' | 'b' | 'r';
+    const statusOf = (j: number, k: number): Status => {
+      const d = aligned[j]![k]!;
+      if (d === 1) return 'b';
+      if (d === iter[k]) return 's';
+      return 'r';
+    };
+    interface Group { size: Dim[]; status: Status[]; stride: Dim[]; axis: number }
+    const groups: Group[] = [];
+    for (let k = 0; k < r; k++) {
+      if (iter[k] === 1) continue;
+      const status = operands.map((_, j) => statusOf(j, k));
+      const stride = operands.map((_, j) => strides[j]![k]!);
+      const last = groups[groups.length - 1];
+      if (last && !status.includes('r') && !last.status.includes('r') && status.every((s, j) => s === last.status[j])) {
+        last.size.push(iter[k]!);
+        last.stride = stride;
+      } else {
+        groups.push({ size: [iter[k]!], status, stride, axis: k });
+      }
+    }
+    const effective = groups.map((g) =>
+      g.status.map((s, j): Dim => {
+        if (s === 'b') return 0;
+        if (s === 's') return g.stride[j]!;
+        const d = aligned[j]![g.axis]!; // 'r' groups are never merged: one axis
+        return this.dim(`(${d} === 1 ? 0 : ${g.stride[j]})`);
+      }),
+    );
+    const sizes = groups.map((g) => this.prod(g.size));
+    if (groups.length === 0) {
+      this.emit(...body(operands.map(() => '0'), '0'));
+      return;
+    }
+    if (groups.length === 1) {
+      const idx = effective[0]!.map((s) => (s === 0 ? '0' : s === 1 ? 'i' : `i * ${s}`));
+      this.emit(`for (let i = 0; i < ${sizes[0]}; i++) {`, ...body(idx, 'i').map((l) => `  ${l}`), '}');
+      return;
+    }
+    const lines: string[] = ['let q = 0;'];
+    let indent = '';
+    const prev: string[] = operands.map(() => '0');
+    groups.forEach((_, g) => {
+      lines.push(`${indent}for (let i${g} = 0; i${g} < ${sizes[g]}; i${g}++) {`);
+      indent += '  ';
+      operands.forEach((__, j) => {
+        const s = effective[g]![j]!;
+        const term = s === 0 ? '' : s === 1 ? `i${g}` : `i${g} * ${s}`;
+        const base = prev[j] === '0' ? '' : prev[j]!;
+        const expr = base && term ? `${base} + ${term}` : base || term || '0';
+        if (expr === prev[j]) return;
+        const name = `x${j}_${g}`;
+        lines.push(`${indent}const ${name} = ${expr};`);
+        prev[j] = name;
+      });
+    });
+    for (const l of body(prev, 'q')) lines.push(indent + l);
+    lines.push(`${indent}q++;`);
+    for (let g = groups.length - 1; g >= 0; g--) {
+      indent = indent.slice(2);
+      lines.push(`${indent}}`);
+    }
+    this.emit(...lines);
+  }
+}
+
+/** A JS literal for a number that round-trips exactly (float32 values are exact doubles). */
+export function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
+}
+
+function base64(bytes: Uint8Array): string {
+  let out = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) out += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(out);
+}
+
+const BYTES_OF = `// Decodes base64 constants once, at import (atob is in every web runtime).
+function bytesOf(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes.buffer;
+}`;
