@@ -1,0 +1,73 @@
+// Node-only ModelSource over a directory laid out as models/<name>/<version>/model.json
+// (+ the .onnx it names): what the local server, the regional Lambda and tests read
+// models through. Verification (sha256) stays in core/model/repository.ts.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compareVersions, type ModelSource } from '../../core/model/repository.ts';
+
+/** The repository's own models/ folder. */
+export const DEFAULT_MODELS_ROOT = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/** Folders under the root that hold code or data, not models. */
+const NOT_MODELS = new Set(['training', 'node_modules']);
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function subdirectories(path: string): Promise<string[]> {
+  const entries = await readdir(path, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** A ModelSource over `root` (default: the repository's models/ folder). */
+export class FsModelSource implements ModelSource {
+  /** Absolute path of the repository root directory. */
+  readonly root: string;
+
+  constructor(root: string = DEFAULT_MODELS_ROOT) {
+    this.root = resolve(root);
+  }
+
+  /** Every `<name>/<version>` folder holding a model.json (versions in numeric order); `training/` and other folders are skipped. */
+  async list(): Promise<Array<{ name: string; versions: string[] }>> {
+    const listing: Array<{ name: string; versions: string[] }> = [];
+    for (const name of await subdirectories(this.root)) {
+      if (NOT_MODELS.has(name)) continue;
+      const versions: string[] = [];
+      for (const version of await subdirectories(join(this.root, name))) {
+        if (await isFile(join(this.root, name, version, 'model.json'))) versions.push(version);
+      }
+      if (versions.length > 0) listing.push({ name, versions: versions.sort(compareVersions) });
+    }
+    return listing;
+  }
+
+  /** Bytes of a file under the root; refuses paths that would leave it. */
+  async read(path: string): Promise<Uint8Array> {
+    const absolute = this.#resolveInside(path);
+    return new Uint8Array(await readFile(absolute));
+  }
+
+  /** The absolute file path, for error messages. */
+  describe(path: string): string {
+    return resolve(this.root, path);
+  }
+
+  #resolveInside(path: string): string {
+    const absolute = resolve(this.root, path);
+    const rel = relative(this.root, absolute);
+    if (isAbsolute(path) || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+      throw new Error(`path "${path}" is outside the model repository ${this.root}`);
+    }
+    return absolute;
+  }
+}
