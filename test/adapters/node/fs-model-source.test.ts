@@ -67,7 +67,8 @@ describe('FsModelSource', () => {
       cpSync(join(root, 'quantized-bag', '1'), join(copy, 'quantized-bag', '1'), { recursive: true });
       const file = join(copy, 'quantized-bag', '1', 'model.onnx');
       const bytes = readFileSync(file);
-      bytes[bytes.length >> 1] ^= 0x01; // flip one bit in the middle of the weights
+      const middle = bytes.length >> 1;
+      bytes[middle] = bytes[middle]! ^ 0x01; // flip one bit in the middle of the weights
       writeFileSync(file, bytes);
       const error = await loadVerifiedModel(new FsModelSource(copy), 'quantized-bag', '1').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ModelLoadError);
