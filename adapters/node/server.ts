@@ -23,7 +23,9 @@ export async function startLocalServer(
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
   const service = createLocalService(options);
-  for (const state of await service.warm()) {
+  const states = await service.warm();
+  if (states.length === 0) log(`edgeinfer: no models found under ${options.modelsRoot ?? 'models/'}; run \`npm run models\` or add models/<name>/<version>/model.json`);
+  for (const state of states) {
     if (state.status === 'failed') log(`edgeinfer: model not served: ${state.error}`);
   }
   const pending = new Set<Promise<unknown>>();
@@ -51,7 +53,6 @@ export async function startLocalServer(
 }
 
 async function main(): Promise<void> {
-  const started = performance.now();
   const port = process.env.PORT ? Number(process.env.PORT) : 8787;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`edgeinfer: PORT must be an integer 0–65535, got "${process.env.PORT}"`);
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     console.error(`edgeinfer: could not start: ${(error as Error).message}`);
     process.exit(1);
   }
-  const readyMs = Math.round(performance.now() - started);
+  // performance.now() counts from process start in Node: this is the whole cold start.
+  const readyMs = Math.round(performance.now());
   console.log(
     `edgeinfer ready on ${local.url} in ${readyMs} ms — try:\n` +
       `  curl -s ${local.url}/v1/predict -H 'content-type: application/json' ` +
