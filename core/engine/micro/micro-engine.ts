@@ -1,0 +1,118 @@
+// The micro engine: runs models compiled ahead of time by build/micro into plain ES modules
+// (no runtime, no WASM, no eval). Edge bundles hand it the generated modules they import;
+// the Node server may also give it a `compile` hook that builds modules at load time.
+import type { ModelManifest } from '../../model/manifest.ts';
+import { EngineError, errorMessage, modelLabel } from '../ort-session.ts';
+import type { Engine, EngineSession, TensorMap } from '../types.ts';
+import type { MicroModule } from './types.ts';
+
+/** Where the micro engine finds compiled modules. */
+export interface MicroEngineOptions {
+  /** Generated modules, keyed by the hex SHA-256 of the .onnx each was compiled from. */
+  modules?: Readonly<Record<string, MicroModule>>;
+  /** Why a model did not compile at build time, by SHA-256 (shown when it is asked for). */
+  compileFailures?: Readonly<Record<string, string>>;
+  /** Compiles a model missing from `modules` (Node only: the compiler is build code). */
+  compile?: (modelBytes: Uint8Array, manifest: ModelManifest) => Promise<MicroModule>;
+}
+
+/** The micro engine. */
+export interface MicroEngine extends Engine {
+  readonly name: 'micro';
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function checkAgainstManifest(module: MicroModule, manifest: ModelManifest): void {
+  const model = modelLabel(manifest);
+  for (const [kind, declared, actual] of [
+    ['input', manifest.inputs, module.metadata.inputs],
+    ['output', manifest.outputs, module.metadata.outputs],
+  ] as const) {
+    for (const spec of declared) {
+      const found = actual.find((a) => a.name === spec.name);
+      if (!found) {
+        throw new EngineError(
+          'model_mismatch',
+          `${model}: model.json declares ${kind} "${spec.name}" that the compiled graph lacks (graph ${kind}s: ${actual.map((a) => `"${a.name}"`).join(', ')}) [micro]`,
+        );
+      }
+      if (found.dtype !== spec.dtype) {
+        throw new EngineError('model_mismatch', `${model}: ${kind} "${spec.name}" is ${spec.dtype} in model.json but ${found.dtype} in the graph [micro]`);
+      }
+    }
+  }
+}
+
+function createSession(module: MicroModule, manifest: ModelManifest): EngineSession {
+  const model = modelLabel(manifest);
+  const declaredOutputs = manifest.outputs.map((o) => o.name);
+  let released = false;
+  return {
+    async run(feeds: TensorMap, outputNames: readonly string[] = declaredOutputs): Promise<TensorMap> {
+      if (released) throw new EngineError('session_released', `${model}: micro session was released; load the model again`);
+      let all: TensorMap;
+      try {
+        all = module.run(feeds);
+      } catch (error) {
+        throw new EngineError('run_failed', `${model}: micro run failed: ${errorMessage(error)}`, { cause: error });
+      }
+      const out: TensorMap = {};
+      for (const name of outputNames) {
+        const tensor = all[name];
+        if (!tensor) throw new EngineError('run_failed', `${model}: micro run has no output "${name}"`);
+        out[name] = tensor;
+      }
+      return out;
+    },
+    async release(): Promise<void> {
+      released = true;
+    },
+  };
+}
+
+/**
+ * Creates the micro engine. `load` finds the module compiled from exactly these bytes (by
+ * SHA-256) and rejects, naming the reason, when there is none: the registry's `auto` choice
+ * then falls back to ORT and reports why.
+ */
+export function createMicroEngine(options: MicroEngineOptions = {}): MicroEngine {
+  const compiled = new Map<string, Promise<MicroModule>>(Object.entries(options.modules ?? {}).map(([sha, m]) => [sha, Promise.resolve(m)]));
+  return {
+    name: 'micro',
+    async load(modelBytes: Uint8Array, manifest: ModelManifest): Promise<EngineSession> {
+      const model = modelLabel(manifest);
+      const sha = await sha256Hex(modelBytes);
+      let pending = compiled.get(sha);
+      if (!pending) {
+        const failure = options.compileFailures?.[sha];
+        if (failure) throw new EngineError('model_load_failed', `${model}: the micro compiler could not compile it at build time: ${failure}`);
+        if (!options.compile) {
+          throw new EngineError(
+            'model_load_failed',
+            `${model}: this build has no micro module compiled from sha256 ${sha.slice(0, 12)}… (run \`npm run build:micro\` and bundle its output)`,
+          );
+        }
+        pending = options.compile(modelBytes, manifest);
+        compiled.set(sha, pending);
+        // A failed compile is remembered, so the reason stays the same on every load.
+      }
+      let module: MicroModule;
+      try {
+        module = await pending;
+      } catch (error) {
+        throw new EngineError('model_load_failed', `${model}: micro cannot run it: ${errorMessage(error)}`, { cause: error });
+      }
+      if (module.metadata.sourceSha256 !== sha) {
+        throw new EngineError('model_mismatch', `${model}: the micro module was compiled from sha256 ${module.metadata.sourceSha256}, not ${sha}`);
+      }
+      checkAgainstManifest(module, manifest);
+      return createSession(module, manifest);
+    },
+  };
+}
