@@ -1,0 +1,73 @@
+// Cache keys bound to what produced the value: a prediction key names the model's sha256
+// and the preprocessing version, so a new model (or a new tokenizer) never reads an old
+// answer; a feature key names the view and its version.
+
+/** Hex SHA-256 of UTF-8 text (web crypto: the same in isolates, Deno and Node). */
+export async function sha256HexOfText(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * Canonical text of a model input: strings as they are (the preprocessor sees exact text,
+ * so two spellings are two inputs), other JSON values with object keys sorted and no
+ * whitespace. Equal inputs give equal text whatever the key order of the request.
+ */
+export function canonicalInput(input: unknown): string {
+  if (typeof input === 'string') return `s:${input}`;
+  return `j:${canonicalJson(input)}`;
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical input cannot hold NaN or Infinity');
+    if (value === undefined) return 'null';
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (ArrayBuffer.isView(value)) return `[${Array.from(value as unknown as ArrayLike<number>, Number).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** SHA-256 (hex) of the canonical input. */
+export function inputHash(input: unknown): Promise<string> {
+  return sha256HexOfText(canonicalInput(input));
+}
+
+/** What a prediction key is bound to. */
+export interface PredictionKeyParts {
+  /** sha256 of the model file (model.json `sha256`). */
+  modelSha: string;
+  /** model.json `preprocessing.version`. */
+  preprocessingVersion: number;
+  /** {@link inputHash} of the request's input. */
+  inputHash: string;
+}
+
+/** `p:{modelSha}:{preprocessingVersion}:{inputHash}` */
+export function predictionKey(parts: PredictionKeyParts): string {
+  return `p:${parts.modelSha}:${parts.preprocessingVersion}:${parts.inputHash}`;
+}
+
+/** Reads a prediction key back; null when `key` is not one. */
+export function parsePredictionKey(key: string): PredictionKeyParts | null {
+  const match = /^p:([0-9a-f]{64}):(\d+):([0-9a-f]{64})$/.exec(key);
+  if (!match) return null;
+  return { modelSha: match[1] as string, preprocessingVersion: Number(match[2]), inputHash: match[3] as string };
+}
+
+/**
+ * `f:{view}:{viewVersion}:{entity}`; the entity is percent-encoded so that a ':' inside it
+ * cannot collide with another view's key.
+ */
+export function featureKey(view: string, viewVersion: number, entity: string): string {
+  return `f:${view}:${viewVersion}:${encodeURIComponent(entity)}`;
+}
+
+/** Sorted set counting (sampled) requests per input hash of one model: `hot:{modelSha}`. */
+export function hotKeysKey(modelSha: string): string {
+  return `hot:${modelSha}`;
+}
