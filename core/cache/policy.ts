@@ -35,6 +35,8 @@ export interface CachePolicyOptions {
   priorL2Ms: number;
   /** Latency assumed per tier before one was measured, ms (the regional call includes the network). */
   priorComputeMs: Record<AnswerTier, number>;
+  /** Latency per tier known from elsewhere (e.g. the PoP→region round trip), used instead of observations. */
+  knownComputeMs?: Partial<Record<AnswerTier, number>>;
   /** Weight of history in the running averages (per observation); 0.999 ≈ the last ~1000. */
   decay: number;
   /** Keys remembered by the ghost list (hit-rate estimate without asking L2). */
@@ -177,7 +179,7 @@ export class CachePolicy {
       hitRateSource = 'observed';
       samples = stats.l2.count;
     }
-    const avoidedMs = stats.computeMs.mean(priorComputeMs[tier]);
+    const avoidedMs = this.options.knownComputeMs?.[tier] ?? stats.computeMs.mean(priorComputeMs[tier]);
     // An edge answer is computed inside an invocation that is paid anyway: a hit saves no money.
     const avoidedUsd = tier === 'regional' ? regionalCallUsd(prices) : 0;
     const lookupMs = this.#l2Ms.mean(priorL2Ms);
