@@ -5,6 +5,8 @@ import type { EngineRegistry } from './engine/registry.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
 import type { ModelSource } from './model/repository.ts';
+import { Cascade } from './router/cascade.ts';
+import type { RegionalTier } from './router/regional-tier.ts';
 import { handlePredict } from './routes/predict.ts';
 import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
 import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
@@ -25,6 +27,11 @@ export interface InferenceServiceOptions {
   /** ORT engines in this target's order of preference. */
   ortPreference: readonly EngineName[];
   config?: Partial<ServiceConfig>;
+  /**
+   * Where unconfident edge answers escalate (Lambda client, in-process, cached...). Without
+   * one, they are answered at the edge with degraded: true, reason "no_regional_tier".
+   */
+  regional?: RegionalTier;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -82,7 +89,7 @@ const ROUTES: RouteEntry[] = [
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
   const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
-  const context = createServiceContext(config, models);
+  const context = createServiceContext(config, models, new Cascade(config.cascade, options.regional));
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
   async function fetch(request: Request): Promise<Response> {

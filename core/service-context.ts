@@ -1,6 +1,7 @@
-// What route handlers share: resolved configuration and the model store, plus the lookup
+// What route handlers share: resolved configuration, the model store and the cascade routers, plus the lookup
 // that turns "model not found / not loadable" into the right HTTP error.
 import { HttpError } from './http/errors.ts';
+import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
 
@@ -13,6 +14,8 @@ export interface ServiceConfig {
   /** Name and version reported by GET /v2. */
   serverName: string;
   serverVersion: string;
+  /** Edge → regional escalation (pairs, budget, saturation limit, circuit breaker). */
+  cascade: CascadeConfig;
 }
 
 /** Default configuration: 64 KB bodies, the example edge model. */
@@ -21,21 +24,25 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   defaultModel: 'spam-edge',
   serverName: 'edgeinfer',
   serverVersion: '0.1.0',
+  cascade: DEFAULT_CASCADE_CONFIG,
 };
 
 /** Shared by every route of one service instance. */
 export interface ServiceContext {
   config: ServiceConfig;
   models: ModelStore;
+  /** Routers of the edge models that escalate to a regional tier. */
+  cascade: Cascade;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
 }
 
 /** Builds the context over a model store. */
-export function createServiceContext(config: ServiceConfig, models: ModelStore): ServiceContext {
+export function createServiceContext(config: ServiceConfig, models: ModelStore, cascade: Cascade): ServiceContext {
   return {
     config,
     models,
+    cascade,
     async requireModel(name) {
       let model: LoadedModel | undefined;
       try {

@@ -1,5 +1,6 @@
 // The embedded defaults of the local server: models from the repository's models/ folder,
-// ONNX Runtime engines (native ort-node first, ort-web as fallback), no Redis, no AWS.
+// ONNX Runtime engines (native ort-node first, ort-web as fallback), no Redis, no AWS: the
+// regional tier runs in this process (the same predictor the Lambda function wraps).
 // Tests and benchmarks build the same service through this function.
 import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
@@ -7,6 +8,16 @@ import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
+import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
+import { createInProcessRegionalTier } from '../../core/router/in-process-regional-tier.ts';
+import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
+import type { RegionalTier } from '../../core/router/regional-tier.ts';
+
+/** Which regional tier the local service escalates to. */
+export type LocalRegionalTier =
+  | { kind: 'in-process' }
+  | { kind: 'lambda'; functionName: string; region: string; endpoint?: string }
+  | { kind: 'none' };
 
 /** Options of the local service; every field has an embedded default. */
 export interface LocalServiceOptions {
@@ -15,6 +26,8 @@ export interface LocalServiceOptions {
   /** ORT engines in order of preference (default: ort-node, then ort-web). */
   ortPreference?: EngineName[];
   config?: InferenceServiceOptions['config'];
+  /** Default: in-process (no AWS). */
+  regional?: LocalRegionalTier;
 }
 
 /** Reads EDGEINFER_* variables into local service options. */
@@ -23,6 +36,16 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MAX_BODY_BYTES) options.config = { maxBodyBytes: Number(env.EDGEINFER_MAX_BODY_BYTES) };
+  // EDGEINFER_REGIONAL=lambda sends escalations through the AWS SDK (e.g. to `npm run lambda:local`).
+  if (env.EDGEINFER_REGIONAL === 'none') options.regional = { kind: 'none' };
+  if (env.EDGEINFER_REGIONAL === 'lambda') {
+    options.regional = {
+      kind: 'lambda',
+      functionName: env.EDGEINFER_REGIONAL_FUNCTION ?? 'edgeinfer-regional',
+      region: env.AWS_REGION ?? 'us-east-1',
+      ...(env.EDGEINFER_REGIONAL_ENDPOINT ? { endpoint: env.EDGEINFER_REGIONAL_ENDPOINT } : {}),
+    };
+  }
   return options;
 }
 
@@ -31,10 +54,32 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const engines = new EngineRegistry();
   engines.register('ort-node', () => createOrtNodeEngine());
   engines.register('ort-web', () => createNodeOrtWebEngine());
-  return createInferenceService({
-    models: new FsModelSource(options.modelsRoot ?? DEFAULT_MODELS_ROOT),
+  const models = new FsModelSource(options.modelsRoot ?? DEFAULT_MODELS_ROOT);
+  const choice = options.regional ?? { kind: 'in-process' };
+  let regional: RegionalTier | undefined;
+  let closeRegional = async () => {};
+  if (choice.kind === 'in-process') {
+    const fn = createRegionalLambda({ models });
+    regional = createInProcessRegionalTier((request) => fn.predictor.predict(request));
+    closeRegional = () => fn.predictor.close();
+  } else if (choice.kind === 'lambda') {
+    // Credentials come from the SDK's default chain; a local Invoke API accepts any, so a
+    // local endpoint without AWS credentials in the environment gets placeholders.
+    const placeholder = choice.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
+    regional = createLambdaRegionalTier({ ...choice, ...(placeholder ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
+  }
+  const service = createInferenceService({
+    models,
     engines,
     ortPreference: options.ortPreference ?? ['ort-node', 'ort-web'],
     config: options.config,
+    ...(regional ? { regional } : {}),
   });
+  return {
+    ...service,
+    async close() {
+      await service.close();
+      await closeRegional();
+    },
+  };
 }

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not_found'
   | 'model_not_found'
   | 'model_not_ready'
+  | 'overloaded'
   | 'internal_error';
 
 /** An error meant for the caller; thrown inside route code and rendered by the handler. */

@@ -5,3 +5,5 @@ export * from './escalation.ts';
 export * from './in-flight.ts';
 export * from './regional-tier.ts';
 export * from './router.ts';
+export * from './cascade.ts';
+export * from './in-process-regional-tier.ts';
