@@ -1,0 +1,142 @@
+// `npm run calibrate`: choose the edge model's cascade threshold. Runs the edge and the
+// regional model (onnxruntime-node) on the calibration split, sweeps the threshold, prints
+// the table (threshold, escalation rate, cascade accuracy, expected cost per 1k), picks the
+// lowest escalation rate whose cascade accuracy is within --tolerance points of
+// regional-only, writes it to the edge model's model.json (cascade.threshold; the .onnx and
+// its sha256 are untouched), then reports that threshold on the test split. The test split
+// is never used to choose. Last line: one JSON object.
+// Usage: npx tsx models/training/calibrate.ts [--edge spam-edge] [--regional spam-regional]
+//        [--models DIR] [--measure top|margin] [--tolerance 0.2] [--dry-run]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MODELS_ROOT, FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { DEFAULT_PRICE_TABLE, regionalCallUsd } from '../../core/cache/price-table.ts';
+import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
+import { EngineRegistry } from '../../core/engine/registry.ts';
+import { latestVersions } from '../../core/model/repository.ts';
+import { assessConfidence, type ConfidenceMeasure } from '../../core/router/confidence.ts';
+import { loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
+import { chooseThreshold, sweepThresholds, type CalibrationItem, type SweepRow } from './calibration.ts';
+import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
+
+const { values } = parseArgs({
+  options: {
+    edge: { type: 'string', default: 'spam-edge' },
+    regional: { type: 'string', default: 'spam-regional' },
+    models: { type: 'string', default: DEFAULT_MODELS_ROOT },
+    measure: { type: 'string', default: 'top' },
+    tolerance: { type: 'string', default: '0.2' },
+    'dry-run': { type: 'boolean', default: false },
+  },
+});
+const measure = values.measure as ConfidenceMeasure;
+if (measure !== 'top' && measure !== 'margin') throw new Error('--measure must be top or margin');
+const tolerance = Number(values.tolerance) / 100; // points → fraction
+const source = new FsModelSource(values.models as string);
+const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
+
+const engines = new EngineRegistry();
+engines.register('ort-node', () => createOrtNodeEngine());
+async function load(name: string): Promise<LoadedModel> {
+  const version = versions.get(name);
+  if (!version) throw new Error(`model "${name}" not found under ${source.root}; run \`npm run models\` first`);
+  const model = await loadModel(source, name, version, engines, ['ort-node']);
+  if (model.manifest.labels.join() !== LABELS.join()) throw new Error(`${name}: labels ${model.manifest.labels} differ from the dataset's ${LABELS}`);
+  return model;
+}
+const edge = await load(values.edge as string);
+const regional = await load(values.regional as string);
+
+interface Scored extends CalibrationItem {
+  edgeLabel: number;
+  regionalLabel: number;
+}
+
+async function score(messages: readonly LabeledMessage[]): Promise<Scored[]> {
+  const out: Scored[] = [];
+  for (const m of messages) {
+    const e = await edge.classifyIds(edge.preprocessor.toIds(m.text));
+    const r = await regional.classifyIds(regional.preprocessor.toIds(m.text));
+    const probabilities = edge.manifest.labels.map((l) => e.scores[l] as number);
+    const assessment = assessConfidence(probabilities, { measure, threshold: 0 });
+    const edgeLabel = edge.manifest.labels.indexOf(e.label);
+    const regionalLabel = regional.manifest.labels.indexOf(r.label);
+    out.push({ score: assessment.score, edgeLabel, regionalLabel, edgeCorrect: edgeLabel === m.label, regionalCorrect: regionalLabel === m.label });
+  }
+  return out;
+}
+
+const splits = loadSplits();
+const t0 = performance.now();
+const calibration = await score(splits.calibration);
+const test = await score(splits.test);
+console.log(`scored ${calibration.length} calibration and ${test.length} test messages in ${Math.round(performance.now() - t0)} ms (ort-node)`);
+
+const accuracy = (items: readonly CalibrationItem[], pick: (i: CalibrationItem) => boolean) => items.filter(pick).length / items.length;
+const calRegionalAcc = accuracy(calibration, (i) => i.regionalCorrect);
+const calEdgeAcc = accuracy(calibration, (i) => i.edgeCorrect);
+const rows = sweepThresholds(calibration);
+const choice = chooseThreshold(rows, calRegionalAcc, tolerance);
+
+// Expected cost per 1k predictions: every request pays the edge invocation, escalations
+// add a regional call (request fee + GB-seconds at the price table's billed duration).
+const costPer1k = (rate: number) => 1000 * (DEFAULT_PRICE_TABLE.edgeRequestUsd + rate * regionalCallUsd(DEFAULT_PRICE_TABLE));
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+console.log(`calibration split: edge-only ${pct(calEdgeAcc)}, regional-only ${pct(calRegionalAcc)}; target: within ${values.tolerance} points of regional-only (measure: ${measure})`);
+console.log('threshold   escalation  cascade_acc  cost/1k (USD)');
+const shown = new Set<SweepRow>();
+for (const target of [0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1]) {
+  const row = rows.find((r) => r.escalationRate >= target) ?? rows.at(-1);
+  if (row) shown.add(row);
+}
+shown.add(choice.row);
+for (const row of [...shown].sort((a, b) => a.escalated - b.escalated)) {
+  const mark = row === choice.row ? '  ← chosen' : '';
+  console.log(`${row.threshold.toFixed(6).padEnd(11)} ${pct(row.escalationRate).padStart(10)}  ${pct(row.cascadeAcc).padStart(11)}  ${costPer1k(row.escalationRate).toFixed(6)}${mark}`);
+}
+if (!choice.meetsTarget) console.log(`no threshold meets the target on the calibration split; chose the most accurate point`);
+
+const threshold = choice.row.threshold;
+// The router's rule (assessConfidence): confident when score ≥ threshold.
+const escalate = (i: Scored) => !(i.score >= threshold);
+const testEscalated = test.filter(escalate);
+const testCascadeCorrect = test.filter((i) => (escalate(i) ? i.regionalCorrect : i.edgeCorrect)).length;
+const result = {
+  threshold,
+  measure,
+  escalation_rate: testEscalated.length / test.length,
+  cascade_acc: testCascadeCorrect / test.length,
+  regional_acc: accuracy(test, (i) => i.regionalCorrect),
+  edge_acc: accuracy(test, (i) => i.edgeCorrect),
+  test_messages: test.length,
+  calibration: {
+    escalation_rate: choice.row.escalationRate,
+    cascade_acc: choice.row.cascadeAcc,
+    regional_acc: calRegionalAcc,
+    edge_acc: calEdgeAcc,
+    meets_target: choice.meetsTarget,
+  },
+  cost_per_1k_usd: costPer1k(testEscalated.length / test.length),
+};
+console.log(
+  `test split at threshold ${threshold.toFixed(6)}: escalations ${pct(result.escalation_rate)}, cascade ${pct(result.cascade_acc)}, ` +
+    `regional-only ${pct(result.regional_acc)}, edge-only ${pct(result.edge_acc)} (gap ${((result.regional_acc - result.cascade_acc) * 100).toFixed(2)} points)`,
+);
+
+if (!values['dry-run']) {
+  // Only cascade.threshold and metrics.cascade change: the .onnx and its sha256 stay as they are.
+  const file = join(source.root, edge.manifest.name, edge.manifest.version, 'model.json');
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  manifest.cascade = { ...(manifest.cascade as object), threshold };
+  manifest.metrics = {
+    ...(manifest.metrics as object),
+    cascade: { measure, regionalModel: regional.manifest.name, regionalSha256: regional.manifest.sha256, calibration: result.calibration },
+  };
+  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`wrote cascade.threshold = ${threshold} to ${file}`);
+}
+await edge.release();
+await regional.release();
+console.log(JSON.stringify(result));
