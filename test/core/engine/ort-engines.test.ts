@@ -96,6 +96,16 @@ describe('ort-web and ort-node on a quantized bag-of-ids graph', () => {
     }
   });
 
+  it('gives each of 60 concurrent runs on one session its own answer', async () => {
+    for (const session of [webSession, nodeSession]) {
+      const batch = sequences.slice(0, 60);
+      const outs = await Promise.all(batch.map((ids) => session.run({ ids: idsTensor(ids) }, ['probabilities'])));
+      outs.forEach((out, i) => {
+        expect(maxAbsDiff(out.probabilities!.data as Float32Array, model.reference(batch[i]!).probabilities)).toBeLessThanOrEqual(1e-5);
+      });
+    }
+  });
+
   it('accepts a typed-array view into a larger buffer', async () => {
     const backing = new Int32Array([999, ...sequences[3]!, 999]);
     const view = backing.subarray(1, backing.length - 1);
