@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { readOnnxGraph, type DType, type IrGraph } from './model-ir.ts';
 import { ARRAY_OF, ModuleWriter, type Dim, type Value } from './module-writer.ts';
-import { OP_EMITTERS, SUPPORTED_OPS, type OpContext } from './ops.ts';
+import { OP_EMITTERS, SUPPORTED_OPS, materialize, type OpContext } from './ops.ts';
 
 /** Version of the generated module's contract (metadata + run). */
 export const MICRO_MODULE_FORMAT = 'edgeinfer-micro/1';
@@ -157,6 +157,14 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     if (node.outputs.some((o) => live.has(o))) for (const name of node.inputs) if (name) live.add(name);
   }
 
+  // How many times each value is read; a value read once may be fused into its reader.
+  const reads = new Map<string, number>();
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  for (const node of graph.nodes) {
+    if (!node.outputs.some((o) => live.has(o))) continue;
+    for (const name of node.inputs) if (name) reads.set(name, (reads.get(name) ?? 0) + 1);
+  }
+
   const ops: Record<string, number> = {};
   let foldedNodes = 0;
   for (const node of graph.nodes) {
@@ -179,8 +187,16 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
       w,
       node,
       opset: graph.opset,
-      input: (i) => inputs[i],
-      need: (i) => inputs[i] ?? fail('invalid_model', `input ${i} is required`),
+      input: (i) => {
+        const v = inputs[i];
+        return v && materialize(ctx, v);
+      },
+      need: (i) => materialize(ctx, inputs[i] ?? fail('invalid_model', `input ${i} is required`)),
+      raw: (i) => inputs[i] ?? fail('invalid_model', `input ${i} is required`),
+      canDefer: (i) => {
+        const name = node.outputs[i];
+        return !atImport && !!name && reads.get(name) === 1 && !graphOutputs.has(name);
+      },
       define: (i, value) => {
         const name = node.outputs[i];
         if (name) values.set(name, value);
@@ -205,6 +221,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
   w.startNode();
   graph.outputs.forEach((output, i) => {
     const v = valueOf(output.name);
+    if (v?.lazy) throw new MicroCompileError('invalid_model', `graph output "${output.name}" was left unmaterialised (compiler bug)`);
     if (!v) throw new MicroCompileError('invalid_model', `graph output "${output.name}" is produced by no node`);
     if (v.dtype !== output.dtype) {
       throw new MicroCompileError('invalid_model', `graph output "${output.name}" is declared ${output.dtype} but computed as ${v.dtype}`);

@@ -16,7 +16,17 @@ export interface Value {
   /** const: an initializer; init: computed once at import; run: computed per call. */
   stage: 'const' | 'init' | 'run';
   data?: ConstData;
+  /** Set while the tensor is not materialised: its consumer computes it inline (fusion). */
+  lazy?: Lazy;
 }
+
+/**
+ * A tensor computed where it is consumed. `map`: element-wise over operands that broadcast
+ * to its dims. `gather`: rows of `table` (axis 0) picked by `indices`, each row `rowDims`.
+ */
+export type Lazy =
+  | { kind: 'map'; operands: Value[]; expr: (args: string[]) => string }
+  | { kind: 'gather'; table: Value; indices: Value; rowDims: Dim[]; node: string };
 
 /** Typed array constructor name per dtype (int64 computes in doubles). */
 export const ARRAY_OF: Record<DType, string> = {
@@ -28,6 +38,8 @@ export const ARRAY_OF: Record<DType, string> = {
 };
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+/** Names of buffers and constants (see `alloc`, `scratch`, `constant`) and input data (f<n>). */
+const BUFFER_NAME = /\b(?:t|c|acc|f)\d+\b/g;
 
 /** Collects the generated module section by section. */
 export class ModuleWriter {
@@ -59,8 +71,14 @@ export class ModuleWriter {
     target.push(`${indent}// ${comment}`);
     for (const line of this.#pre) target.push(indent + line);
     if (this.#body.length > 0) {
+      // Hot loops read block-local consts: module-level bindings cost a context load and a
+      // TDZ check per access, which V8 does not always hoist out of loops.
+      const names = new Set<string>();
+      for (const line of this.#body) for (const m of line.matchAll(BUFFER_NAME)) names.add(m[0]);
+      const local = (name: string) => `_${name}`;
       target.push(`${indent}{`);
-      for (const line of this.#body) target.push(`${indent}  ${line}`);
+      for (const name of names) target.push(`${indent}  const ${local(name)} = ${name};`);
+      for (const line of this.#body) target.push(`${indent}  ${line.replace(BUFFER_NAME, (name) => local(name))}`);
       target.push(`${indent}}`);
     }
   }
@@ -149,6 +167,11 @@ export class ModuleWriter {
    * operands' element indices and the linear index over `iter`.
    */
   loops(iter: readonly Dim[], operands: ReadonlyArray<readonly Dim[]>, body: (index: string[], linear: string) => string[]): void {
+    this.emit(...this.loopLines(iter, operands, body));
+  }
+
+  /** The lines of `loops` (dims it needs are still declared in function scope). */
+  loopLines(iter: readonly Dim[], operands: ReadonlyArray<readonly Dim[]>, body: (index: string[], linear: string) => string[]): string[] {
     const r = iter.length;
     const aligned = operands.map((dims) => [...Array<Dim>(r - dims.length).fill(1), ...dims]);
     const strides = aligned.map((dims) => dims.map((_, k) => this.prod(dims.slice(k + 1))));
@@ -182,14 +205,10 @@ export class ModuleWriter {
       }),
     );
     const sizes = groups.map((g) => this.prod(g.size));
-    if (groups.length === 0) {
-      this.emit(...body(operands.map(() => '0'), '0'));
-      return;
-    }
+    if (groups.length === 0) return body(operands.map(() => '0'), '0');
     if (groups.length === 1) {
       const idx = effective[0]!.map((s) => (s === 0 ? '0' : s === 1 ? 'i' : `i * ${s}`));
-      this.emit(`for (let i = 0; i < ${sizes[0]}; i++) {`, ...body(idx, 'i').map((l) => `  ${l}`), '}');
-      return;
+      return [`for (let i = 0; i < ${sizes[0]}; i++) {`, ...body(idx, 'i').map((l) => `  ${l}`), '}'];
     }
     const lines: string[] = ['let q = 0;'];
     let indent = '';
@@ -214,7 +233,7 @@ export class ModuleWriter {
       indent = indent.slice(2);
       lines.push(`${indent}}`);
     }
-    this.emit(...lines);
+    return lines;
   }
 }
 

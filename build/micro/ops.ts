@@ -3,7 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { literal, type Dim, type ModuleWriter, type Value } from './module-writer.ts';
+import { literal, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
 export interface OpContext {
@@ -12,8 +12,12 @@ export interface OpContext {
   readonly opset: number;
   /** The i-th input, or undefined when omitted. */
   input(i: number): Value | undefined;
-  /** The i-th input; a compile error when absent. */
+  /** The i-th input, materialised; a compile error when absent. */
   need(i: number): Value;
+  /** The i-th input as it is, possibly lazy (for emitters that can fuse it); error when absent. */
+  raw(i: number): Value;
+  /** Whether output i may stay lazy: one consumer, not a graph output, computed per run. */
+  canDefer(i: number): boolean;
   define(i: number, value: Value): void;
   /** Declares the i-th output as a new tensor and returns it (buffer allocated). */
   output(i: number, dtype: DType, dims: Dim[]): Value;
@@ -104,28 +108,142 @@ function broadcastShape(ctx: OpContext, shapes: ReadonlyArray<readonly Dim[]>): 
   return out;
 }
 
+/** An expression as the dtype's typed array would store it (so fused code equals unfused). */
+function coerce(dtype: DType, e: string): string {
+  switch (dtype) {
+    case 'float32': return `Math.fround(${e})`;
+    case 'int32': return `((${e}) | 0)`;
+    case 'int8': return `((${e}) << 24 >> 24)`;
+    case 'uint8': return `((${e}) & 255)`;
+    case 'int64': return `(${e})`;
+  }
+}
+
+interface Expansion {
+  leaves: Value[];
+  build: (refs: string[]) => string;
+}
+
+function splitRefs(parts: Expansion[], refs: string[]): string[] {
+  let at = 0;
+  return parts.map((p) => {
+    const mine = refs.slice(at, at + p.leaves.length);
+    at += p.leaves.length;
+    return p.build(mine);
+  });
+}
+
+/** Leaves (materialised values) of a lazy map tree; lazy gathers are materialised here. */
+function expand(ctx: OpContext, v: Value): Expansion {
+  if (v.lazy?.kind === 'map') {
+    const parts = v.lazy.operands.map((o) => expand(ctx, o));
+    const expr = v.lazy.expr;
+    return { leaves: parts.flatMap((p) => p.leaves), build: (refs) => expr(splitRefs(parts, refs)) };
+  }
+  materialize(ctx, v);
+  return { leaves: [v], build: (refs) => refs[0]! };
+}
+
+/**
+ * Loops over `iter` reading `values` element-wise (lazy ones computed inline) plus index
+ * operands given only by dims (e.g. an accumulator); `body` gets element expressions.
+ */
+function elementLoops(
+  ctx: OpContext,
+  iter: readonly Dim[],
+  values: Value[],
+  indexDims: ReadonlyArray<readonly Dim[]>,
+  body: (elements: string[], indexes: string[], linear: string) => string[],
+): void {
+  const parts = values.map((v) => expand(ctx, v));
+  const leaves = parts.flatMap((p) => p.leaves);
+  ctx.w.loops(iter, [...leaves.map((l) => l.dims), ...indexDims], (idx, linear) => {
+    const refs = leaves.map((l, k) => `${l.buf}[${idx[k]}]`);
+    return body(splitRefs(parts, refs), idx.slice(leaves.length), linear);
+  });
+}
+
+function gatherLines(y: string, table: Value, idx: Value, axis: number, w: ModuleWriter, node: string): string[] {
+  const outer = w.prod(table.dims.slice(0, axis));
+  const N = table.dims[axis]!;
+  const inner = w.prod(table.dims.slice(axis + 1));
+  const count = w.prod(idx.dims);
+  return [
+    `for (let o = 0; o < ${outer}; o++) {`,
+    `  for (let i = 0; i < ${count}; i++) {`,
+    `    let j = ${idx.buf}[i];`,
+    `    if (j < 0) j += ${N};`,
+    `    if (!(j >= 0 && j < ${N})) fail("bad_input", "node ${node}: index " + ${idx.buf}[i] + " is out of range for a dimension of " + ${N});`,
+    `    const src = (o * ${N} + j) * ${inner};`,
+    `    const dst = (o * ${count} + i) * ${inner};`,
+    `    for (let k = 0; k < ${inner}; k++) ${y}[dst + k] = ${table.buf}[src + k];`,
+    `  }`,
+    `}`,
+  ];
+}
+
+/** Computes a lazy value into a buffer of its own, in the current node's code. */
+export function materialize(ctx: OpContext, v: Value): Value {
+  const lazy = v.lazy;
+  if (!lazy) return v;
+  const buf = ctx.w.alloc(v.dtype, v.dims);
+  if (lazy.kind === 'gather') {
+    ctx.w.emit(...gatherLines(buf, { ...lazy.table, dims: [lazy.table.dims[0]!, ...lazy.rowDims] }, lazy.indices, 0, ctx.w, lazy.node));
+  } else {
+    elementLoops(ctx, v.dims, lazy.operands, [], (el, _i, o) => [`${buf}[${o}] = ${lazy.expr(el)};`]);
+  }
+  v.buf = buf;
+  delete v.lazy;
+  return v;
+}
+
+/** An element-wise op: left lazy for its single consumer to fuse, else computed now. */
+function mapOp(ctx: OpContext, dtype: DType, dims: Dim[], operands: Value[], expr: (args: string[]) => string): void {
+  const full = (args: string[]) => coerce(dtype, expr(args));
+  if (ctx.canDefer(0)) {
+    ctx.define(0, { dtype, dims, buf: '', stage: 'run', lazy: { kind: 'map', operands, expr: full } });
+    return;
+  }
+  const y = ctx.output(0, dtype, dims);
+  elementLoops(ctx, dims, operands, [], (el, _i, o) => [`${y.buf}[${o}] = ${full(el)};`]);
+}
+
 function binary(expr: (a: string, b: string, dtype: DType) => string): OpEmitter {
   return (ctx) => {
-    const a = ctx.need(0);
-    const b = ctx.need(1);
+    const a = ctx.raw(0);
+    const b = ctx.raw(1);
     if (a.dtype !== b.dtype) ctx.fail('invalid_model', `inputs are ${a.dtype} and ${b.dtype}; ONNX requires one type`);
     const dims = broadcastShape(ctx, [a.dims, b.dims]);
-    const y = ctx.output(0, a.dtype, dims);
-    ctx.w.loops(dims, [a.dims, b.dims], ([ia, ib], o) => [`${y.buf}[${o}] = ${expr(`${a.buf}[${ia}]`, `${b.buf}[${ib}]`, a.dtype)};`]);
+    mapOp(ctx, a.dtype, dims, [a, b], ([x, y]) => expr(x!, y!, a.dtype));
   };
 }
 
 function unaryFloat(expr: (x: string) => string): OpEmitter {
   return (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     requireDtype(ctx, x, FLOAT_ONLY, 'the input');
-    const y = ctx.output(0, x.dtype, x.dims);
-    ctx.w.loops(x.dims, [x.dims], ([ix], o) => [`const v = ${x.buf}[${ix}];`, `${y.buf}[${o}] = ${expr('v')};`]);
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => expr(v!));
   };
 }
 
 /** A view: same buffer, new dims (Reshape, Flatten, Squeeze, Unsqueeze, Identity). */
-function view(ctx: OpContext, x: Value, dims: Dim[]): void {
+function view(ctx: OpContext, input: Value, dims: Dim[]): void {
+  const lazy = input.lazy;
+  if (lazy?.kind === 'gather' && ctx.canDefer(0)) {
+    // Still rows of the same table picked by the same ids when only the row part is reshaped.
+    const p = lazy.indices.dims.length;
+    const sameIds = dims.length >= p && lazy.indices.dims.every((d, k) => dims[k] === d);
+    const oldRow = ctx.w.prod(lazy.rowDims);
+    if (sameIds && typeof oldRow === 'number' && ctx.w.prod(dims.slice(p)) === oldRow) {
+      ctx.define(0, { ...input, dims, lazy: { ...lazy, rowDims: dims.slice(p) } });
+      return;
+    }
+  }
+  if (lazy?.kind === 'map' && ctx.canDefer(0) && dims.length === input.dims.length && dims.every((d, k) => d === input.dims[k])) {
+    ctx.define(0, { ...input });
+    return;
+  }
+  const x = materialize(ctx, input);
   ctx.define(0, { dtype: x.dtype, dims, buf: x.buf, stage: x.stage, ...(x.data ? { data: x.data } : {}) });
 }
 
@@ -229,9 +347,79 @@ function matmul(integer: boolean): OpEmitter {
   };
 }
 
+function meanOf(acc: string, count: Dim): string {
+  // onnxruntime answers 0, not NaN, for the mean of nothing (an empty id list).
+  if (count === 0) return '0';
+  return typeof count === 'number' ? `${acc} / ${count}` : `(${count} === 0 ? 0 : ${acc} / ${count})`;
+}
+
+function alignRight(dims: readonly Dim[], rank: number): Dim[] {
+  return [...Array<Dim>(rank - dims.length).fill(1), ...dims];
+}
+
+/**
+ * Fuses Reduce(element-wise(Gather(table, ids), ...)) over the ids axes into one pass over
+ * the ids that reads each table row in place (fastText's embedding bag). Returns false,
+ * emitting nothing, when the graph does not have that shape.
+ */
+function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: 'sum' | 'mean', outDims: Dim[]): boolean {
+  const leaves: Value[] = [];
+  const walk = (v: Value): void => {
+    if (v.lazy?.kind === 'map') v.lazy.operands.forEach(walk);
+    else leaves.push(v);
+  };
+  walk(x);
+  const gathers = leaves.filter((l) => l.lazy?.kind === 'gather');
+  const first = gathers[0]?.lazy;
+  if (!first || first.kind !== 'gather') return false;
+  const ids = first.indices;
+  const p = ids.dims.length;
+  const rank = x.dims.length;
+  if (!gathers.every((g) => g.lazy?.kind === 'gather' && g.lazy.indices === ids && g.dims.length === rank)) return false;
+  if (!ids.dims.every((d, k) => x.dims[k] === d)) return false;
+  for (const l of leaves) if (!l.lazy && alignRight(l.dims, rank).slice(0, p).some((d) => d !== 1)) return false;
+  for (const a of reduced) if (a >= p) return false;
+  for (let k = 0; k < p; k++) if (!reduced.has(k) && x.dims[k] !== 1) return false;
+
+  const w = ctx.w;
+  const rowIter = x.dims.slice(p);
+  const rowSize = w.prod(rowIter);
+  const count = w.prod(ids.dims);
+  const acc = w.scratch(rowSize);
+  const lines = [`${acc}.fill(0, 0, ${rowSize});`, `for (let bag = 0; bag < ${count}; bag++) {`, `  const id = ${ids.buf}[bag];`];
+  const rowBase = new Map<Value, string>();
+  gathers.forEach((g, m) => {
+    const lazy = g.lazy as Extract<Lazy, { kind: 'gather' }>;
+    const N = lazy.table.dims[0]!;
+    lines.push(
+      `  const j${m} = id < 0 ? id + ${N} : id;`,
+      `  if (!(j${m} >= 0 && j${m} < ${N})) fail("bad_input", "node ${lazy.node}: index " + id + " is out of range for a dimension of " + ${N});`,
+      `  const r${m} = j${m} * ${w.prod(lazy.rowDims)};`,
+    );
+    rowBase.set(g, `r${m}`);
+  });
+  const leafRowDims = leaves.map((l) => (l.lazy?.kind === 'gather' ? l.lazy.rowDims : alignRight(l.dims, rank).slice(p)));
+  const build = (v: Value, refs: Map<Value, string>): string => (v.lazy?.kind === 'map' ? v.lazy.expr(v.lazy.operands.map((o) => build(o, refs))) : refs.get(v)!);
+  const inner = w.loopLines(rowIter, leafRowDims, (idx, linear) => {
+    const refs = new Map<Value, string>();
+    leaves.forEach((l, k) => {
+      const base = rowBase.get(l);
+      const i = idx[k]!;
+      refs.set(l, base ? `${(l.lazy as Extract<Lazy, { kind: 'gather' }>).table.buf}[${i === '0' ? base : `${base} + ${i}`}]` : `${l.buf}[${i}]`);
+    });
+    return [`${acc}[${linear}] += ${build(x, refs)};`];
+  });
+  lines.push(...inner.map((l) => `  ${l}`), '}');
+  w.emit(...lines);
+  const y = ctx.output(0, x.dtype, outDims);
+  const value = kind === 'mean' ? meanOf(`${acc}[i]`, count) : `${acc}[i]`;
+  w.emit(`for (let i = 0; i < ${rowSize}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
+  return true;
+}
+
 function reduce(kind: 'sum' | 'mean'): OpEmitter {
   return (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     requireDtype(ctx, x, ['float32', 'int32', 'int64'], 'the input');
     const rank = x.dims.length;
     const keepdims = attrInt(ctx, 'keepdims', 1) === 1;
@@ -243,14 +431,14 @@ function reduce(kind: 'sum' | 'mean'): OpEmitter {
     const reduced = new Set(axes);
     const kept = x.dims.map((d, k) => (reduced.has(k) ? 1 : d));
     const outDims = keepdims ? kept : x.dims.filter((_, k) => !reduced.has(k));
-    const y = ctx.output(0, x.dtype, outDims);
+    if (x.lazy && tryEmbeddingBag(ctx, x, reduced, kind, outDims)) return;
     const n = ctx.w.prod(kept);
     const count = ctx.w.prod(x.dims.filter((_, k) => reduced.has(k)));
     const acc = ctx.w.scratch(n);
     ctx.w.emit(`${acc}.fill(0, 0, ${n});`);
-    ctx.w.loops(x.dims, [x.dims, kept], ([ix, io]) => [`${acc}[${io}] += ${x.buf}[${ix}];`]);
-    // onnxruntime answers 0, not NaN, for the mean of nothing (an empty id list).
-    const value = kind === 'mean' ? (count === 0 ? '0' : typeof count === 'number' ? `${acc}[i] / ${count}` : `(${count} === 0 ? 0 : ${acc}[i] / ${count})`) : `${acc}[i]`;
+    elementLoops(ctx, x.dims, [x], [kept], ([v], [io]) => [`${acc}[${io}] += ${v};`]);
+    const y = ctx.output(0, x.dtype, outDims);
+    const value = kind === 'mean' ? meanOf(`${acc}[i]`, count) : `${acc}[i]`;
     ctx.w.emit(`for (let i = 0; i < ${n}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
   };
 }
@@ -314,7 +502,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   Mul: binary((a, b, t) => (t === 'int32' ? `Math.imul(${a}, ${b})` : `${a} * ${b}`)),
   // Integer division truncates toward zero; stores into integer arrays truncate, doubles do not.
   Div: binary((a, b, t) => (t === 'int64' ? `Math.trunc(${a} / ${b})` : `${a} / ${b}`)),
-  Relu: unaryFloat((v) => `${v} < 0 ? 0 : ${v}`),
+  Relu: unaryFloat((v) => `Math.max(${v}, 0)`),
   Sigmoid: unaryFloat((v) => `1 / (1 + Math.exp(-${v}))`),
   Tanh: unaryFloat((v) => `Math.tanh(${v})`),
   Softmax: softmax(false),
@@ -324,7 +512,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   ReduceSum: reduce('sum'),
   ReduceMean: reduce('mean'),
 
-  Identity: (ctx) => view(ctx, ctx.need(0), ctx.need(0).dims),
+  Identity: (ctx) => view(ctx, ctx.raw(0), ctx.raw(0).dims),
 
   Constant: (ctx) => {
     const [key, value] = [...ctx.node.attrs.entries()][0] ?? [];
@@ -344,23 +532,14 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
     requireDtype(ctx, idx, ['int32', 'int64'], 'indices');
     const axis = normAxis(ctx, attrInt(ctx, 'axis', 0), x.dims.length);
     const dims = [...x.dims.slice(0, axis), ...idx.dims, ...x.dims.slice(axis + 1)];
+    if (axis === 0 && ctx.canDefer(0)) {
+      // Rows picked lazily: an embedding bag (Gather → element-wise → Reduce) then reads the table directly.
+      const lazy: Lazy = { kind: 'gather', table: x, indices: idx, rowDims: x.dims.slice(1), node: ctx.node.name };
+      ctx.define(0, { dtype: x.dtype, dims, buf: '', stage: 'run', lazy });
+      return;
+    }
     const y = ctx.output(0, x.dtype, dims);
-    const outer = ctx.w.prod(x.dims.slice(0, axis));
-    const N = x.dims[axis]!;
-    const inner = ctx.w.prod(x.dims.slice(axis + 1));
-    const count = ctx.w.prod(idx.dims);
-    ctx.w.emit(
-      `for (let o = 0; o < ${outer}; o++) {`,
-      `  for (let i = 0; i < ${count}; i++) {`,
-      `    let j = ${idx.buf}[i];`,
-      `    if (j < 0) j += ${N};`,
-      `    if (!(j >= 0 && j < ${N})) fail("bad_input", "node ${ctx.node.name}: index " + ${idx.buf}[i] + " is out of range for a dimension of " + ${N});`,
-      `    const src = (o * ${N} + j) * ${inner};`,
-      `    const dst = (o * ${count} + i) * ${inner};`,
-      `    for (let k = 0; k < ${inner}; k++) ${y.buf}[dst + k] = ${x.buf}[src + k];`,
-      `  }`,
-      `}`,
-    );
+    ctx.w.emit(...gatherLines(y.buf, x, idx, axis, ctx.w, ctx.node.name));
   },
 
   Gemm: (ctx) => {
@@ -463,38 +642,39 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   },
 
   Cast: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     const to = dtypeFromCode(attrInt(ctx, 'to', 0), `the "to" type of node "${ctx.node.name}"`);
-    const y = ctx.output(0, to, x.dims);
-    // Float → integer truncates toward zero; integer typed arrays do that on store, doubles (int64) do not.
+    // Float → integer truncates toward zero (coerce does it for int32/int8/uint8; int64 lives in doubles).
     const needsTrunc = to === 'int64' && x.dtype === 'float32';
-    ctx.w.loops(x.dims, [x.dims], ([ix], o) => [`${y.buf}[${o}] = ${needsTrunc ? `Math.trunc(${x.buf}[${ix}])` : `${x.buf}[${ix}]`};`]);
+    mapOp(ctx, to, x.dims, [x], ([v]) => (needsTrunc ? `Math.trunc(${v})` : v!));
   },
 
   Clip: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     requireDtype(ctx, x, ['float32', 'int32', 'int64', 'int8', 'uint8'], 'the input');
     const bound = (i: number, attrName: string): string | undefined => {
       if (ctx.opset < 11) {
         const v = attr(ctx, attrName);
         return typeof v === 'number' ? literal(Math.fround(v)) : undefined;
       }
-      const b = ctx.input(i);
-      if (!b) return undefined;
+      if (!ctx.node.inputs[i]) return undefined;
+      const b = ctx.need(i);
       if (b.data) return literal(b.data[0]!);
       return `${b.buf}[0]`;
     };
     const lo = bound(1, 'min');
     const hi = bound(2, 'max');
-    const y = ctx.output(0, x.dtype, x.dims);
-    if (lo) ctx.w.emit(`const lo = ${lo};`);
-    if (hi) ctx.w.emit(`const hi = ${hi};`);
-    const expr = lo && hi ? 'v < lo ? lo : v > hi ? hi : v' : lo ? 'v < lo ? lo : v' : hi ? 'v > hi ? hi : v' : 'v';
-    ctx.w.loops(x.dims, [x.dims], ([ix], o) => [`const v = ${x.buf}[${ix}];`, `${y.buf}[${o}] = ${expr};`]);
+    // Math.max/min keep NaN as NaN, as std::clamp-style code in onnxruntime does.
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => {
+      let e = v!;
+      if (lo) e = `Math.max(${e}, ${lo})`;
+      if (hi) e = `Math.min(${e}, ${hi})`;
+      return e;
+    });
   },
 
   Reshape: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     const shape = constValues(ctx, 1, 'the target shape');
     const allowZero = attrInt(ctx, 'allowzero', 0) === 1;
     const dims: Dim[] = shape.map((s, i) => (s === 0 && !allowZero ? (x.dims[i] ?? ctx.fail('invalid_model', `shape copies dim ${i}, which the input lacks`)) : s));
@@ -509,7 +689,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   },
 
   Flatten: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     const rank = x.dims.length;
     const raw = attrInt(ctx, 'axis', 1);
     const axis = raw < 0 ? raw + rank : raw;
@@ -518,7 +698,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   },
 
   Squeeze: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     const axes = axesOf(ctx, 1, x.dims.length);
     let drop: Set<number>;
     if (axes) {
@@ -536,7 +716,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   },
 
   Unsqueeze: (ctx) => {
-    const x = ctx.need(0);
+    const x = ctx.raw(0);
     const raw = (ctx.node.inputs[1] ? constValues(ctx, 1, 'axes') : attrInts(ctx, 'axes')) ?? ctx.fail('invalid_model', 'Unsqueeze needs axes');
     const rank = x.dims.length + raw.length;
     const axes = new Set(raw.map((a) => normAxis(ctx, a, rank)));
