@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { readOnnxGraph, type DType, type IrGraph } from './model-ir.ts';
-import { ARRAY_OF, ModuleWriter, type Dim, type Value } from './module-writer.ts';
+import { ARRAY_OF, ModuleWriter, quoted, type Dim, type Value } from './module-writer.ts';
 import { OP_EMITTERS, SUPPORTED_OPS, materialize, type OpContext } from './ops.ts';
 
 /** Version of the generated module's contract (metadata + run). */
@@ -125,7 +125,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
   const prologue: string[] = [];
   graph.inputs.forEach((input, i) => {
     const spec = specOf(input.name, input.dtype, input.dims);
-    const raw = `f${i}`;
+    const raw = `f$${i}`;
     const inputCtor = input.dtype === 'int64' ? 'BigInt64Array' : ARRAY_OF[input.dtype];
     prologue.push(`  const ${raw} = feed(feeds, INPUTS[${i}], ${inputCtor});`);
     const dims: Dim[] = input.dims.map((d, k) => {
@@ -134,7 +134,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
       prologue.push(`  const ${local} = feeds[INPUTS[${i}].name].dims[${k}];`);
       if (typeof d === 'string') {
         const shared = symbols.get(d);
-        if (shared) prologue.push(`  if (${local} !== ${shared}) fail("bad_input", "inputs disagree on dimension ${d}: " + ${local} + " vs " + ${shared});`);
+        if (shared) prologue.push(`  if (${local} !== ${shared}) fail("bad_input", "inputs disagree on dimension ${quoted(d)}: " + ${local} + " vs " + ${shared});`);
         else symbols.set(d, local);
       }
       return local;
@@ -253,6 +253,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     '',
     '// Constants, in their stored types.',
     ...w.constants,
+    `const NODES = ${JSON.stringify(w.nodeNames)};`,
     '',
     '// Buffers, allocated once (variable-size ones grow on demand).',
     ...w.buffers,

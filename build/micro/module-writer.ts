@@ -39,7 +39,7 @@ export const ARRAY_OF: Record<DType, string> = {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 /** Names of buffers and constants (see `alloc`, `scratch`, `constant`) and input data (f<n>). */
-const BUFFER_NAME = /\b(?:t|c|acc|f)\d+\b/g;
+const BUFFER_NAME = /(?<![\w$])(?:t|c|acc|f)\$\d+(?![\w$])/g;
 
 /** Collects the generated module section by section. */
 export class ModuleWriter {
@@ -48,6 +48,8 @@ export class ModuleWriter {
   readonly init: string[] = [];
   readonly run: string[] = [];
   readonly helpers = new Map<string, string>();
+  /** Node names quoted in run-time errors, emitted once as the module's NODES table. */
+  readonly nodeNames: string[] = [];
   #counter = 0;
   /** Where node code currently goes: module top level (import time) or the run function. */
   section: 'init' | 'run' = 'run';
@@ -55,8 +57,9 @@ export class ModuleWriter {
   #pre: string[] = [];
   #body: string[] = [];
 
+  /** A new identifier; the `$` keeps generated names apart from anything a model names. */
   fresh(prefix: string): string {
-    return `${prefix}${this.#counter++}`;
+    return `${prefix}$${this.#counter++}`;
   }
 
   /** Starts a node; `finishNode` wraps its body in a block so loop locals never clash. */
@@ -68,14 +71,14 @@ export class ModuleWriter {
   finishNode(comment: string): void {
     const target = this.section === 'init' ? this.init : this.run;
     const indent = this.section === 'init' ? '' : '  ';
-    target.push(`${indent}// ${comment}`);
+    target.push(`${indent}// ${comment.replace(/[\r\n\u2028\u2029]/g, ' ')}`);
     for (const line of this.#pre) target.push(indent + line);
     if (this.#body.length > 0) {
       // Hot loops read block-local consts: module-level bindings cost a context load and a
       // TDZ check per access, which V8 does not always hoist out of loops.
       const names = new Set<string>();
       for (const line of this.#body) for (const m of line.matchAll(BUFFER_NAME)) names.add(m[0]);
-      const local = (name: string) => `_${name}`;
+      const local = (name: string) => `_${name.replace('$', '')}`;
       target.push(`${indent}{`);
       for (const name of names) target.push(`${indent}  const ${local(name)} = ${name};`);
       for (const line of this.#body) target.push(`${indent}  ${line.replace(BUFFER_NAME, (name) => local(name))}`);
@@ -91,6 +94,13 @@ export class ModuleWriter {
   /** A line in function scope (visible to later nodes). */
   emitScoped(...lines: string[]): void {
     this.#pre.push(...lines);
+  }
+
+  /** A JS expression for a node's name in error messages (names never enter code text). */
+  nodeRef(name: string): string {
+    let k = this.nodeNames.indexOf(name);
+    if (k < 0) k = this.nodeNames.push(name) - 1;
+    return `NODES[${k}]`;
   }
 
   /** Adds a runtime helper function once. */
@@ -260,3 +270,8 @@ function bytesOf(text) {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes.buffer;
 }`;
+
+/** Text safe inside a double-quoted JS string literal (model-supplied names). */
+export function quoted(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}

@@ -3,7 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { literal, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
+import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
 export interface OpContext {
@@ -99,7 +99,7 @@ function broadcastShape(ctx: OpContext, shapes: ReadonlyArray<readonly Dim[]>): 
       for (const s of symbols) {
         if (s === dim) continue;
         ctx.w.emitScoped(
-          `if (${s} !== ${dim} && ${s} !== 1) fail("bad_input", "node ${ctx.node.name}: dimension " + ${s} + " does not broadcast with " + ${dim});`,
+          `if (${s} !== ${dim} && ${s} !== 1) fail("bad_input", "node ${quoted(ctx.node.name)}: dimension " + ${s} + " does not broadcast with " + ${dim});`,
         );
       }
     }
@@ -173,7 +173,7 @@ function gatherLines(y: string, table: Value, idx: Value, axis: number, w: Modul
     `  for (let i = 0; i < ${count}; i++) {`,
     `    let j = ${idx.buf}[i];`,
     `    if (j < 0) j += ${N};`,
-    `    if (!(j >= 0 && j < ${N})) fail("bad_input", "node ${node}: index " + ${idx.buf}[i] + " is out of range for a dimension of " + ${N});`,
+    `    if (!(j >= 0 && j < ${N})) fail("bad_input", "node " + ${w.nodeRef(node)} + ": index " + ${idx.buf}[i] + " is out of range for a dimension of " + ${N});`,
     `    const src = (o * ${N} + j) * ${inner};`,
     `    const dst = (o * ${count} + i) * ${inner};`,
     `    for (let k = 0; k < ${inner}; k++) ${y}[dst + k] = ${table.buf}[src + k];`,
@@ -301,7 +301,7 @@ function matmul(integer: boolean): OpEmitter {
     const K2 = bDims[bDims.length - 2]!;
     const N = bDims[bDims.length - 1]!;
     if (typeof K === 'number' && typeof K2 === 'number' && K !== K2) ctx.fail('unsupported_shape', `inner dimensions ${K} and ${K2} differ`);
-    if (K !== K2) ctx.w.emitScoped(`if (${K} !== ${K2}) fail("bad_input", "node ${ctx.node.name}: inner dimensions " + ${K} + " and " + ${K2} + " differ");`);
+    if (K !== K2) ctx.w.emitScoped(`if (${K} !== ${K2}) fail("bad_input", "node ${quoted(ctx.node.name)}: inner dimensions " + ${K} + " and " + ${K2} + " differ");`);
     const batchA = aDims.slice(0, -2);
     const batchB = bDims.slice(0, -2);
     const batch = broadcastShape(ctx, [batchA, batchB]);
@@ -393,7 +393,7 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
     const N = lazy.table.dims[0]!;
     lines.push(
       `  const j${m} = id < 0 ? id + ${N} : id;`,
-      `  if (!(j${m} >= 0 && j${m} < ${N})) fail("bad_input", "node ${lazy.node}: index " + id + " is out of range for a dimension of " + ${N});`,
+      `  if (!(j${m} >= 0 && j${m} < ${N})) fail("bad_input", "node " + ${w.nodeRef(lazy.node)} + ": index " + id + " is out of range for a dimension of " + ${N});`,
       `  const r${m} = j${m} * ${w.prod(lazy.rowDims)};`,
     );
     rowBase.set(g, `r${m}`);
@@ -706,7 +706,7 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
       for (const a of axes) {
         const d = x.dims[a]!;
         if (typeof d === 'number' && d !== 1) ctx.fail('invalid_model', `cannot squeeze axis ${a} of size ${d}`);
-        if (typeof d === 'string') ctx.w.emitScoped(`if (${d} !== 1) fail("bad_input", "node ${ctx.node.name}: cannot squeeze a dimension of " + ${d});`);
+        if (typeof d === 'string') ctx.w.emitScoped(`if (${d} !== 1) fail("bad_input", "node ${quoted(ctx.node.name)}: cannot squeeze a dimension of " + ${d});`);
       }
     } else {
       if (x.dims.some((d) => typeof d === 'string')) ctx.fail('unsupported_shape', 'Squeeze without axes over a variable dimension; give the axes');
