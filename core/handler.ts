@@ -1,6 +1,8 @@
 // The one web-standard handler every adapter serves: (Request, context) → Response.
 // It routes, turns every failure into a JSON error with a code, and never lets an
 // exception escape to the platform (no input may produce a 500 or kill the isolate).
+import { PredictionCaching } from './cache/prediction-caching.ts';
+import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
@@ -32,6 +34,11 @@ export interface InferenceServiceOptions {
    * one, they are answered at the edge with degraded: true, reason "no_regional_tier".
    */
   regional?: RegionalTier;
+  /**
+   * The prediction cache of this isolate (core/cache `createCacheFromEnv`). Without one,
+   * nothing is cached. With one, regional answers are looked up before the regional call.
+   */
+  cache?: TwoLevelCache;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -47,7 +54,7 @@ export interface InferenceService {
   readonly context: ServiceContext;
 }
 
-type Route = (request: Request, params: string[], service: ServiceContext) => Promise<Response> | Response;
+type Route = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response> | Response;
 
 interface RouteEntry {
   pattern: RegExp;
@@ -59,7 +66,14 @@ const VERSION = `(?:/versions/${SEGMENT})?`;
 
 const ROUTES: RouteEntry[] = [
   { pattern: /^\/healthz$/, methods: { GET: () => jsonResponse({ status: 'ok' }) } },
-  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s) => handlePredict(req, s) } },
+  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s, c) => handlePredict(req, s, c) } },
+  {
+    pattern: /^\/v1\/cache$/,
+    methods: {
+      GET: (_r, _p, s) =>
+        jsonResponse(s.caching ? { policy: s.caching.cache.policy.explain(), stats: s.caching.cache.stats(), l2: s.caching.cache.remote?.stats() ?? null } : { policy: null }),
+    },
+  },
   { pattern: /^\/v2$/, methods: { GET: (_r, _p, s) => serverMetadata(s) } },
   { pattern: /^\/v2\/health\/live$/, methods: { GET: () => jsonResponse({ live: true }) } },
   {
@@ -89,12 +103,16 @@ const ROUTES: RouteEntry[] = [
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
   const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
-  const context = createServiceContext(config, models, new Cascade(config.cascade, options.regional));
+  const caching = options.cache
+    ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name))
+    : undefined;
+  const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
+  const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching);
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
-  async function fetch(request: Request): Promise<Response> {
+  async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {
     try {
-      return await route(request, context);
+      return await route(request, context, requestContext);
     } catch (error) {
       if (!(error instanceof HttpError)) onInternalError(error, request);
       return errorResponse(error);
@@ -110,7 +128,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   };
 }
 
-async function route(request: Request, service: ServiceContext): Promise<Response> {
+async function route(request: Request, service: ServiceContext, requestContext: RequestContext): Promise<Response> {
   let pathname: string;
   try {
     pathname = new URL(request.url).pathname.replace(/\/+$/, '') || '/';
@@ -126,7 +144,7 @@ async function route(request: Request, service: ServiceContext): Promise<Respons
       throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${pathname}; use ${allowed}`, { allow: allowed });
     }
     const params = match.slice(1).map((segment) => (segment === undefined ? undefined : decodeSegment(segment)));
-    return handler(request, params as string[], service);
+    return handler(request, params as string[], service, requestContext);
   }
   throw new HttpError(404, 'not_found', `no route for ${pathname.slice(0, 200)}; try POST /v1/predict or GET /v2/health/ready`);
 }

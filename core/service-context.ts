@@ -1,6 +1,7 @@
 // What route handlers share: resolved configuration, the model store and the cascade routers, plus the lookup
 // that turns "model not found / not loadable" into the right HTTP error.
 import { HttpError } from './http/errors.ts';
+import type { PredictionCaching } from './cache/prediction-caching.ts';
 import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
@@ -33,16 +34,19 @@ export interface ServiceContext {
   models: ModelStore;
   /** Routers of the edge models that escalate to a regional tier. */
   cascade: Cascade;
+  /** The prediction cache (L1, and L2 where configured); absent → nothing is cached. */
+  caching?: PredictionCaching;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
 }
 
 /** Builds the context over a model store. */
-export function createServiceContext(config: ServiceConfig, models: ModelStore, cascade: Cascade): ServiceContext {
+export function createServiceContext(config: ServiceConfig, models: ModelStore, cascade: Cascade, caching?: PredictionCaching): ServiceContext {
   return {
     config,
     models,
     cascade,
+    ...(caching ? { caching } : {}),
     async requireModel(name) {
       let model: LoadedModel | undefined;
       try {

@@ -12,6 +12,7 @@ import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
 import { createInProcessRegionalTier } from '../../core/router/in-process-regional-tier.ts';
 import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
+import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 
 /** Which regional tier the local service escalates to. */
 export type LocalRegionalTier =
@@ -28,11 +29,31 @@ export interface LocalServiceOptions {
   config?: InferenceServiceOptions['config'];
   /** Default: in-process (no AWS). */
   regional?: LocalRegionalTier;
+  /**
+   * Cache settings (UPSTASH_REDIS_REST_URL/TOKEN, EDGEINFER_CACHE_*). Default: L1 in memory
+   * with the auto policy; Upstash (real, or `npm run redis:rest`) when both variables are set.
+   */
+  cache?: CacheEnv;
+  /** Receives the one-line description of the cache at startup. */
+  log?: (line: string) => void;
 }
 
-/** Reads EDGEINFER_* variables into local service options. */
+const CACHE_ENV_NAMES = [
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'EDGEINFER_CACHE_POLICY',
+  'EDGEINFER_CACHE_BUDGET_MS',
+  'EDGEINFER_CACHE_L1_ENTRIES',
+  'EDGEINFER_CACHE_L1_BYTES',
+  'EDGEINFER_HOTKEY_SAMPLE_EVERY',
+] as const satisfies ReadonlyArray<keyof CacheEnv>;
+
+/** Reads EDGEINFER_* (and the Upstash) variables into local service options. */
 export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalServiceOptions {
   const options: LocalServiceOptions = {};
+  const cache: CacheEnv = {};
+  for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
+  options.cache = cache;
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MAX_BODY_BYTES) options.config = { maxBodyBytes: Number(env.EDGEINFER_MAX_BODY_BYTES) };
@@ -68,9 +89,20 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     const placeholder = choice.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
     regional = createLambdaRegionalTier({ ...choice, ...(placeholder ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
   }
+  // Cache writes made after a response are tracked so close() can wait for them.
+  const background = new Set<Promise<unknown>>();
+  const { cache, description } = createCacheFromEnv(options.cache ?? {}, {
+    waitUntil: (promise) => {
+      const tracked = promise.catch(() => {});
+      background.add(tracked);
+      void tracked.finally(() => background.delete(tracked));
+    },
+  });
+  options.log?.(`edgeinfer: ${description}`);
   const service = createInferenceService({
     models,
     engines,
+    cache,
     ortPreference: options.ortPreference ?? ['ort-node', 'ort-web'],
     config: options.config,
     ...(regional ? { regional } : {}),
@@ -78,6 +110,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   return {
     ...service,
     async close() {
+      await Promise.allSettled([...background]);
       await service.close();
       await closeRegional();
     },

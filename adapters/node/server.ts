@@ -22,7 +22,7 @@ export async function startLocalServer(
 ): Promise<LocalServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
-  const service = createLocalService(options);
+  const service = createLocalService({ log, ...options });
   const states = await service.warm();
   if (states.length === 0) log(`edgeinfer: no models found under ${options.modelsRoot ?? 'models/'}; run \`npm run models\` or add models/<name>/<version>/model.json`);
   for (const state of states) {

@@ -23,12 +23,14 @@ export interface CachedRegionalPrediction extends RegionalPrediction {
  * Wraps `tier` so that each invoke first looks in the cache (L1, then L2 when the policy
  * says so) under `p:{regionalSha}:{preprocessingVersion}:{inputHash}`. `identify` returns
  * the identity of the requested model, or undefined to pass the call through uncached.
+ * `waitUntilFor` finds the platform's waitUntil of the request being served (the
+ * RegionalRequest is the wire payload, so it cannot carry it); default: the cache's own.
  */
 export function withPredictionCache(
   tier: RegionalTier,
   cache: TwoLevelCache,
   identify: (model: string, version: string | undefined) => Promise<RegionalModelIdentity | undefined> | RegionalModelIdentity | undefined,
-  waitUntil?: WaitUntil,
+  waitUntilFor?: (request: RegionalRequest) => WaitUntil | undefined,
 ): RegionalTier {
   return {
     kind: `${tier.kind}+cache`,
@@ -50,7 +52,9 @@ export function withPredictionCache(
           outcome.prediction.model.sha256 === identity.sha256
         );
       };
+      const waitUntil = waitUntilFor?.(request);
       const { value, trace } = await cache.getOrCompute<RegionalOutcome>({
+        ...(waitUntil ? { waitUntil } : {}),
         key,
         tier: 'regional',
         ttlSeconds: identity.ttlSeconds,
@@ -58,7 +62,6 @@ export function withPredictionCache(
         // Failures are never cached, nor an answer from another model version than the key names.
         isCacheable: isFromThisModel,
         isValid: isFromThisModel,
-        ...(waitUntil ? { waitUntil } : {}),
       });
       if (!value.ok) return value;
       const prediction: CachedRegionalPrediction = { ...value.prediction, cache: trace };

@@ -8,3 +8,5 @@ export * from './remote-cache.ts';
 export * from './two-level-cache.ts';
 export * from './cached-regional-tier.ts';
 export * from './config.ts';
+export * from './model-identity.ts';
+export * from './prediction-caching.ts';

@@ -1,6 +1,11 @@
 // POST /v1/predict: the product's own endpoint. {"text": "..."} in; label, scores, model
 // identity, tier, cache state and stage timings out (also as Server-Timing). Edge models
 // with a regional pair go through the cascade router (core/router).
+import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
+import { inputHash, predictionKey } from '../cache/keys.ts';
+import type { CachePolicyMode } from '../cache/policy.ts';
+import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.ts';
+import type { RequestContext } from '../handler.ts';
 import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
@@ -21,12 +26,22 @@ export interface PredictResponse {
   reason?: string;
   /** The regional call, when one was made (cause: not_confident | saturated). */
   escalation?: { cause: string; outcome: string; ms: number };
+  /** True when the answer came from the prediction cache (then `cache.level` says which). */
   cached: boolean;
+  /** Present when the service has a cache: the level that answered, what L2 did, the policy. */
+  cache?: { level: CacheLevel | null; l2: L2Status; policy: CachePolicyMode };
   timings: Record<string, number>;
 }
 
+/** What the edge model's answer is cached as (no raw tensors). */
+interface EdgeAnswer {
+  label: string;
+  scores: Record<string, number>;
+  confidence: number;
+}
+
 /** Handles POST /v1/predict. */
-export async function handlePredict(request: Request, service: ServiceContext): Promise<Response> {
+export async function handlePredict(request: Request, service: ServiceContext, context: RequestContext = {}): Promise<Response> {
   const timer = new StageTimer();
   const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes)));
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');
@@ -36,20 +51,52 @@ export async function handlePredict(request: Request, service: ServiceContext): 
 
   const model = await service.requireModel(modelName);
   const identity = { name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256 };
-  const runEdge = async () => {
+  const caching = service.caching;
+  const hash = caching ? await timer.time('hash', () => inputHash(text)) : '';
+  let edgeTrace: CacheTrace | undefined;
+  const classify = async (): Promise<EdgeAnswer> => {
     const ids = await timer.time('preprocess', () => model.preprocessor.toIds(text));
-    const result = await timer.time('infer', () => model.classifyIds(ids));
+    const { label, scores, confidence } = await timer.time('infer', () => model.classifyIds(ids));
+    return { label, scores, confidence };
+  };
+  const runEdge = async () => {
+    let result: EdgeAnswer;
+    if (caching) {
+      const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: model.manifest.preprocessing.version, inputHash: hash });
+      const cached = await caching.cache.getOrCompute({
+        key,
+        tier: 'edge',
+        ttlSeconds: model.manifest.cache.ttlSeconds,
+        compute: classify,
+        ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
+      });
+      result = cached.value;
+      edgeTrace = cached.trace;
+      if (cached.trace.l2Ms > 0) timer.record('cacheL2', cached.trace.l2Ms);
+    } else {
+      result = await classify();
+    }
     return { ...result, probabilities: model.manifest.labels.map((label) => result.scores[label] as number) };
   };
+  let regionalTrace: CacheTrace | undefined;
 
   const route = service.cascade.routeFor(model.manifest);
+  const regionalInL1 = caching && route ? await caching.peekRegional(route.regionalModel, hash) : undefined;
   let answer: PredictResponse;
   if (!route) {
     const result = await runEdge();
     answer = { label: result.label, scores: result.scores, model: identity, tier: 'edge', degraded: false, cached: false, timings: {} };
+  } else if (regionalInL1) {
+    // The regional answer is already in L1: no model runs, no call, no Redis.
+    const regional = regionalInL1.prediction;
+    regionalTrace = { level: 'l1', l1: 'hit', l2: 'not_asked', l2Ms: 0, shared: false, why: 'regional answer in L1' };
+    answer = { label: regional.label, scores: regional.scores, model: regional.model, tier: 'regional', degraded: false, cached: false, timings: {} };
   } else {
     const requestId = request.headers.get('x-request-id')?.slice(0, 128) || crypto.randomUUID();
-    const routed = await route.router.route({ runEdge, regionalRequest: { model: route.regionalModel, text, requestId } });
+    const regionalRequest = { model: route.regionalModel, text, requestId };
+    const routed = caching
+      ? await caching.withRequest(requestId, context.waitUntil, () => route.router.route({ runEdge, regionalRequest }))
+      : await route.router.route({ runEdge, regionalRequest });
     const call = 'regionalCall' in routed ? routed.regionalCall : undefined;
     if (call) timer.record('regional', call.ms);
     if (routed.tier === 'none') {
@@ -72,8 +119,32 @@ export async function handlePredict(request: Request, service: ServiceContext): 
             timings: {},
           };
     if (call) answer.escalation = { cause: call.cause, outcome: call.outcome, ms: Math.round(call.ms * 1000) / 1000 };
+    if (routed.tier === 'regional') {
+      regionalTrace = (routed.regional as CachedRegionalPrediction).cache;
+      if (regionalTrace && regionalTrace.l2Ms > 0) timer.record('cacheL2', regionalTrace.l2Ms);
+    }
+  }
+  let serverTiming = '';
+  if (caching) {
+    // The trace of the tier whose answer is served; both tell whether L2 was skipped.
+    const level = (answer.tier === 'regional' ? regionalTrace : edgeTrace)?.level ?? null;
+    answer.cached = level !== null;
+    answer.cache = { level, l2: worstL2(regionalTrace, edgeTrace), policy: caching.cache.policy.mode };
+    serverTiming = `, cache;desc="${level ?? 'miss'}${isSkip(answer.cache.l2) ? ` l2 ${answer.cache.l2}` : ''}"`;
   }
   const timings = timer.snapshot();
   answer.timings = timings;
-  return jsonResponse(answer, 200, { 'server-timing': StageTimer.header(timings) });
+  return jsonResponse(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
+}
+
+const SKIPS: readonly L2Status[] = ['over_budget', 'unavailable', 'circuit_open'];
+
+function isSkip(status: L2Status): boolean {
+  return SKIPS.includes(status);
+}
+
+/** What L2 did for this request: a skip (Redis slow or down) wins, so the response always says so. */
+function worstL2(...traces: Array<CacheTrace | undefined>): L2Status {
+  const statuses = traces.filter((t): t is CacheTrace => t !== undefined).map((t) => t.l2);
+  return statuses.find(isSkip) ?? statuses.find((s) => s === 'hit') ?? statuses[0] ?? 'not_asked';
 }

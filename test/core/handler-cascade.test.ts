@@ -41,7 +41,9 @@ afterAll(async () => {
 });
 
 function service(options: Parameters<typeof createLocalService>[0] = {}): InferenceService {
-  const s = createLocalService({ modelsRoot: repo.root, ...options });
+  // The same text is sent again and again to provoke each failure: no prediction cache here
+  // (it would answer the repeats from L1; the cache has tests of its own).
+  const s = createLocalService({ modelsRoot: repo.root, cache: { EDGEINFER_CACHE_POLICY: 'off' }, ...options });
   services.push(s);
   return s;
 }
