@@ -1,0 +1,38 @@
+// Binary classification metrics for the spam models (positive class: spam = 1).
+
+/** Accuracy and spam-class precision, recall and F1 over a labelled set. */
+export interface BinaryMetrics {
+  size: number;
+  correct: number;
+  accuracy: number;
+  spamPrecision: number;
+  spamRecall: number;
+  spamF1: number;
+}
+
+/** Computes metrics from predicted and true labels (same length). */
+export function binaryMetrics(predicted: ArrayLike<number>, actual: ArrayLike<number>): BinaryMetrics {
+  if (predicted.length !== actual.length) throw new Error(`binaryMetrics: ${predicted.length} predictions for ${actual.length} labels`);
+  let correct = 0;
+  let truePositive = 0;
+  let falsePositive = 0;
+  let falseNegative = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const p = predicted[i];
+    const a = actual[i];
+    if (p === a) correct++;
+    if (p === 1 && a === 1) truePositive++;
+    if (p === 1 && a !== 1) falsePositive++;
+    if (p !== 1 && a === 1) falseNegative++;
+  }
+  const spamPrecision = truePositive + falsePositive === 0 ? 0 : truePositive / (truePositive + falsePositive);
+  const spamRecall = truePositive + falseNegative === 0 ? 0 : truePositive / (truePositive + falseNegative);
+  const spamF1 = spamPrecision + spamRecall === 0 ? 0 : (2 * spamPrecision * spamRecall) / (spamPrecision + spamRecall);
+  return { size: actual.length, correct, accuracy: correct / actual.length, spamPrecision, spamRecall, spamF1 };
+}
+
+/** Rounds for model.json (metrics are written with 4 decimals, points with 2). */
+export function round(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+}

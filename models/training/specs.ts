@@ -1,0 +1,68 @@
+// What `npm run models` trains: preprocessing params and hyperparameters of each example
+// model. Chosen on the calibration split only (the test split is read once, for the report).
+import type { EmailHashParams } from '../../core/preprocess/index.ts';
+import type { EngineChoice } from '../../core/model/manifest.ts';
+import type { FastTextConfig } from './fasttext.ts';
+
+/** One model to build. */
+export interface ModelSpec {
+  name: string;
+  version: string;
+  /** int8 weights (edge) or fp32 (regional). */
+  quantized: boolean;
+  /** Also output the penultimate-layer activation as `embedding`. */
+  embeddingOutput: boolean;
+  engine: EngineChoice;
+  preprocessing: EmailHashParams;
+  training: Omit<FastTextConfig, 'buckets' | 'classes'>;
+  /** Quality bars the build checks (fractions). */
+  bars: { minTestAccuracy: number; maxInt8CostPoints?: number; maxModelBytes: number };
+}
+
+/** Tiny int8 model for the point of presence: words of Subject, From and the first 1,000 body characters. */
+export const EDGE_SPEC: ModelSpec = {
+  name: 'spam-edge',
+  version: '1',
+  quantized: true,
+  embeddingOutput: false,
+  engine: 'auto',
+  preprocessing: { buckets: 8192, bodyChars: 1000, wordNgrams: 1, charNgrams: 0, extraHeaders: [], maxIds: 512 },
+  training: { dim: 16, hidden: 16, epochs: 10, learningRate: 0.05, embeddingLearningRateScale: 20, weightDecay: 0, seed: 1 },
+  bars: { minTestAccuracy: 0.975, maxInt8CostPoints: 0.2, maxModelBytes: 300 * 1024 },
+};
+
+/**
+ * Stronger fp32 model for the regional tier: 2^16 buckets, word bigrams, character 3-grams,
+ * header words from list and mailer headers, twice the body text, a wider hidden layer.
+ */
+export const REGIONAL_SPEC: ModelSpec = {
+  name: 'spam-regional',
+  version: '1',
+  quantized: false,
+  embeddingOutput: true,
+  engine: 'ort',
+  preprocessing: {
+    buckets: 65536,
+    bodyChars: 2000,
+    wordNgrams: 2,
+    charNgrams: 3,
+    extraHeaders: [
+      'to',
+      'reply-to',
+      'content-type',
+      'x-mailer',
+      'user-agent',
+      'list-id',
+      'precedence',
+      'return-path',
+      'x-priority',
+      'x-msmail-priority',
+      'organization',
+      'message-id',
+      'in-reply-to',
+    ],
+    maxIds: 8192,
+  },
+  training: { dim: 32, hidden: 64, epochs: 10, learningRate: 0.05, embeddingLearningRateScale: 100, weightDecay: 0, seed: 1 },
+  bars: { minTestAccuracy: 0.988, maxModelBytes: 16 * 1024 * 1024 },
+};
