@@ -10,3 +10,4 @@ export * from './cached-regional-tier.ts';
 export * from './config.ts';
 export * from './model-identity.ts';
 export * from './prediction-caching.ts';
+export * from './embedding-codecs.ts';
