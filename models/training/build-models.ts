@@ -2,10 +2,12 @@
 // edge one, write models/<name>/<version>/{model.onnx, model.json}, and check each graph
 // through onnxruntime-node against the training code's own forward pass. Deterministic:
 // two runs write byte-identical files.
+// Usage: npx tsx models/training/build-models.ts [--out DIR] (default: the repository's models/)
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { EMAIL_HASH_ID, EMAIL_HASH_VERSION, emailToIds } from '../../core/preprocess/index.ts';
 import { parseManifest, type ModelManifest } from '../../core/model/manifest.ts';
 import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
@@ -16,7 +18,8 @@ import { probabilitiesWithOrt } from './ort-eval.ts';
 import { dequantizeFastText, quantizeFastText } from './quantize.ts';
 import { EDGE_SPEC, REGIONAL_SPEC, type ModelSpec } from './specs.ts';
 
-const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
+const MODELS_DIR = args.out ?? join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Predictions and the largest probability gap between the JS forward pass and ORT. */
 interface Evaluation {
@@ -58,6 +61,22 @@ function accuracyOf(weights: FastTextWeights, examples: Example[]): number {
   return correct / examples.length;
 }
 
+/**
+ * The cascade threshold `npm run calibrate` wrote into an existing model.json, kept when
+ * the new graph is byte-identical to the one it was calibrated for; null otherwise.
+ */
+function keptThreshold(manifestPath: string, sha256: string): number | null {
+  if (!existsSync(manifestPath)) return null;
+  try {
+    const previous = parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath);
+    if (previous.sha256 !== sha256 || previous.cascade.threshold === null) return null;
+    console.log(`   same graph as before: keeping cascade.threshold ${previous.cascade.threshold} from npm run calibrate`);
+    return previous.cascade.threshold;
+  } catch {
+    return null;
+  }
+}
+
 /** Trains, exports, verifies and writes one model; returns the problems against its bars. */
 async function buildModel(spec: ModelSpec): Promise<string[]> {
   const started = performance.now();
@@ -95,6 +114,8 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   }
 
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const dir = join(MODELS_DIR, spec.name, spec.version);
+  const threshold = keptThreshold(join(dir, 'model.json'), sha256);
   const m = testEval.metrics;
   const int8CostPoints = fp32Test ? round((fp32Test.metrics.accuracy - m.accuracy) * 100, 2) : undefined;
   const manifest: ModelManifest = {
@@ -111,7 +132,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
     labels: [...LABELS],
     preprocessing: { id: EMAIL_HASH_ID, version: EMAIL_HASH_VERSION, params: spec.preprocessing },
     engine: spec.engine,
-    cascade: { threshold: null },
+    cascade: { threshold },
     cache: { ttlSeconds: 3600 },
     metrics: {
       evaluatedWith: 'onnxruntime-node, graphOptimizationLevel basic',
@@ -148,7 +169,6 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   const json = `${JSON.stringify(manifest, null, 2)}\n`;
   parseManifest(json, `${spec.name}/${spec.version}/model.json`);
 
-  const dir = join(MODELS_DIR, spec.name, spec.version);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.onnx'), bytes);
   writeFileSync(join(dir, 'model.json'), json);
