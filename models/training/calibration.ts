@@ -61,3 +61,52 @@ export function chooseThreshold(rows: readonly SweepRow[], targetAcc: number, to
   for (const r of rows) if (r.cascadeAcc > best.cascadeAcc) best = r;
   return { row: best, meetsTarget: false };
 }
+
+/**
+ * For each row, the share of bootstrap resamples of the calibration items in which that
+ * threshold's cascade stays within `tolerance` of regional-only. The calibration split is
+ * small (one message ≈ 0.1 points), so a point that meets the target by one lucky message
+ * is not a point that meets it; this measures how reliably each one does. Deterministic
+ * for a given `random` (a seeded PRNG in [0, 1)).
+ */
+export function bootstrapMeetRates(
+  items: readonly CalibrationItem[],
+  rows: readonly SweepRow[],
+  tolerance: number,
+  resamples: number,
+  random: () => number,
+): number[] {
+  const n = items.length;
+  const sorted = [...items].sort((a, b) => a.score - b.score); // the order sweepThresholds uses
+  // Only disagreements move the gap: +1 where regional alone is right, −1 where the edge alone is.
+  const delta = sorted.map((i) => (i.regionalCorrect ? 1 : 0) - (i.edgeCorrect ? 1 : 0));
+  const meets = new Array<number>(rows.length).fill(0);
+  const weights = new Int32Array(n);
+  const suffix = new Float64Array(n + 1);
+  for (let b = 0; b < resamples; b++) {
+    weights.fill(0);
+    for (let d = 0; d < n; d++) weights[Math.floor(random() * n)]!++;
+    suffix[n] = 0;
+    for (let i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + weights[i]! * delta[i]!;
+    // Gap of the cascade escalating the first k = regional − cascade correct = Σ_{i≥k} w·delta.
+    rows.forEach((row, r) => {
+      if (suffix[row.escalated]! <= tolerance * n + 1e-9) meets[r]!++;
+    });
+  }
+  return meets.map((m) => m / resamples);
+}
+
+/** The lowest escalation rate that meets the target in at least `confidence` of the resamples. */
+export function chooseThresholdReliably(
+  rows: readonly SweepRow[],
+  meetRates: readonly number[],
+  confidence: number,
+): { row: SweepRow; meetRate: number; meetsTarget: boolean } {
+  const index = meetRates.findIndex((rate) => rate >= confidence);
+  if (index >= 0) return { row: rows[index] as SweepRow, meetRate: meetRates[index] as number, meetsTarget: true };
+  let best = 0;
+  meetRates.forEach((rate, i) => {
+    if (rate > (meetRates[best] as number)) best = i;
+  });
+  return { row: rows[best] as SweepRow, meetRate: meetRates[best] as number, meetsTarget: false };
+}
