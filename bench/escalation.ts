@@ -56,7 +56,7 @@ const engines = new EngineRegistry();
 engines.register('ort-node', () => createOrtNodeEngine());
 const edge = await loadModel(models, 'spam-edge', '1', engines, ['ort-node']);
 const policy = { budgetMs: 5_000, maxInFlight: 1_000, circuit: { failures: 1_000, windowMs: 1_000, halfOpenAfterMs: 1_000 } };
-const escalating = new EnsembleRouter({ policy: { ...policy, confidence: { measure: 'top', threshold: 1 } }, regional: tier });
+const escalating = new EnsembleRouter({ policy: { ...policy, confidence: { measure: 'top', threshold: null } }, regional: tier }); // null: never confident
 const confident = new EnsembleRouter({ policy: { ...policy, confidence: { measure: 'top', threshold: 0 } }, regional: tier });
 
 const texts = loadSplits().test.slice(0, messages).map((m) => m.text);

@@ -48,7 +48,7 @@ const invocations = () => server.invocations.get(FUNCTION) ?? 0;
 function router(policy: Partial<RouterPolicy> = {}): EnsembleRouter {
   return new EnsembleRouter({
     policy: {
-      confidence: { measure: 'top', threshold: 1 }, // a softmax never reaches 1: always escalate
+      confidence: { measure: 'top', threshold: null }, // uncalibrated: always escalate
       budgetMs: 200,
       maxInFlight: 16,
       circuit: { failures: 3, windowMs: 10_000, halfOpenAfterMs: 300 },
