@@ -3,6 +3,7 @@
 // through onnxruntime-node against the training code's own forward pass. Deterministic:
 // two runs write byte-identical files.
 // Usage: npx tsx models/training/build-models.ts [--out DIR] (default: the repository's models/)
+//        [--prune=POINTS]: prune, then quantize the int8 model within POINTS of calibration accuracy
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,10 +16,12 @@ import { argmax, forward, trainFastText, type Example, type FastTextWeights } fr
 import { binaryMetrics, round, type BinaryMetrics } from './metrics.ts';
 import { EMBEDDING_OUTPUT, exportFloatFastText, exportQuantizedFastText, IDS_INPUT, PROBABILITIES_OUTPUT } from './onnx-export.ts';
 import { probabilitiesWithOrt } from './ort-eval.ts';
+import { formatPruneTable, pruneBudgetFromArgs, pruneThenQuantize, pruningRecord, type PruneResult } from './prune.ts';
 import { dequantizeFastText, quantizeFastText } from './quantize.ts';
 import { EDGE_SPEC, REGIONAL_SPEC, type ModelSpec } from './specs.ts';
 
-const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, prune: { type: 'string' } } });
+const PRUNE_BUDGET = args.prune === undefined ? undefined : pruneBudgetFromArgs([`--prune=${args.prune}`]);
 const MODELS_DIR = args.out ?? join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Predictions and the largest probability gap between the JS forward pass and ORT. */
@@ -100,11 +103,18 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   let bytes = fp32Bytes;
   let served = fp32;
   let fp32Test: Evaluation | undefined;
+  let pruning: PruneResult | undefined;
   if (spec.quantized) {
-    const int8 = quantizeFastText(fp32);
+    if (PRUNE_BUDGET !== undefined) {
+      pruning = pruneThenQuantize(fp32, train, calibration, { budgetPoints: PRUNE_BUDGET }, spec.name);
+      console.log(`   prune, then quantize (calibration budget ${PRUNE_BUDGET} points):\n${formatPruneTable(pruning)}`);
+    }
+    const int8 = pruning ? pruning.quantized : quantizeFastText(fp32);
     served = dequantizeFastText(int8);
     bytes = exportQuantizedFastText(int8, spec.name);
-    fp32Test = await evaluate(fp32Bytes, fp32, test);
+    // The fp32 twin keeps the same rows, so int8CostPoints stays the cost of int8 alone.
+    const twin = pruning ? pruning.prunedFp32 : fp32;
+    fp32Test = await evaluate(pruning ? exportFloatFastText(twin, spec.name, { embeddingOutput: spec.embeddingOutput }) : fp32Bytes, twin, test);
   }
   const testEval = await evaluate(bytes, served, test);
   const calibrationEval = await evaluate(bytes, served, calibration);
@@ -151,6 +161,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
       weights: spec.quantized
         ? 'int8 symmetric: embedding per row, dense layers per output channel; biases fp32'
         : 'fp32',
+      ...(pruning && PRUNE_BUDGET !== undefined ? { pruning: pruningRecord(pruning, PRUNE_BUDGET, config.buckets) } : {}),
       dim: config.dim,
       hidden: config.hidden,
       epochs: config.epochs,
