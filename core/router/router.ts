@@ -153,7 +153,8 @@ export class EnsembleRouter {
       const message = blockedMessage('circuit_open');
       return { ok: false, reason: 'circuit_open', message, facts: { cause, ms: 0, outcome: 'circuit_open', message } };
     }
-    const started = this.#now();
+    // Durations use the monotonic clock; #now (wall clock, injectable) drives the breaker.
+    const started = performance.now();
     const budgetMs = this.policy.budgetMs;
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -175,7 +176,7 @@ export class EnsembleRouter {
     clearTimeout(timer);
     if (outcome.ok) this.breaker.recordSuccess();
     else this.breaker.recordFailure();
-    const ms = this.#now() - started;
+    const ms = performance.now() - started;
     if (outcome.ok) return { ok: true, prediction: outcome.prediction, facts: { cause, ms, outcome: 'ok' } };
     return { ok: false, reason: outcome.reason, message: outcome.message, facts: { cause, ms, outcome: outcome.reason, message: outcome.message } };
   }
