@@ -9,6 +9,7 @@
 // Usage: npm run bench:cache -- [--requests 100000] [--distinct 10000] [--isolates 1]
 //        [--l1-entries 10000] [--latency-iterations 2000] [--regional-ms 40] [--models-dir DIR]
 //        [--regional-memory-gb G --regional-billed-ms MS] (price a bigger regional model)
+//        [--threshold T] (cascade threshold; default model.json's, else 0.99)
 // Last line: one JSON object.
 import { parseArgs } from 'node:util';
 import { Redis as IoRedis } from 'ioredis';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '20261128' },
     model: { type: 'string', default: 'spam-edge' },
     'models-dir': { type: 'string' },
+    threshold: { type: 'string' },
     'regional-memory-gb': { type: 'string' },
     'regional-billed-ms': { type: 'string' },
   },
@@ -75,7 +77,8 @@ console.log(`messages: ${messages.length} distinct (${corpus.length} corpus mess
 // --- the real edge model: its answers and confidence decide which requests escalate.
 const service = createLocalService(values['models-dir'] ? { modelsRoot: values['models-dir'] } : {});
 const edge = await service.context.requireModel(values.model as string);
-const threshold = edge.manifest.cascade.threshold ?? 0.9;
+// The calibrated threshold when model.json has one; else 0.99 (about 6 % of calibration messages escalate).
+const threshold = values.threshold ? Number(values.threshold) : (edge.manifest.cascade.threshold ?? 0.99);
 const catalog = await service.context.models.catalog();
 const regionalName = 'spam-regional';
 let regionalSha = `${'0'.repeat(48)}${'regional'.split('').map((c) => c.charCodeAt(0).toString(16)).join('')}`.slice(-64);
@@ -326,7 +329,18 @@ const summary: {
   machine: string;
   latency: Record<string, Summary>;
   ratios: { l2HitOverL1Hit: number; missOverL1Hit: number; missOverL2Hit: number };
-  replay: { requests: number; distinct: number; zipf: number; isolates: number; l1Entries: number; escalations: number; regionalMs: number; results: ReplayResult[] };
+  replay: {
+    requests: number;
+    distinct: number;
+    zipf: number;
+    isolates: number;
+    l1Entries: number;
+    threshold: number;
+    escalations: number;
+    regionalMs: number;
+    regionalCallPerMillionUsd: number;
+    results: ReplayResult[];
+  };
   bar: typeof bar;
 } = {
   bench: 'cache',
@@ -337,7 +351,18 @@ const summary: {
     missOverL1Hit: Math.round((latency.missUs.p50 / latency.l1HitUs.p50) * 10) / 10,
     missOverL2Hit: Math.round((latency.missUs.p50 / latency.l2HitUs.p50) * 100) / 100,
   },
-  replay: { requests: REQUESTS, distinct: messages.length, zipf: ZIPF_S, isolates: ISOLATES, l1Entries: L1_ENTRIES, escalations: escalatedRequests, regionalMs: REGIONAL_MS, results },
+  replay: {
+    requests: REQUESTS,
+    distinct: messages.length,
+    zipf: ZIPF_S,
+    isolates: ISOLATES,
+    l1Entries: L1_ENTRIES,
+    threshold,
+    escalations: escalatedRequests,
+    regionalMs: REGIONAL_MS,
+    regionalCallPerMillionUsd: perMillion(regionalCallUsd(prices)),
+    results,
+  },
   bar,
 };
 console.log(JSON.stringify(summary));

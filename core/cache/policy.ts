@@ -41,6 +41,12 @@ export interface CachePolicyOptions {
   decay: number;
   /** Keys remembered by the ghost list (hit-rate estimate without asking L2). */
   ghostEntries: number;
+  /**
+   * Where L2 does not pay on current estimates but could at a higher hit rate, this share of
+   * the key space (chosen by a hash of the key, the same in every isolate) keeps using L2,
+   * so the fleet-wide hit rate stays measured. 0 disables probing.
+   */
+  probeShare: number;
   now?: () => number;
 }
 
@@ -55,6 +61,7 @@ export const DEFAULT_CACHE_POLICY_OPTIONS: CachePolicyOptions = {
   priorComputeMs: { edge: 0.05, regional: 40 },
   decay: 0.999,
   ghostEntries: 20_000,
+  probeShare: 1 / 8,
 };
 
 /** The comparison behind an L2 decision, per request, in dollars and milliseconds. */
@@ -73,6 +80,8 @@ export interface L2Comparison {
   netUsd: number;
   /** The same per million requests, for people. */
   netUsdPerMillion: number;
+  /** Net at a 100 % hit rate: when even this is negative, L2 can never pay and is not measured. */
+  bestCaseNetUsdPerMillion: number;
   askL2: boolean;
 }
 
@@ -148,17 +157,32 @@ export class CachePolicy {
     return this.options.mode;
   }
 
-  /** The decision for a value of `tier`. */
-  decide(tier: AnswerTier): CacheDecision {
+  /**
+   * The decision for a value of `tier` (under `key`, when known). In `auto`: L2 when the
+   * comparison says it pays; otherwise, if it could pay at a higher hit rate, L2 is still
+   * used while too few lookups were measured, and after that on a hashed share of keys.
+   */
+  decide(tier: AnswerTier, key?: string): CacheDecision {
     const mode = this.options.mode;
     if (mode === 'off') return { useL1: false, askL2: false, writeL2: false, why: 'cache policy "off"' };
     if (mode === 'l1') return { useL1: true, askL2: false, writeL2: false, why: 'cache policy "l1": L1 only' };
     if (mode === 'always') return { useL1: true, askL2: true, writeL2: true, why: 'cache policy "always": L1 and L2' };
     const comparison = this.compare(tier);
-    const why = comparison.askL2
-      ? `auto: L2 pays (net +$${comparison.netUsdPerMillion}/1M at hit rate ${round(comparison.hitRate)})`
-      : `auto: L2 does not pay (net $${comparison.netUsdPerMillion}/1M at hit rate ${round(comparison.hitRate)}); L1 only`;
-    return { useL1: true, askL2: comparison.askL2, writeL2: comparison.askL2, why, comparison };
+    const at = `at hit rate ${round(comparison.hitRate)} (${comparison.hitRateSource})`;
+    if (comparison.askL2) {
+      return { useL1: true, askL2: true, writeL2: true, why: `auto: L2 pays (net +$${comparison.netUsdPerMillion}/1M ${at})`, comparison };
+    }
+    const noL2 = (why: string): CacheDecision => ({ useL1: true, askL2: false, writeL2: false, why, comparison });
+    const useL2 = (why: string): CacheDecision => ({ useL1: true, askL2: true, writeL2: true, why, comparison });
+    if (comparison.bestCaseNetUsdPerMillion <= 0) {
+      return noL2(`auto: L2 cannot pay even at a 100 % hit rate (best case $${comparison.bestCaseNetUsdPerMillion}/1M); L1 only`);
+    }
+    const measured = this.#tiers[tier].l2.count;
+    if (measured < this.options.minSamples) return useL2(`auto: measuring L2 (${measured} of ${this.options.minSamples} lookups; best case +$${comparison.bestCaseNetUsdPerMillion}/1M)`);
+    if (key !== undefined && inProbeShare(key, this.options.probeShare)) {
+      return useL2(`auto: L2 does not pay yet (net $${comparison.netUsdPerMillion}/1M ${at}); probing it on ${round(this.options.probeShare)} of keys`);
+    }
+    return noL2(`auto: L2 does not pay (net $${comparison.netUsdPerMillion}/1M ${at}); L1 only`);
   }
 
   /** The expected-saving comparison for `tier`, from the price table and the observed rates. */
@@ -185,6 +209,7 @@ export class CachePolicy {
     const lookupMs = this.#l2Ms.mean(priorL2Ms);
     const lookupUsd = prices.redisCommandUsd * (1 + (1 - hitRate));
     const netUsd = hitRate * avoidedUsd - lookupUsd + latencyValueUsdPerMs * (hitRate * avoidedMs - lookupMs);
+    const bestCaseNetUsd = avoidedUsd - prices.redisCommandUsd + latencyValueUsdPerMs * (avoidedMs - lookupMs);
     return {
       hitRate,
       hitRateSource,
@@ -195,6 +220,7 @@ export class CachePolicy {
       lookupMs: round(lookupMs),
       netUsd,
       netUsdPerMillion: perMillion(netUsd),
+      bestCaseNetUsdPerMillion: perMillion(bestCaseNetUsd),
       askL2: netUsd > 0,
     };
   }
@@ -248,6 +274,14 @@ export class CachePolicy {
       tiers: { edge: tier('edge'), regional: tier('regional') },
     };
   }
+}
+
+/** True for a fixed share of keys, the same in every isolate (FNV-1a of the key). */
+function inProbeShare(key: string, share: number): boolean {
+  if (share <= 0) return false;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) / 2 ** 32 < share;
 }
 
 function round(x: number): number {

@@ -118,7 +118,7 @@ export class TwoLevelCache {
   async getOrCompute<T>(request: CacheRequest<T>): Promise<CacheResult<T>> {
     this.#stats.lookups++;
     this.#countHotKey(request.key, request.waitUntil);
-    const decision = this.policy.decide(request.tier);
+    const decision = this.policy.decide(request.tier, request.key);
     if (!decision.useL1) {
       const value = await this.#compute(request);
       return { value, trace: { level: null, l1: 'off', l2: 'not_asked', l2Ms: 0, shared: false, why: decision.why } };
@@ -145,7 +145,7 @@ export class TwoLevelCache {
 
   /** Stores a value computed elsewhere, under the policy's placement for `tier`. */
   put(key: string, tier: AnswerTier, value: unknown, ttlSeconds: number, waitUntil?: WaitUntil): void {
-    const decision = this.policy.decide(tier);
+    const decision = this.policy.decide(tier, key);
     this.#store(key, value, ttlSeconds, decision, waitUntil);
   }
 

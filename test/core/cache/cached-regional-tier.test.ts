@@ -93,7 +93,7 @@ describe.skipIf(!hasRedis)('withPredictionCache (regional escalation path)', () 
     const text = `auto ${Date.now()}`;
     const first = (await route(text, 0.5)) as { regional: CachedRegionalPrediction };
     expect(first.regional.cache).toMatchObject({ level: null, l2: 'not_asked' });
-    expect(first.regional.cache?.why).toMatch(/L2 does not pay/);
+    expect(first.regional.cache?.why).toMatch(/L2 cannot pay even at a 100 % hit rate/);
     expect(((await route(text, 0.5)) as { regional: CachedRegionalPrediction }).regional.cache?.level).toBe('l1');
     expect(state.calls).toBe(1);
     expect(remote.stats().calls).toBe(before);
