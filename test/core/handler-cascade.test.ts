@@ -43,7 +43,9 @@ afterAll(async () => {
 function service(options: Parameters<typeof createLocalService>[0] = {}): InferenceService {
   // The same text is sent again and again to provoke each failure: no prediction cache here
   // (it would answer the repeats from L1; the cache has tests of its own).
-  const s = createLocalService({ modelsRoot: repo.root, cache: { EDGEINFER_CACHE_POLICY: 'off' }, ...options });
+  // A generous budget: these tests are about routes and reasons, not the budget (noisy machines).
+  const config = { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 3_000 } };
+  const s = createLocalService({ modelsRoot: repo.root, cache: { EDGEINFER_CACHE_POLICY: 'off' }, config, ...options });
   services.push(s);
   return s;
 }
