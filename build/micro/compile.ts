@@ -85,7 +85,9 @@ function feed(feeds, spec, ctor) {
     }
     size *= d;
   }
-  if (!(t.data instanceof ctor) || t.data.length !== size) fail("bad_input", \`input "\${spec.name}" data must be a \${ctor.name} of \${size} elements\`);
+  // The toStringTag check, unlike instanceof, accepts typed arrays made in another realm (vm contexts, iframes).
+  const data = t.data;
+  if (!data || data[Symbol.toStringTag] !== ctor.name || data.length !== size) fail("bad_input", \`input "\${spec.name}" data must be a \${ctor.name} of \${size} elements\`);
   return t.data;
 }`;
 

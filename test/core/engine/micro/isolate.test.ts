@@ -30,4 +30,10 @@ test('a generated module runs in a no-eval, no-WASM, no-Node V8 context with ide
     expect(out).toEqual(expected);
   }
   expect(vm.runInContext('compiled.metadata.inputs[0].name', context)).toBe('ids');
+  // Typed arrays from another realm are accepted too (the input check does not use instanceof).
+  const outer = context.compiled.run({ ids: { dtype: 'int32', dims: [1, 2], data: Int32Array.of(3, 4) } });
+  expect(Array.from(outer.probabilities.data as Float32Array)).toEqual(
+    Array.from(inNode.run({ ids: { dtype: 'int32', dims: [1, 2], data: Int32Array.of(3, 4) } }).probabilities!.data as Float32Array),
+  );
+  expect(() => context.compiled.run({ ids: { dtype: 'int32', dims: [1, 2], data: Float32Array.of(3, 4) } })).toThrow(/Int32Array of 2 elements/);
 });
