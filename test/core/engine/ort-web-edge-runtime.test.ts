@@ -15,7 +15,7 @@ import { createPreprocessor } from '../../../core/preprocess/index.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 
 let bundle: string;
-let wasmBytes: Buffer;
+let wasmBytes: Buffer<ArrayBuffer>;
 let model: VerifiedModel;
 let idLists: number[][];
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
     logLevel: 'silent',
   });
   bundle = result.outputFiles[0]!.text;
-  wasmBytes = readFileSync(ortWasmPath());
+  wasmBytes = readFileSync(ortWasmPath()) as Buffer<ArrayBuffer>;
   model = await loadVerifiedModel(new FsModelSource(), 'spam-edge', '1');
   const preprocessor = createPreprocessor(model.manifest.preprocessing);
   idLists = loadSplits().test.slice(0, 40).map((m) => Array.from(preprocessor.toIds(m.text)));
