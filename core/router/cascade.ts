@@ -12,7 +12,7 @@ import { DEFAULT_ROUTER_POLICY, EnsembleRouter, type RouterPolicy } from './rout
 export interface CascadeConfig {
   /** Edge model name → the regional model it escalates to. Models not listed never escalate. */
   regionalModels: Record<string, string>;
-  /** What cascade.threshold applies to. */
+  /** What cascade.threshold applies to, unless model.json says what it was calibrated for (metrics.cascade.measure). */
   measure: ConfidenceMeasure;
   budgetMs: number;
   maxInFlight: number;
@@ -53,7 +53,8 @@ export class Cascade {
     const key = `${manifest.name}@${manifest.sha256}`;
     let route = this.#routes.get(key);
     if (!route) {
-      const { budgetMs, maxInFlight, circuit, measure } = this.config;
+      const { budgetMs, maxInFlight, circuit } = this.config;
+      const measure = calibratedMeasure(manifest) ?? this.config.measure;
       route = {
         regionalModel,
         router: new EnsembleRouter({
@@ -66,4 +67,10 @@ export class Cascade {
     }
     return route;
   }
+}
+
+/** The measure `npm run calibrate` chose the threshold for (metrics.cascade.measure), if any. */
+function calibratedMeasure(manifest: ModelManifest): ConfidenceMeasure | undefined {
+  const cascade = (manifest.metrics as { cascade?: { measure?: unknown } } | undefined)?.cascade;
+  return cascade?.measure === 'top' || cascade?.measure === 'margin' ? cascade.measure : undefined;
 }
