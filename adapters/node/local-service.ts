@@ -8,6 +8,7 @@ import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
+import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
 import { createInProcessRegionalTier } from '../../core/router/in-process-regional-tier.ts';
 import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
@@ -26,6 +27,11 @@ export interface LocalServiceOptions {
   modelsRoot?: string;
   /** ORT engines in order of preference (default: ort-node, then ort-web). */
   ortPreference?: EngineName[];
+  /**
+   * Also register the micro engine (compiles each model at load): models whose model.json
+   * says `engine: "auto"` or `"micro"` then run on it, as they do at the edge. Off by default.
+   */
+  micro?: boolean;
   config?: InferenceServiceOptions['config'];
   /** Default: in-process (no AWS). */
   regional?: LocalRegionalTier;
@@ -56,6 +62,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   options.cache = cache;
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
+  if (env.EDGEINFER_MICRO === '1') options.micro = true;
   if (env.EDGEINFER_MAX_BODY_BYTES) options.config = { maxBodyBytes: Number(env.EDGEINFER_MAX_BODY_BYTES) };
   // EDGEINFER_REGIONAL=lambda sends escalations through the AWS SDK (e.g. to `npm run lambda:local`).
   if (env.EDGEINFER_REGIONAL === 'none') options.regional = { kind: 'none' };
@@ -75,6 +82,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const engines = new EngineRegistry();
   engines.register('ort-node', () => createOrtNodeEngine());
   engines.register('ort-web', () => createNodeOrtWebEngine());
+  if (options.micro) engines.register('micro', async () => createNodeMicroEngine());
   const models = new FsModelSource(options.modelsRoot ?? DEFAULT_MODELS_ROOT);
   const choice = options.regional ?? { kind: 'in-process' };
   let regional: RegionalTier | undefined;
