@@ -146,8 +146,8 @@ export async function createOrtWebEngine(options: OrtWebEngineOptions = {}): Pro
     async load(modelBytes: Uint8Array, manifest: ModelManifest): Promise<EngineSession> {
       let session: ort.InferenceSession;
       try {
-        // 'basic' like ort-node: the extended optimizers fuse DequantizeLinear+MatMul into
-        // MatMulNBits and drift ~3e-3 from the exact result (shared/DESIGN.md).
+        // 'basic', the level ort-node must use (its extended optimizers fuse DequantizeLinear+
+        // MatMul and drift ~3e-3), so both engines run the same graph: parity by construction.
         session = await ort.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' });
       } catch (error) {
         throw new EngineError('model_load_failed', `${modelLabel(manifest)}: ort-web cannot load the model: ${errorMessage(error)}`, {
