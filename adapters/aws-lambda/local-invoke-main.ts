@@ -2,10 +2,11 @@
 // AWS SDK. Settings from the environment:
 //   LAMBDA_LOCAL_PORT (9001), LAMBDA_LOCAL_HOST (127.0.0.1),
 //   LAMBDA_FUNCTION_NAME (edgeinfer-regional), EDGEINFER_MODELS_DIR (models/),
+//   LAMBDA_LOCAL_TIMEOUT_MS (30000: the function timeout, past it Sandbox.Timedout),
 //   knobs: LAMBDA_LOCAL_DELAY_MS, LAMBDA_LOCAL_FUNCTION_ERROR=1, LAMBDA_LOCAL_THROTTLE=1
 //   (per request: X-Edgeinfer-Test-Delay-Ms / -Function-Error / -Throttle headers).
 import { DEFAULT_MODELS_ROOT, FsModelSource } from '../node/fs-model-source.ts';
-import { knobsFromEnv, startLocalInvokeServer } from './local-invoke-server.ts';
+import { knobsFromEnv, startLocalInvokeServer, timeoutFromEnv } from './local-invoke-server.ts';
 import { createRegionalLambda } from './regional-handler.ts';
 
 const env = process.env;
@@ -15,7 +16,7 @@ const regional = createRegionalLambda({
   preload: (env.EDGEINFER_PRELOAD ?? 'spam-regional').split(',').filter(Boolean),
 });
 const server = await startLocalInvokeServer(
-  { functions: { [functionName]: regional.handler }, knobs: knobsFromEnv(env) },
+  { functions: { [functionName]: regional.handler }, knobs: knobsFromEnv(env), timeoutMs: timeoutFromEnv(env) },
   Number(env.LAMBDA_LOCAL_PORT ?? 9001),
   env.LAMBDA_LOCAL_HOST ?? '127.0.0.1',
 );

@@ -34,7 +34,7 @@ export interface LocalInvokeServerOptions {
   /** Function name → handler. */
   functions: Record<string, LambdaHandler>;
   knobs?: Partial<InvokeKnobs>;
-  /** Function timeout reported to handlers through getRemainingTimeInMillis; default 30 s. */
+  /** Function timeout (getRemainingTimeInMillis; past it: Sandbox.Timedout function error); default 30 s. */
   timeoutMs?: number;
 }
 
@@ -101,13 +101,28 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions, 
       memoryLimitInMB: '1024',
       getRemainingTimeInMillis: () => Math.max(0, started + timeoutMs - Date.now()),
     };
-    const run = async (): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> => {
+    const execute = async (): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> => {
       if (effective.delayMs > 0) await new Promise((r) => setTimeout(r, effective.delayMs));
       if (effective.functionError) return { ok: false, error: Object.assign(new Error('injected by the local invoke server'), { name: 'InjectedFault' }) };
       try {
         return { ok: true, value: await fn(event, context) };
       } catch (error) {
         return { ok: false, error };
+      }
+    };
+    // Past the function timeout Lambda stops the invocation and reports Sandbox.Timedout.
+    const run = async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<{ ok: false; error: unknown }>((resolve) => {
+        timer = setTimeout(() => {
+          const error = Object.assign(new Error(`RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`), { name: 'Sandbox.Timedout', stack: '' });
+          resolve({ ok: false, error });
+        }, timeoutMs);
+      });
+      try {
+        return await Promise.race([execute(), timedOut]);
+      } finally {
+        clearTimeout(timer);
       }
     };
     if (invocationType === 'Event') {
@@ -129,7 +144,7 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions, 
     const error = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
     res
       .writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' })
-      .end(JSON.stringify({ errorType: error.name || 'Error', errorMessage: error.message, trace: (error.stack ?? '').split('\n') }));
+      .end(JSON.stringify({ errorType: error.name || 'Error', errorMessage: error.message, trace: (error.stack ?? '').split('\n').filter(Boolean) }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -156,6 +171,12 @@ export function knobsFromEnv(env: Record<string, string | undefined>): Partial<I
     functionError: env.LAMBDA_LOCAL_FUNCTION_ERROR === '1',
     throttle: env.LAMBDA_LOCAL_THROTTLE === '1',
   };
+}
+
+/** Function timeout from LAMBDA_LOCAL_TIMEOUT_MS (default 30 s, as a Lambda configured for 30 s). */
+export function timeoutFromEnv(env: Record<string, string | undefined>): number {
+  const value = Number(env.LAMBDA_LOCAL_TIMEOUT_MS ?? 30_000);
+  return Number.isFinite(value) && value > 0 ? value : 30_000;
 }
 
 function knobsFor(req: IncomingMessage, defaults: InvokeKnobs): InvokeKnobs {

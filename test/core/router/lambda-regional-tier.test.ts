@@ -89,6 +89,20 @@ describe('Lambda regional tier (real SDK, local Invoke API)', () => {
     expect(broken).toMatchObject({ ok: false, reason: 'bad_response' });
   });
 
+  it('reports a function past its timeout as Sandbox.Timedout (a function error)', async () => {
+    const slow = await startLocalInvokeServer({ functions: { slow: () => new Promise(() => {}) }, timeoutMs: 50 });
+    try {
+      const outcome = await createLambdaRegionalTier({ functionName: 'slow', region: 'us-east-1', endpoint: slow.url, credentials }).invoke(
+        request,
+        new AbortController().signal,
+      );
+      expect(outcome).toMatchObject({ ok: false, reason: 'function_error' });
+      if (!outcome.ok) expect(outcome.message).toMatch(/Sandbox\.Timedout: .*Task timed out after 0\.05 seconds/);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('maps an unreachable endpoint to network_error', async () => {
     const down = await startLocalInvokeServer({ functions: {} });
     await down.close();
