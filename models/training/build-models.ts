@@ -64,19 +64,27 @@ function accuracyOf(weights: FastTextWeights, examples: Example[]): number {
   return correct / examples.length;
 }
 
+/** What `npm run calibrate` wrote into a model.json: cascade.threshold and metrics.cascade. */
+interface Calibration {
+  threshold: number | null;
+  record?: unknown;
+}
+
 /**
- * The cascade threshold `npm run calibrate` wrote into an existing model.json, kept when
- * the new graph is byte-identical to the one it was calibrated for; null otherwise.
+ * The calibration already in an existing model.json, kept when the new graph is
+ * byte-identical to the one it was calibrated for (so a rerun rewrites the same file);
+ * none otherwise.
  */
-function keptThreshold(manifestPath: string, sha256: string): number | null {
-  if (!existsSync(manifestPath)) return null;
+function keptCalibration(manifestPath: string, sha256: string): Calibration {
+  if (!existsSync(manifestPath)) return { threshold: null };
   try {
     const previous = parseManifest(readFileSync(manifestPath, 'utf8'), manifestPath);
-    if (previous.sha256 !== sha256 || previous.cascade.threshold === null) return null;
+    if (previous.sha256 !== sha256 || previous.cascade.threshold === null) return { threshold: null };
     console.log(`   same graph as before: keeping cascade.threshold ${previous.cascade.threshold} from npm run calibrate`);
-    return previous.cascade.threshold;
+    const record = previous.metrics?.cascade;
+    return record === undefined ? { threshold: previous.cascade.threshold } : { threshold: previous.cascade.threshold, record };
   } catch {
-    return null;
+    return { threshold: null };
   }
 }
 
@@ -125,7 +133,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
 
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const dir = join(MODELS_DIR, spec.name, spec.version);
-  const threshold = keptThreshold(join(dir, 'model.json'), sha256);
+  const calibrated = keptCalibration(join(dir, 'model.json'), sha256);
   const m = testEval.metrics;
   const int8CostPoints = fp32Test ? round((fp32Test.metrics.accuracy - m.accuracy) * 100, 2) : undefined;
   const manifest: ModelManifest = {
@@ -142,7 +150,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
     labels: [...LABELS],
     preprocessing: { id: EMAIL_HASH_ID, version: EMAIL_HASH_VERSION, params: spec.preprocessing },
     engine: spec.engine,
-    cascade: { threshold },
+    cascade: { threshold: calibrated.threshold },
     cache: { ttlSeconds: 3600 },
     metrics: {
       evaluatedWith: 'onnxruntime-node, graphOptimizationLevel basic',
@@ -155,6 +163,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
       calibrationAccuracy: round(calibrationEval.metrics.accuracy, 4),
       ...(fp32Test ? { fp32TestAccuracy: round(fp32Test.metrics.accuracy, 4), int8CostPoints } : {}),
       modelBytes: bytes.length,
+      ...(calibrated.record === undefined ? {} : { cascade: calibrated.record }),
     },
     training: {
       algorithm: 'fastText-style: mean embedding bag, ReLU hidden layer, softmax; SGD with linear learning-rate decay',
