@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import type { CacheEnv } from '../../../core/cache/config.ts';
+import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 import { writeRegionalModelRepo } from '../../helpers/regional-model-repo.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
@@ -22,6 +23,10 @@ const newBuild = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + 5
 const texts = loadSplits()
   .test.slice(0, 40)
   .map((m) => m.text);
+
+// The regional budget (250 ms by default) is not what these tests are about: a loaded CI
+// machine must not turn an escalation into a degraded edge answer here.
+const GENEROUS_BUDGET = { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 10_000 } };
 
 function setEdgeThreshold(root: string, threshold: number | null): void {
   const file = join(root, 'spam-edge', '1', 'model.json');
@@ -44,7 +49,7 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
   let rest: UpstashRestServer;
   const servers: LocalServer[] = [];
   const start = async (root: string, cache: CacheEnv) => {
-    const server = await startLocalServer({ modelsRoot: root, port: 0, cache, log: () => {} });
+    const server = await startLocalServer({ modelsRoot: root, port: 0, cache, log: () => {}, config: GENEROUS_BUDGET });
     servers.push(server);
     return server;
   };
@@ -125,6 +130,7 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
       modelsRoot: repo.root,
       port: 0,
       log: () => {},
+      config: GENEROUS_BUDGET,
       cache: { UPSTASH_REDIS_REST_URL: ownRest.url, UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, EDGEINFER_CACHE_POLICY: 'always' },
     });
     servers.push(server);

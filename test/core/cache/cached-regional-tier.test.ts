@@ -53,7 +53,8 @@ describe.skipIf(!hasRedis)('withPredictionCache (regional escalation path)', () 
     const tier = withPredictionCache(keywordTier(state), cache, (model) =>
       model === 'spam-regional' ? { sha256: REGIONAL_SHA, preprocessingVersion: 1, ttlSeconds: 60 } : undefined,
     );
-    const router = new EnsembleRouter({ policy: { ...DEFAULT_ROUTER_POLICY, confidence: { measure: 'top', threshold: 0.8 } }, regional: tier });
+    // A generous regional budget: under a loaded test machine the router must not time out what this file tests.
+    const router = new EnsembleRouter({ policy: { ...DEFAULT_ROUTER_POLICY, budgetMs: 10_000, confidence: { measure: 'top', threshold: 0.8 } }, regional: tier });
     const route = (text: string, edgeTop: number) =>
       router.route({ runEdge: async () => ({ probabilities: [edgeTop, 1 - edgeTop] }), regionalRequest: { model: 'spam-regional', text, requestId: 'r' } });
     return { state, cache, route };
