@@ -121,7 +121,8 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
 
   return {
     fetch,
-    warm: () => models.loadAll(),
+    // The Redis connection opens while models load: a cold first call would miss its budget.
+    warm: async () => (await Promise.all([models.loadAll(), caching?.cache.remote?.warm()]))[0],
     ready: () => models.allReady(),
     close: () => models.close(),
     context,

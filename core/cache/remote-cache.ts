@@ -43,6 +43,11 @@ export interface RemoteCache {
   setMany(entries: ReadonlyArray<{ key: string; value: string; ttlSeconds: number }>, timeoutMs?: number): Promise<RemoteWrite>;
   /** Adds `by` to `member`'s score in the sorted set `key`. */
   zincrby(key: string, member: string, by: number): Promise<RemoteWrite>;
+  /**
+   * Opens the connection ahead of traffic (one PING, with `timeoutMs`, default 1 s): the
+   * first call from a cold isolate pays connection setup, which alone can exceed the budget.
+   */
+  warm(timeoutMs?: number): Promise<RemoteWrite>;
   /** Highest-scored members first, with scores. */
   topMembers(key: string, count: number): Promise<RemoteRead<Array<{ member: string; score: number }>>>;
   stats(): RemoteCacheStats;
@@ -176,6 +181,9 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
           timeoutMs,
         ),
       );
+    },
+    async warm(timeoutMs = 1_000) {
+      return toWrite(await attempt(1, () => redis.ping(), timeoutMs));
     },
     async zincrby(key, member, by) {
       return toWrite(await attempt(1, () => redis.zincrby(key, by, member)));

@@ -40,6 +40,19 @@ describe.skipIf(!hasRedis)('Upstash remote cache', () => {
     expect(remote.stats().calls - before).toBe(2);
   });
 
+  it('warm opens the connection with its own timeout (PING)', async () => {
+    const fresh = createUpstashRemoteCache({ url: server.url, token: LOCAL_UPSTASH_TOKEN });
+    expect(await fresh.warm()).toMatchObject({ status: 'ok' });
+    expect(fresh.stats()).toMatchObject({ calls: 1, commands: 1, errors: 0 });
+    const silent = await startSilentServer();
+    try {
+      const stuck = createUpstashRemoteCache({ url: silent.url, token: 't' });
+      expect(await stuck.warm(30)).toMatchObject({ status: 'skipped', reason: 'over_budget' });
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('zincrby and topMembers (hot keys)', async () => {
     await remote.zincrby(`${prefix}hot`, 'x', 100);
     await remote.zincrby(`${prefix}hot`, 'y', 300);
