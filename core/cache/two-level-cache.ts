@@ -153,6 +153,28 @@ export class TwoLevelCache {
     return { ...this.#stats };
   }
 
+  /**
+   * Warmer: copies the `count` hottest predictions of a model from L2 into L1 (ZRANGE of
+   * the hot-key set, then one MGET). Values only exist in L2 where the policy writes them
+   * (always, or auto where L2 pays). Returns how many entries L1 received.
+   */
+  async primeFromHotKeys(modelSha: string, count: number, ttlSeconds: number, isValid?: (value: unknown) => boolean): Promise<number> {
+    if (!this.remote || this.policy.mode === 'off' || this.policy.mode === 'l1' || count <= 0) return 0;
+    const top = await this.remote.topMembers(hotKeysKey(modelSha), count);
+    if (top.status !== 'hit') return 0;
+    const keys = top.value.map(({ member }) => `p:${modelSha}:${member}`);
+    const read = await this.remote.mget(keys);
+    if (read.status !== 'hit') return 0;
+    let primed = 0;
+    read.value.forEach((text, i) => {
+      const value = text === null ? undefined : decodeStored(text);
+      if (value === undefined || (isValid && !isValid(value))) return;
+      this.#storeL1(keys[i] as string, value, ttlSeconds * 1000);
+      primed++;
+    });
+    return primed;
+  }
+
   async #missPath<T>(request: CacheRequest<T>, decision: CacheDecision): Promise<CacheResult<T>> {
     const ttlMs = request.ttlSeconds * 1000;
     this.policy.recordL1Miss(request.tier, request.key, ttlMs);

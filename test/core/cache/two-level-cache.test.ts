@@ -15,6 +15,7 @@ const runTag = `${process.pid}${Date.now()}`;
 const sha = (label: string) => (label + runTag).replace(/[^0-9a-f]/g, '').padEnd(64, '0').slice(0, 64);
 const SHA_A = sha('aaaa');
 const SHA_B = sha('bbbb');
+const SHA_C = sha('cccc');
 
 interface Answer {
   label: string;
@@ -157,6 +158,26 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
     expect(top).toMatchObject({ status: 'hit', value: [{ member: `1:${await inputHash('cold message')}`, score: 16 }] });
     expect(top.status === 'hit' && top.value.some((m) => m.member.endsWith(hot))).toBe(false);
     expect(cache.stats().hotKeyIncrements).toBe(4);
+  });
+
+  it('a warmer primes a new isolate\'s L1 with the hottest predictions from L2', async () => {
+    const cache = cacheWith('always', { hotKeySampleEvery: 1 });
+    const hotTexts = ['prime a', 'prime b', 'prime c'];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, text] of hotTexts.entries()) {
+        if (i <= round) await cache.getOrCompute({ key: await keyFor(SHA_C, text), tier: 'edge', ttlSeconds: 60, compute: async () => ({ text }) });
+      }
+    }
+    await settle();
+    const fresh = cacheWith('always');
+    // Counts: a 3, b 2, c 1; the two hottest are primed.
+    expect(await fresh.primeFromHotKeys(SHA_C, 2, 60)).toBe(2);
+    expect(fresh.l1.has(await keyFor(SHA_C, 'prime a'))).toBe(true);
+    expect(fresh.l1.has(await keyFor(SHA_C, 'prime b'))).toBe(true);
+    expect(fresh.l1.has(await keyFor(SHA_C, 'prime c'))).toBe(false);
+    const served = await fresh.getOrCompute({ key: await keyFor(SHA_C, 'prime a'), tier: 'edge', ttlSeconds: 60, compute: async () => ({ text: 'recomputed' }) });
+    expect(served).toMatchObject({ value: { text: 'prime a' }, trace: { level: 'l1' } });
+    expect(await cacheWith('l1').primeFromHotKeys(SHA_C, 2, 60)).toBe(0);
   });
 
   it('model swap under load: no answer computed by the old sha is ever served for the new one', async () => {
