@@ -15,8 +15,11 @@ export interface CascadeConfig {
   /** What cascade.threshold applies to, unless model.json says what it was calibrated for (metrics.cascade.measure). */
   measure: ConfidenceMeasure;
   budgetMs: number;
+  /** Per isolate: one gauge shared by every model. */
   maxInFlight: number;
   circuit: RouterPolicy['circuit'];
+  /** Per edge model overrides of the measure, budget and circuit. */
+  models?: Record<string, Partial<Pick<CascadeConfig, 'measure' | 'budgetMs' | 'circuit'>>>;
 }
 
 /** Defaults: the example pair, top-probability thresholds, DEFAULT_ROUTER_POLICY limits. */
@@ -53,8 +56,11 @@ export class Cascade {
     const key = `${manifest.name}@${manifest.sha256}`;
     let route = this.#routes.get(key);
     if (!route) {
-      const { budgetMs, maxInFlight, circuit } = this.config;
-      const measure = calibratedMeasure(manifest) ?? this.config.measure;
+      const own = this.config.models?.[manifest.name] ?? {};
+      const { maxInFlight } = this.config;
+      const budgetMs = own.budgetMs ?? this.config.budgetMs;
+      const circuit = own.circuit ?? this.config.circuit;
+      const measure = own.measure ?? calibratedMeasure(manifest) ?? this.config.measure;
       route = {
         regionalModel,
         router: new EnsembleRouter({

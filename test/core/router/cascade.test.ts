@@ -38,4 +38,11 @@ describe('Cascade', () => {
     const route = cascade.routeFor(manifest({ metrics: { cascade: { measure: 'margin' } } }));
     expect(route?.router.policy.confidence.measure).toBe('margin');
   });
+
+  it('applies per-model overrides of the budget, circuit and measure', () => {
+    const circuit = { failures: 2, windowMs: 1_000, halfOpenAfterMs: 500 };
+    const cascade = new Cascade({ ...DEFAULT_CASCADE_CONFIG, models: { 'spam-edge': { budgetMs: 40, circuit, measure: 'margin' } } }, undefined);
+    const policy = cascade.routeFor(manifest())?.router.policy;
+    expect(policy).toMatchObject({ budgetMs: 40, circuit, confidence: { measure: 'margin', threshold: 0.9 }, maxInFlight: DEFAULT_CASCADE_CONFIG.maxInFlight });
+  });
 });
