@@ -1,0 +1,60 @@
+// core/cache inside Vercel's edge-runtime (no Node built-ins, no eval, no WASM code
+// generation): @upstash/redis's fetch entry reaches the local Upstash REST server over real
+// Redis, keys hash with web crypto, L1 and L2 answer, a dead endpoint degrades.
+import { build } from 'esbuild';
+import { EdgeRuntime } from 'edge-runtime';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
+import { redisAvailable } from '../../helpers/require-redis.ts';
+import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
+
+const hasRedis = await redisAvailable('core/cache in edge-runtime');
+const SHA = `${Date.now()}${process.pid}`.padEnd(64, 'e').slice(0, 64);
+
+describe.skipIf(!hasRedis)('core/cache in edge-runtime', () => {
+  let server: UpstashRestServer;
+  let runtime: EdgeRuntime;
+  beforeAll(async () => {
+    server = await startLocalUpstash();
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL('./cache-edge-entry.ts', import.meta.url))],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      conditions: ['worker', 'browser'],
+      write: false,
+      logLevel: 'silent',
+    });
+    runtime = new EdgeRuntime({ codeGeneration: { strings: false, wasm: false } });
+    runtime.evaluate((result.outputFiles[0] as { text: string }).text);
+  });
+  afterAll(async () => server?.close());
+
+  const call = async (isolate: string, env: Record<string, string>, text: string) =>
+    JSON.parse(
+      await runtime.evaluate<Promise<string>>(`cachedPredict(${JSON.stringify(isolate)}, ${JSON.stringify(env)}, ${JSON.stringify(SHA)}, ${JSON.stringify(text)})`),
+    ) as { value: { label: string }; trace: { level: string | null; l2: string }; computed: boolean; key: string };
+
+  it('computes, then answers from L1, and another isolate reads L2 through Upstash REST', async () => {
+    const env = { UPSTASH_REDIS_REST_URL: server.url, UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' };
+    const first = await call('a', env, 'Subject: FREE money');
+    expect(first).toMatchObject({ value: { label: 'spam' }, computed: true, trace: { level: null, l2: 'miss' } });
+    expect(first.key).toMatch(/^p:[0-9a-f]{64}:1:[0-9a-f]{64}$/);
+    expect(await call('a', env, 'Subject: FREE money')).toMatchObject({ computed: false, trace: { level: 'l1' } });
+    expect(await call('b', env, 'Subject: FREE money')).toMatchObject({ value: { label: 'spam' }, computed: false, trace: { level: 'l2', l2: 'hit' } });
+  });
+
+  it('a dead Upstash endpoint degrades to computing, with the reason', async () => {
+    const down = await startLocalUpstash();
+    const url = down.url;
+    await down.close();
+    const env = { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: 'x', EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' };
+    const answer = await call('c', env, 'hello');
+    expect(answer).toMatchObject({ value: { label: 'ham' }, computed: true, trace: { level: null, l2: 'unavailable' } });
+  });
+
+  it('embedding codecs run there too (DataView, atob/btoa)', async () => {
+    expect(JSON.parse(await runtime.evaluate<string>('roundTripEmbedding([1, -0.5, 0.1])'))).toEqual([1, -0.5, 0.0999755859375]);
+  });
+});
