@@ -12,6 +12,7 @@ import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
 import { createInProcessRegionalTier } from '../../core/router/in-process-regional-tier.ts';
 import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
+import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 
@@ -64,6 +65,14 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '1') options.micro = true;
   if (env.EDGEINFER_MAX_BODY_BYTES) options.config = { maxBodyBytes: Number(env.EDGEINFER_MAX_BODY_BYTES) };
+  const budgetMs = Number(env.EDGEINFER_REGIONAL_BUDGET_MS);
+  const maxInFlight = Number(env.EDGEINFER_MAX_IN_FLIGHT);
+  if (budgetMs > 0 || maxInFlight >= 1) {
+    options.config = {
+      ...options.config,
+      cascade: { ...DEFAULT_CASCADE_CONFIG, ...(budgetMs > 0 ? { budgetMs } : {}), ...(maxInFlight >= 1 ? { maxInFlight } : {}) },
+    };
+  }
   // EDGEINFER_REGIONAL=lambda sends escalations through the AWS SDK (e.g. to `npm run lambda:local`).
   if (env.EDGEINFER_REGIONAL === 'none') options.regional = { kind: 'none' };
   if (env.EDGEINFER_REGIONAL === 'lambda') {

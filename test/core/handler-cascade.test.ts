@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalService } from '../../adapters/node/local-service.ts';
+import { createLocalService, localServiceOptionsFromEnv } from '../../adapters/node/local-service.ts';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../adapters/aws-lambda/local-invoke-server.ts';
 import { createRegionalLambda, type RegionalLambda } from '../../adapters/aws-lambda/regional-handler.ts';
@@ -120,6 +120,29 @@ describe('/v1/predict through the cascade', () => {
       expect((await held2).status).toBe(200);
     } finally {
       Object.assign(invokeServer.knobs, { delayMs: 0, throttle: false });
+    }
+  });
+
+  it('npm start settings from the environment: Lambda tier, budget; a slow function degrades with timeout', async () => {
+    setEdgeThreshold(null);
+    const options = localServiceOptionsFromEnv({
+      EDGEINFER_REGIONAL: 'lambda',
+      EDGEINFER_REGIONAL_ENDPOINT: invokeServer.url,
+      EDGEINFER_REGIONAL_BUDGET_MS: '100',
+      EDGEINFER_MAX_IN_FLIGHT: '32',
+    });
+    expect(options.config?.cascade).toMatchObject({ budgetMs: 100, maxInFlight: 32 });
+    const s = createLocalService({ ...options, modelsRoot: repo.root, cache: { EDGEINFER_CACHE_POLICY: 'off' } });
+    services.push(s);
+    await s.warm();
+    invokeServer.knobs.delayMs = 1_000;
+    try {
+      const t0 = performance.now();
+      const answer = (await (await predict(s)).json()) as Record<string, any>;
+      expect(answer).toMatchObject({ tier: 'edge', degraded: true, reason: 'timeout', escalation: { outcome: 'timeout' } });
+      expect(performance.now() - t0).toBeLessThan(100 + 200);
+    } finally {
+      invokeServer.knobs.delayMs = 0;
     }
   });
 });
