@@ -107,6 +107,21 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(other.answer.timings.cacheL2Ms).toBeGreaterThan(0);
   });
 
+  it('single-flight through the handler: 20 concurrent identical requests run the edge model once', async () => {
+    setEdgeThreshold(repo.root, 0);
+    const server = await start(repo.root, upstash('auto'));
+    const stats = async () => ((await (await fetch(`${server.url}/v1/cache`)).json()) as { stats: { computed: number; shared: number; l1Hits: number } }).stats;
+    const before = await stats();
+    const text = `${texts[2]}\n-- concurrent ${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => predict(server, text)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(new Set(answers.map((a) => JSON.stringify(a.answer.scores))).size).toBe(1);
+    const after = await stats();
+    expect(after.computed - before.computed).toBe(1);
+    expect(after.shared - before.shared + (after.l1Hits - before.l1Hits)).toBe(19);
+    expect(answers.filter((a) => a.answer.timings.inferMs !== undefined)).toHaveLength(1);
+  });
+
   it('auto: edge answers stay in L1, regional answers are cached on the escalation path (no Redis at list prices)', async () => {
     setEdgeThreshold(repo.root, null); // uncalibrated: everything escalates
     const server = await start(repo.root, upstash('auto'));
