@@ -31,7 +31,8 @@ const texts = loadSplits().test.slice(0, messageCount).map((m) => m.text);
 const bodies = texts.map((text) => JSON.stringify({ text, model: modelName }));
 
 async function warmComparison(engine: EngineName): Promise<{ handler: Summary; bare: Summary; ratio: number }> {
-  const service = createLocalService({ ortPreference: [engine] });
+  // No prediction cache: the same messages come back every round, and this compares compute.
+  const service = createLocalService({ ortPreference: [engine], cache: { EDGEINFER_CACHE_POLICY: 'off' } });
   const model = await service.context.requireModel(modelName);
   if (model.engine !== engine) throw new Error(`expected ${engine}, the service picked ${model.engine}`);
   const inputName = model.manifest.inputs[0]!.name;
