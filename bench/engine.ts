@@ -5,6 +5,7 @@
 // Also bundles the micro engine + generated module (and + core handler) with esbuild and
 // reports gzip sizes. Usage: npm run bench:engine [-- model-name=spam-edge] [--iterations N] [--root DIR]
 // Last line: one JSON object.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,22 @@ async function coldOrtNode() {
   await session.run(feeds[0]!);
   return { totalMs: ms(t0), session };
 }
+
+/**
+ * Micro cold start in a fresh Node process (plain node, no tsx): import of the generated
+ * module → first prediction, as an edge isolate sees it once its bundle is parsed.
+ */
+function coldMicroFreshProcess(): number {
+  const file = moduleFile(1000);
+  const ids = Array.from(feeds[0]![inputName]!.data as Int32Array);
+  const script = `const t0 = performance.now();
+const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+m.run({ ${JSON.stringify(inputName)}: { dtype: 'int32', dims: [1, ${ids.length}], data: Int32Array.from(${JSON.stringify(ids)}) } });
+console.log(performance.now() - t0);`;
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: {} }).trim());
+}
+const freshColds = Array.from({ length: 7 }, () => coldMicroFreshProcess());
+const freshCold = summarize(freshColds, 2);
 
 // Micro first: its cold start must not profit from anything ORT loaded.
 const microColds = [];
@@ -186,6 +203,7 @@ for (const [name, s] of Object.entries(warm)) {
   console.log(`${name.padEnd(20)} ${(cold === undefined ? '' : round(cold, 2).toString()).padStart(9)} ${String(s.p50).padStart(9)} ${String(s.p90).padStart(9)} ${String(s.p99).padStart(9)} ${String(s.n).padStart(6)}`);
 }
 console.log(`micro cold detail (first of ${microColds.length}): import ${round(microCold.importMs, 2)} ms, load ${round(microCold.loadMs, 2)} ms, first run ${round(microCold.firstRunMs, 3)} ms; median of ${microColds.length} fresh imports ${round(microColdMedian, 2)} ms`);
+console.log(`micro cold in fresh node processes (import → first prediction), ${freshCold.n} runs: p50 ${freshCold.p50} ms, max ${freshCold.max} ms`);
 console.log(`bundle (esbuild, minified ESM): micro engine + module ${sizeEngine.raw} B, gzip ${sizeEngine.gzip} B; + core handler ${'gzip' in sizeHandler ? `${sizeHandler.raw} B, gzip ${sizeHandler.gzip} B` : `failed: ${sizeHandler.error}`}`);
 console.log(
   JSON.stringify({
@@ -205,6 +223,7 @@ console.log(
     ratio_micro_over_ort_node: round(p50('micro') / p50('ort-node'), 3),
     micro_cold_ms: round(microCold.totalMs, 2),
     micro_cold_median_ms: round(microColdMedian, 2),
+    micro_cold_fresh_process_p50_ms: freshCold.p50,
     ort_web_cold_ms: round(web.totalMs, 1),
     ort_node_cold_ms: round(node.totalMs, 1),
     micro_compile_ms: round(compileMs, 1),
