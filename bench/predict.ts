@@ -82,6 +82,8 @@ async function coldStartOnce(): Promise<{ readyMs: number; firstAnswerMs: number
     cwd: ROOT,
     env: { ...process.env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group, so the SIGINT below reaches npm and the server it started.
+    detached: true,
   });
   let output = '';
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -105,7 +107,7 @@ async function coldStartOnce(): Promise<{ readyMs: number; firstAnswerMs: number
     return { readyMs, firstAnswerMs: performance.now() - t0 };
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT');
     await exited;
   }
 }
