@@ -1,5 +1,5 @@
 // Benchmark (not a test): what the handler costs on top of the engine. For each ORT engine,
-// the warm in-process POST /v1/predict (Request → JSON Response, read to the end) and the
+// the warm in-process POST /v1/predict (cache off, no escalation) (Request → JSON Response, read to the end) and the
 // bare preprocess + session.run on the same test-split messages, interleaved message by
 // message so machine noise hits both; then the cold start of `npm start` (process spawn →
 // first answered /v1/predict), median over fresh processes.
