@@ -1,5 +1,5 @@
 // Benchmark (not a test): what the handler costs on top of the engine. For each ORT engine,
-// the warm in-process POST /v1/predict (cache off, no escalation) (Request → JSON Response, read to the end) and the
+// the warm in-process POST /v1/predict (cache off, no escalation; Request → JSON Response, read to the end) and the
 // bare preprocess + session.run on the same test-split messages, interleaved message by
 // message so machine noise hits both; then the cold start of `npm start` (process spawn →
 // first answered /v1/predict), median over fresh processes.
@@ -31,8 +31,9 @@ const texts = loadSplits().test.slice(0, messageCount).map((m) => m.text);
 const bodies = texts.map((text) => JSON.stringify({ text, model: modelName }));
 
 async function warmComparison(engine: EngineName): Promise<{ handler: Summary; bare: Summary; ratio: number }> {
-  // No prediction cache: the same messages come back every round, and this compares compute.
-  const service = createLocalService({ ortPreference: [engine], cache: { EDGEINFER_CACHE_POLICY: 'off' } });
+  // No prediction cache (the same messages come back every round) and no regional tier:
+  // the handler does exactly the compute the bare path does.
+  const service = createLocalService({ ortPreference: [engine], cache: { EDGEINFER_CACHE_POLICY: 'off' }, regional: { kind: 'none' } });
   const model = await service.context.requireModel(modelName);
   if (model.engine !== engine) throw new Error(`expected ${engine}, the service picked ${model.engine}`);
   const inputName = model.manifest.inputs[0]!.name;
