@@ -4,6 +4,7 @@
 import { PredictionCaching } from './cache/prediction-caching.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
+import type { OnlineFeatures } from './features/online-features.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
 import type { ModelSource } from './model/repository.ts';
@@ -39,6 +40,8 @@ export interface InferenceServiceOptions {
    * nothing is cached. With one, regional answers are looked up before the regional call.
    */
   cache?: TwoLevelCache;
+  /** Feature views to fetch with every prediction (reported in the answer); none by default. */
+  features?: OnlineFeatures;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -107,7 +110,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name))
     : undefined;
   const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
-  const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching);
+  const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
   async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {

@@ -2,6 +2,7 @@
 // that turns "model not found / not loadable" into the right HTTP error.
 import { HttpError } from './http/errors.ts';
 import type { PredictionCaching } from './cache/prediction-caching.ts';
+import type { OnlineFeatures } from './features/online-features.ts';
 import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
@@ -36,17 +37,26 @@ export interface ServiceContext {
   cascade: Cascade;
   /** The prediction cache (L1, and L2 where configured); absent → nothing is cached. */
   caching?: PredictionCaching;
+  /** Online feature views fetched for each prediction (one round trip); absent → none. */
+  features?: OnlineFeatures;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
 }
 
 /** Builds the context over a model store. */
-export function createServiceContext(config: ServiceConfig, models: ModelStore, cascade: Cascade, caching?: PredictionCaching): ServiceContext {
+export function createServiceContext(
+  config: ServiceConfig,
+  models: ModelStore,
+  cascade: Cascade,
+  caching?: PredictionCaching,
+  features?: OnlineFeatures,
+): ServiceContext {
   return {
     config,
     models,
     cascade,
     ...(caching ? { caching } : {}),
+    ...(features ? { features } : {}),
     async requireModel(name) {
       let model: LoadedModel | undefined;
       try {

@@ -15,6 +15,8 @@ import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import { featureViewsByName } from '../../core/features/feature-views.ts';
+import { OnlineFeatures } from '../../core/features/online-features.ts';
 
 /** Which regional tier the local service escalates to. */
 export type LocalRegionalTier =
@@ -41,6 +43,8 @@ export interface LocalServiceOptions {
    * with the auto policy; Upstash (real, or `npm run redis:rest`) when both variables are set.
    */
   cache?: CacheEnv;
+  /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
+  features?: string;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -61,6 +65,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   const cache: CacheEnv = {};
   for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
   options.cache = cache;
+  if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '1') options.micro = true;
@@ -116,10 +121,14 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     },
   });
   options.log?.(`edgeinfer: ${description}`);
+  const views = options.features ? featureViewsByName(options.features) : [];
+  const features = views.length ? new OnlineFeatures({ views, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
+  if (features) options.log?.(`edgeinfer: features ${views.map((v) => `${v.name}@${v.version}`).join(', ')}${cache.remote ? '' : ' (no Upstash: defaults only)'}`);
   const service = createInferenceService({
     models,
     engines,
     cache,
+    ...(features ? { features } : {}),
     ortPreference: options.ortPreference ?? ['ort-node', 'ort-web'],
     config: options.config,
     ...(regional ? { regional } : {}),

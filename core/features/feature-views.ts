@@ -38,3 +38,19 @@ export const SENDER_DOMAIN_VIEW: FeatureView = {
 export function senderDomainFeatures(messages: number, spam: number): Record<string, number> {
   return { messages, spamRate: (spam + 1) / (messages + 2), logMessages: Math.log1p(messages) };
 }
+
+/** Feature views this build knows, by name (EDGEINFER_FEATURES picks among them). */
+export const FEATURE_VIEWS: Readonly<Record<string, FeatureView>> = { [SENDER_DOMAIN_VIEW.name]: SENDER_DOMAIN_VIEW };
+
+/** The views named in a comma-separated list; throws naming an unknown one. */
+export function featureViewsByName(list: string): FeatureView[] {
+  return list
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => {
+      const view = FEATURE_VIEWS[name];
+      if (!view) throw new Error(`unknown feature view "${name}"; this build has: ${Object.keys(FEATURE_VIEWS).join(', ')}`);
+      return view;
+    });
+}

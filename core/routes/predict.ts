@@ -6,6 +6,7 @@ import { inputHash, predictionKey } from '../cache/keys.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
 import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.ts';
 import type { RequestContext } from '../handler.ts';
+import type { FeatureFetch } from '../features/online-features.ts';
 import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
@@ -30,6 +31,8 @@ export interface PredictResponse {
   cached: boolean;
   /** Present when the service has a cache: the level that answered, what L2 did, the policy. */
   cache?: { level: CacheLevel | null; l2: L2Status; policy: CachePolicyMode };
+  /** Online features of the request, per view (when the service fetches any). */
+  features?: Record<string, { entity: string | null; source: FeatureFetch['sources'][string]['source']; values: Record<string, number> }>;
   timings: Record<string, number>;
 }
 
@@ -51,6 +54,9 @@ export async function handlePredict(request: Request, service: ServiceContext, c
 
   const model = await service.requireModel(modelName);
   const identity = { name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256 };
+  // Features are fetched alongside the model (one round trip for every view), not before it.
+  // Never rejects in practice; the guard keeps a surprise from becoming an unhandled rejection.
+  const featuresFetch = service.features?.fetch(text).catch(() => undefined);
   const caching = service.caching;
   const hash = caching ? await timer.time('hash', () => inputHash(text)) : '';
   let edgeTrace: CacheTrace | undefined;
@@ -123,6 +129,13 @@ export async function handlePredict(request: Request, service: ServiceContext, c
       regionalTrace = (routed.regional as CachedRegionalPrediction).cache;
       if (regionalTrace && regionalTrace.l2Ms > 0) timer.record('cacheL2', regionalTrace.l2Ms);
     }
+  }
+  const fetched = featuresFetch ? await featuresFetch : undefined;
+  if (fetched) {
+    timer.record('features', fetched.ms);
+    answer.features = Object.fromEntries(
+      Object.entries(fetched.values).map(([view, values]) => [view, { ...(fetched.sources[view] as { entity: string | null; source: 'l1' | 'l2' | 'default' }), values }]),
+    );
   }
   let serverTiming = '';
   if (caching) {

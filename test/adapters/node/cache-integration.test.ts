@@ -11,6 +11,9 @@ import { startUpstashRestServer, type UpstashRestServer } from '../../../adapter
 import type { CacheEnv } from '../../../core/cache/config.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
+import { computeSenderDomainRows, writeRows } from '../../../models/training/materialize-features.ts';
+import { senderDomain, SENDER_DOMAIN_VIEW } from '../../../core/features/feature-views.ts';
+import { createUpstashRemoteCache } from '../../../core/cache/remote-cache.ts';
 import { writeRegionalModelRepo } from '../../helpers/regional-model-repo.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
@@ -164,6 +167,30 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(skipped.length).toBe(neededL2.length);
     expect(skipped.some((r) => /l2 (unavailable|circuit_open|over_budget)/.test(r.serverTiming))).toBe(true);
     expect(afterStop.every((r) => r.answer.tier === 'regional' && typeof r.answer.label === 'string')).toBe(true);
+  });
+
+  it('EDGEINFER_FEATURES: materialized sender-domain features come with the answer; unknown senders get defaults', async () => {
+    const splits = loadSplits();
+    const rows = computeSenderDomainRows(splits.train);
+    const remote = createUpstashRemoteCache({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, budgetMs: 5_000 });
+    expect((await writeRows(remote, rows, 600, 500)).written).toBe(rows.length);
+    setEdgeThreshold(repo.root, 0);
+    const server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, config: GENEROUS_BUDGET, cache: upstash('auto'), features: 'sender_domain' });
+    servers.push(server);
+    const byDomain = new Map(rows.map((r) => [r.entity, r.features]));
+    const known = splits.test.find((m) => byDomain.has(senderDomain(m.text) ?? '')) as { text: string };
+    const domain = senderDomain(known.text) as string;
+    const { status, answer } = await predict(server, known.text);
+    expect(status).toBe(200);
+    const features = (answer as unknown as { features: Record<string, { entity: string; source: string; values: Record<string, number> }> }).features;
+    expect(features.sender_domain).toEqual({ entity: domain, source: 'l2', values: byDomain.get(domain) });
+    expect(answer.timings.featuresMs).toBeGreaterThan(0);
+    const unknown = await predict(server, 'From: someone@not-in-training.example\nSubject: hi\n\nhello');
+    expect((unknown.answer as unknown as { features: Record<string, { source: string; values: unknown }> }).features.sender_domain).toEqual({
+      entity: 'not-in-training.example',
+      source: 'default',
+      values: SENDER_DOMAIN_VIEW.defaults,
+    });
   });
 
   it('a new model build sharing L2 under load never serves an answer of the old sha', async () => {
