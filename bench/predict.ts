@@ -33,7 +33,7 @@ const bodies = texts.map((text) => JSON.stringify({ text, model: modelName }));
 async function warmComparison(engine: EngineName): Promise<{ handler: Summary; bare: Summary; ratio: number }> {
   // No prediction cache (the same messages come back every round) and no regional tier:
   // the handler does exactly the compute the bare path does.
-  const service = createLocalService({ ortPreference: [engine], cache: { EDGEINFER_CACHE_POLICY: 'off' }, regional: { kind: 'none' } });
+  const service = createLocalService({ ortPreference: [engine], micro: false, cache: { EDGEINFER_CACHE_POLICY: 'off' }, regional: { kind: 'none' } });
   const model = await service.context.requireModel(modelName);
   if (model.engine !== engine) throw new Error(`expected ${engine}, the service picked ${model.engine}`);
   const inputName = model.manifest.inputs[0]!.name;

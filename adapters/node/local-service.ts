@@ -31,8 +31,9 @@ export interface LocalServiceOptions {
   /** ORT engines in order of preference (default: ort-node, then ort-web). */
   ortPreference?: EngineName[];
   /**
-   * Also register the micro engine (compiles each model at load): models whose model.json
-   * says `engine: "auto"` or `"micro"` then run on it, as they do at the edge. Off by default.
+   * Register the micro engine (compiles each model at load), so models whose model.json
+   * says `engine: "auto"` or `"micro"` run on it, as they do at the edge. On by default;
+   * `false` (EDGEINFER_MICRO=0) runs them on ONNX Runtime instead.
    */
   micro?: boolean;
   config?: InferenceServiceOptions['config'];
@@ -68,7 +69,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
-  if (env.EDGEINFER_MICRO === '1') options.micro = true;
+  if (env.EDGEINFER_MICRO === '0') options.micro = false;
   if (env.EDGEINFER_MAX_BODY_BYTES) options.config = { maxBodyBytes: Number(env.EDGEINFER_MAX_BODY_BYTES) };
   const budgetMs = Number(env.EDGEINFER_REGIONAL_BUDGET_MS);
   const maxInFlight = Number(env.EDGEINFER_MAX_IN_FLIGHT);
@@ -96,7 +97,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const engines = new EngineRegistry();
   engines.register('ort-node', () => createOrtNodeEngine());
   engines.register('ort-web', () => createNodeOrtWebEngine());
-  if (options.micro) engines.register('micro', async () => createNodeMicroEngine());
+  if (options.micro ?? true) engines.register('micro', async () => createNodeMicroEngine());
   const models = new FsModelSource(options.modelsRoot ?? DEFAULT_MODELS_ROOT);
   const choice = options.regional ?? { kind: 'in-process' };
   let regional: RegionalTier | undefined;

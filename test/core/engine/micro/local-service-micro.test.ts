@@ -1,4 +1,4 @@
-// The local service with the micro engine registered (EDGEINFER_MICRO=1): the repository's
+// The local service with the micro engine registered (its default): the repository's
 // `auto` edge model runs on micro, the `ort` regional model stays on ONNX Runtime, and the
 // answers equal onnxruntime's within 1e-5.
 import { readFileSync } from 'node:fs';
@@ -12,14 +12,20 @@ import { createPreprocessor } from '../../../../core/preprocess/index.ts';
 
 const BASE = 'http://local.test';
 
-describe('local service with EDGEINFER_MICRO=1', () => {
-  const options = localServiceOptionsFromEnv({ EDGEINFER_MICRO: '1', EDGEINFER_REGIONAL: 'none', EDGEINFER_CACHE_POLICY: 'off' });
+describe('local service with the micro engine (default)', () => {
+  const options = localServiceOptionsFromEnv({ EDGEINFER_REGIONAL: 'none', EDGEINFER_CACHE_POLICY: 'off' });
   const service = createLocalService(options);
   afterAll(() => service.close());
 
-  test('the env switch turns the option on', () => {
-    expect(options.micro).toBe(true);
-    expect(localServiceOptionsFromEnv({}).micro).toBeUndefined();
+  test('micro is on unless EDGEINFER_MICRO=0 turns it off', async () => {
+    expect(options.micro).toBeUndefined();
+    const off = createLocalService({ ...localServiceOptionsFromEnv({ EDGEINFER_MICRO: '0' }), regional: { kind: 'none' } });
+    try {
+      const edge = (await (await off.fetch(new Request(`${BASE}/v2/models/spam-edge`))).json()) as { parameters: { engine: string } };
+      expect(edge.parameters.engine).toBe('ort-node');
+    } finally {
+      await off.close();
+    }
   });
 
   test('auto picks micro for spam-edge, ort stays on ONNX Runtime, and answers match ort-node', async () => {
