@@ -10,8 +10,11 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'method_not_allowed'
   | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
   | 'model_not_found'
   | 'model_not_ready'
+  | 'preprocessing_mismatch'
   | 'overloaded'
   | 'internal_error';
 

@@ -3,7 +3,7 @@
 // model.json) and one in-flight counter for the whole isolate (saturation is a property
 // of the PoP, not of a model).
 import type { ModelManifest } from '../model/manifest.ts';
-import type { ConfidenceMeasure } from './confidence.ts';
+import type { ConfidenceMeasure, ConfidencePolicy } from './confidence.ts';
 import { InFlightCounter } from './in-flight.ts';
 import type { RegionalTier } from './regional-tier.ts';
 import { DEFAULT_ROUTER_POLICY, EnsembleRouter, type RouterPolicy } from './router.ts';
@@ -60,11 +60,10 @@ export class Cascade {
       const { maxInFlight } = this.config;
       const budgetMs = own.budgetMs ?? this.config.budgetMs;
       const circuit = own.circuit ?? this.config.circuit;
-      const measure = own.measure ?? calibratedMeasure(manifest) ?? this.config.measure;
       route = {
         regionalModel,
         router: new EnsembleRouter({
-          policy: { confidence: { measure, threshold: manifest.cascade.threshold }, budgetMs, maxInFlight, circuit },
+          policy: { confidence: edgeConfidencePolicy(manifest, this.config), budgetMs, maxInFlight, circuit },
           ...(this.regional ? { regional: this.regional } : {}),
           inFlight: this.inFlight,
         }),
@@ -73,6 +72,19 @@ export class Cascade {
     }
     return route;
   }
+}
+
+/**
+ * The confidence policy of an edge model: its calibrated threshold, and the measure from a
+ * per-model override, else the one calibrate recorded, else the config's. The client's
+ * local mode (edgeinfer/client) calls this too, so it escalates exactly when the server would.
+ */
+export function edgeConfidencePolicy(
+  manifest: ModelManifest,
+  config: Pick<CascadeConfig, 'measure' | 'models'> = DEFAULT_CASCADE_CONFIG,
+): ConfidencePolicy {
+  const measure = config.models?.[manifest.name]?.measure ?? calibratedMeasure(manifest) ?? config.measure;
+  return { measure, threshold: manifest.cascade.threshold };
 }
 
 /** The measure `npm run calibrate` chose the threshold for (metrics.cascade.measure), if any. */

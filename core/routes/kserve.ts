@@ -42,7 +42,8 @@ export async function modelMetadata(service: ServiceContext, name: string, versi
     parameters: {
       sha256: m.sha256,
       labels: m.labels,
-      preprocessing: { id: m.preprocessing.id, version: m.preprocessing.version },
+      // With params, a client can produce the same ids itself (edgeinfer/client).
+      preprocessing: { id: m.preprocessing.id, version: m.preprocessing.version, params: m.preprocessing.params },
       engine: model.engine,
       skipped_engines: model.skippedEngines,
     },

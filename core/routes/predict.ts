@@ -1,6 +1,7 @@
-// POST /v1/predict: the product's own endpoint. {"text": "..."} in; label, scores, model
-// identity, tier, cache state and stage timings out (also as Server-Timing). Edge models
-// with a regional pair go through the cascade router (core/router).
+// POST /v1/predict: the product's own endpoint. {"text": "..."} (or ids the client
+// preprocessed itself, {"ids": [...], "preprocessing": {id, version}}) in; label, scores,
+// model identity, tier, cache state and stage timings out (also as Server-Timing). Edge
+// models with a regional pair go through the cascade router (core/router).
 import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
 import { inputHash, predictionKey } from '../cache/keys.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
@@ -10,10 +11,11 @@ import type { FeatureFetch } from '../features/online-features.ts';
 import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
-import { requireText } from '../serving/inputs.ts';
+import { assessConfidence } from '../router/confidence.ts';
+import { requireClientIds, requireText } from '../serving/inputs.ts';
 import type { ServiceContext } from '../service-context.ts';
 
-const PREDICT_FIELDS = ['text', 'model'] as const;
+const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'model'] as const;
 
 /** The JSON answer of /v1/predict. */
 export interface PredictResponse {
@@ -48,20 +50,26 @@ export async function handlePredict(request: Request, service: ServiceContext, c
   const timer = new StageTimer();
   const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes)));
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');
-  const text = requireText(body.text);
+  if (body.text !== undefined && body.ids !== undefined) {
+    throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
+  }
+  const text = body.ids === undefined ? requireText(body.text) : undefined;
   const modelName = body.model === undefined ? service.config.defaultModel : body.model;
   if (typeof modelName !== 'string') throw new HttpError(400, 'invalid_request', 'field "model" must be a string naming a model');
 
   const model = await service.requireModel(modelName);
   const identity = { name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256 };
+  const clientIds = text === undefined ? requireClientIds(body.ids, body.preprocessing, model) : undefined;
   // Features are fetched alongside the model (one round trip for every view), not before it.
   // Never rejects in practice; the guard keeps a surprise from becoming an unhandled rejection.
-  const featuresFetch = service.features?.fetch(text).catch(() => undefined);
+  // Ids carry no sender: feature views need the text.
+  const featuresFetch = text === undefined ? undefined : service.features?.fetch(text).catch(() => undefined);
   const caching = service.caching;
-  const hash = caching ? await timer.time('hash', () => inputHash(text)) : '';
+  // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
+  const hash = caching ? await timer.time('hash', () => inputHash(text ?? Array.from(clientIds as Int32Array))) : '';
   let edgeTrace: CacheTrace | undefined;
   const classify = async (): Promise<EdgeAnswer> => {
-    const ids = await timer.time('preprocess', () => model.preprocessor.toIds(text));
+    const ids = clientIds ?? (await timer.time('preprocess', () => model.preprocessor.toIds(text as string)));
     const { label, scores, confidence } = await timer.time('infer', () => model.classifyIds(ids));
     return { label, scores, confidence };
   };
@@ -87,11 +95,27 @@ export async function handlePredict(request: Request, service: ServiceContext, c
   let regionalTrace: CacheTrace | undefined;
 
   const route = service.cascade.routeFor(model.manifest);
-  const regionalInL1 = caching && route ? await caching.peekRegional(route.regionalModel, hash) : undefined;
+  const regionalInL1 = caching && route && text !== undefined ? await caching.peekRegional(route.regionalModel, hash) : undefined;
   let answer: PredictResponse;
   if (!route) {
     const result = await runEdge();
     answer = { label: result.label, scores: result.scores, model: identity, tier: 'edge', degraded: false, cached: false, timings: {} };
+  } else if (text === undefined) {
+    // Ids only: the regional model reads its own preprocessing of the raw text, which the
+    // edge ids cannot give back. A confident edge answer stands; otherwise the answer says
+    // text_required and the client decides whether the text may leave the device.
+    const result = await runEdge();
+    const { confident } = assessConfidence(result.probabilities, route.router.policy.confidence);
+    answer = {
+      label: result.label,
+      scores: result.scores,
+      model: identity,
+      tier: 'edge',
+      degraded: !confident,
+      ...(confident ? {} : { reason: 'text_required' }),
+      cached: false,
+      timings: {},
+    };
   } else if (regionalInL1) {
     // The regional answer is already in L1: no model runs, no call, no Redis.
     const regional = regionalInL1.prediction;

@@ -45,3 +45,31 @@ export function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * Checks ids a client preprocessed itself ({ids, preprocessing: {id, version}}): the
+ * preprocessing must be the one the model serves (409 naming it otherwise, so a stale
+ * client learns what to update), and the ids must be valid for the model.
+ */
+export function requireClientIds(ids: unknown, preprocessing: unknown, model: LoadedModel): Int32Array {
+  const served = model.manifest.preprocessing;
+  const expected = `${served.id} v${served.version}`;
+  if (preprocessing === undefined) {
+    throw new HttpError(400, 'invalid_request', `token ids need field "preprocessing": {"id": "${served.id}", "version": ${served.version}}`);
+  }
+  if (typeof preprocessing !== 'object' || preprocessing === null || Array.isArray(preprocessing)) {
+    throw new HttpError(400, 'invalid_request', `field "preprocessing" must be an object {"id": "${served.id}", "version": ${served.version}}, got ${describeType(preprocessing)}`);
+  }
+  const { id, version } = preprocessing as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof version !== 'number') {
+    throw new HttpError(400, 'invalid_request', `field "preprocessing" must be {"id": string, "version": number}; ${model.manifest.name} expects {"id": "${served.id}", "version": ${served.version}}`);
+  }
+  if (id !== served.id || version !== served.version) {
+    throw new HttpError(
+      409,
+      'preprocessing_mismatch',
+      `${model.manifest.name}@${model.manifest.version} expects preprocessing ${expected}, the request used ${JSON.stringify(id.slice(0, 60))} v${version}; update the client or send "text"`,
+    );
+  }
+  return requireIds(ids, model);
+}

@@ -1,0 +1,108 @@
+// /v1/predict with ids a client preprocessed itself ({ids, preprocessing}), on the example
+// models: same answer as the text, 409 for a preprocessing the model does not serve,
+// validation of the ids, text_required when the edge model is unsure, separate cache keys.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalService } from '../../../adapters/node/local-service.ts';
+import type { InferenceService } from '../../../core/handler.ts';
+import { assessConfidence } from '../../../core/router/confidence.ts';
+import { edgeConfidencePolicy } from '../../../core/router/cascade.ts';
+import type { LoadedModel } from '../../../core/serving/loaded-model.ts';
+import { loadSplits } from '../../../models/training/dataset.ts';
+
+let service: InferenceService;
+let edge: LoadedModel;
+let confidentText: string;
+let unsureText: string;
+
+function post(body: unknown) {
+  return service.fetch(
+    new Request('http://edgeinfer.test/v1/predict', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  );
+}
+
+const PREPROCESSING = { id: 'email-hash', version: 1 };
+
+beforeAll(async () => {
+  service = createLocalService({ modelsRoot: 'models', cache: { EDGEINFER_CACHE_POLICY: 'l1' } });
+  await service.warm();
+  edge = await service.context.requireModel('spam-edge');
+  // A confident and an unsure test-split message, as the server's own policy sees them.
+  const policy = edgeConfidencePolicy(edge.manifest);
+  for (const message of loadSplits().test) {
+    if (message.text.length > 30_000) continue;
+    const { scores } = await edge.classifyIds(edge.preprocessor.toIds(message.text));
+    const confident = assessConfidence(edge.manifest.labels.map((l) => scores[l] as number), policy).confident;
+    if (confident) confidentText ??= message.text;
+    else unsureText ??= message.text;
+    if (confidentText && unsureText) break;
+  }
+});
+afterAll(async () => {
+  await service.close();
+});
+
+describe('/v1/predict with client ids', () => {
+  it('answers a confident message from ids exactly as from its text, under its own cache key', async () => {
+    const ids = Array.from(edge.preprocessor.toIds(confidentText));
+    const fromIds = (await (await post({ ids, preprocessing: PREPROCESSING })).json()) as Record<string, any>;
+    const fromText = (await (await post({ text: confidentText })).json()) as Record<string, any>;
+    expect(fromIds).toMatchObject({ tier: 'edge', degraded: false, cached: false, model: { name: 'spam-edge', version: '1' } });
+    expect(fromIds.label).toBe(fromText.label);
+    expect(fromIds.scores).toEqual(fromText.scores);
+    // The text request did not read the ids' entry (different key); no server preprocessing for ids.
+    expect(fromText.cached).toBe(false);
+    expect(fromIds.timings.preprocessMs).toBeUndefined();
+    expect(fromText.timings.preprocessMs).toBeGreaterThanOrEqual(0);
+    const again = (await (await post({ ids, preprocessing: PREPROCESSING })).json()) as Record<string, any>;
+    expect(again).toMatchObject({ cached: true, cache: { level: 'l1' }, label: fromIds.label });
+  });
+
+  it('says text_required when the edge model is unsure (the regional model needs the text); the text escalates', async () => {
+    const ids = Array.from(edge.preprocessor.toIds(unsureText));
+    const fromIds = (await (await post({ ids, preprocessing: PREPROCESSING })).json()) as Record<string, any>;
+    expect(fromIds).toMatchObject({ tier: 'edge', degraded: true, reason: 'text_required', model: { name: 'spam-edge' } });
+    expect(fromIds.escalation).toBeUndefined();
+    const fromText = (await (await post({ text: unsureText })).json()) as Record<string, any>;
+    expect(fromText).toMatchObject({ tier: 'regional', degraded: false, model: { name: 'spam-regional' } });
+  });
+
+  it('rejects a preprocessing id or version it does not serve with 409 naming the expected one', async () => {
+    for (const preprocessing of [
+      { id: 'email-hash', version: 2 },
+      { id: 'word-piece', version: 1 },
+    ]) {
+      const response = await post({ ids: [1, 2, 3], preprocessing });
+      expect(response.status).toBe(409);
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('preprocessing_mismatch');
+      expect(error.message).toContain('expects preprocessing email-hash v1');
+    }
+  });
+
+  it('validates ids and their preprocessing field (400 with what to fix)', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ids: [1, 2] }, /need field "preprocessing"/],
+      [{ ids: [1, 2], preprocessing: 'email-hash' }, /must be an object/],
+      [{ ids: [1, 2], preprocessing: { id: 'email-hash' } }, /"version": number/],
+      [{ ids: [], preprocessing: PREPROCESSING }, /is empty/],
+      [{ ids: [1, 8192], preprocessing: PREPROCESSING }, /ids\[1\] must be an integer in \[0, 8192\)/],
+      [{ ids: [1.5], preprocessing: PREPROCESSING }, /ids\[0\] must be an integer/],
+      [{ ids: 'abc', preprocessing: PREPROCESSING }, /must be an array of integers/],
+      [{ ids: new Array(513).fill(1), preprocessing: PREPROCESSING }, /at most 512/],
+      [{ ids: [1], text: 'hello', preprocessing: PREPROCESSING }, /either "text" or "ids"/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await post(body);
+      expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('invalid_request');
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('GET /v2/models/spam-edge carries the preprocessing params a client needs', async () => {
+    const response = await service.fetch(new Request('http://edgeinfer.test/v2/models/spam-edge'));
+    const metadata = (await response.json()) as { parameters: { preprocessing: unknown } };
+    expect(metadata.parameters.preprocessing).toEqual(edge.manifest.preprocessing);
+  });
+});
