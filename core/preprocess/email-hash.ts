@@ -78,55 +78,146 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(WORD) ?? [];
 }
 
-const encoder = new TextEncoder();
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * Continues an FNV-1a 32-bit hash over the UTF-8 bytes of `text`, encoding on the fly
+ * (no TextEncoder allocation per token: this runs for every token of every request).
+ * Lone surrogates hash as U+FFFD, exactly as TextEncoder would encode them.
+ */
+function fnvUpdate(hash: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      hash = Math.imul(hash ^ c, FNV_PRIME);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else {
+        c = 0xfffd;
+      }
+    }
+    if (c < 0x800) {
+      hash = Math.imul(hash ^ (0xc0 | (c >> 6)), FNV_PRIME);
+    } else if (c < 0x10000) {
+      hash = Math.imul(hash ^ (0xe0 | (c >> 12)), FNV_PRIME);
+      hash = Math.imul(hash ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
+    } else {
+      hash = Math.imul(hash ^ (0xf0 | (c >> 18)), FNV_PRIME);
+      hash = Math.imul(hash ^ (0x80 | ((c >> 12) & 0x3f)), FNV_PRIME);
+      hash = Math.imul(hash ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
+    }
+    hash = Math.imul(hash ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+  }
+  return hash;
+}
 
 /** FNV-1a 32-bit over the UTF-8 bytes of `token`. */
 export function fnv1a(token: string): number {
-  let hash = 0x811c9dc5;
-  const bytes = encoder.encode(token);
-  for (let i = 0; i < bytes.length; i++) {
-    hash ^= bytes[i] as number;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
+  return fnvUpdate(FNV_OFFSET, token) >>> 0;
 }
 
 /** The token every id list ends with (fastText's end-of-sentence), so no list is empty. */
 export const END_TOKEN = '</s>';
 
+/** Header fields and where the body starts, read without splitting the whole message. */
+function scanHeaders(text: string): { headers: Map<string, string>; bodyStart: number } | null {
+  const headers = new Map<string, string>();
+  let pos = 0;
+  const nextLine = (): string | null => {
+    if (pos > text.length) return null;
+    const newline = text.indexOf('\n', pos);
+    const end = newline === -1 ? text.length : newline;
+    let line = text.slice(pos, end);
+    if (line.endsWith('\r') && newline !== -1) line = line.slice(0, -1);
+    pos = end + 1;
+    return line;
+  };
+  let line = nextLine();
+  // An mbox "From " separator line may precede the headers.
+  if (line !== null && line.startsWith('From ')) line = nextLine();
+  if (!HEADER_LINE.test(line ?? '')) return null;
+  let current = '';
+  for (; line !== null; line = nextLine()) {
+    if (line === '') return { headers, bodyStart: Math.min(pos, text.length) };
+    if ((line.startsWith(' ') || line.startsWith('\t')) && current) {
+      headers.set(current, `${headers.get(current) ?? ''} ${line.trim()}`);
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    current = line.slice(0, colon).toLowerCase();
+    // Keep the first occurrence: later ones are usually relays' Received lines.
+    if (!headers.has(current)) headers.set(current, line.slice(colon + 1).trim());
+    else current = '';
+  }
+  return { headers, bodyStart: text.length };
+}
+
+/** The first `chars` characters of the body with CRLF read as LF, as parseMessage gives them. */
+function bodyPrefix(text: string, bodyStart: number, chars: number): string {
+  // Each CRLF shrinks by one, so 2·chars + 2 raw characters always hold `chars` normalised ones.
+  return text.slice(bodyStart, bodyStart + 2 * chars + 2).replace(/\r\n/g, '\n').slice(0, chars);
+}
+
 /**
  * Turns raw message text into bucket ids: Subject and From words (prefixed by field),
  * extra header words, then body words from the first `bodyChars` characters, optional
  * word bigrams and character n-grams, then the end token. Truncated to `maxIds`.
+ * Hashes are computed as tokens are formed and stop at the limit: no token strings are
+ * built, and a long message costs no more than its first `maxIds` tokens.
  */
 export function emailToIds(text: string, params: EmailHashParams): Int32Array {
-  const message = parseMessage(text);
-  const tokens: string[] = [];
-  const addField = (prefix: string, fieldWords: string[]) => {
-    for (const w of fieldWords) tokens.push(`${prefix}${w}`);
+  const limit = params.maxIds - 1;
+  const hashes = new Uint32Array(Math.max(0, limit));
+  let count = 0;
+  const push = (hash: number): boolean => {
+    hashes[count++] = hash >>> 0;
+    return count < limit;
+  };
+  const addField = (prefix: string, fieldWords: string[]): boolean => {
+    const base = fnvUpdate(FNV_OFFSET, prefix);
+    for (const w of fieldWords) if (!push(fnvUpdate(base, w))) return false;
     if (params.wordNgrams === 2) {
-      for (let i = 1; i < fieldWords.length; i++) tokens.push(`${prefix}${fieldWords[i - 1]}_${fieldWords[i]}`);
+      for (let i = 1; i < fieldWords.length; i++) {
+        if (!push(fnvUpdate(fnvUpdate(fnvUpdate(base, fieldWords[i - 1] as string), '_'), fieldWords[i] as string))) return false;
+      }
     }
     if (params.charNgrams > 0) {
       const n = params.charNgrams;
+      const hashOpen = fnvUpdate(FNV_OFFSET, '#');
       for (const w of fieldWords) {
         const padded = `<${w}>`;
         if (padded.length <= n) continue;
-        for (let i = 0; i + n <= padded.length; i++) tokens.push(`#${padded.slice(i, i + n)}`);
+        for (let i = 0; i + n <= padded.length; i++) if (!push(fnvUpdate(hashOpen, padded.slice(i, i + n)))) return false;
       }
     }
+    return true;
   };
-  addField('s:', words(message.subject));
-  addField('f:', words(message.from));
-  for (const name of params.extraHeaders) {
-    const value = message.headers.get(name);
-    if (value) addField(`${name}:`, words(value));
-  }
-  addField('', words(message.body.slice(0, params.bodyChars)));
 
-  const count = Math.min(tokens.length, params.maxIds - 1);
+  if (limit > 0) {
+    const scanned = scanHeaders(text);
+    const headers = scanned?.headers;
+    const body = scanned ? bodyPrefix(text, scanned.bodyStart, params.bodyChars) : text.slice(0, params.bodyChars);
+    const fill = () => {
+      if (!addField('s:', words(headers?.get('subject') ?? ''))) return;
+      if (!addField('f:', words(headers?.get('from') ?? ''))) return;
+      for (const name of params.extraHeaders) {
+        const value = headers?.get(name);
+        if (value && !addField(`${name}:`, words(value))) return;
+      }
+      addField('', words(body));
+    };
+    fill();
+  }
+
   const ids = new Int32Array(count + 1);
-  for (let i = 0; i < count; i++) ids[i] = fnv1a(tokens[i] as string) % params.buckets;
+  for (let i = 0; i < count; i++) ids[i] = (hashes[i] as number) % params.buckets;
   ids[count] = fnv1a(END_TOKEN) % params.buckets;
   return ids;
 }
