@@ -15,7 +15,7 @@ const BASE = 'http://edgeinfer.test';
 let repo: ReturnType<typeof writeRegionalModelRepo>;
 let service: InferenceService;
 
-function post(path: string, body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+function post(path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = { 'content-type': 'application/json' }) {
   return service.fetch(new Request(`${BASE}${path}`, { method: 'POST', body, headers }));
 }
 const predict = (body: unknown) => post('/v1/predict', typeof body === 'string' ? body : JSON.stringify(body));
@@ -221,7 +221,7 @@ describe('a corrupt model', () => {
     const corrupt = writeRegionalModelRepo(['spam-edge']);
     const modelPath = join(corrupt.root, 'spam-edge', '1', 'model.onnx');
     const bytes = readFileSync(modelPath);
-    bytes[bytes.length - 5] ^= 0xff;
+    bytes[bytes.length - 5]! ^= 0xff;
     writeFileSync(modelPath, bytes);
     const broken = createLocalService({ modelsRoot: corrupt.root });
     try {
