@@ -1,0 +1,227 @@
+// Telemetry of one isolate: every response and every prediction is recorded into the
+// current time window (counters and DDSketches, see metrics-window.ts); closed windows are
+// kept for the dashboard's time series and, when a fleet store is configured, every window
+// is flushed to Redis after responses (waitUntil) so any reader can merge the whole fleet.
+// Recording is synchronous and does no I/O: a few map updates and sketch inserts.
+import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cache/price-table.ts';
+import { predictionCostUsd, redisCommandsFor, type PredictionPath } from './cost.ts';
+import type { FleetStore } from './fleet-store.ts';
+import { MetricsWindow } from './metrics-window.ts';
+import { seriesKey } from './metrics-window.ts';
+
+/** The facts of one prediction telemetry needs (the /v1/predict answer has them all). */
+export interface PredictionRecord {
+  label: string;
+  model: { name: string; version: string };
+  tier: 'edge' | 'regional';
+  degraded: boolean;
+  reason?: string;
+  escalation?: { cause: string; outcome: string; ms: number };
+  cached: boolean;
+  cache?: { level: string | null; l2: string };
+  timings: Record<string, number>;
+}
+
+/** Settings of {@link Telemetry}. */
+export interface TelemetryOptions {
+  /** Length of one window, ms (default 60 s): the resolution of the dashboard's time series. */
+  windowMs?: number;
+  /** Closed windows kept in memory (default 60). */
+  historyWindows?: number;
+  /** Prices each prediction is costed with (default: DEFAULT_PRICE_TABLE). */
+  prices?: PriceTable;
+  /** Where windows are flushed for the fleet view (Upstash); none → this isolate only. */
+  fleet?: FleetStore;
+  /** Minimum time between two flushes of one isolate, ms (default 10 s). */
+  flushEveryMs?: number;
+  /** Name of this point of presence (region, PoP code), part of the isolate's id in the fleet store. */
+  pop?: string;
+  now?: () => number;
+}
+
+/** What Telemetry reads: this isolate's windows, oldest first, plus the running one. */
+export interface TelemetrySnapshot {
+  /** Everything since the isolate started. */
+  total: MetricsWindow;
+  /** Per window, oldest first (the last one is still running). */
+  windows: MetricsWindow[];
+}
+
+const STAGE_SERIES = new Map<string, string>();
+
+/** Records and keeps the metrics of one isolate. */
+export class Telemetry {
+  readonly windowMs: number;
+  readonly prices: PriceTable;
+  readonly fleet: FleetStore | undefined;
+  /** This isolate in the fleet store: `{pop}/{random id}`. */
+  readonly isolateId: string;
+  readonly #historyWindows: number;
+  readonly #flushEveryMs: number;
+  readonly #now: () => number;
+  /** Closed windows merged (those that fell out of history included). */
+  readonly #closed: MetricsWindow;
+  readonly #history: MetricsWindow[] = [];
+  #current: MetricsWindow;
+  /** Windows closed since the last flush: flushed once more in their final state. */
+  #unflushed: MetricsWindow[] = [];
+  #lastFlush = -Infinity;
+  #flushing = false;
+  /** Flush attempts that failed (Redis down): visible in /metrics, never thrown. */
+  flushFailures = 0;
+
+  constructor(options: TelemetryOptions = {}) {
+    this.windowMs = options.windowMs ?? 60_000;
+    if (!(this.windowMs > 0)) throw new RangeError(`telemetry windowMs must be > 0, got ${this.windowMs}`);
+    this.prices = options.prices ?? DEFAULT_PRICE_TABLE;
+    this.fleet = options.fleet;
+    this.#historyWindows = options.historyWindows ?? 60;
+    this.#flushEveryMs = options.flushEveryMs ?? 10_000;
+    this.#now = options.now ?? (() => Date.now());
+    this.isolateId = `${options.pop ?? 'local'}/${crypto.randomUUID().slice(0, 8)}`;
+    const start = this.#windowStart(this.#now());
+    this.#closed = new MetricsWindow(start, start);
+    this.#current = new MetricsWindow(start, start + this.windowMs);
+  }
+
+  /** The window recording happens in now (rolls over when its time is up). */
+  current(): MetricsWindow {
+    const now = this.#now();
+    if (now >= this.#current.end) {
+      const closed = this.#current;
+      this.#closed.merge(closed);
+      this.#history.push(closed);
+      if (this.#history.length > this.#historyWindows) this.#history.shift();
+      if (this.fleet) this.#unflushed.push(closed);
+      const start = this.#windowStart(now);
+      this.#current = new MetricsWindow(start, start + this.windowMs);
+    }
+    return this.#current;
+  }
+
+  /** Records one HTTP response (every route): requests by status, errors by code. */
+  recordResponse(status: number, errorCode?: string): void {
+    const w = this.current();
+    w.inc(status === 200 ? 'edgeinfer_requests_total{status="200"}' : `edgeinfer_requests_total{status="${status}"}`);
+    if (errorCode) w.inc(`edgeinfer_errors_total{code="${errorCode}"}`);
+  }
+
+  /** Records one prediction: label per model version, path, latency, cache, escalation, degradation, cost. */
+  recordPrediction(p: PredictionRecord): PredictionPath {
+    const w = this.current();
+    const path: PredictionPath = p.cached ? 'cache_hit' : p.escalation ? 'escalated' : 'edge';
+    const { name, version } = p.model;
+    w.inc(seriesKey('edgeinfer_predictions_total', { model: name, version, label: p.label, path }));
+    const totalMs = p.timings.totalMs ?? 0;
+    w.observe(seriesKey('edgeinfer_latency_ms', { model: name, version, path }), totalMs);
+    for (const stage in p.timings) {
+      if (stage === 'totalMs') continue;
+      let series = STAGE_SERIES.get(stage);
+      if (!series) STAGE_SERIES.set(stage, (series = seriesKey('edgeinfer_stage_ms', { stage: stage.replace(/Ms$/, '') })));
+      w.observe(series, p.timings[stage] as number);
+    }
+    if (p.cache) {
+      if (p.cache.level) w.inc(`edgeinfer_cache_hits_total{level="${p.cache.level}"}`);
+      else w.inc('edgeinfer_cache_misses_total');
+      w.inc(`edgeinfer_cache_l2_total{status="${p.cache.l2}"}`);
+    }
+    const call = p.escalation;
+    // A call the open circuit refused never left the PoP and costs nothing.
+    const called = call !== undefined && call.outcome !== 'circuit_open';
+    if (call) w.inc(seriesKey('edgeinfer_escalations_total', { cause: call.cause, outcome: call.outcome }));
+    if (p.degraded) w.inc(seriesKey('edgeinfer_degraded_total', { reason: p.reason ?? 'unknown' }));
+    const usd = predictionCostUsd(this.prices, {
+      totalMs,
+      ...(called ? { regionalMs: call.ms } : {}),
+      redisCommands: redisCommandsFor(p.cache?.l2),
+    });
+    w.inc(`edgeinfer_cost_usd_total{path="${path}"}`, usd);
+    return path;
+  }
+
+  /** This isolate's windows and their total. */
+  snapshot(): TelemetrySnapshot {
+    const current = this.current();
+    const total = new MetricsWindow(this.#closed.start, this.#closed.end).merge(this.#closed).merge(current);
+    return { total, windows: [...this.#history, current] };
+  }
+
+  /**
+   * Called after each response: when a fleet store is configured and the last flush is
+   * older than flushEveryMs, hands the flush to waitUntil (never awaited on the request path).
+   */
+  afterResponse(waitUntil: ((promise: Promise<unknown>) => void) | undefined): void {
+    if (!this.fleet || !waitUntil || this.#flushing) return;
+    const now = this.#now();
+    if (now - this.#lastFlush < this.#flushEveryMs) return;
+    this.#lastFlush = now;
+    waitUntil(this.flush());
+  }
+
+  /** Writes the windows closed since the last flush and the running one to the fleet store. */
+  async flush(): Promise<boolean> {
+    if (!this.fleet) return false;
+    this.#flushing = true;
+    const windows = [...this.#unflushed, this.current()];
+    this.#unflushed = [];
+    try {
+      await this.fleet.write(
+        this.isolateId,
+        windows.map((w) => ({ start: w.start, json: JSON.stringify(w.toJSON()) })),
+      );
+      return true;
+    } catch {
+      this.flushFailures++;
+      // Closed windows get another chance with the next flush.
+      this.#unflushed.unshift(...windows.slice(0, -1));
+      return false;
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /**
+   * The fleet's windows (every isolate that flushed, merged per window) over the last
+   * `windows` windows, or this isolate's when no fleet store is configured or it fails.
+   */
+  async fleetSnapshot(windows = this.#historyWindows): Promise<TelemetrySnapshot & { scope: 'fleet' | 'isolate'; isolates: number }> {
+    if (!this.fleet) return { ...this.snapshot(), scope: 'isolate', isolates: 1 };
+    // Our own latest numbers go in first, so a reader sees its own traffic without waiting.
+    await this.flush();
+    const end = this.#windowStart(this.#now());
+    const starts: number[] = [];
+    for (let i = windows - 1; i >= 0; i--) starts.push(end - i * this.windowMs);
+    let read: Array<Record<string, string>>;
+    try {
+      read = await this.fleet.read(starts);
+    } catch {
+      return { ...this.snapshot(), scope: 'isolate', isolates: 1 };
+    }
+    const isolates = new Set<string>();
+    const merged: MetricsWindow[] = [];
+    const total = new MetricsWindow(starts[0] as number, end + this.windowMs);
+    read.forEach((members, i) => {
+      const start = starts[i] as number;
+      const window = new MetricsWindow(start, start + this.windowMs);
+      let any = false;
+      for (const [member, json] of Object.entries(members)) {
+        try {
+          window.merge(MetricsWindow.fromJSON(JSON.parse(json)));
+          isolates.add(member);
+          any = true;
+        } catch {
+          // A malformed entry (another version's format, a partial write) is skipped, not fatal.
+        }
+      }
+      if (any) {
+        merged.push(window);
+        total.merge(window);
+      }
+    });
+    return { total, windows: merged, scope: 'fleet', isolates: isolates.size };
+  }
+
+  #windowStart(now: number): number {
+    return Math.floor(now / this.windowMs) * this.windowMs;
+  }
+}
