@@ -33,41 +33,18 @@ export interface ParsedMessage {
 const HEADER_LINE = /^[A-Za-z][A-Za-z0-9-]*:/;
 
 /**
- * Splits raw RFC 822 text into headers and body. Text that does not start with a header
- * block (a plain message typed by a user) is all body.
+ * Splits raw RFC 822 text into headers and body (CRLF read as LF). Text that does not start
+ * with a header block (a plain message typed by a user) is all body.
  */
 export function parseMessage(text: string): ParsedMessage {
-  const headers = new Map<string, string>();
-  const lines = text.split(/\r?\n/);
-  let i = 0;
-  // An mbox "From " separator line may precede the headers.
-  if (lines[0]?.startsWith('From ')) i = 1;
-  if (!HEADER_LINE.test(lines[i] ?? '')) {
-    return { subject: '', from: '', headers, body: text };
-  }
-  let current = '';
-  for (; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line === '') {
-      i++;
-      break;
-    }
-    if ((line.startsWith(' ') || line.startsWith('\t')) && current) {
-      headers.set(current, `${headers.get(current) ?? ''} ${line.trim()}`);
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    current = line.slice(0, colon).toLowerCase();
-    // Keep the first occurrence: later ones are usually relays' Received lines.
-    if (!headers.has(current)) headers.set(current, line.slice(colon + 1).trim());
-    else current = '';
-  }
+  const scanned = scanHeaders(text);
+  if (!scanned) return { subject: '', from: '', headers: new Map(), body: text };
+  const { headers, bodyStart } = scanned;
   return {
     subject: headers.get('subject') ?? '',
     from: headers.get('from') ?? '',
     headers,
-    body: lines.slice(i).join('\n'),
+    body: text.slice(bodyStart).replace(/\r\n/g, '\n'),
   };
 }
 
