@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InferenceService } from '../../core/handler.ts';
+import { withDemoPage, type DemoPageOptions } from './demo-page.ts';
 import { createLocalService, localServiceOptionsFromEnv, type LocalServiceOptions } from './local-service.ts';
 import { createRequestListener } from './node-http.ts';
 
@@ -18,7 +19,7 @@ export interface LocalServer {
 
 /** Starts the server; resolves once models are warm and the port is bound. */
 export async function startLocalServer(
-  options: LocalServiceOptions & { host?: string; port?: number; log?: (line: string) => void } = {},
+  options: LocalServiceOptions & { host?: string; port?: number; log?: (line: string) => void; demo?: DemoPageOptions | false } = {},
 ): Promise<LocalServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
@@ -29,7 +30,9 @@ export async function startLocalServer(
     if (state.status === 'failed') log(`edgeinfer: model not served: ${state.error}`);
   }
   const pending = new Set<Promise<unknown>>();
-  const server = createServer(createRequestListener(service, `${host}:${options.port ?? 8787}`, pending));
+  // GET / serves the demo page (edgeinfer/client in the browser) unless turned off.
+  const served = options.demo === false ? service : withDemoPage(service, { ...(options.modelsRoot ? { modelsRoot: options.modelsRoot } : {}), ...options.demo });
+  const server = createServer(createRequestListener(served, `${host}:${options.port ?? 8787}`, pending));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

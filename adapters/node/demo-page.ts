@@ -1,0 +1,161 @@
+// The demo page of `npm start` (GET /): a text box answered through edgeinfer/client, with
+// a local-mode toggle. Static HTML and two scripts built by esbuild on first request
+// (build/client); no external assets. Node only: the build runs here, not in the core.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InferenceService, RequestContext } from '../../core/handler.ts';
+import { buildClient, type BuildClientOptions, type ClientBuild } from '../../build/client/build-client.ts';
+
+/** Where the page's scripts are built. */
+export type DemoPageOptions = BuildClientOptions;
+
+const CLIENT_PATH = '/demo/edgeinfer-client.js';
+const MODEL_PATH = '/demo/model.js';
+
+/** A service that also answers GET / and the page's scripts; everything else goes to `service`. */
+export function withDemoPage(service: InferenceService, options: DemoPageOptions = {}): InferenceService {
+  let built: Promise<{ build: ClientBuild; client: Uint8Array; model: Uint8Array }> | undefined;
+  const assets = () => {
+    // One build per process, shared by concurrent first requests; a failure is retried next time.
+    built ??= buildClient(options).then(async (build) => ({
+      build,
+      client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
+      model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
+    }));
+    built.catch(() => (built = undefined));
+    return built;
+  };
+  const script = (body: Uint8Array) =>
+    new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } });
+
+  async function fetch(request: Request, context?: RequestContext): Promise<Response> {
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const { pathname } = new URL(request.url);
+      try {
+        if (pathname === '/') {
+          const { build } = await assets();
+          return new Response(demoHtml(build.modelId), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } });
+        }
+        if (pathname === CLIENT_PATH) return script((await assets()).client);
+        if (pathname === MODEL_PATH) return script((await assets()).model);
+      } catch (error) {
+        const message = `the demo page could not be built: ${(error as Error).message}`;
+        return new Response(JSON.stringify({ error: { code: 'demo_unavailable', message } }), { status: 503, headers: { 'content-type': 'application/json; charset=utf-8' } });
+      }
+    }
+    return service.fetch(request, context);
+  }
+  return { ...service, fetch };
+}
+
+function demoHtml(modelId: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>edgeinfer demo</title>
+<style>
+  body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d232a; }
+  h1 { font-size: 1.4rem; margin: 0 0 .2rem; }
+  .sub { color: #5a6470; margin: 0 0 1rem; }
+  textarea { width: 100%; box-sizing: border-box; height: 9rem; font: 13px/1.4 ui-monospace, monospace; padding: .5rem; }
+  .row { display: flex; gap: 1rem; align-items: center; margin: .6rem 0 1rem; flex-wrap: wrap; }
+  button { font: inherit; padding: .35rem 1.1rem; }
+  #answer { border: 1px solid #d4d9de; border-radius: 6px; padding: .8rem 1rem; min-height: 4rem; }
+  #label { font-size: 1.5rem; font-weight: 600; }
+  #label.spam { color: #b3261e; } #label.ham { color: #1e7b34; }
+  .badge { display: inline-block; padding: 0 .45rem; border-radius: 4px; background: #eef1f4; margin-right: .35rem; font-size: .85rem; }
+  .badge.warn { background: #fde7c8; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .6rem 0 0; }
+  dt { color: #5a6470; } dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; }
+  #error { color: #b3261e; white-space: pre-wrap; }
+  #stats { color: #5a6470; font-size: .9rem; }
+</style>
+</head>
+<body>
+<h1>edgeinfer</h1>
+<p class="sub">Spam filtering at the edge. The page preprocesses the message itself and sends token ids; in local mode it runs ${modelId} here and calls the endpoint only when the model is unsure.</p>
+<textarea id="text" spellcheck="false">Subject: You won! Claim your FREE prize now
+From: promo@winner.example
+
+Congratulations!!! You have been selected. Click here to claim your $1000 prize, limited offer.</textarea>
+<div class="row">
+  <button id="predict" disabled>Predict</button>
+  <label><input type="checkbox" id="local"> local mode (answer in this page when confident)</label>
+  <span id="status">loading…</span>
+</div>
+<section id="answer">
+  <div><span id="label">–</span></div>
+  <div id="badges"></div>
+  <dl id="details"></dl>
+  <div id="error"></div>
+</section>
+<p id="stats"></p>
+<script type="module">
+import { createClient, createLocalModel } from '${CLIENT_PATH}';
+const $ = (id) => document.getElementById(id);
+const state = { local: undefined, client: createClient({ endpoint: '' }) };
+async function loadLocalModel() {
+  const { manifest, module } = await import('${MODEL_PATH}');
+  return createLocalModel(manifest, module);
+}
+async function setLocalMode(on) {
+  if (on && !state.local) {
+    state.local = createClient({ endpoint: '', local: await loadLocalModel() });
+  }
+  $('status').textContent = on ? 'local model loaded' : 'server mode';
+}
+function show(answer) {
+  $('error').textContent = '';
+  const label = $('label');
+  label.textContent = answer.label;
+  label.className = answer.label;
+  const badges = [
+    ['answered by ' + answer.answeredBy, false],
+    ['tier ' + answer.tier, false],
+    [answer.cached ? 'cached (' + answer.cache.level + ')' : 'not cached', false],
+    [answer.degraded ? 'degraded: ' + answer.reason : 'not degraded', answer.degraded],
+  ];
+  $('badges').replaceChildren(...badges.map(([text, warn]) => {
+    const span = document.createElement('span');
+    span.className = warn ? 'badge warn' : 'badge';
+    span.textContent = text;
+    return span;
+  }));
+  const rows = [
+    ['model', answer.model.name + '@' + answer.model.version],
+    ['scores', Object.entries(answer.scores).map(([k, v]) => k + ' ' + v.toFixed(5)).join('  ')],
+    ['cache', answer.cache ? 'level ' + answer.cache.level + ', L2 ' + answer.cache.l2 + ', policy ' + answer.cache.policy : 'none'],
+    ['server timings', Object.keys(answer.timings).length ? Object.entries(answer.timings).map(([k, v]) => k + ' ' + v).join('  ') : '(no request)'],
+    ['client timings', Object.entries(answer.clientTimings).map(([k, v]) => k + ' ' + v).join('  ')],
+    ['requests', String(answer.requests)],
+  ];
+  $('details').replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement('dt'); dt.textContent = k;
+    const dd = document.createElement('dd'); dd.textContent = v;
+    return [dt, dd];
+  }));
+}
+async function predict() {
+  const client = $('local').checked ? state.local : state.client;
+  try {
+    show(await client.predict($('text').value));
+  } catch (error) {
+    $('error').textContent = (error.code ? error.code + ': ' : '') + error.message;
+  }
+  const s = client.stats();
+  $('stats').textContent = (client.localMode ? 'local mode' : 'server mode') + ': ' + s.predictions + ' predictions, ' + s.answeredLocally + ' answered in the page, ' + s.endpointRequests + ' requests to the endpoint (' + s.textRequests + ' with text)';
+}
+$('predict').addEventListener('click', predict);
+$('local').addEventListener('change', (e) => setLocalMode(e.target.checked).catch((error) => { $('error').textContent = error.message; e.target.checked = false; }));
+// For tests and the curious: the client module and both clients.
+window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict };
+$('predict').disabled = false;
+$('status').textContent = 'server mode';
+document.body.dataset.ready = 'true';
+</script>
+</body>
+</html>
+`;
+}

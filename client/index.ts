@@ -1,0 +1,206 @@
+// edgeinfer/client: predictions from a browser or Node. The client runs the model's own
+// preprocessing and sends compact token ids ({ids, preprocessing: {id, version}}); with a
+// local model it answers the confident cases itself and calls the endpoint only where the
+// edge policy would escalate. Web-standard only (fetch, typed arrays).
+import { createPreprocessor, type PreprocessingSpec, type Preprocessor } from '../core/preprocess/index.ts';
+import type { PredictResponse } from '../core/routes/predict.ts';
+import type { LocalModel } from './local-model.ts';
+
+export { createLocalModel, type LocalClassification, type LocalModel } from './local-model.ts';
+export type { PredictResponse } from '../core/routes/predict.ts';
+
+/** How to reach the service and what to run locally. */
+export interface ClientOptions {
+  /** Base URL of the service, e.g. "https://api.example.com" ("" = same origin in a browser). */
+  endpoint: string;
+  /** fetch to use (defaults to the global one). */
+  fetch?: typeof fetch;
+  /** Model to ask for; the local model's name when there is one, else the server's default "spam-edge". */
+  model?: string;
+  /** The model's preprocessing; fetched once from GET /v2/models/{model} when absent (and no local model). */
+  preprocessing?: PreprocessingSpec;
+  /** The edge model to run in the client (createLocalModel); needed for local mode. */
+  local?: LocalModel;
+  /** Start in local mode (default: true when `local` is given). */
+  localMode?: boolean;
+  /**
+   * May the raw text go to the endpoint when the edge model is unsure? The regional model
+   * reads its own preprocessing of the text, so without it the answer stays the degraded
+   * edge one (reason "text_required"). Default true.
+   */
+  sendTextWhenUnsure?: boolean;
+}
+
+/** The service's answer plus where it came from, as the client saw it. */
+export interface ClientPrediction extends PredictResponse {
+  /** "local": the client's edge model answered, no request was made. */
+  answeredBy: 'local' | 'endpoint';
+  /** Requests this prediction made (0 when answered locally; 2 when ids came back text_required). */
+  requests: number;
+  /** Client-side stages, milliseconds (the server's own stay in `timings`). */
+  clientTimings: { preprocessMs: number; localInferMs?: number; endpointMs?: number; totalMs: number };
+}
+
+/** Counts since the client was created. */
+export interface ClientStats {
+  predictions: number;
+  answeredLocally: number;
+  /** HTTP requests to /v1/predict. */
+  endpointRequests: number;
+  /** Requests that carried raw text (the edge model was unsure). */
+  textRequests: number;
+}
+
+/** An HTTP error from the service, with its JSON error code. */
+export class EdgeInferError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EdgeInferError';
+  }
+}
+
+/** A client bound to one endpoint and model. */
+export interface EdgeInferClient {
+  predict(text: string): Promise<ClientPrediction>;
+  /** The ids the client sends for a text, and the preprocessing they were made with. */
+  preprocess(text: string): Promise<{ ids: Int32Array; preprocessing: { id: string; version: number } }>;
+  /** Whether predictions answer locally first (only possible with a local model). */
+  localMode: boolean;
+  readonly hasLocalModel: boolean;
+  stats(): ClientStats;
+}
+
+const DEFAULT_MODEL = 'spam-edge';
+
+/** Creates a client. Nothing is fetched until the first call. */
+export function createClient(options: ClientOptions): EdgeInferClient {
+  const base = options.endpoint.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const local = options.local;
+  const model = options.model ?? local?.manifest.name ?? DEFAULT_MODEL;
+  const sendText = options.sendTextWhenUnsure ?? true;
+  const stats: ClientStats = { predictions: 0, answeredLocally: 0, endpointRequests: 0, textRequests: 0 };
+  let localMode = options.localMode ?? local !== undefined;
+  let preprocessor: Promise<Preprocessor> | undefined;
+
+  function getPreprocessor(): Promise<Preprocessor> {
+    if (local && (!options.model || options.model === local.manifest.name)) return Promise.resolve(local.preprocessor);
+    preprocessor ??= (options.preprocessing ? Promise.resolve(options.preprocessing) : fetchPreprocessing()).then(createPreprocessor);
+    // A failed metadata fetch is not remembered: the next call tries again.
+    preprocessor.catch(() => (preprocessor = undefined));
+    return preprocessor;
+  }
+
+  async function fetchPreprocessing(): Promise<PreprocessingSpec> {
+    const response = await doFetch(`${base}/v2/models/${encodeURIComponent(model)}`);
+    const body = (await readJson(response)) as { parameters?: { preprocessing?: PreprocessingSpec } };
+    const spec = body.parameters?.preprocessing;
+    if (!spec || spec.params === undefined) {
+      throw new EdgeInferError(response.status, 'bad_metadata', `GET /v2/models/${model} did not say the model's preprocessing params; is the server older than the client?`);
+    }
+    return spec;
+  }
+
+  async function post(body: Record<string, unknown>): Promise<PredictResponse> {
+    stats.endpointRequests++;
+    if ('text' in body) stats.textRequests++;
+    const response = await doFetch(`${base}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, model }),
+    });
+    return (await readJson(response)) as PredictResponse;
+  }
+
+  return {
+    get localMode() {
+      return localMode;
+    },
+    set localMode(on: boolean) {
+      if (on && !local) throw new Error('local mode needs a local model: createClient({ local: createLocalModel(manifest, module) })');
+      localMode = on;
+    },
+    hasLocalModel: local !== undefined,
+    stats: () => ({ ...stats }),
+
+    async preprocess(text) {
+      const p = await getPreprocessor();
+      return { ids: p.toIds(text), preprocessing: { id: p.id, version: p.version } };
+    },
+
+    async predict(text) {
+      if (typeof text !== 'string' || text.trim() === '') throw new TypeError('predict(text): text must be a non-empty string');
+      const started = performance.now();
+      stats.predictions++;
+      const p = await getPreprocessor();
+      const ids = p.toIds(text);
+      const preprocessMs = performance.now() - started;
+      const preprocessing = { id: p.id, version: p.version };
+      const finish = (answer: PredictResponse, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
+        ...answer,
+        answeredBy,
+        requests,
+        clientTimings: { preprocessMs: round(preprocessMs), ...extra, totalMs: round(performance.now() - started) },
+      });
+
+      if (localMode && local) {
+        const t0 = performance.now();
+        const result = local.classify(ids);
+        const localInferMs = round(performance.now() - t0);
+        const m = local.manifest;
+        const edgeAnswer: PredictResponse = {
+          label: result.label,
+          scores: result.scores,
+          model: { name: m.name, version: m.version, sha256: m.sha256 },
+          tier: 'edge',
+          degraded: false,
+          cached: false,
+          timings: {},
+        };
+        if (result.confidence.confident) {
+          stats.answeredLocally++;
+          return finish(edgeAnswer, 'local', 0, { localInferMs });
+        }
+        if (!sendText) {
+          stats.answeredLocally++;
+          return finish({ ...edgeAnswer, degraded: true, reason: 'text_required' }, 'local', 0, { localInferMs });
+        }
+        // The server would escalate: the regional model needs the text itself.
+        const t1 = performance.now();
+        const answer = await post({ text });
+        return finish(answer, 'endpoint', 1, { localInferMs, endpointMs: round(performance.now() - t1) });
+      }
+
+      const t1 = performance.now();
+      let answer = await post({ ids: Array.from(ids), preprocessing });
+      let requests = 1;
+      if (answer.degraded && answer.reason === 'text_required' && sendText) {
+        answer = await post({ text });
+        requests = 2;
+      }
+      return finish(answer, 'endpoint', requests, { endpointMs: round(performance.now() - t1) });
+    },
+  };
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new EdgeInferError(response.status, 'bad_response', `the service answered ${response.status} without JSON`);
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } }).error;
+    throw new EdgeInferError(response.status, error?.code ?? 'http_error', error?.message ?? `the service answered ${response.status}`);
+  }
+  return body;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,149 @@
+// edgeinfer/client in Node against the real local server (real fetch, example models),
+// using the bundles build/client writes: server mode sends ids, local mode answers the
+// confident cases with the micro-compiled edge model and sends only the unsure ones.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalServer, type LocalServer } from '../../adapters/node/server.ts';
+import { buildClient, type ClientBuild } from '../../build/client/build-client.ts';
+import type * as ClientModule from '../../client/index.ts';
+import type { MicroModule } from '../../core/engine/micro/types.ts';
+import type { ModelManifest } from '../../core/model/manifest.ts';
+import type { LoadedModel } from '../../core/serving/loaded-model.ts';
+import { loadSplits } from '../../models/training/dataset.ts';
+
+const outDir = mkdtempSync(join(tmpdir(), 'edgeinfer-client-'));
+let server: LocalServer;
+let build: ClientBuild;
+let lib: typeof ClientModule;
+let bundled: { manifest: ModelManifest; module: MicroModule };
+let edge: LoadedModel;
+// Messages short enough to travel as text when they escalate (the body limit is 64 KB).
+const messages = loadSplits()
+  .test.filter((m) => m.text.length < 30_000)
+  .slice(0, 80);
+
+beforeAll(async () => {
+  build = await buildClient({ outDir });
+  // The bundles, as a browser or Node app would load them.
+  lib = (await import(pathToFileURL(join(outDir, build.client.file)).href)) as typeof ClientModule;
+  bundled = await import(pathToFileURL(join(outDir, build.model.file)).href);
+  server = await startLocalServer({ port: 0, log: () => {}, demo: false, cache: { EDGEINFER_CACHE_POLICY: 'off' } });
+  edge = await server.service.context.requireModel('spam-edge');
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('edgeinfer/client', () => {
+  it('server mode: ids from the params GET /v2/models serves equal the server\'s; answers match the text path', async () => {
+    const requests: string[] = [];
+    const client = lib.createClient({
+      endpoint: server.url,
+      fetch: (input, init) => {
+        requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+        return fetch(input, init);
+      },
+    });
+    for (const m of messages.slice(0, 20)) {
+      const { ids, preprocessing } = await client.preprocess(m.text);
+      expect(Array.from(ids)).toEqual(Array.from(edge.preprocessor.toIds(m.text)));
+      expect(preprocessing).toEqual({ id: 'email-hash', version: 1 });
+    }
+    expect(requests).toEqual(['GET /v2/models/spam-edge']);
+    let escalated = 0;
+    for (const m of messages.slice(0, 20)) {
+      const answer = await client.predict(m.text);
+      const viaText = (await (await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: m.text }) })).json()) as Record<string, any>;
+      expect(answer.label).toBe(viaText.label);
+      expect(answer.tier).toBe(viaText.tier);
+      expect(answer.scores).toEqual(viaText.scores);
+      expect(answer.answeredBy).toBe('endpoint');
+      // Unsure at the edge: ids came back text_required, then the text went to the regional model.
+      expect(answer.requests).toBe(answer.tier === 'regional' ? 2 : 1);
+      if (answer.tier === 'regional') escalated++;
+    }
+    const stats = client.stats();
+    expect(stats.endpointRequests).toBe(20 + escalated);
+    expect(stats.textRequests).toBe(escalated);
+  });
+
+  it('local mode: confident cases never reach the endpoint and equal the server\'s edge answer; unsure ones escalate with the text', async () => {
+    const local = lib.createLocalModel(bundled.manifest, bundled.module);
+    const posts: unknown[] = [];
+    const client = lib.createClient({
+      endpoint: server.url,
+      local,
+      fetch: (input, init) => {
+        posts.push(JSON.parse(String(init?.body)));
+        return fetch(input, init);
+      },
+    });
+    expect(client.localMode).toBe(true);
+    const server_ = lib.createClient({ endpoint: server.url });
+    let answeredLocally = 0;
+    for (const m of messages) {
+      const [mine, theirs] = [await client.predict(m.text), await server_.predict(m.text)];
+      expect(mine.label).toBe(theirs.label);
+      if (mine.answeredBy === 'local') {
+        answeredLocally++;
+        // The server saw the same ids as confident: same tier, same probabilities (micro vs ort-node).
+        expect(theirs).toMatchObject({ tier: 'edge', degraded: false, requests: 1 });
+        for (const label of ['ham', 'spam']) expect(mine.scores[label]).toBeCloseTo(theirs.scores[label] as number, 5);
+        expect(mine.requests).toBe(0);
+      } else {
+        // The server's own policy escalated the same message.
+        expect(theirs.requests).toBe(2);
+        expect(mine).toMatchObject({ tier: 'regional', requests: 1, model: { name: 'spam-regional' } });
+      }
+    }
+    expect(answeredLocally).toBeGreaterThan(messages.length * 0.8);
+    expect(answeredLocally).toBeLessThan(messages.length);
+    expect(posts).toHaveLength(messages.length - answeredLocally);
+    expect(posts.every((p) => typeof (p as { text?: unknown }).text === 'string')).toBe(true);
+    expect(client.stats()).toMatchObject({ predictions: messages.length, answeredLocally, endpointRequests: messages.length - answeredLocally });
+  });
+
+  it('local mode without sending text: unsure answers stay local, degraded text_required', async () => {
+    const local = lib.createLocalModel(bundled.manifest, bundled.module);
+    const client = lib.createClient({ endpoint: 'http://127.0.0.1:9', local, sendTextWhenUnsure: false });
+    const answers = await Promise.all(messages.map((m) => client.predict(m.text)));
+    const unsure = answers.filter((a) => a.degraded);
+    expect(unsure.length).toBeGreaterThan(0);
+    expect(unsure.every((a) => a.reason === 'text_required' && a.tier === 'edge' && a.answeredBy === 'local')).toBe(true);
+    expect(client.stats().endpointRequests).toBe(0);
+  });
+
+  it('refuses a compiled module from another model, a stale preprocessing (409) and empty text', async () => {
+    expect(() => lib.createLocalModel({ ...bundled.manifest, sha256: 'ab'.repeat(32) }, bundled.module)).toThrow(/rebuild the client bundle/);
+    const stale = lib.createClient({ endpoint: server.url, preprocessing: { ...edge.manifest.preprocessing, version: 2 } });
+    // This build has no v2 email-hash: the client refuses to make ids it cannot make.
+    await expect(stale.predict('hello')).rejects.toThrow(/unsupported preprocessing email-hash@2/);
+    const error = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1], preprocessing: { id: 'email-hash', version: 2 } }) });
+    expect(error.status).toBe(409);
+    const client = lib.createClient({ endpoint: server.url });
+    await expect(client.predict('   ')).rejects.toThrow(/non-empty string/);
+    const unknown = lib.createClient({ endpoint: server.url, model: 'no-such-model' });
+    await expect(unknown.predict('hello')).rejects.toMatchObject({ name: 'EdgeInferError', status: 404, code: 'model_not_found' });
+  });
+
+  it('bundle sizes: the client alone stays under 50 KB gzip', () => {
+    expect(build.client.gzipBytes).toBeLessThan(50 * 1024);
+    expect(build.clientWithModel.gzipBytes).toBeGreaterThan(build.model.gzipBytes);
+  });
+
+  it('package.json exports edgeinfer/client as an ESM file Node can import', async () => {
+    await buildClient(); // the default output, where the exports map points (dist/client)
+    // Real Node resolution (self-reference through the exports map) of the built file.
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('edgeinfer/client'); console.log(typeof m.createClient, typeof m.createLocalModel)"],
+      { cwd: process.cwd(), encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('function function');
+  });
+});
