@@ -101,13 +101,23 @@ export function checkGraphAgainstManifest(session: OrtInferenceSessionLike, mani
   }
 }
 
-/** An EngineSession over a loaded ORT session; all ORT errors are rethrown naming the model. */
-export function createOrtEngineSession(
+/**
+ * An EngineSession over a freshly loaded ORT session: the graph is first checked against
+ * model.json (the session is released when it does not match); afterwards all ORT errors
+ * are rethrown naming the model.
+ */
+export async function createOrtEngineSession(
   session: OrtInferenceSessionLike,
   manifest: ModelManifest,
   engine: EngineName,
   OrtTensor: OrtTensorConstructor,
-): EngineSession {
+): Promise<EngineSession> {
+  try {
+    checkGraphAgainstManifest(session, manifest, engine);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
   const model = modelLabel(manifest);
   const declaredOutputs = manifest.outputs.map((spec) => spec.name);
   let released = false;

@@ -5,7 +5,6 @@ import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../model/manifest.ts';
 import {
   EngineError,
-  checkGraphAgainstManifest,
   createOrtEngineSession,
   errorMessage,
   modelLabel,
@@ -116,14 +115,9 @@ export async function createOrtNodeEngine(options: OrtNodeEngineOptions = {}): P
         });
       }
       const ortSession = session as unknown as OrtInferenceSessionLike;
-      try {
-        checkGraphAgainstManifest(ortSession, manifest, 'ort-node');
-      } catch (error) {
-        await session.release();
-        throw error;
-      }
+      const engineSession = await createOrtEngineSession(ortSession, manifest, 'ort-node', OrtTensor);
       lastProvider = provider;
-      return { ...createOrtEngineSession(ortSession, manifest, 'ort-node', OrtTensor), executionProvider: provider };
+      return { ...engineSession, executionProvider: provider };
     },
   };
   return engine;

@@ -7,7 +7,6 @@ import * as ort from 'onnxruntime-web/wasm';
 import type { ModelManifest } from '../../model/manifest.ts';
 import {
   EngineError,
-  checkGraphAgainstManifest,
   createOrtEngineSession,
   errorMessage,
   modelLabel,
@@ -155,12 +154,6 @@ export async function createOrtWebEngine(options: OrtWebEngineOptions = {}): Pro
         });
       }
       const ortSession = session as unknown as OrtInferenceSessionLike;
-      try {
-        checkGraphAgainstManifest(ortSession, manifest, 'ort-web');
-      } catch (error) {
-        await session.release();
-        throw error;
-      }
       return createOrtEngineSession(ortSession, manifest, 'ort-web', OrtTensor);
     },
   };
