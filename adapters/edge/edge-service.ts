@@ -1,0 +1,115 @@
+// The service every edge target serves (Vercel Edge, Netlify Edge, Lambda@Edge): models
+// embedded in the bundle, the micro engine over modules compiled at build time, ort-web
+// only where the target ships its WASM, and configuration from a plain variable map (the
+// platform's env, or values baked in at build time where there is none). Web-standard:
+// it runs in V8 isolates, Deno and Node alike.
+import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import { createMicroEngine } from '../../core/engine/micro/micro-engine.ts';
+import type { MicroModule } from '../../core/engine/micro/types.ts';
+import { createOrtWebEngine, type OrtWebEngineOptions } from '../../core/engine/ort-web/ort-web-engine.ts';
+import { EngineRegistry } from '../../core/engine/registry.ts';
+import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
+import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
+import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
+import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
+import type { RegionalTier } from '../../core/router/regional-tier.ts';
+
+/** Variables an edge service reads (all optional). */
+export type EdgeEnv = Readonly<Record<string, string | undefined>>;
+
+/** What a built edge bundle hands over. */
+export interface EdgeServiceOptions {
+  /** Model repository files embedded by the bundler. */
+  files: EmbeddedFiles;
+  /** Micro modules by the sha256 of their .onnx, and why others did not compile. */
+  microModules: Readonly<Record<string, MicroModule>>;
+  microCompileFailures?: Readonly<Record<string, string>>;
+  /** The ORT WASM runtime, where the target ships one; without it only micro runs. */
+  ortWasm?: () => Promise<OrtWebEngineOptions>;
+  env: EdgeEnv;
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+const CACHE_VARS = [
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'EDGEINFER_CACHE_POLICY',
+  'EDGEINFER_CACHE_BUDGET_MS',
+  'EDGEINFER_CACHE_L1_ENTRIES',
+  'EDGEINFER_CACHE_L1_BYTES',
+  'EDGEINFER_HOTKEY_SAMPLE_EVERY',
+] as const;
+
+/** Variables an edge build may bake in or read; the rest of the environment is ignored. */
+export const EDGE_ENV_VARS = [
+  ...CACHE_VARS,
+  'EDGEINFER_ADMIN_TOKEN',
+  'EDGEINFER_MAX_BODY_BYTES',
+  'EDGEINFER_REGIONAL',
+  'EDGEINFER_REGIONAL_FUNCTION',
+  'EDGEINFER_REGIONAL_QUALIFIER',
+  'EDGEINFER_REGIONAL_ENDPOINT',
+  'EDGEINFER_REGIONAL_BUDGET_MS',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+] as const;
+
+/** Variables whose values are secrets: builds print their names, never their values. */
+export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
+  'UPSTASH_REDIS_REST_TOKEN',
+  'EDGEINFER_ADMIN_TOKEN',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+]);
+
+function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
+  // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
+  if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
+  const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((name) => !env[name]);
+  if (missing.length) throw new Error(`EDGEINFER_REGIONAL=lambda needs ${missing.join(' and ')} (edge runtimes have no AWS credential chain)`);
+  return createLambdaRegionalTier({
+    functionName: env.EDGEINFER_REGIONAL_FUNCTION ?? 'edgeinfer-regional',
+    region: env.AWS_REGION ?? 'us-east-1',
+    ...(env.EDGEINFER_REGIONAL_QUALIFIER ? { qualifier: env.EDGEINFER_REGIONAL_QUALIFIER } : {}),
+    ...(env.EDGEINFER_REGIONAL_ENDPOINT ? { endpoint: env.EDGEINFER_REGIONAL_ENDPOINT } : {}),
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    },
+  });
+}
+
+/** Builds the edge service of one isolate. Bad configuration throws, naming the variable. */
+export function createEdgeService(options: EdgeServiceOptions): InferenceService {
+  const { env } = options;
+  const engines = new EngineRegistry();
+  engines.register('micro', async () =>
+    createMicroEngine({ modules: options.microModules, ...(options.microCompileFailures ? { compileFailures: options.microCompileFailures } : {}) }),
+  );
+  const ortWasm = options.ortWasm;
+  if (ortWasm) engines.register('ort-web', async () => createOrtWebEngine(await ortWasm()));
+  const cacheEnv: CacheEnv = {};
+  for (const name of CACHE_VARS) if (env[name] !== undefined) cacheEnv[name] = env[name];
+  const { cache } = createCacheFromEnv(cacheEnv, options.waitUntil ? { waitUntil: options.waitUntil } : {});
+  const config: NonNullable<InferenceServiceOptions['config']> = {};
+  if (env.EDGEINFER_ADMIN_TOKEN) config.adminToken = env.EDGEINFER_ADMIN_TOKEN;
+  if (env.EDGEINFER_MAX_BODY_BYTES) {
+    const max = Number(env.EDGEINFER_MAX_BODY_BYTES);
+    if (!Number.isInteger(max) || max < 1) throw new Error(`EDGEINFER_MAX_BODY_BYTES must be a positive integer, got "${env.EDGEINFER_MAX_BODY_BYTES}"`);
+    config.maxBodyBytes = max;
+  }
+  const budgetMs = Number(env.EDGEINFER_REGIONAL_BUDGET_MS);
+  if (budgetMs > 0) config.cascade = { ...DEFAULT_CASCADE_CONFIG, budgetMs };
+  const regional = regionalFrom(env);
+  return createInferenceService({
+    models: new EmbeddedModelSource(options.files),
+    engines,
+    ortPreference: ortWasm ? ['ort-web'] : [],
+    cache,
+    config,
+    ...(regional ? { regional } : {}),
+  });
+}

@@ -1,0 +1,111 @@
+// Lambda@Edge adapter: turns a CloudFront viewer-request or origin-request event into a web
+// Request for the core, and the core's Response into a CloudFront generated response.
+// Event and result shapes follow the AWS docs:
+//   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html
+//   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-generating-http-responses.html
+// Lambda@Edge has no environment variables: configuration is baked into the bundle at build.
+import type { InferenceService } from '../../core/handler.ts';
+
+/** CloudFront header lists: lower-cased name → [{key, value}]. */
+export type CloudFrontHeaders = Record<string, Array<{ key?: string; value: string }>>;
+
+/** The request inside a CloudFront event (the fields we read). */
+export interface CloudFrontRequest {
+  clientIp?: string;
+  method: string;
+  uri: string;
+  querystring?: string;
+  headers: CloudFrontHeaders;
+  /** Present when the behaviour includes the body ("Include body" on the association). */
+  body?: { inputTruncated?: boolean; action?: string; encoding?: 'base64' | 'text'; data?: string };
+}
+
+/** A CloudFront Lambda@Edge request event. */
+export interface CloudFrontRequestEvent {
+  Records: Array<{
+    cf: {
+      config: { distributionDomainName?: string; distributionId?: string; eventType?: string; requestId?: string };
+      request: CloudFrontRequest;
+    };
+  }>;
+}
+
+/** A response generated at the edge. CloudFront wants the status as a string. */
+export interface CloudFrontResultResponse {
+  status: string;
+  statusDescription?: string;
+  headers: CloudFrontHeaders;
+  body: string;
+  bodyEncoding: 'text' | 'base64';
+}
+
+/** Headers a function may not set on a generated response (CloudFront rejects or owns them). */
+const READ_ONLY_HEADERS = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'via', 'proxy-connection']);
+
+const TEXT_TYPE = /^(text\/|application\/(json|javascript|xml)|[^;]*\+json)/i;
+
+function base64ToBytes(data: string): Uint8Array {
+  const binary = atob(data);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** Builds the web Request of a CloudFront event; undefined body means "none sent". */
+export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { request: Request; truncated: boolean } {
+  const { config, request: cf } = event.Records[0]!.cf;
+  const headers = new Headers();
+  for (const [name, list] of Object.entries(cf.headers ?? {})) for (const { value } of list) headers.append(name, value);
+  const host = headers.get('host') ?? config.distributionDomainName ?? 'localhost';
+  const url = `https://${host}${cf.uri}${cf.querystring ? `?${cf.querystring}` : ''}`;
+  const data = cf.body?.data;
+  let body: Uint8Array | string | undefined;
+  if (data && cf.method !== 'GET' && cf.method !== 'HEAD') body = cf.body?.encoding === 'base64' ? base64ToBytes(data) : data;
+  return { request: new Request(url, { method: cf.method, headers, ...(body !== undefined ? { body: body as BodyInit } : {}) }), truncated: Boolean(cf.body?.inputTruncated) };
+}
+
+/** Turns a web Response into a CloudFront generated response (base64 for binary bodies). */
+export async function createCloudFrontResult(response: Response): Promise<CloudFrontResultResponse> {
+  const headers: CloudFrontHeaders = {};
+  response.headers.forEach((value, name) => {
+    if (READ_ONLY_HEADERS.has(name)) return;
+    (headers[name] ??= []).push({ key: name, value });
+  });
+  const type = response.headers.get('content-type') ?? '';
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const text = TEXT_TYPE.test(type) || bytes.length === 0;
+  return {
+    status: String(response.status),
+    ...(response.statusText ? { statusDescription: response.statusText } : {}),
+    headers,
+    body: text ? new TextDecoder().decode(bytes) : bytesToBase64(bytes),
+    bodyEncoding: text ? 'text' : 'base64',
+  };
+}
+
+/** The Lambda handler of a viewer- or origin-request trigger. */
+export function createLambdaEdgeHandler(service: InferenceService, options: { trigger: 'viewer-request' | 'origin-request' }): (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse> {
+  // CloudFront truncates bodies it exposes (40 KB viewer, 1 MB origin): answering on a
+  // prefix would classify text nobody sent, so a truncated body is a clear 413.
+  const limit = options.trigger === 'viewer-request' ? '40 KB' : '1 MB';
+  return async (event) => {
+    const background: Promise<unknown>[] = [];
+    const { request, truncated } = createRequestFromCloudFront(event);
+    const response = truncated
+      ? new Response(
+          JSON.stringify({ error: { code: 'payload_too_large', message: `the body is over the ${limit} CloudFront exposes to a ${options.trigger} function; send less text or use the origin-request endpoint` } }),
+          { status: 413, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } },
+        )
+      : await service.fetch(request, { waitUntil: (p) => void background.push(p), platform: event });
+    const result = await createCloudFrontResult(response);
+    // Lambda freezes the container after the handler returns: finish write-backs first.
+    await Promise.allSettled(background);
+    return result;
+  };
+}

@@ -1,0 +1,55 @@
+// Netlify Edge target (Deno), in the Frameworks API layout
+// (https://docs.netlify.com/build/frameworks/frameworks-api/): .netlify/v1/edge-functions/
+// edgeinfer.js with an in-source `config` (paths, methods, onError), which Netlify's
+// edge-bundler reads at deploy, plus a scheduled serverless function that pings /_warm.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildTarget } from '../pipeline.ts';
+
+/** Paths the edge function serves (URLPattern syntax). */
+export const NETLIFY_PATHS = ['/v1/*', '/v2', '/v2/*', '/healthz', '/_warm'];
+
+const WARM_FUNCTION = `// Netlify scheduled function: keeps the edge function's isolates warm by calling /_warm.
+export default async () => {
+  const token = process.env.EDGEINFER_ADMIN_TOKEN;
+  const base = process.env.URL;
+  if (!token || !base) return new Response('EDGEINFER_ADMIN_TOKEN and URL are needed', { status: 500 });
+  const response = await fetch(new URL('/_warm', base), { headers: { authorization: \`Bearer \${token}\` } });
+  return new Response(await response.text(), { status: response.status });
+};
+export const config = { schedule: '*/5 * * * *' };
+`;
+
+export const netlifyTarget: BuildTarget = {
+  name: 'netlify',
+  defaultOut: '.netlify/v1',
+  tiers: ['default'],
+  defaultTier: 'default',
+  functions: (options) => [
+    {
+      name: 'edgeinfer',
+      file: 'edgeinfer.js',
+      models: ['spam-edge'],
+      engines: options.engines ?? ['micro'],
+      budget: 'netlify',
+      entry: (i) => `
+import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
+import { createNetlifyEdgeHandler, netlifyEnv } from ${i.repo('adapters/netlify-edge/netlify-edge.ts')};
+import { files } from ${i.models};
+import { microModules, microCompileFailures } from ${i.micro};
+const service = createEdgeService({ files, microModules, microCompileFailures, env: netlifyEnv() });
+export default createNetlifyEdgeHandler(service);
+export const config = { path: ${JSON.stringify(NETLIFY_PATHS)}, method: ['GET', 'POST'], onError: 'fail', name: 'edgeinfer' };
+`,
+    },
+  ],
+  async write(outDir, built) {
+    const fn = built[0]!;
+    await mkdir(join(outDir, 'edge-functions'), { recursive: true });
+    await mkdir(join(outDir, 'functions'), { recursive: true });
+    for (const [name, bytes] of Object.entries(fn.files)) await writeFile(join(outDir, 'edge-functions', name), bytes);
+    await writeFile(join(outDir, 'functions', 'edgeinfer-warm.mjs'), WARM_FUNCTION);
+    return [...Object.keys(fn.files).map((f) => `edge-functions/${f}`), 'functions/edgeinfer-warm.mjs'];
+  },
+  advice: () => 'embed fewer or smaller models (Netlify allows 20 MB compressed per deploy)',
+};

@@ -1,0 +1,123 @@
+// Regional AWS Lambda target: the escalation function (adapters/aws-lambda/regional-entry.ts)
+// bundled for Node, with onnxruntime-node's Linux x64 CPU binaries and the regional models
+// in one zip, plus a CloudFormation template (published version, a `live` alias, provisioned
+// concurrency as an option, an EventBridge schedule that keeps one container warm).
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { latestVersions } from '../../core/model/repository.ts';
+import { REPO_ROOT, type BuildTarget } from '../pipeline.ts';
+
+/** Models the regional function serves. */
+export const REGIONAL_MODELS = ['spam-regional'];
+
+async function filesUnder(dir: string, prefix: string, keep: (path: string) => boolean = () => true): Promise<Record<string, Uint8Array>> {
+  const out: Record<string, Uint8Array> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    const rel = relative(dir, full).split('\\').join('/');
+    if (keep(rel)) out[`${prefix}${rel}`] = new Uint8Array(await readFile(full));
+  }
+  return out;
+}
+
+/** The regional function's CloudFormation template. */
+export function regionalTemplate(): object {
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: 'edgeinfer regional escalation function (onnxruntime-node on CPU: AWS Lambda has no GPU)',
+    Parameters: {
+      CodeBucket: { Type: 'String' },
+      CodeKey: { Type: 'String', Default: 'regional.zip' },
+      MemorySize: { Type: 'Number', Default: 2048 },
+      ProvisionedConcurrency: { Type: 'Number', Default: 0, Description: 'containers kept initialised on the live alias (0 = none)' },
+      WarmSchedule: { Type: 'String', Default: 'rate(5 minutes)' },
+    },
+    Conditions: { Provisioned: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ProvisionedConcurrency' }, 0] }] } },
+    Resources: {
+      RegionalRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+          ManagedPolicyArns: ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+        },
+      },
+      RegionalFunction: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          FunctionName: 'edgeinfer-regional',
+          Runtime: 'nodejs20.x',
+          Architectures: ['x86_64'],
+          Handler: 'index.handler',
+          Role: { 'Fn::GetAtt': ['RegionalRole', 'Arn'] },
+          MemorySize: { Ref: 'MemorySize' },
+          Timeout: 30,
+          Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: 'CodeKey' } },
+          Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: REGIONAL_MODELS.join(',') } },
+        },
+      },
+      RegionalVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'RegionalFunction' } } },
+      RegionalAlias: {
+        Type: 'AWS::Lambda::Alias',
+        Properties: {
+          FunctionName: { Ref: 'RegionalFunction' },
+          FunctionVersion: { 'Fn::GetAtt': ['RegionalVersion', 'Version'] },
+          Name: 'live',
+          ProvisionedConcurrencyConfig: { 'Fn::If': ['Provisioned', { ProvisionedConcurrentExecutions: { Ref: 'ProvisionedConcurrency' } }, { Ref: 'AWS::NoValue' }] },
+        },
+      },
+      // A scheduled invoke with a bad payload still initialises the container (models preload
+      // in init) and fails fast with InvalidRequest: warming without running inference.
+      WarmSchedule: {
+        Type: 'AWS::Events::Rule',
+        Properties: { ScheduleExpression: { Ref: 'WarmSchedule' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: '{"warm":true}' }] },
+      },
+      WarmPermission: {
+        Type: 'AWS::Lambda::Permission',
+        Properties: { Action: 'lambda:InvokeFunction', FunctionName: { Ref: 'RegionalAlias' }, Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': ['WarmSchedule', 'Arn'] } },
+      },
+    },
+    Outputs: { FunctionArn: { Value: { Ref: 'RegionalAlias' } } },
+  };
+}
+
+export const regionalTarget: BuildTarget = {
+  name: 'regional',
+  defaultOut: 'dist/regional',
+  tiers: ['default'],
+  defaultTier: 'default',
+  functions: () => [
+    {
+      name: 'regional',
+      file: 'index.mjs',
+      models: [],
+      engines: [],
+      budget: 'regional',
+      zip: true,
+      platform: 'node',
+      external: ['onnxruntime-node'],
+      entry: (i) => `export { handler } from ${i.repo('adapters/aws-lambda/regional-entry.ts')};`,
+      extraFiles: async () => {
+        const source = new FsModelSource(join(REPO_ROOT, 'models'));
+        const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
+        const models: Record<string, Uint8Array> = {};
+        for (const name of REGIONAL_MODELS) Object.assign(models, await filesUnder(join(REPO_ROOT, 'models', name, versions.get(name)!), `models/${name}/${versions.get(name)}/`));
+        const ortNode = join(REPO_ROOT, 'node_modules/onnxruntime-node');
+        const ortCommon = join(REPO_ROOT, 'node_modules/onnxruntime-common');
+        return {
+          ...models,
+          // Lambda runs Linux x64: the other platforms' binaries would only cost space.
+          ...(await filesUnder(ortNode, 'node_modules/onnxruntime-node/', (p) => p === 'package.json' || (p.startsWith('dist/') && p.endsWith('.js')) || p.startsWith('bin/napi-v6/linux/x64/'))),
+          ...(await filesUnder(ortCommon, 'node_modules/onnxruntime-common/', (p) => p === 'package.json' || (p.startsWith('dist/') && !p.endsWith('.map') && !p.endsWith('.ts')))),
+        };
+      },
+    },
+  ],
+  async write(outDir, built) {
+    await writeFile(join(outDir, 'regional.zip'), built[0]!.zip!);
+    await writeFile(join(outDir, 'template.json'), `${JSON.stringify(regionalTemplate(), null, 2)}\n`);
+    return ['regional.zip', 'template.json'];
+  },
+  advice: () => 'the regional zip must stay under 50 MB zipped: serve fewer models from it, or ship onnxruntime-node as a Lambda layer',
+};

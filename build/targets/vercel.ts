@@ -1,0 +1,69 @@
+// Vercel Edge target: Build Output API v3 (https://vercel.com/docs/build-output-api/v3).
+// .vercel/output/config.json (routes to one edge function, a cron on /_warm) and
+// functions/edgeinfer.func/{index.js, .vc-config.json (runtime "edge")}. The micro engine by
+// default; `--engines micro,ort-web` adds ORT with its WASM as a `?module` import, since
+// Vercel refuses to compile WASM from bytes (fits the Enterprise tier only).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { BuildTarget, FunctionSpec } from '../pipeline.ts';
+
+const FUNCTION = 'edgeinfer';
+const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
+/** Every route the core serves goes to the one function. */
+export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm)$';
+/** Warmer schedule (Vercel crons call GET with `Authorization: Bearer $CRON_SECRET`). */
+export const VERCEL_WARM_SCHEDULE = '*/5 * * * *';
+
+export const vercelTarget: BuildTarget = {
+  name: 'vercel',
+  defaultOut: '.vercel/output',
+  tiers: ['hobby', 'pro', 'enterprise'],
+  defaultTier: 'hobby',
+  functions: (options) => {
+    const engines = options.engines ?? ['micro'];
+    const ort = engines.includes('ort-web');
+    const spec: FunctionSpec = {
+      name: FUNCTION,
+      file: 'index.js',
+      models: ['spam-edge'],
+      engines,
+      budget: 'vercel',
+      ...(ort ? { external: [`./${WASM_FILE}?module`], extraFiles: async () => ({ [WASM_FILE]: new Uint8Array(await readFile(createRequire(import.meta.url).resolve(`onnxruntime-web/${WASM_FILE}`))) }) } : {}),
+      entry: (i) => `
+import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
+import { createVercelEdgeHandler, vercelEnv } from ${i.repo('adapters/vercel-edge/vercel-edge.ts')};
+import { files } from ${i.models};
+import { microModules, microCompileFailures } from ${i.micro};
+${ort ? `import wasmModule from './${WASM_FILE}?module';` : ''}
+const env = vercelEnv();
+// Vercel's cron sends CRON_SECRET as the bearer token: it opens /_warm when no admin token is set.
+const service = createEdgeService({
+  files, microModules, microCompileFailures,
+  ${ort ? 'ortWasm: async () => ({ wasmModule }),' : ''}
+  env: { ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
+});
+export default createVercelEdgeHandler(service);
+`,
+    };
+    return [spec];
+  },
+  async write(outDir, built) {
+    const fn = built[0]!;
+    const funcDir = join(outDir, 'functions', `${FUNCTION}.func`);
+    await mkdir(funcDir, { recursive: true });
+    for (const [name, bytes] of Object.entries(fn.files)) await writeFile(join(funcDir, name), bytes);
+    await writeFile(join(funcDir, '.vc-config.json'), `${JSON.stringify({ runtime: 'edge', entrypoint: fn.spec.file, envVarsInUse: ['EDGEINFER_ADMIN_TOKEN', 'CRON_SECRET', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'EDGEINFER_REGIONAL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] }, null, 2)}\n`);
+    const config = {
+      version: 3,
+      routes: [{ src: VERCEL_ROUTE_SOURCE, dest: `/${FUNCTION}` }],
+      crons: [{ path: '/_warm', schedule: VERCEL_WARM_SCHEDULE }],
+    };
+    await writeFile(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    return ['config.json', ...Object.keys(fn.files).map((f) => `functions/${FUNCTION}.func/${f}`), `functions/${FUNCTION}.func/.vc-config.json`];
+  },
+  advice: (fn, tier) =>
+    fn.engines.includes('ort-web')
+      ? `the ORT WASM runtime alone is 3.7 MB gzip: build with the micro engine only (drop --engines ort-web; models need engine "auto" or "micro"), or choose --tier enterprise (4 MB)`
+      : `embed fewer or smaller models (quantize to int8), or choose a larger --tier than "${tier}" (pro 2 MB, enterprise 4 MB)`,
+};

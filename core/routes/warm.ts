@@ -1,0 +1,94 @@
+// GET /_warm: the warmer's route. Behind `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`
+// (404 when no token is configured, so the route does not exist for the public), it loads
+// every model (engine initialisation, sha256 check and the model's own warmup inference),
+// runs one timed inference per model, and primes L1 with the model's hottest keys from L2
+// where a remote cache holds them. It answers what it did and how long each step took.
+import { HttpError, jsonResponse } from '../http/errors.ts';
+import type { ServiceContext } from '../service-context.ts';
+
+const WARM_TEXT = 'Subject: warmup\n\nedgeinfer warmup request';
+/** How many hot keys per model are copied into L1. */
+const HOT_KEYS_PER_MODEL = 256;
+
+/** One step of a warm run. */
+export interface WarmStep {
+  step: 'load_models' | 'warmup_inference' | 'prime_l1';
+  ms: number;
+  detail: unknown;
+}
+
+/** The answer of GET /_warm. */
+export interface WarmReport {
+  warmed: boolean;
+  /** True when at least one model was not loaded before this call (the isolate was cold). */
+  cold: boolean;
+  totalMs: number;
+  steps: WarmStep[];
+}
+
+function authorize(request: Request, token: string | undefined): void {
+  if (!token) throw new HttpError(404, 'not_found', 'no route for /_warm (no admin token is configured: set EDGEINFER_ADMIN_TOKEN to enable it)');
+  const header = request.headers.get('authorization');
+  const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
+  if (!match) throw new HttpError(401, 'unauthorized', 'GET /_warm needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
+  if (!constantTimeEqual(match[1] as string, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
+}
+
+// Compares without an early exit, so timing does not reveal how much of the token matched.
+function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+/** Handles GET /_warm. */
+export async function handleWarm(request: Request, service: ServiceContext): Promise<Response> {
+  authorize(request, service.config.adminToken);
+  const started = performance.now();
+  const names = [...(await service.models.catalog()).keys()];
+  const cold = names.some((name) => service.models.state(name)?.status !== 'ready');
+  const steps: WarmStep[] = [];
+
+  let t = performance.now();
+  const states = await service.models.loadAll();
+  steps.push({
+    step: 'load_models',
+    ms: performance.now() - t,
+    detail: states.map((state, i) =>
+      state.status === 'ready'
+        ? { model: names[i], version: state.version, status: 'ready', engine: state.model.engine, loadMs: state.model.loadMs }
+        : { model: names[i], version: state.version, status: state.status, ...(state.status === 'failed' ? { error: state.error } : {}) },
+    ),
+  });
+
+  t = performance.now();
+  const inferences: Array<{ model: string; ms: number; label?: string; error?: string }> = [];
+  for (const state of states) {
+    if (state.status !== 'ready') continue;
+    const t0 = performance.now();
+    try {
+      const result = await state.model.classifyIds(state.model.preprocessor.toIds(WARM_TEXT));
+      inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, label: result.label });
+    } catch (error) {
+      inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  steps.push({ step: 'warmup_inference', ms: performance.now() - t, detail: inferences });
+
+  const cache = service.caching?.cache;
+  if (cache?.remote) {
+    t = performance.now();
+    const primed: Array<{ model: string; entries: number }> = [];
+    for (const state of states) {
+      if (state.status !== 'ready') continue;
+      const { sha256, name, cache: cacheSpec } = state.model.manifest;
+      const entries = await cache.primeFromHotKeys(sha256, HOT_KEYS_PER_MODEL, cacheSpec.ttlSeconds).catch(() => 0);
+      primed.push({ model: name, entries });
+    }
+    steps.push({ step: 'prime_l1', ms: performance.now() - t, detail: primed });
+  }
+
+  const warmed = states.length > 0 && states.every((s) => s.status === 'ready') && inferences.every((i) => !i.error);
+  const report: WarmReport = { warmed, cold, totalMs: performance.now() - started, steps };
+  return jsonResponse(report, warmed ? 200 : 503);
+}

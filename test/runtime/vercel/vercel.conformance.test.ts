@@ -1,0 +1,73 @@
+// Conformance of the Vercel build: `.vercel/output` is built into a temp folder, read back
+// with Vercel's own @vercel/build-utils (config, routes, crons, the edge function), and the
+// function runs in Vercel's edge-runtime with string and WASM code generation disallowed,
+// as in production. edge-runtime runs scripts, not modules: the function's ES module is
+// wrapped (unchanged) in an IIFE that registers it as the fetch listener.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserializeBuildOutput, EdgeFunction, FileFsRef } from '@vercel/build-utils';
+import { EdgeRuntime } from 'edge-runtime';
+import { build } from 'esbuild';
+import { expect, it } from 'vitest';
+import { buildTarget, REPO_ROOT } from '../../../build/pipeline.ts';
+import { vercelTarget, VERCEL_ROUTE_SOURCE, VERCEL_WARM_SCHEDULE } from '../../../build/targets/vercel.ts';
+import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite } from '../conformance.ts';
+
+let readBack: { routes: unknown; crons: unknown; entrypoint: string; size: { gzipBytes: number; fits: boolean } } | undefined;
+
+defineConformanceSuite('vercel edge (edge-runtime)', async () => {
+  const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-vercel-')), '.vercel/output');
+  const result = await buildTarget(vercelTarget, { outDir, tier: 'hobby' });
+  const output = await deserializeBuildOutput({
+    outputDir: outDir,
+    repoRootPath: REPO_ROOT,
+    deserializeLambda: async () => {
+      throw new Error('this build has no serverless functions, only an edge function');
+    },
+    groupLambdas: async (lambdas) => lambdas,
+  });
+  const fn = output.output.edgeinfer;
+  if (!(fn instanceof EdgeFunction)) throw new Error(`edgeinfer is not an edge function: ${String(fn?.type)}`);
+  const entry = fn.files[fn.entrypoint] as FileFsRef;
+  readBack = { routes: output.routes, crons: output.crons, entrypoint: fn.entrypoint, size: result.sizes[0]! };
+
+  const wrapped = await build({
+    stdin: {
+      contents: `import handler from ${JSON.stringify(entry.fsPath)};
+addEventListener('fetch', (event) => event.respondWith(handler(event.request, { waitUntil: (p) => event.waitUntil(p) })));`,
+      resolveDir: REPO_ROOT,
+    },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  const runtime = new EdgeRuntime({
+    codeGeneration: { strings: false, wasm: false },
+    // Vercel inlines process.env into edge functions; the runtime package has no process.
+    extend: (context) => Object.assign(context, { process: { env: { EDGEINFER_ADMIN_TOKEN: CONFORMANCE_ADMIN_TOKEN } } }),
+  });
+  runtime.evaluate(wrapped.outputFiles[0]!.text);
+  return {
+    invoke: async (request) => {
+      const response = await runtime.dispatchFetch(`https://edgeinfer.vercel.test${request.path}`, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+      });
+      await response.waitUntil();
+      return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.json() };
+    },
+  };
+});
+
+it('the Build Output API tree reads back with routes, the warm cron and an edge function within Hobby', () => {
+  expect(readBack).toBeDefined();
+  expect(readBack!.entrypoint).toBe('index.js');
+  expect(readBack!.routes).toEqual([{ src: VERCEL_ROUTE_SOURCE, dest: '/edgeinfer' }]);
+  expect(readBack!.crons).toEqual([{ path: '/_warm', schedule: VERCEL_WARM_SCHEDULE }]);
+  expect(readBack!.size.fits).toBe(true);
+  expect(readBack!.size.gzipBytes).toBeLessThan(1024 * 1024);
+});
