@@ -6,7 +6,7 @@
 import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import { createMicroEngine } from '../../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../../core/engine/micro/types.ts';
-import { createOrtWebEngine, type OrtWebEngineOptions } from '../../core/engine/ort-web/ort-web-engine.ts';
+import type { Engine } from '../../core/engine/types.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
@@ -24,8 +24,11 @@ export interface EdgeServiceOptions {
   /** Micro modules by the sha256 of their .onnx, and why others did not compile. */
   microModules: Readonly<Record<string, MicroModule>>;
   microCompileFailures?: Readonly<Record<string, string>>;
-  /** The ORT WASM runtime, where the target ships one; without it only micro runs. */
-  ortWasm?: () => Promise<OrtWebEngineOptions>;
+  /**
+   * Creates the ort-web engine, where the target ships ORT and its WASM; without it only
+   * micro runs. A factory passed in by the entry, so micro-only bundles never import ORT.
+   */
+  ortWeb?: () => Promise<Engine>;
   env: EdgeEnv;
   waitUntil?: (promise: Promise<unknown>) => void;
 }
@@ -89,8 +92,7 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   engines.register('micro', async () =>
     createMicroEngine({ modules: options.microModules, ...(options.microCompileFailures ? { compileFailures: options.microCompileFailures } : {}) }),
   );
-  const ortWasm = options.ortWasm;
-  if (ortWasm) engines.register('ort-web', async () => createOrtWebEngine(await ortWasm()));
+  if (options.ortWeb) engines.register('ort-web', options.ortWeb);
   const cacheEnv: CacheEnv = {};
   for (const name of CACHE_VARS) if (env[name] !== undefined) cacheEnv[name] = env[name];
   const { cache } = createCacheFromEnv(cacheEnv, options.waitUntil ? { waitUntil: options.waitUntil } : {});
@@ -107,7 +109,7 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   return createInferenceService({
     models: new EmbeddedModelSource(options.files),
     engines,
-    ortPreference: ortWasm ? ['ort-web'] : [],
+    ortPreference: options.ortWeb ? ['ort-web'] : [],
     cache,
     config,
     ...(regional ? { regional } : {}),

@@ -20,10 +20,10 @@ import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
 import { createLambdaEdgeHandler } from ${i.repo('adapters/lambda-edge/lambda-edge.ts')};
 import { files } from ${i.models};
 import { microModules, microCompileFailures } from ${i.micro};
-${ort ? "import { readFile } from 'node:fs/promises';" : ''}
+${ort ? `import { readFile } from 'node:fs/promises';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
 const service = createEdgeService({
   files, microModules, microCompileFailures,
-  ${ort ? `ortWasm: async () => ({ wasmBinary: new Uint8Array(await readFile(new URL('./${WASM_FILE}', import.meta.url))) }),` : ''}
+  ${ort ? `ortWeb: async () => createOrtWebEngine({ wasmBinary: new Uint8Array(await readFile(new URL('./${WASM_FILE}', import.meta.url))) }),` : ''}
   env: __EDGEINFER_BAKED_ENV__,
 });
 export const handler = createLambdaEdgeHandler(service, { trigger: ${JSON.stringify(trigger)} });

@@ -35,12 +35,12 @@ import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
 import { createVercelEdgeHandler, vercelEnv } from ${i.repo('adapters/vercel-edge/vercel-edge.ts')};
 import { files } from ${i.models};
 import { microModules, microCompileFailures } from ${i.micro};
-${ort ? `import wasmModule from './${WASM_FILE}?module';` : ''}
+${ort ? `import wasmModule from './${WASM_FILE}?module';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
 const env = vercelEnv();
 // Vercel's cron sends CRON_SECRET as the bearer token: it opens /_warm when no admin token is set.
 const service = createEdgeService({
   files, microModules, microCompileFailures,
-  ${ort ? 'ortWasm: async () => ({ wasmModule }),' : ''}
+  ${ort ? 'ortWeb: () => createOrtWebEngine({ wasmModule }),' : ''}
   env: { ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
 });
 export default createVercelEdgeHandler(service);

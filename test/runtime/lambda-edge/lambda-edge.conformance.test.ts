@@ -1,0 +1,103 @@
+// Conformance of the Lambda@Edge build: both zips are built (configuration baked in, as
+// Lambda@Edge has no environment variables), unpacked, and their handlers are invoked in
+// Node with CloudFront viewer-request and origin-request events as the AWS docs describe
+// them: lower-cased header lists, the body base64-encoded, truncated past what CloudFront
+// exposes (40 KB viewer, 1 MB origin) with inputTruncated set.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { unzipSync } from 'fflate';
+import { expect, it } from 'vitest';
+import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../../adapters/lambda-edge/lambda-edge.ts';
+import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
+import { lambdaEdgeTarget } from '../../../build/targets/lambda-edge.ts';
+import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, type GoldenRequest, type Invoke } from '../conformance.ts';
+
+type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse>;
+const EXPOSED_BODY = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
+
+let built: Promise<{ result: BuildResult; dir: string }> | undefined;
+function buildOnce(): Promise<{ result: BuildResult; dir: string }> {
+  built ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-lambda-edge-'));
+    const result = await buildTarget(lambdaEdgeTarget, { outDir: join(dir, 'out'), baked: { EDGEINFER_ADMIN_TOKEN: CONFORMANCE_ADMIN_TOKEN } });
+    return { result, dir };
+  })();
+  return built;
+}
+
+async function loadHandler(trigger: keyof typeof EXPOSED_BODY): Promise<Handler> {
+  const { dir } = await buildOnce();
+  const target = join(dir, trigger);
+  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', `${trigger}.zip`))))) {
+    mkdirSync(dirname(join(target, name)), { recursive: true });
+    writeFileSync(join(target, name), bytes);
+  }
+  return ((await import(pathToFileURL(join(target, 'index.mjs')).href)) as { handler: Handler }).handler;
+}
+
+/** The CloudFront event for a golden request (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html). */
+export function cloudFrontEvent(request: GoldenRequest, eventType: keyof typeof EXPOSED_BODY): CloudFrontRequestEvent {
+  const headers: CloudFrontRequestEvent['Records'][0]['cf']['request']['headers'] = { host: [{ key: 'Host', value: 'd111111abcdef8.cloudfront.net' }] };
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = [{ key: name, value }];
+  const [uri, querystring = ''] = request.path.split('?') as [string, string?];
+  const bytes = request.body === undefined ? undefined : Buffer.from(request.body);
+  const limit = EXPOSED_BODY[eventType];
+  return {
+    Records: [
+      {
+        cf: {
+          config: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType, requestId: '4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==' },
+          request: {
+            clientIp: '203.0.113.178',
+            method: request.method,
+            uri,
+            querystring,
+            headers,
+            ...(bytes ? { body: { inputTruncated: bytes.length > limit, action: 'read-only', encoding: 'base64' as const, data: bytes.subarray(0, limit).toString('base64') } } : {}),
+          },
+        },
+      },
+    ],
+  };
+}
+
+function invokeWith(trigger: keyof typeof EXPOSED_BODY): () => Promise<{ invoke: Invoke }> {
+  return async () => {
+    const handler = await loadHandler(trigger);
+    return {
+      invoke: async (request) => {
+        const result = await handler(cloudFrontEvent(request, trigger));
+        expect(typeof result.status).toBe('string'); // CloudFront requires a string status
+        const text = result.bodyEncoding === 'base64' ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
+        const headers = Object.fromEntries(Object.entries(result.headers).map(([name, list]) => [name, list.map((h) => h.value).join(', ')]));
+        return { status: Number(result.status), headers, body: JSON.parse(text) };
+      },
+    };
+  };
+}
+
+defineConformanceSuite('lambda@edge viewer-request', invokeWith('viewer-request'));
+defineConformanceSuite('lambda@edge origin-request', invokeWith('origin-request'));
+
+it('the viewer zip fits 1 MB without ORT; the template wires both triggers in us-east-1 terms', async () => {
+  const { result, dir } = await buildOnce();
+  const viewer = result.sizes.find((s) => s.artifact === 'viewer-request')!;
+  expect(viewer.zipBytes).toBeLessThan(1024 * 1024);
+  const viewerFiles = Object.keys(unzipSync(readFileSync(join(dir, 'out', 'viewer-request.zip'))));
+  expect(viewerFiles).toEqual(['index.mjs']);
+  // No ORT in it: its WASM glue would bring the Emscripten module and wasm file names.
+  const viewerSource = readFileSync(join(dir, 'viewer-request', 'index.mjs'), 'utf8');
+  expect(viewerSource).not.toContain('ort-wasm-simd-threaded');
+  expect(viewerSource).not.toContain('InferenceSession');
+  const template = JSON.parse(readFileSync(join(dir, 'out', 'template.json'), 'utf8'));
+  const principals = template.Resources.EdgeFunctionRole.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service;
+  expect(principals).toEqual(['lambda.amazonaws.com', 'edgelambda.amazonaws.com']);
+  expect(template.Resources.ViewerRequestVersion.Type).toBe('AWS::Lambda::Version');
+  const config = template.Resources.Distribution.Properties.DistributionConfig;
+  expect(config.DefaultCacheBehavior.LambdaFunctionAssociations).toEqual([{ EventType: 'viewer-request', IncludeBody: true, LambdaFunctionARN: { Ref: 'ViewerRequestVersion' } }]);
+  expect(config.CacheBehaviors[0].LambdaFunctionAssociations[0].EventType).toBe('origin-request');
+  // Secrets are baked into the bundle, never into the template.
+  expect(JSON.stringify(template)).not.toContain(CONFORMANCE_ADMIN_TOKEN);
+});
