@@ -1,0 +1,108 @@
+// Conformance of the regional zip: `npm run build:regional`'s zip is unpacked (bundle,
+// onnxruntime-node's Linux binaries, models), its handler is served by the local Invoke API
+// and called through the real @aws-sdk/client-lambda. Its answers on real test-split
+// messages must equal the in-process regional function's (same labels, scores within
+// 1e-6) and bad payloads must fail with the same errorType.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegionalLambda } from '../../../adapters/aws-lambda/regional-handler.ts';
+import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/lambda-types.ts';
+import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
+import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
+import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
+import { regionalTarget } from '../../../build/targets/regional.ts';
+import { goldenMessages } from '../conformance.ts';
+
+let result: BuildResult;
+let unpacked: string;
+let server: LocalInvokeServer;
+let client: LambdaClient;
+const reference = createRegionalLambda({ models: new FsModelSource(), executionProviders: ['cpu'] });
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-regional-'));
+  result = await buildTarget(regionalTarget, { outDir: join(dir, 'out') });
+  unpacked = join(dir, 'task');
+  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', 'regional.zip'))))) {
+    mkdirSync(dirname(join(unpacked, name)), { recursive: true });
+    writeFileSync(join(unpacked, name), bytes);
+  }
+  // What the template sets on the function: models beside the bundle (/var/task/models).
+  process.env.EDGEINFER_MODELS_DIR = join(unpacked, 'models');
+  const { handler } = (await import(pathToFileURL(join(unpacked, 'index.mjs')).href)) as { handler: LambdaHandler };
+  delete process.env.EDGEINFER_MODELS_DIR;
+  server = await startLocalInvokeServer({ functions: { 'edgeinfer-regional': handler } });
+  client = new LambdaClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+}, 180_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await server?.close();
+  await reference.predictor.close();
+});
+
+async function invokeZip(payload: unknown): Promise<{ functionError?: string; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const out = await client.send(new InvokeCommand({ FunctionName: 'edgeinfer-regional', Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+  return { ...(out.FunctionError ? { functionError: out.FunctionError } : {}), body: JSON.parse(new TextDecoder().decode(out.Payload)) };
+}
+
+async function invokeReference(payload: unknown): Promise<{ ok: true; body: any } | { ok: false; errorType: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const context: LambdaContext = { awsRequestId: 'ref', functionName: 'edgeinfer-regional', getRemainingTimeInMillis: () => 30_000 };
+  try {
+    return { ok: true, body: await reference.handler(payload, context) };
+  } catch (error) {
+    return { ok: false, errorType: (error as Error).name };
+  }
+}
+
+describe('conformance: regional zip through the local Invoke API', () => {
+  it('zips under 50 MB with only Linux x64 binaries and the regional model', () => {
+    expect(result.sizes[0]!.zipBytes).toBeLessThan(50 * 1024 * 1024);
+    const files = Object.keys(unzipSync(readFileSync(join(result.outDir, 'regional.zip'))));
+    expect(files).toContain('index.mjs');
+    expect(files).toContain('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node');
+    expect(files.some((f) => f.includes('darwin') || f.includes('win32'))).toBe(false);
+    expect(files).toContain('models/spam-regional/1/model.onnx');
+    expect(files.some((f) => f.startsWith('models/spam-edge'))).toBe(false);
+  });
+
+  it('answers real test-split messages as the in-process function does (labels equal, scores within 1e-6)', async () => {
+    const messages = goldenMessages().slice(0, 16);
+    let correct = 0;
+    for (const [i, message] of messages.entries()) {
+      const payload = { model: 'spam-regional', text: message.text, requestId: `golden-${i}`, deadlineMs: Date.now() + 20_000 };
+      const got = await invokeZip(payload);
+      const want = await invokeReference(payload);
+      expect(got.functionError, JSON.stringify(got.body).slice(0, 300)).toBeUndefined();
+      expect(want.ok).toBe(true);
+      if (!want.ok) continue;
+      expect(got.body.label).toBe(want.body.label);
+      expect(got.body.model).toEqual(want.body.model);
+      expect(got.body.executionProvider).toBe('cpu');
+      for (const label of Object.keys(want.body.scores)) expect(Math.abs(got.body.scores[label] - want.body.scores[label])).toBeLessThanOrEqual(1e-6);
+      if (got.body.label === message.label) correct++;
+    }
+    expect(correct).toBeGreaterThanOrEqual(14);
+  });
+
+  it('fails bad payloads with the same errorType as the in-process function', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ model: 'spam-regional', requestId: 'x', deadlineMs: Date.now() + 10_000 }, 'InvalidRequest'],
+      [{ model: 'spam-regional', text: 42, requestId: 'x', deadlineMs: Date.now() + 10_000 }, 'InvalidRequest'],
+      [{ model: 'nope', text: 'hello', requestId: 'x', deadlineMs: Date.now() + 10_000 }, 'ModelNotFound'],
+      [{ model: 'spam-regional', text: 'hello', requestId: 'x', deadlineMs: Date.now() - 1 }, 'DeadlineExceeded'],
+      ['not an object', 'InvalidRequest'],
+    ];
+    for (const [payload, errorType] of cases) {
+      const got = await invokeZip(payload);
+      const want = await invokeReference(payload);
+      expect({ payload, functionError: got.functionError, errorType: got.body.errorType }).toEqual({ payload, functionError: 'Unhandled', errorType });
+      expect(want).toEqual({ ok: false, errorType });
+    }
+  });
+});
