@@ -11,6 +11,8 @@ import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
 import { handlePredict } from './routes/predict.ts';
+import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
+import { Telemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
 import { handleWarm } from './routes/warm.ts';
 import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
 import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
@@ -22,6 +24,8 @@ export interface RequestContext {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** The adapter's raw event/context, opaque to the core. */
   platform?: unknown;
+  /** The client's IP address as the adapter saw it (the node server's socket peer); gates the dashboard without a token. */
+  peerAddress?: string;
 }
 
 /** Everything a target supplies to build the service. */
@@ -43,6 +47,8 @@ export interface InferenceServiceOptions {
   cache?: TwoLevelCache;
   /** Feature views to fetch with every prediction (reported in the answer); none by default. */
   features?: OnlineFeatures;
+  /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
+  telemetry?: TelemetryOptions | false;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -102,6 +108,7 @@ const ROUTES: RouteEntry[] = [
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/infer$`),
     methods: { POST: (req, [name, version], s) => infer(req, s, name as string, version) },
   },
+  ...TELEMETRY_ROUTES,
 ];
 
 /** Builds the inference service for one isolate. */
@@ -113,15 +120,26 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     : undefined;
   const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
   const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);
+  // Every response and prediction is recorded synchronously, without I/O; flushes to Redis run after responses.
+  if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);
+  const telemetry = context.telemetry;
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
   async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {
+    let response: Response;
+    let errorCode: string | undefined;
     try {
-      return await route(request, context, requestContext);
+      response = await route(request, context, requestContext);
     } catch (error) {
       if (!(error instanceof HttpError)) onInternalError(error, request);
-      return errorResponse(error);
+      errorCode = error instanceof HttpError ? error.code : 'internal_error';
+      response = errorResponse(error);
     }
+    if (telemetry) {
+      telemetry.recordResponse(response.status, errorCode);
+      telemetry.afterResponse(requestContext.waitUntil);
+    }
+    return response;
   }
 
   return {

@@ -6,6 +6,7 @@ import type { OnlineFeatures } from './features/online-features.ts';
 import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
+import type { Telemetry } from './telemetry/telemetry.ts';
 
 /** Service configuration with defaults applied. */
 export interface ServiceConfig {
@@ -41,6 +42,8 @@ export interface ServiceContext {
   caching?: PredictionCaching;
   /** Online feature views fetched for each prediction (one round trip); absent → none. */
   features?: OnlineFeatures;
+  /** Metrics of this isolate (and the fleet, with a fleet store); absent when turned off. */
+  telemetry?: Telemetry;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
 }

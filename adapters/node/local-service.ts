@@ -17,6 +17,9 @@ import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import { featureViewsByName } from '../../core/features/feature-views.ts';
 import { OnlineFeatures } from '../../core/features/online-features.ts';
+import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/cache/price-table.ts';
+import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
+import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 
 /** Which regional tier the local service escalates to. */
 export type LocalRegionalTier =
@@ -46,6 +49,13 @@ export interface LocalServiceOptions {
   cache?: CacheEnv;
   /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
   features?: string;
+  /**
+   * Telemetry settings; `false` turns it off. Default: on, priced as `costProvider`, and
+   * flushing to Upstash (for the fleet view) when the cache's UPSTASH_REDIS_REST_URL/TOKEN are set.
+   */
+  telemetry?: TelemetryOptions | false;
+  /** Whose edge prices cost the predictions (EDGEINFER_COST_PROVIDER; default vercel-edge). */
+  costProvider?: EdgeProvider;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -78,6 +88,18 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
       ...options.config,
       cascade: { ...DEFAULT_CASCADE_CONFIG, ...(budgetMs > 0 ? { budgetMs } : {}), ...(maxInFlight >= 1 ? { maxInFlight } : {}) },
     };
+  }
+  if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
+  if (env.EDGEINFER_COST_PROVIDER) {
+    if (!(env.EDGEINFER_COST_PROVIDER in PROVIDER_PRICES) || env.EDGEINFER_COST_PROVIDER.startsWith('regional') || env.EDGEINFER_COST_PROVIDER === 'upstash') {
+      throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${env.EDGEINFER_COST_PROVIDER}"`);
+    }
+    options.costProvider = env.EDGEINFER_COST_PROVIDER as EdgeProvider;
+  }
+  if (env.EDGEINFER_TELEMETRY_WINDOW_MS) {
+    const windowMs = Number(env.EDGEINFER_TELEMETRY_WINDOW_MS);
+    if (!(windowMs >= 1_000)) throw new Error(`EDGEINFER_TELEMETRY_WINDOW_MS must be a number ≥ 1000, got "${env.EDGEINFER_TELEMETRY_WINDOW_MS}"`);
+    options.telemetry = { windowMs };
   }
   // EDGEINFER_REGIONAL=lambda sends escalations through the AWS SDK (e.g. to `npm run lambda:local`).
   if (env.EDGEINFER_REGIONAL === 'none') options.regional = { kind: 'none' };
@@ -125,8 +147,18 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const views = options.features ? featureViewsByName(options.features) : [];
   const features = views.length ? new OnlineFeatures({ views, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
   if (features) options.log?.(`edgeinfer: features ${views.map((v) => `${v.name}@${v.version}`).join(', ')}${cache.remote ? '' : ' (no Upstash: defaults only)'}`);
+  const upstash = options.cache?.UPSTASH_REDIS_REST_URL && options.cache.UPSTASH_REDIS_REST_TOKEN ? { url: options.cache.UPSTASH_REDIS_REST_URL, token: options.cache.UPSTASH_REDIS_REST_TOKEN } : undefined;
+  const telemetry: TelemetryOptions | false =
+    options.telemetry === false
+      ? false
+      : {
+          prices: priceTableFor(options.costProvider ?? 'vercel-edge'),
+          ...(upstash ? { fleet: createUpstashFleetStore(upstash) } : {}),
+          ...options.telemetry,
+        };
   const service = createInferenceService({
     models,
+    telemetry,
     engines,
     cache,
     ...(features ? { features } : {}),

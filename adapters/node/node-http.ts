@@ -57,7 +57,7 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
       return;
     }
     service
-      .fetch(request, { ...context, platform: { req } })
+      .fetch(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}) })
       .then((response) => writeWebResponse(response, res))
       .catch((error: unknown) => {
         console.error('edgeinfer: failed to write a response', error);

@@ -171,6 +171,7 @@ export async function handlePredict(request: Request, service: ServiceContext, c
   }
   const timings = timer.snapshot();
   answer.timings = timings;
+  service.telemetry?.recordPrediction(answer);
   return jsonResponse(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
 }
 

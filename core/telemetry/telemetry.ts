@@ -67,6 +67,8 @@ export class Telemetry {
   #unflushed: MetricsWindow[] = [];
   #lastFlush = -Infinity;
   #flushing = false;
+  /** A flush was due while one was running: the running one writes once more when done. */
+  #flushAgain = false;
   /** Flush attempts that failed (Redis down): visible in /metrics, never thrown. */
   flushFailures = 0;
 
@@ -151,33 +153,42 @@ export class Telemetry {
    * older than flushEveryMs, hands the flush to waitUntil (never awaited on the request path).
    */
   afterResponse(waitUntil: ((promise: Promise<unknown>) => void) | undefined): void {
-    if (!this.fleet || !waitUntil || this.#flushing) return;
+    if (!this.fleet || !waitUntil) return;
     const now = this.#now();
     if (now - this.#lastFlush < this.#flushEveryMs) return;
     this.#lastFlush = now;
-    waitUntil(this.flush());
+    // One write at a time per isolate; the one running picks up what arrived meanwhile.
+    if (this.#flushing) this.#flushAgain = true;
+    else waitUntil(this.flush());
   }
 
   /** Writes the windows closed since the last flush and the running one to the fleet store. */
   async flush(): Promise<boolean> {
     if (!this.fleet) return false;
     this.#flushing = true;
-    const windows = [...this.#unflushed, this.current()];
-    this.#unflushed = [];
+    let ok = true;
     try {
-      await this.fleet.write(
-        this.isolateId,
-        windows.map((w) => ({ start: w.start, json: JSON.stringify(w.toJSON()) })),
-      );
-      return true;
-    } catch {
-      this.flushFailures++;
-      // Closed windows get another chance with the next flush.
-      this.#unflushed.unshift(...windows.slice(0, -1));
-      return false;
+      do {
+        this.#flushAgain = false;
+        const windows = [...this.#unflushed, this.current()];
+        this.#unflushed = [];
+        try {
+          await this.fleet.write(
+            this.isolateId,
+            windows.map((w) => ({ start: w.start, json: JSON.stringify(w.toJSON()) })),
+          );
+          ok = true;
+        } catch {
+          this.flushFailures++;
+          // Closed windows get another chance with the next flush.
+          this.#unflushed.unshift(...windows.slice(0, -1));
+          ok = false;
+        }
+      } while (this.#flushAgain && ok);
     } finally {
       this.#flushing = false;
     }
+    return ok;
   }
 
   /**

@@ -1,0 +1,80 @@
+// The numbers the dashboard shows, computed from metrics windows: per window (the time
+// series) and over the whole range (the tiles). Shared by the HTML page and its JSON twin.
+import { type MetricsWindow, parseSeries } from './metrics-window.ts';
+
+/** One point of the time series, or the totals. */
+export interface DashboardPoint {
+  start: number;
+  end: number;
+  predictions: number;
+  requests: number;
+  errors: number;
+  /** Latency quantiles of predictions, ms (null when there were none). */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** Share of predictions answered by the cache (0..1), share that escalated, share degraded. */
+  cacheHitRatio: number | null;
+  escalationRate: number | null;
+  degradedRate: number | null;
+  costPer1kUsd: number | null;
+}
+
+/** Everything the page draws. */
+export interface DashboardData {
+  scope: 'fleet' | 'isolate';
+  isolates: number;
+  windowMs: number;
+  totals: DashboardPoint;
+  series: DashboardPoint[];
+  /** `model@version` → label → count. */
+  labels: Record<string, Record<string, number>>;
+}
+
+/** The tile and chart numbers of one window. */
+export function dashboardPoint(window: MetricsWindow): DashboardPoint {
+  const predictions = window.sum('edgeinfer_predictions_total');
+  const latency = window.sketch('edgeinfer_latency_ms');
+  const rate = (n: number) => (predictions > 0 ? n / predictions : null);
+  const q = (p: number) => (latency.count > 0 ? latency.quantile(p) : null);
+  return {
+    start: window.start,
+    end: window.end,
+    predictions,
+    requests: window.sum('edgeinfer_requests_total'),
+    errors: window.sum('edgeinfer_errors_total'),
+    p50: q(0.5),
+    p95: q(0.95),
+    p99: q(0.99),
+    cacheHitRatio: rate(window.sum('edgeinfer_predictions_total', { path: 'cache_hit' })),
+    escalationRate: rate(window.sum('edgeinfer_predictions_total', { path: 'escalated' })),
+    degradedRate: rate(window.sum('edgeinfer_degraded_total')),
+    costPer1kUsd: predictions > 0 ? (window.sum('edgeinfer_cost_usd_total') / predictions) * 1000 : null,
+  };
+}
+
+/** Label counts per model version, from the predictions counter. */
+export function labelDistribution(window: MetricsWindow): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [series, count] of window.counters) {
+    if (!series.startsWith('edgeinfer_predictions_total{')) continue;
+    const { labels } = parseSeries(series);
+    const arm = `${labels.model}@${labels.version}`;
+    const counts = (out[arm] ??= {});
+    const label = labels.label ?? '';
+    counts[label] = (counts[label] ?? 0) + count;
+  }
+  return out;
+}
+
+/** The dashboard's data from a snapshot. */
+export function dashboardData(snapshot: { total: MetricsWindow; windows: MetricsWindow[]; scope: 'fleet' | 'isolate'; isolates: number }, windowMs: number): DashboardData {
+  return {
+    scope: snapshot.scope,
+    isolates: snapshot.isolates,
+    windowMs,
+    totals: dashboardPoint(snapshot.total),
+    series: snapshot.windows.map(dashboardPoint),
+    labels: labelDistribution(snapshot.total),
+  };
+}

@@ -1,0 +1,110 @@
+// The telemetry routes: GET /metrics (Prometheus text; ?scope=fleet merges every isolate
+// that flushed to Redis), GET /dashboard (HTML) and /dashboard/data (its numbers as JSON),
+// POST /dashboard/login (the form that sets the session cookie). See admin-auth.ts for who
+// may read them.
+import type { RequestContext } from '../handler.ts';
+import { readBodyBytes } from '../http/body.ts';
+import { HttpError, jsonResponse } from '../http/errors.ts';
+import type { ServiceContext } from '../service-context.ts';
+import { authorizeMetrics, DASHBOARD_COOKIE, dashboardAccess, sessionValue, constantTimeEqual } from './admin-auth.ts';
+import { dashboardData } from './dashboard-data.ts';
+import { renderDashboard } from './dashboard-html.ts';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
+import type { Telemetry } from './telemetry.ts';
+
+type TelemetryRoute = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
+
+/** Route entries in the handler's shape (pattern → method → handler). */
+export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<string, TelemetryRoute>> }> = [
+  { pattern: /^\/metrics$/, methods: { GET: (req, _p, s) => metrics(req, s) } },
+  { pattern: /^\/dashboard$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'html') } },
+  { pattern: /^\/dashboard\/data$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'json') } },
+  { pattern: /^\/dashboard\/login$/, methods: { POST: (req, _p, s) => login(req, s) } },
+];
+
+function requireTelemetry(service: ServiceContext): Telemetry {
+  if (!service.telemetry) throw new HttpError(404, 'not_found', 'telemetry is disabled on this service (telemetry: false)');
+  return service.telemetry;
+}
+
+async function snapshotFor(request: Request, telemetry: Telemetry, fleetByDefault: boolean) {
+  const scope = new URL(request.url).searchParams.get('scope');
+  if (scope !== null && scope !== 'fleet' && scope !== 'isolate') throw new HttpError(400, 'invalid_request', 'scope must be "fleet" or "isolate"');
+  const fleet = scope === 'fleet' || (scope === null && fleetByDefault);
+  return fleet ? telemetry.fleetSnapshot() : { ...telemetry.snapshot(), scope: 'isolate' as const, isolates: 1 };
+}
+
+async function metrics(request: Request, service: ServiceContext): Promise<Response> {
+  authorizeMetrics(request, service.config.adminToken);
+  const telemetry = requireTelemetry(service);
+  // A scrape target is one isolate (monotonic counters); ?scope=fleet gives the merged view of the retained windows.
+  const snapshot = await snapshotFor(request, telemetry, false);
+  const extra = [
+    '# HELP edgeinfer_in_flight Requests in flight in this isolate.',
+    '# TYPE edgeinfer_in_flight gauge',
+    `edgeinfer_in_flight ${service.cascade.inFlight.current}`,
+    '# HELP edgeinfer_telemetry_flush_failures_total Flushes of metrics to the fleet store that failed.',
+    '# TYPE edgeinfer_telemetry_flush_failures_total counter',
+    `edgeinfer_telemetry_flush_failures_total ${telemetry.flushFailures}`,
+    '# HELP edgeinfer_telemetry_isolates Isolates whose metrics this exposition merges.',
+    '# TYPE edgeinfer_telemetry_isolates gauge',
+    `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
+  ];
+  return new Response(renderPrometheus(snapshot.total, extra), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
+}
+
+async function dashboard(request: Request, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
+  const telemetry = requireTelemetry(service);
+  const access = await dashboardAccess(request, service.config.adminToken, context.peerAddress);
+  if (!access.ok) {
+    if (format === 'json' || !access.loginForm) throw new HttpError(access.status, access.status === 401 ? 'unauthorized' : 'forbidden', access.message);
+    return html(loginPage(access.message), access.status);
+  }
+  const snapshot = await snapshotFor(request, telemetry, true);
+  const data = dashboardData(snapshot, telemetry.windowMs);
+  return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
+}
+
+async function login(request: Request, service: ServiceContext): Promise<Response> {
+  const token = service.config.adminToken;
+  if (!token) {
+    throw new HttpError(404, 'not_found', 'no admin token is configured (EDGEINFER_ADMIN_TOKEN), so there is nothing to sign in with; the dashboard is served on loopback');
+  }
+  const type = request.headers.get('content-type') ?? '';
+  if (!type.startsWith('application/x-www-form-urlencoded')) {
+    throw new HttpError(415, 'unsupported_media_type', 'POST /dashboard/login takes a form (application/x-www-form-urlencoded) with a "token" field');
+  }
+  const body = new TextDecoder().decode(await readBodyBytes(request, 4096));
+  const given = new URLSearchParams(body).get('token') ?? '';
+  if (!constantTimeEqual(given, token)) return html(loginPage('that token does not match EDGEINFER_ADMIN_TOKEN'), 403);
+  const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
+  return new Response(null, {
+    status: 303,
+    headers: {
+      location: '/dashboard',
+      'set-cookie': `${DASHBOARD_COOKIE}=${await sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=43200${secure}`,
+      'cache-control': 'no-store',
+    },
+  });
+}
+
+function html(body: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // Nothing external, no script: the page needs inline styles and nothing else.
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+    },
+  });
+}
+
+function loginPage(message: string): string {
+  const esc = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>edgeinfer dashboard: sign in</title>
+<style>body{font:14px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;background:#f8fafc}form{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:20px;display:grid;gap:10px;min-width:300px}p{color:#b45309;margin:0}</style></head>
+<body><form method="post" action="/dashboard/login"><h1 style="font-size:18px;margin:0">edgeinfer dashboard</h1><p id="message">${esc}</p>
+<label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label><button type="submit">Sign in</button></form></body></html>`;
+}
