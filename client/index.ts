@@ -2,6 +2,7 @@
 // preprocessing and sends compact token ids ({ids, preprocessing: {id, version}}); with a
 // local model it answers the confident cases itself and calls the endpoint only where the
 // edge policy would escalate. Web-standard only (fetch, typed arrays).
+import { preprocessingFingerprint } from '../core/preprocess/fingerprint.ts';
 import { createPreprocessor, type PreprocessingSpec, type Preprocessor } from '../core/preprocess/index.ts';
 import type { PredictResponse } from '../core/routes/predict.ts';
 import type { LocalModel } from './local-model.ts';
@@ -63,11 +64,24 @@ export class EdgeInferError extends Error {
   }
 }
 
+/** What the client says about its ids: the preprocessing and a fingerprint of its params. */
+export interface SentPreprocessing {
+  id: string;
+  version: number;
+  fingerprint: string;
+}
+
+/** A preprocessor with the fingerprint of the spec it was made from. */
+interface ClientPreprocessor {
+  preprocessor: Preprocessor;
+  sent: SentPreprocessing;
+}
+
 /** A client bound to one endpoint and model. */
 export interface EdgeInferClient {
   predict(text: string): Promise<ClientPrediction>;
   /** The ids the client sends for a text, and the preprocessing they were made with. */
-  preprocess(text: string): Promise<{ ids: Int32Array; preprocessing: { id: string; version: number } }>;
+  preprocess(text: string): Promise<{ ids: Int32Array; preprocessing: SentPreprocessing }>;
   /** Whether predictions answer locally first (only possible with a local model). */
   localMode: boolean;
   readonly hasLocalModel: boolean;
@@ -85,13 +99,23 @@ export function createClient(options: ClientOptions): EdgeInferClient {
   const sendText = options.sendTextWhenUnsure ?? true;
   const stats: ClientStats = { predictions: 0, answeredLocally: 0, endpointRequests: 0, textRequests: 0 };
   let localMode = options.localMode ?? local !== undefined;
-  let preprocessor: Promise<Preprocessor> | undefined;
+  let preprocessor: Promise<ClientPreprocessor> | undefined;
+  // After a 409 the server's own params win over the local model's or the pinned ones.
+  let askServer = false;
 
-  function getPreprocessor(): Promise<Preprocessor> {
-    if (local && (!options.model || options.model === local.manifest.name)) return Promise.resolve(local.preprocessor);
-    preprocessor ??= (options.preprocessing ? Promise.resolve(options.preprocessing) : fetchPreprocessing()).then(createPreprocessor);
-    // A failed metadata fetch is not remembered: the next call tries again.
-    preprocessor.catch(() => (preprocessor = undefined));
+  function getPreprocessor(): Promise<ClientPreprocessor> {
+    if (!preprocessor) {
+      const ownModel = local && (!options.model || options.model === local.manifest.name);
+      const spec = askServer
+        ? fetchPreprocessing()
+        : Promise.resolve(ownModel ? local.manifest.preprocessing : options.preprocessing ?? fetchPreprocessing());
+      preprocessor = spec.then(async (s) => {
+        const made = createPreprocessor(await s);
+        return { preprocessor: made, sent: { id: made.id, version: made.version, fingerprint: preprocessingFingerprint(await s) } };
+      });
+      // A failed metadata fetch is not remembered: the next call tries again.
+      preprocessor.catch(() => (preprocessor = undefined));
+    }
     return preprocessor;
   }
 
@@ -128,18 +152,17 @@ export function createClient(options: ClientOptions): EdgeInferClient {
     stats: () => ({ ...stats }),
 
     async preprocess(text) {
-      const p = await getPreprocessor();
-      return { ids: p.toIds(text), preprocessing: { id: p.id, version: p.version } };
+      const { preprocessor: p, sent } = await getPreprocessor();
+      return { ids: p.toIds(text), preprocessing: sent };
     },
 
     async predict(text) {
       if (typeof text !== 'string' || text.trim() === '') throw new TypeError('predict(text): text must be a non-empty string');
       const started = performance.now();
       stats.predictions++;
-      const p = await getPreprocessor();
-      const ids = p.toIds(text);
+      let { preprocessor: p, sent: preprocessing } = await getPreprocessor();
+      let ids = p.toIds(text);
       const preprocessMs = performance.now() - started;
-      const preprocessing = { id: p.id, version: p.version };
       const finish = (answer: PredictResponse, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
         ...answer,
         answeredBy,
@@ -176,11 +199,23 @@ export function createClient(options: ClientOptions): EdgeInferClient {
       }
 
       const t1 = performance.now();
-      let answer = await post({ ids: Array.from(ids), preprocessing });
       let requests = 1;
+      let answer: PredictResponse;
+      try {
+        answer = await post({ ids: Array.from(ids), preprocessing });
+      } catch (error) {
+        // The served model changed its preprocessing (a new version): take its params once.
+        if (!(error instanceof EdgeInferError && error.code === 'preprocessing_mismatch')) throw error;
+        askServer = true;
+        preprocessor = undefined;
+        ({ preprocessor: p, sent: preprocessing } = await getPreprocessor());
+        ids = p.toIds(text);
+        answer = await post({ ids: Array.from(ids), preprocessing });
+        requests = 2;
+      }
       if (answer.degraded && answer.reason === 'text_required' && sendText) {
         answer = await post({ text });
-        requests = 2;
+        requests++;
       }
       return finish(answer, 'endpoint', requests, { endpointMs: round(performance.now() - t1) });
     },

@@ -8,6 +8,7 @@ import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
 import type { Tensor, TensorDType, TensorMap } from '../engine/types.ts';
 import type { TensorSpec } from '../model/manifest.ts';
+import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import { describeType, requireIds, requireText } from '../serving/inputs.ts';
 import type { LoadedModel } from '../serving/loaded-model.ts';
 import type { ServiceContext } from '../service-context.ts';
@@ -43,7 +44,7 @@ export async function modelMetadata(service: ServiceContext, name: string, versi
       sha256: m.sha256,
       labels: m.labels,
       // With params, a client can produce the same ids itself (edgeinfer/client).
-      preprocessing: { id: m.preprocessing.id, version: m.preprocessing.version, params: m.preprocessing.params },
+      preprocessing: { id: m.preprocessing.id, version: m.preprocessing.version, params: m.preprocessing.params, fingerprint: preprocessingFingerprint(m.preprocessing) },
       engine: model.engine,
       skipped_engines: model.skippedEngines,
     },

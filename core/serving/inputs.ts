@@ -4,6 +4,7 @@
 // behaviour in some engines.
 import { HttpError } from '../http/errors.ts';
 import type { EmailHashParams } from '../preprocess/index.ts';
+import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import type { LoadedModel } from './loaded-model.ts';
 
 /** Checks a `text` field and returns it. */
@@ -47,9 +48,10 @@ export function describeType(value: unknown): string {
 }
 
 /**
- * Checks ids a client preprocessed itself ({ids, preprocessing: {id, version}}): the
- * preprocessing must be the one the model serves (409 naming it otherwise, so a stale
- * client learns what to update), and the ids must be valid for the model.
+ * Checks ids a client preprocessed itself ({ids, preprocessing: {id, version, fingerprint?}}):
+ * the preprocessing must be the one the model serves (409 naming it otherwise, so a stale
+ * client learns what to update; `fingerprint`, when sent, must match the model's params),
+ * and the ids must be valid for the model.
  */
 export function requireClientIds(ids: unknown, preprocessing: unknown, model: LoadedModel): Int32Array {
   const served = model.manifest.preprocessing;
@@ -70,6 +72,17 @@ export function requireClientIds(ids: unknown, preprocessing: unknown, model: Lo
       'preprocessing_mismatch',
       `${model.manifest.name}@${model.manifest.version} expects preprocessing ${expected}, the request used ${JSON.stringify(id.slice(0, 60))} v${version}; update the client or send "text"`,
     );
+  }
+  const { fingerprint } = preprocessing as Record<string, unknown>;
+  if (fingerprint !== undefined) {
+    const own = preprocessingFingerprint(served);
+    if (fingerprint !== own) {
+      throw new HttpError(
+        409,
+        'preprocessing_mismatch',
+        `${model.manifest.name}@${model.manifest.version} expects preprocessing ${expected} with params fingerprint ${own}, the request used ${JSON.stringify(String(fingerprint).slice(0, 20))}; fetch the params again from GET /v2/models/${model.manifest.name}`,
+      );
+    }
   }
   return requireIds(ids, model);
 }

@@ -52,7 +52,7 @@ describe('edgeinfer/client', () => {
     for (const m of messages.slice(0, 20)) {
       const { ids, preprocessing } = await client.preprocess(m.text);
       expect(Array.from(ids)).toEqual(Array.from(edge.preprocessor.toIds(m.text)));
-      expect(preprocessing).toEqual({ id: 'email-hash', version: 1 });
+      expect(preprocessing).toMatchObject({ id: 'email-hash', version: 1, fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/) });
     }
     expect(requests).toEqual(['GET /v2/models/spam-edge']);
     let escalated = 0;
@@ -116,6 +116,27 @@ describe('edgeinfer/client', () => {
     expect(unsure.length).toBeGreaterThan(0);
     expect(unsure.every((a) => a.reason === 'text_required' && a.tier === 'edge' && a.answeredBy === 'local')).toBe(true);
     expect(client.stats().endpointRequests).toBe(0);
+  });
+
+  it('a client with stale params (same id and version, other buckets) gets 409, takes the server\'s params once and answers right', async () => {
+    const pinned = { ...edge.manifest.preprocessing, params: { ...(edge.manifest.preprocessing.params as object), buckets: 4096 } };
+    const seen: string[] = [];
+    const client = lib.createClient({
+      endpoint: server.url,
+      preprocessing: pinned,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        seen.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname} ${response.status}`);
+        return response;
+      },
+    });
+    const text = messages[0]!.text;
+    const answer = await client.predict(text);
+    expect(seen.slice(0, 3)).toEqual(['POST /v1/predict 409', 'GET /v2/models/spam-edge 200', 'POST /v1/predict 200']);
+    expect(answer.requests).toBe(seen.filter((s) => s.startsWith('POST')).length);
+    const viaText = (await (await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) })).json()) as Record<string, any>;
+    expect(answer.scores).toEqual(viaText.scores);
+    expect(Array.from((await client.preprocess(text)).ids)).toEqual(Array.from(edge.preprocessor.toIds(text)));
   });
 
   it('refuses a compiled module from another model, a stale preprocessing (409) and empty text', async () => {

@@ -6,6 +6,7 @@ import { createLocalService } from '../../../adapters/node/local-service.ts';
 import type { InferenceService } from '../../../core/handler.ts';
 import { assessConfidence } from '../../../core/router/confidence.ts';
 import { edgeConfidencePolicy } from '../../../core/router/cascade.ts';
+import { preprocessingFingerprint } from '../../../core/preprocess/fingerprint.ts';
 import type { LoadedModel } from '../../../core/serving/loaded-model.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 
@@ -79,6 +80,20 @@ describe('/v1/predict with client ids', () => {
     }
   });
 
+  it('checks the params fingerprint when the client sends one (same id and version, other buckets → 409)', async () => {
+    const own = preprocessingFingerprint(edge.manifest.preprocessing);
+    const ids = Array.from(edge.preprocessor.toIds(confidentText));
+    expect((await post({ ids, preprocessing: { ...PREPROCESSING, fingerprint: own } })).status).toBe(200);
+    const stale = preprocessingFingerprint({ ...edge.manifest.preprocessing, params: { ...(edge.manifest.preprocessing.params as object), buckets: 4096 } });
+    expect(stale).not.toBe(own);
+    const response = await post({ ids, preprocessing: { ...PREPROCESSING, fingerprint: stale } });
+    expect(response.status).toBe(409);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error).toMatchObject({ code: 'preprocessing_mismatch' });
+    expect(error.message).toContain(`params fingerprint ${own}`);
+    expect(error.message).toContain('GET /v2/models/spam-edge');
+  });
+
   it('validates ids and their preprocessing field (400 with what to fix)', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ ids: [1, 2] }, /need field "preprocessing"/],
@@ -103,6 +118,6 @@ describe('/v1/predict with client ids', () => {
   it('GET /v2/models/spam-edge carries the preprocessing params a client needs', async () => {
     const response = await service.fetch(new Request('http://edgeinfer.test/v2/models/spam-edge'));
     const metadata = (await response.json()) as { parameters: { preprocessing: unknown } };
-    expect(metadata.parameters.preprocessing).toEqual(edge.manifest.preprocessing);
+    expect(metadata.parameters.preprocessing).toEqual({ ...edge.manifest.preprocessing, fingerprint: preprocessingFingerprint(edge.manifest.preprocessing) });
   });
 });
