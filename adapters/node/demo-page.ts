@@ -17,7 +17,8 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
   let built: Promise<{ build: ClientBuild; client: Uint8Array; model: Uint8Array }> | undefined;
   const assets = () => {
     // One build per process, shared by concurrent first requests; a failure is retried next time.
-    built ??= buildClient(options).then(async (build) => ({
+    // The page's local model is the service's default model unless told otherwise.
+    built ??= buildClient({ model: service.context.config.defaultModel, ...options }).then(async (build) => ({
       build,
       client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
       model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
@@ -128,7 +129,8 @@ function show(answer) {
     ['scores', Object.entries(answer.scores).map(([k, v]) => k + ' ' + v.toFixed(5)).join('  ')],
     ['cache', answer.cache ? 'level ' + answer.cache.level + ', L2 ' + answer.cache.l2 + ', policy ' + answer.cache.policy : 'none'],
     ['server timings', Object.keys(answer.timings).length ? Object.entries(answer.timings).map(([k, v]) => k + ' ' + v).join('  ') : '(no request)'],
-    ['client timings', Object.entries(answer.clientTimings).map(([k, v]) => k + ' ' + v).join('  ')],
+    // Browsers coarsen performance.now() (0.1 ms in Chromium without cross-origin isolation).
+    ['client timings', Object.entries(answer.clientTimings).map(([k, v]) => k + ' ' + v).join('  ') + '  (browser clock: 0.1 ms steps)'],
     ['requests', String(answer.requests)],
   ];
   $('details').replaceChildren(...rows.flatMap(([k, v]) => {
