@@ -170,8 +170,11 @@ export class Telemetry {
     try {
       do {
         this.#flushAgain = false;
-        const windows = [...this.#unflushed, this.current()];
+        // An isolate that recorded nothing writes nothing (and does not count as a member of the fleet).
+        const current = this.current();
+        const windows = [...this.#unflushed, current].filter((w) => w.counters.size > 0 || w.sketches.size > 0);
         this.#unflushed = [];
+        if (windows.length === 0) break;
         try {
           await this.fleet.write(
             this.isolateId,
@@ -181,7 +184,7 @@ export class Telemetry {
         } catch {
           this.flushFailures++;
           // Closed windows get another chance with the next flush.
-          this.#unflushed.unshift(...windows.slice(0, -1));
+          this.#unflushed.unshift(...windows.filter((w) => w !== current));
           ok = false;
         }
       } while (this.#flushAgain && ok);
