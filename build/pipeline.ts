@@ -174,6 +174,13 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
   }
 }
 
+/** Bundles and measures a target's functions without writing anything (bench:size). */
+export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
+  const built: BuiltFunction[] = [];
+  for (const spec of target.functions(options)) built.push(await buildFunction(spec, options, target.name, modelsRoot));
+  return built;
+}
+
 /** Builds a target into `outDir`; throws SizeBudgetError when a function is over its tier. */
 export async function buildTarget(
   target: BuildTarget,
@@ -182,9 +189,7 @@ export async function buildTarget(
   const resolved: TargetOptions = { tier: options.tier ?? target.defaultTier, baked: options.baked ?? {}, ...(options.engines ? { engines: options.engines } : {}) };
   if (!target.tiers.includes(resolved.tier)) throw new Error(`--tier must be one of ${target.tiers.join(', ')} for ${target.name}, got "${resolved.tier}"`);
   const outDir = resolve(REPO_ROOT, options.outDir ?? target.defaultOut);
-  const modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models');
-  const built: BuiltFunction[] = [];
-  for (const spec of target.functions(resolved)) built.push(await buildFunction(spec, resolved, target.name, modelsRoot));
+  const built = await bundleTargetFunctions(target, resolved, options.modelsRoot);
   const sizes = built.map((b) => b.size);
   options.log?.(formatSizeTable(sizes));
   const over = built.find((b) => !b.size.fits);
