@@ -17,7 +17,11 @@ export interface ObservedTraffic {
 /** Sends `distinct` test-split messages, repeats the first `repeats`, plus 2 malformed bodies and 1 unknown model. */
 export async function sendScriptedTraffic(fetchFn: (request: Request) => Promise<Response>, base: string, distinct = 120, repeats = 30): Promise<ObservedTraffic> {
   // Capped well under the 64 KB body limit (a few corpus messages are larger).
-  const texts = loadSplits().test.slice(0, distinct).map((m) => m.text.slice(0, 20_000));
+  // Ham and spam alternately: the split is in corpus order (all the ham first).
+  const { test } = loadSplits();
+  const ham = test.filter((m) => m.label === 0);
+  const spam = test.filter((m) => m.label === 1);
+  const texts = Array.from({ length: distinct }, (_, i) => ((i % 2 ? spam : ham)[i >> 1] as { text: string }).text.slice(0, 20_000));
   const observed: ObservedTraffic = { predictions: 0, cached: 0, escalated: 0, degraded: 0, labels: {}, errors: {}, latenciesMs: [] };
   const post = (body: string) => fetchFn(new Request(`${base}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
   for (const text of [...texts, ...texts.slice(0, repeats)]) {
