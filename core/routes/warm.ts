@@ -78,6 +78,8 @@ export async function handleWarm(request: Request, service: ServiceContext): Pro
   const cache = service.caching?.cache;
   if (cache?.remote) {
     t = performance.now();
+    // A cold isolate's first Redis calls pay connection setup, over the per-call budget.
+    await cache.remote.warm().catch(() => {});
     const primed: Array<{ model: string; entries: number }> = [];
     for (const state of states) {
       if (state.status !== 'ready') continue;
