@@ -6,8 +6,7 @@
 import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cache/price-table.ts';
 import { predictionCostUsd, redisCommandsFor, type PredictionPath } from './cost.ts';
 import type { FleetStore } from './fleet-store.ts';
-import { MetricsWindow } from './metrics-window.ts';
-import { seriesKey } from './metrics-window.ts';
+import { MetricsWindow, SeriesFamily } from './metrics-window.ts';
 
 /** The facts of one prediction telemetry needs (the /v1/predict answer has them all). */
 export interface PredictionRecord {
@@ -47,7 +46,20 @@ export interface TelemetrySnapshot {
   windows: MetricsWindow[];
 }
 
-const STAGE_SERIES = new Map<string, string>();
+// Series keys are interned per family: recording builds no strings (see SeriesFamily).
+const REQUESTS = new SeriesFamily('edgeinfer_requests_total', ['status']);
+const ERRORS = new SeriesFamily('edgeinfer_errors_total', ['code']);
+const PREDICTIONS = new SeriesFamily('edgeinfer_predictions_total', ['model', 'version', 'label', 'path']);
+const LATENCY = new SeriesFamily('edgeinfer_latency_ms', ['model', 'version', 'path']);
+const STAGES = new SeriesFamily('edgeinfer_stage_ms', ['stage']);
+const CACHE_HITS = new SeriesFamily('edgeinfer_cache_hits_total', ['level']);
+const CACHE_L2 = new SeriesFamily('edgeinfer_cache_l2_total', ['status']);
+const ESCALATIONS = new SeriesFamily('edgeinfer_escalations_total', ['cause', 'outcome']);
+const DEGRADED = new SeriesFamily('edgeinfer_degraded_total', ['reason']);
+const COST = new SeriesFamily('edgeinfer_cost_usd_total', ['path']);
+const STATUS_TEXT: string[] = [];
+/** Timing keys of the answer (`inferMs`) → stage label (`infer`). */
+const STAGE_NAMES = new Map<string, string>();
 
 /** Records and keeps the metrics of one isolate. */
 export class Telemetry {
@@ -104,8 +116,8 @@ export class Telemetry {
   /** Records one HTTP response (every route): requests by status, errors by code. */
   recordResponse(status: number, errorCode?: string): void {
     const w = this.current();
-    w.inc(status === 200 ? 'edgeinfer_requests_total{status="200"}' : `edgeinfer_requests_total{status="${status}"}`);
-    if (errorCode) w.inc(`edgeinfer_errors_total{code="${errorCode}"}`);
+    w.inc(REQUESTS.key((STATUS_TEXT[status] ??= String(status))));
+    if (errorCode) w.inc(ERRORS.key(errorCode));
   }
 
   /** Records one prediction: label per model version, path, latency, cache, escalation, degradation, cost. */
@@ -113,31 +125,31 @@ export class Telemetry {
     const w = this.current();
     const path: PredictionPath = p.cached ? 'cache_hit' : p.escalation ? 'escalated' : 'edge';
     const { name, version } = p.model;
-    w.inc(seriesKey('edgeinfer_predictions_total', { model: name, version, label: p.label, path }));
+    w.inc(PREDICTIONS.key(name, version, p.label, path));
     const totalMs = p.timings.totalMs ?? 0;
-    w.observe(seriesKey('edgeinfer_latency_ms', { model: name, version, path }), totalMs);
-    for (const stage in p.timings) {
-      if (stage === 'totalMs') continue;
-      let series = STAGE_SERIES.get(stage);
-      if (!series) STAGE_SERIES.set(stage, (series = seriesKey('edgeinfer_stage_ms', { stage: stage.replace(/Ms$/, '') })));
-      w.observe(series, p.timings[stage] as number);
+    w.observe(LATENCY.key(name, version, path), totalMs);
+    for (const timing in p.timings) {
+      if (timing === 'totalMs') continue;
+      let stage = STAGE_NAMES.get(timing);
+      if (stage === undefined) STAGE_NAMES.set(timing, (stage = timing.replace(/Ms$/, '')));
+      w.observe(STAGES.key(stage), p.timings[timing] as number);
     }
     if (p.cache) {
-      if (p.cache.level) w.inc(`edgeinfer_cache_hits_total{level="${p.cache.level}"}`);
+      if (p.cache.level) w.inc(CACHE_HITS.key(p.cache.level));
       else w.inc('edgeinfer_cache_misses_total');
-      w.inc(`edgeinfer_cache_l2_total{status="${p.cache.l2}"}`);
+      w.inc(CACHE_L2.key(p.cache.l2));
     }
     const call = p.escalation;
     // A call the open circuit refused never left the PoP and costs nothing.
     const called = call !== undefined && call.outcome !== 'circuit_open';
-    if (call) w.inc(seriesKey('edgeinfer_escalations_total', { cause: call.cause, outcome: call.outcome }));
-    if (p.degraded) w.inc(seriesKey('edgeinfer_degraded_total', { reason: p.reason ?? 'unknown' }));
+    if (call) w.inc(ESCALATIONS.key(call.cause, call.outcome));
+    if (p.degraded) w.inc(DEGRADED.key(p.reason ?? 'unknown'));
     const usd = predictionCostUsd(this.prices, {
       totalMs,
       ...(called ? { regionalMs: call.ms } : {}),
       redisCommands: redisCommandsFor(p.cache?.l2),
     });
-    w.inc(`edgeinfer_cost_usd_total{path="${path}"}`, usd);
+    w.inc(COST.key(path), usd);
     return path;
   }
 
