@@ -53,6 +53,7 @@ export function lambdaEdgeTemplate(): object {
       CodePrefix: { Type: 'String', Default: '', Description: 'key prefix of the zips in CodeBucket' },
       AdminToken: { Type: 'String', NoEcho: true, Default: '', Description: 'the EDGEINFER_ADMIN_TOKEN baked into the zips; empty disables the warm schedule' },
       WarmSchedule: { Type: 'String', Default: 'rate(5 minutes)' },
+      CodeVersion: { Type: 'String', Default: 'initial', Description: 'content hash of the zips: a new value publishes new function versions' },
     },
     Conditions: { Warm: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AdminToken' }, ''] }] } },
     Resources: {
@@ -67,9 +68,11 @@ export function lambdaEdgeTemplate(): object {
         },
       },
       ViewerRequestFunction: fn('viewer-request.zip', 128, 5),
-      ViewerRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' } } },
+      // Versions are immutable: a new Description (the code hash) makes CloudFormation publish
+      // a new one, and the distribution's association follows it.
+      ViewerRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' }, Description: { Ref: 'CodeVersion' } } },
       OriginRequestFunction: fn('origin-request.zip', 1024, 30),
-      OriginRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'OriginRequestFunction' } } },
+      OriginRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'OriginRequestFunction' }, Description: { Ref: 'CodeVersion' } } },
       Distribution: {
         Type: 'AWS::CloudFront::Distribution',
         Properties: {

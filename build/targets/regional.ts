@@ -33,6 +33,7 @@ export function regionalTemplate(): object {
       MemorySize: { Type: 'Number', Default: 2048 },
       ProvisionedConcurrency: { Type: 'Number', Default: 0, Description: 'containers kept initialised on the live alias (0 = none)' },
       WarmSchedule: { Type: 'String', Default: 'rate(5 minutes)' },
+      CodeVersion: { Type: 'String', Default: 'initial', Description: 'content hash of the zip: a new value publishes a new version' },
     },
     Conditions: { Provisioned: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ProvisionedConcurrency' }, 0] }] } },
     Resources: {
@@ -57,7 +58,7 @@ export function regionalTemplate(): object {
           Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: REGIONAL_MODELS.join(',') } },
         },
       },
-      RegionalVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'RegionalFunction' } } },
+      RegionalVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'RegionalFunction' }, Description: { Ref: 'CodeVersion' } } },
       RegionalAlias: {
         Type: 'AWS::Lambda::Alias',
         Properties: {

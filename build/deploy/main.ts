@@ -1,0 +1,20 @@
+// `npm run deploy:<provider> [-- --yes] [--out DIR]`: prints the deploy plan (dry run) or,
+// with --yes, runs it. Missing credentials give an error naming the variables to set.
+import { parseArgs } from 'node:util';
+import { DeployError, formatPlan, planDeploy, runPlan, type DeployProvider } from './plan.ts';
+
+const PROVIDERS: DeployProvider[] = ['vercel', 'netlify', 'lambda-edge', 'regional'];
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { yes: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const provider = positionals[0] as DeployProvider;
+if (!PROVIDERS.includes(provider)) {
+  console.error(`usage: build/deploy/main.ts <${PROVIDERS.join('|')}> [--yes] [--out DIR]`);
+  process.exit(2);
+}
+try {
+  const plan = planDeploy(provider, process.env, values.out);
+  console.log(formatPlan(plan));
+  if (values.yes) await runPlan(plan, process.env, (line) => console.log(line));
+} catch (error) {
+  console.error(error instanceof DeployError ? error.message : error);
+  process.exitCode = 1;
+}
