@@ -5,10 +5,10 @@
 // the results to the target's `write` hook.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
@@ -58,6 +58,8 @@ export interface BuiltFunction {
   files: Record<string, Uint8Array>;
   size: ArtifactSize;
   zip?: Uint8Array;
+  /** Bundle bytes by contributor (package, or repository folder), largest first, before compression. */
+  composition: Array<{ source: string; bytes: number }>;
 }
 
 /** A deployment target. */
@@ -134,6 +136,26 @@ async function writeGenerated(dir: string, modelNames: readonly string[], engine
   );
 }
 
+// Groups the bundle's inputs: node_modules packages by name, generated modules, repository folders.
+function composition(metafile: Metafile, work: string): BuiltFunction['composition'] {
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const absolute = resolve(REPO_ROOT, input);
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+      const source = pkg
+        ? pkg
+        : absolute.startsWith(work)
+          ? absolute.includes('micro-')
+            ? 'micro modules (generated)'
+            : 'embedded model files'
+          : (relative(REPO_ROOT, absolute).split('/').slice(0, 2).join('/') || input);
+      bytes.set(source, (bytes.get(source) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...bytes].map(([source, n]) => ({ source, bytes: n })).sort((a, b) => b.bytes - a.bytes);
+}
+
 /** Builds one function: generated modules, bundle, sizes. */
 async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string): Promise<BuiltFunction> {
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
@@ -156,6 +178,7 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
       logLevel: 'silent',
       external: ['node:*', ...(spec.external ?? [])],
       define: { __EDGEINFER_BAKED_ENV__: JSON.stringify(options.baked) },
+      metafile: true,
     });
     const bundle = result.outputFiles[0]!.contents;
     const files: Record<string, Uint8Array> = { [spec.file]: bundle, ...(await spec.extraFiles?.()) };
@@ -168,7 +191,7 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
     const zip = spec.zip ? zipSync(Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, [bytes, { level: 9 }]])), { mtime: new Date('2026-01-01T00:00:00Z') }) : undefined;
     const { name: tierName, tier } = tierOf(spec.budget, options.tier);
     const size = checkSize(targetName, spec.name, { rawBytes, gzipBytes, ...(zip ? { zipBytes: zip.length } : {}) }, tierName, tier);
-    return { spec, files, size, ...(zip ? { zip } : {}) };
+    return { spec, files, size, ...(zip ? { zip } : {}), composition: composition(result.metafile!, work) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
