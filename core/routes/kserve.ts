@@ -9,7 +9,7 @@ import { StageTimer } from '../http/timing.ts';
 import type { Tensor, TensorDType, TensorMap } from '../engine/types.ts';
 import type { TensorSpec } from '../model/manifest.ts';
 import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
-import { describeType, requireIds, requireText } from '../serving/inputs.ts';
+import { previewValue, requireIds, requireText } from '../serving/inputs.ts';
 import type { LoadedModel } from '../serving/loaded-model.ts';
 import type { ServiceContext } from '../service-context.ts';
 
@@ -117,13 +117,13 @@ function idsFromInput(input: Record<string, unknown>, model: LoadedModel, idsSpe
   throw new HttpError(
     400,
     'invalid_request',
-    `unknown input ${JSON.stringify(String(input.name ?? '')).slice(0, 80)}; ${model.manifest.name} takes "text" (BYTES) or "${idsSpec.name}" (INT32)`,
+    `unknown input ${previewValue(input.name ?? '', 80)}; ${model.manifest.name} takes "text" (BYTES) or "${idsSpec.name}" (INT32)`,
   );
 }
 
 function requireShape(shape: unknown, expected: number[], what: string): void {
   if (!Array.isArray(shape) || shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-    throw new HttpError(400, 'invalid_request', `${what} must have shape ${JSON.stringify(expected)}, got ${Array.isArray(shape) ? JSON.stringify(shape).slice(0, 60) : describeType(shape)}`);
+    throw new HttpError(400, 'invalid_request', `${what} must have shape ${JSON.stringify(expected)}, got ${Array.isArray(shape) && shape.every((d) => typeof d !== 'object' || d === null) ? JSON.stringify(shape.slice(0, 8)) : previewValue(shape)}`);
   }
 }
 

@@ -32,12 +32,22 @@ export function requireIds(value: unknown, model: LoadedModel, field = 'ids'): I
       throw new HttpError(
         400,
         'invalid_request',
-        `${field}[${i}] must be an integer in [0, ${params.buckets}), got ${JSON.stringify(id)?.slice(0, 40) ?? describeType(id)}`,
+        `${field}[${i}] must be an integer in [0, ${params.buckets}), got ${previewValue(id)}`,
       );
     }
     ids[i] = id;
   }
   return ids;
+}
+
+/**
+ * A short preview of a JSON value for error messages: scalars as JSON, arrays and objects by
+ * type only, since serializing a deeply nested value overflows the stack (found by fuzzing).
+ */
+export function previewValue(value: unknown, max = 40): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, max));
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return describeType(value);
 }
 
 /** A short, safe description of a JSON value's type for error messages. */
