@@ -1,7 +1,8 @@
 // Benchmark (not a test): what telemetry costs and how well merged sketches answer.
 //  1. Per request, side by side in one run: warm in-process POST /v1/predict with telemetry
-//     on and off (two services over the same models, cache off, default cascade with the
-//     in-process regional tier), interleaved message by message so machine noise hits both.
+//     on and off (services over the same models, cache off, default cascade with the
+//     in-process regional tier), interleaved message by message in rotating order so machine
+//     noise hits all; a second telemetry-off service gives the A/A noise floor.
 //  2. The recording itself: recordPrediction + recordResponse in a loop over realistic
 //     records (labels, paths, stage timings), nanoseconds per request.
 //  3. Sketch merge accuracy: N "PoPs" of log-normal latencies with different medians, each
@@ -38,11 +39,12 @@ const texts = loadSplits()
   .map((m) => m.text);
 const bodies = texts.map((text) => JSON.stringify({ text }));
 
-async function handlerComparison(): Promise<{ on: Summary; off: Summary; p50Ratio: number; p50DeltaUs: number }> {
+async function handlerComparison(): Promise<{ on: Summary; off: Summary; offAgain: Summary; p50Ratio: number; p50DeltaUs: number; noiseFloorP50DeltaUs: number }> {
   const common = { cache: { EDGEINFER_CACHE_POLICY: 'off' } } as const;
   const on = createLocalService({ ...common });
   const off = createLocalService({ ...common, telemetry: false });
-  await Promise.all([on.warm(), off.warm()]);
+  const offAgain = createLocalService({ ...common, telemetry: false });
+  await Promise.all([on.warm(), off.warm(), offAgain.warm()]);
   const run = async (service: typeof on, body: string) => {
     const t0 = performance.now();
     const response = await service.fetch(new Request('http://bench.local/v1/predict', { method: 'POST', body, headers: { 'content-type': 'application/json' } }));
@@ -50,28 +52,22 @@ async function handlerComparison(): Promise<{ on: Summary; off: Summary; p50Rati
     if (response.status !== 200) throw new Error(`handler answered ${response.status}`);
     return (performance.now() - t0) * 1000;
   };
-  for (const body of bodies.slice(0, 50)) {
-    await run(on, body);
-    await run(off, body);
-  }
-  const onUs: number[] = [];
-  const offUs: number[] = [];
+  const services = [on, off, offAgain];
+  const samples: number[][] = [[], [], []];
+  for (const body of bodies.slice(0, 50)) for (const service of services) await run(service, body);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < bodies.length; i++) {
-      // Alternate which goes first, so neither always gets the warmer cache lines.
-      if ((i + r) % 2) {
-        onUs.push(await run(on, bodies[i] as string));
-        offUs.push(await run(off, bodies[i] as string));
-      } else {
-        offUs.push(await run(off, bodies[i] as string));
-        onUs.push(await run(on, bodies[i] as string));
+      // Rotate which goes first, so none always gets the warmer caches.
+      for (let k = 0; k < 3; k++) {
+        const which = (i + r + k) % 3;
+        samples[which]?.push(await run(services[which] as typeof on, bodies[i] as string));
       }
     }
   }
-  await Promise.all([on.close(), off.close()]);
-  const a = summarize(onUs);
-  const b = summarize(offUs);
-  return { on: a, off: b, p50Ratio: Math.round((a.p50 / b.p50) * 1000) / 1000, p50DeltaUs: Math.round((a.p50 - b.p50) * 1000) / 1000 };
+  await Promise.all(services.map((s) => s.close()));
+  const [a, b, c] = samples.map((s) => summarize(s)) as [Summary, Summary, Summary];
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return { on: a, off: b, offAgain: c, p50Ratio: round(a.p50 / b.p50), p50DeltaUs: round(a.p50 - b.p50), noiseFloorP50DeltaUs: round(c.p50 - b.p50) };
 }
 
 // --- 2. recording cost ----------------------------------------------------------------------
@@ -175,7 +171,7 @@ function mergeAccuracy() {
 }
 
 const handler = await handlerComparison();
-console.log(`handler, ${bodies.length} messages × ${rounds} rounds (µs per request): telemetry on p50 ${handler.on.p50} p99 ${handler.on.p99}; off p50 ${handler.off.p50} p99 ${handler.off.p99}; p50 ratio ${handler.p50Ratio} (Δ ${handler.p50DeltaUs} µs)`);
+console.log(`handler, ${bodies.length} messages × ${rounds} rounds (µs per request): telemetry on p50 ${handler.on.p50} p99 ${handler.on.p99}; off p50 ${handler.off.p50} p99 ${handler.off.p99}; p50 ratio ${handler.p50Ratio} (Δ ${handler.p50DeltaUs} µs; A/A noise floor, off vs off: Δ ${handler.noiseFloorP50DeltaUs} µs)`);
 const recording = recordingCost();
 console.log(`recording (recordPrediction + recordResponse): p50 ${recording.nsPerRequest.p50} ns, p99 ${recording.nsPerRequest.p99} ns per request (${recording.windowsSeries} series)`);
 const accuracy = mergeAccuracy();

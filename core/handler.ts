@@ -13,6 +13,7 @@ import type { RegionalTier } from './router/regional-tier.ts';
 import { handlePredict } from './routes/predict.ts';
 import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
 import { Telemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
+import { Rollout, type RolloutConfig } from './rollout/rollout.ts';
 import { handleWarm } from './routes/warm.ts';
 import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
 import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
@@ -49,6 +50,8 @@ export interface InferenceServiceOptions {
   features?: OnlineFeatures;
   /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
   telemetry?: TelemetryOptions | false;
+  /** Phased rollouts per model (split, canary, shadow); none by default (the latest version serves). */
+  rollout?: RolloutConfig;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -77,7 +80,7 @@ const VERSION = `(?:/versions/${SEGMENT})?`;
 const ROUTES: RouteEntry[] = [
   { pattern: /^\/healthz$/, methods: { GET: () => jsonResponse({ status: 'ok' }) } },
   { pattern: /^\/_warm$/, methods: { GET: (req, _p, s) => handleWarm(req, s) } },
-  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s, c) => handlePredict(req, s, c) } },
+  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s, c) => (s.rollout ? s.rollout.serve(req, s, c, handlePredict) : handlePredict(req, s, c)) } },
   {
     pattern: /^\/v1\/cache$/,
     methods: {
@@ -123,6 +126,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   // Every response and prediction is recorded synchronously, without I/O; flushes to Redis run after responses.
   if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);
   const telemetry = context.telemetry;
+  if (options.rollout && Object.keys(options.rollout).length) context.rollout = new Rollout(options.rollout);
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
   async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {

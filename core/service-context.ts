@@ -7,6 +7,7 @@ import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './rout
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
 import type { Telemetry } from './telemetry/telemetry.ts';
+import type { Rollout } from './rollout/rollout.ts';
 
 /** Service configuration with defaults applied. */
 export interface ServiceConfig {
@@ -44,8 +45,12 @@ export interface ServiceContext {
   features?: OnlineFeatures;
   /** Metrics of this isolate (and the fleet, with a fleet store); absent when turned off. */
   telemetry?: Telemetry;
+  /** Phased rollouts of model versions (traffic split, canary, shadow); absent → the latest version serves. */
+  rollout?: Rollout;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
+  /** A specific version (a rollout arm), loaded; 503 when it is missing or cannot be served. */
+  requireModelVersion(name: string, version: string): Promise<LoadedModel>;
 }
 
 /** Builds the context over a model store. */
@@ -75,6 +80,17 @@ export function createServiceContext(
         const known = [...(await models.catalog()).keys()];
         throw new HttpError(404, 'model_not_found', `unknown model "${name.slice(0, 100)}"; this server has: ${known.join(', ') || 'none'}`);
       }
+      return model;
+    },
+    async requireModelVersion(name, version) {
+      let model: LoadedModel | undefined;
+      try {
+        model = await models.getVersion(name, version);
+      } catch (error) {
+        throw new HttpError(503, 'model_not_ready', `model "${name}" version ${version} cannot be served: ${(error as Error).message}`, { 'retry-after': '30' });
+      }
+      // The rollout plan names a version the repository does not have: a deployment mistake, not the caller's.
+      if (!model) throw new HttpError(503, 'model_not_ready', `the rollout of "${name}" routes to version ${version}, which is not in the model repository`, { 'retry-after': '30' });
       return model;
     },
   };

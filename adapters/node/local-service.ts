@@ -20,6 +20,7 @@ import { OnlineFeatures } from '../../core/features/online-features.ts';
 import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
+import type { RolloutConfig } from '../../core/rollout/rollout.ts';
 
 /** Which regional tier the local service escalates to. */
 export type LocalRegionalTier =
@@ -56,6 +57,8 @@ export interface LocalServiceOptions {
   telemetry?: TelemetryOptions | false;
   /** Whose edge prices cost the predictions (EDGEINFER_COST_PROVIDER; default vercel-edge). */
   costProvider?: EdgeProvider;
+  /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"spam-edge": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
+  rollout?: RolloutConfig;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -95,6 +98,13 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
       throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${env.EDGEINFER_COST_PROVIDER}"`);
     }
     options.costProvider = env.EDGEINFER_COST_PROVIDER as EdgeProvider;
+  }
+  if (env.EDGEINFER_ROLLOUT) {
+    try {
+      options.rollout = JSON.parse(env.EDGEINFER_ROLLOUT) as RolloutConfig;
+    } catch (error) {
+      throw new Error(`EDGEINFER_ROLLOUT must be JSON like {"spam-edge": {"split": {"1": 90, "2": 10}}}: ${(error as Error).message}`);
+    }
   }
   if (env.EDGEINFER_TELEMETRY_WINDOW_MS) {
     const windowMs = Number(env.EDGEINFER_TELEMETRY_WINDOW_MS);
@@ -159,6 +169,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const service = createInferenceService({
     models,
     telemetry,
+    ...(options.rollout ? { rollout: options.rollout } : {}),
     engines,
     cache,
     ...(features ? { features } : {}),

@@ -57,7 +57,9 @@ export async function handlePredict(request: Request, service: ServiceContext, c
   const modelName = body.model === undefined ? service.config.defaultModel : body.model;
   if (typeof modelName !== 'string') throw new HttpError(400, 'invalid_request', 'field "model" must be a string naming a model');
 
-  const model = await service.requireModel(modelName);
+  // A rollout picks the version (sticky by the request's key header); otherwise the latest serves.
+  const version = service.rollout?.versionFor(modelName, request, text);
+  const model = version === undefined ? await service.requireModel(modelName) : await service.requireModelVersion(modelName, version);
   const identity = { name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256 };
   const clientIds = text === undefined ? requireClientIds(body.ids, body.preprocessing, model) : undefined;
   // Features are fetched alongside the model (one round trip for every view), not before it.

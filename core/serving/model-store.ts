@@ -26,6 +26,8 @@ export class ModelStore {
   #catalog?: Promise<Map<string, string>>;
   readonly #states = new Map<string, ModelState>();
   readonly #loading = new Map<string, Promise<LoadedModel>>();
+  /** Versions other than the latest (rollout arms), loaded on demand: `name@version` → model. */
+  readonly #versions = new Map<string, Promise<LoadedModel | undefined>>();
 
   constructor(options: ModelStoreOptions) {
     this.#options = options;
@@ -67,6 +69,25 @@ export class ModelStore {
     return pending;
   }
 
+  /**
+   * A specific version (a rollout arm): the latest goes through `get`, others load once on
+   * first use. Resolves undefined when the repository has no such version; rejects with the load error.
+   */
+  async getVersion(name: string, version: string): Promise<LoadedModel | undefined> {
+    if ((await this.catalog()).get(name) === version) return this.get(name);
+    const key = `${name}@${version}`;
+    let pending = this.#versions.get(key);
+    if (!pending) {
+      pending = this.#options.source.list().then((models) => {
+        if (!models.some((m) => m.name === name && m.versions.includes(version))) return undefined;
+        return loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference);
+      });
+      pending.catch(() => {});
+      this.#versions.set(key, pending);
+    }
+    return pending;
+  }
+
   /** Loads every model in the catalog, one after another (bounded memory at cold start). */
   async loadAll(): Promise<ModelState[]> {
     const names = [...(await this.catalog()).keys()];
@@ -85,5 +106,6 @@ export class ModelStore {
   /** Releases every loaded session. */
   async close(): Promise<void> {
     for (const state of this.#states.values()) if (state.status === 'ready') await state.model.release().catch(() => {});
+    for (const pending of this.#versions.values()) await pending.then((model) => model?.release()).catch(() => {});
   }
 }

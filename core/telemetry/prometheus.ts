@@ -20,6 +20,9 @@ const HELP: Record<string, [type: 'counter' | 'summary' | 'gauge', help: string]
   edgeinfer_degraded_total: ['counter', 'Degraded answers (edge answer where the regional one was wanted) by reason.'],
   edgeinfer_cost_usd_total: ['counter', 'Attributed cost of predictions in US dollars (list prices, core/cache/price-table.ts), by path.'],
   edgeinfer_cost_per_1k_predictions_usd: ['gauge', 'Attributed cost of 1,000 predictions in US dollars, by path and overall ("all").'],
+  edgeinfer_rollout_requests_total: ['counter', 'Requests per rollout arm (model version) by outcome (error = the version failed to serve).'],
+  edgeinfer_rollout_latency_seconds: ['summary', 'Request latency per rollout arm in seconds (DDSketch, 1% relative accuracy).'],
+  edgeinfer_shadow_total: ['counter', 'Shadow answers by candidate version and result (agree, disagree, error).'],
 };
 
 const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999];
@@ -28,6 +31,7 @@ const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999];
 const SUMMARY_NAMES: Record<string, string> = {
   edgeinfer_latency_ms: 'edgeinfer_prediction_latency_seconds',
   edgeinfer_stage_ms: 'edgeinfer_stage_duration_seconds',
+  edgeinfer_rollout_latency_ms: 'edgeinfer_rollout_latency_seconds',
 };
 
 /** Renders a window (an isolate's total, or the fleet's merge) as Prometheus text; `extra` lines are appended as they are. */

@@ -11,6 +11,7 @@ import { dashboardData } from './dashboard-data.ts';
 import { renderDashboard } from './dashboard-html.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
 import type { Telemetry } from './telemetry.ts';
+import { seriesKey } from './metrics-window.ts';
 
 type TelemetryRoute = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
 
@@ -49,8 +50,30 @@ async function metrics(request: Request, service: ServiceContext): Promise<Respo
     '# HELP edgeinfer_telemetry_isolates Isolates whose metrics this exposition merges.',
     '# TYPE edgeinfer_telemetry_isolates gauge',
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
+    ...rolloutGauges(service),
   ];
   return new Response(renderPrometheus(snapshot.total, extra), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
+}
+
+/** Weights and canary states of this isolate's rollouts. */
+function rolloutGauges(service: ServiceContext): string[] {
+  const status = service.rollout?.status() ?? [];
+  if (status.length === 0) return [];
+  const lines = ['# HELP edgeinfer_rollout_weight Share of traffic each model version gets in this isolate.', '# TYPE edgeinfer_rollout_weight gauge'];
+  for (const s of status) {
+    const total = Object.values(s.weights).reduce((a, b) => a + b, 0) || 1;
+    for (const [version, weight] of Object.entries(s.weights)) lines.push(`${seriesKey('edgeinfer_rollout_weight', { model: s.model, version })} ${weight / total}`);
+  }
+  const canaries = status.filter((s) => s.canary);
+  if (canaries.length) {
+    lines.push('# HELP edgeinfer_rollout_canary_state Canary state per model version (1 for the current state).', '# TYPE edgeinfer_rollout_canary_state gauge');
+    for (const s of canaries) {
+      for (const state of ['running', 'held', 'rolled_back', 'promoted']) {
+        lines.push(`${seriesKey('edgeinfer_rollout_canary_state', { model: s.model, version: s.canary?.version as string, state })} ${s.canary?.state === state ? 1 : 0}`);
+      }
+    }
+  }
+  return lines;
 }
 
 async function dashboard(request: Request, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
