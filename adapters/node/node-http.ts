@@ -2,38 +2,80 @@
 // edge. The body is passed as a stream: the core enforces its size cap while reading, so
 // an oversized upload is never buffered whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
 
 /** Turns a node request into a web Request (URL from the Host header, streamed body). */
 export function toWebRequest(req: IncomingMessage, fallbackHost: string): Request {
   const host = req.headers.host ?? fallbackHost;
   const url = new URL(req.url ?? '/', `http://${host}`);
+  // rawHeaders is a flat [name, value, ...] list: one pass, repeated headers kept in order.
   const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
-  }
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const method = req.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
+  // A bodiless request (no content-length, no transfer-encoding, or content-length 0) gets no
+  // stream: building a web ReadableStream is a large share of a small request's cost.
+  const declared = req.headers['content-length'];
+  const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0'));
   return new Request(url, {
     method,
     headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
+    body: hasBody ? requestBodyStream(req) : null,
     // Required by Node's fetch for streamed request bodies.
     duplex: 'half',
   } as RequestInit);
 }
 
+/**
+ * The node request body as a web stream with backpressure. Unlike Readable.toWeb, cancelling
+ * it (the core stops reading at its size cap) only pauses the request instead of destroying
+ * the socket, so the 413 the core answers still reaches the client; the listener then closes
+ * the connection, since the rest of the upload was never read.
+ */
+function requestBodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) req.pause();
+        });
+        req.once('end', () => {
+          if (settled) return;
+          settled = true;
+          controller.close();
+        });
+        const fail = (error: Error) => {
+          if (settled) return;
+          settled = true;
+          controller.error(error);
+        };
+        req.once('error', fail);
+        req.once('close', () => fail(new Error('the connection closed before the request body ended')));
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        settled = true;
+        req.pause();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
 /** Writes a web Response to the node response. */
-export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
+export async function writeWebResponse(response: Response, res: ServerResponse, closeConnection = false): Promise<void> {
   const body = new Uint8Array(await response.arrayBuffer());
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
   headers['content-length'] = String(body.byteLength);
+  if (closeConnection) headers.connection = 'close';
   res.writeHead(response.status, headers);
   res.end(body);
 }
@@ -52,16 +94,25 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
     try {
       request = toWebRequest(req, fallbackHost);
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+      res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
       res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'the request line or headers are malformed' } }));
       return;
     }
     service
+      // The peer address gates /dashboard when no admin token is configured (loopback only).
       .fetch(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}) })
-      .then((response) => writeWebResponse(response, res))
+      // The core may answer without reading the whole body (413 on a declared size, 415, 404):
+      // an upload still in flight would otherwise stall this keep-alive connection, so it is
+      // closed after the answer; a body that already arrived whole is discarded and the
+      // connection stays open.
+      .then((response) => {
+        const unread = !req.readableEnded;
+        if (unread && req.complete) req.resume();
+        return writeWebResponse(response, res, unread && !req.complete);
+      })
       .catch((error: unknown) => {
         console.error('edgeinfer: failed to write a response', error);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
         res.end(JSON.stringify({ error: { code: 'internal_error', message: 'internal error' } }));
       });
   };

@@ -1,0 +1,83 @@
+// The node server (`npm start`'s entry) as a child process for load, fault and soak benches:
+// spawned on a free port with the given environment, ready once it prints its ready line;
+// CPU time and RSS read from /proc (Linux), so the server's cost is measured apart from
+// the load generator's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** A running server process. */
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the server printed so far. */
+  output(): string;
+  /** True while the process has not exited. */
+  alive(): boolean;
+  /** user + system CPU seconds the server used so far. */
+  cpuSeconds(): number;
+  /** Resident set size in bytes. */
+  rssBytes(): number;
+  /** SIGTERM, then wait for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns adapters/node/server.ts (or `script`, any node arguments that print "ready on URL")
+ * with `env` added to this process's environment.
+ */
+export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], script = ['--import', 'tsx', 'adapters/node/server.ts']): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, ...script], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exited = false;
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.once('exit', () => (exited = true));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready in 60 s:\n${output}`)), 60_000);
+    const check = () => {
+      const match = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  const pid = child.pid!;
+  const stat = () => readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+  return {
+    url,
+    child,
+    output: () => output,
+    alive: () => !exited,
+    cpuSeconds() {
+      const fields = stat();
+      // Fields after the command name: utime and stime are the 12th and 13th (clock ticks, 100 Hz).
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    rssBytes() {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return match ? Number(match[1]) * 1024 : Number.NaN;
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}
