@@ -2,7 +2,7 @@
 // V2 calls, the warmer, every bad-input class) run against a built target through its own
 // `invoke`, compared with the reference answers of the node handler in this process. Labels
 // and error codes must be equal, scores within 1e-6. Per target only `invoke` differs.
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,16 @@ const MAX_MESSAGE_BODY = 30_000;
 export function edgeModelsRoot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-edge-models-'));
   for (const name of EDGE_MODELS) cpSync(join(import.meta.dirname, '../../models', name), join(dir, name), { recursive: true });
+  return dir;
+}
+
+/** The same repository with every model.json saying `engine: "ort"` (sha256 unchanged): builds from it run ORT. */
+export function ortModelsRoot(): string {
+  const dir = edgeModelsRoot();
+  for (const name of EDGE_MODELS) {
+    const path = join(dir, name, '1', 'model.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), engine: 'ort' }));
+  }
   return dir;
 }
 
@@ -209,4 +219,35 @@ export function defineConformanceSuite(target: string, setup: () => Promise<{ in
       for (const step of warm.body.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
     });
   });
+}
+
+/**
+ * For artifacts whose edge model runs on ORT (built from `ortModelsRoot()`): the golden
+ * messages get the reference's labels (the micro engine), scores within 1e-5 (ORT's WASM
+ * kernels against the micro engine's JavaScript), and metadata names ort-web.
+ */
+export function defineOrtEngineCheck(target: string, setup: () => Promise<{ invoke: Invoke; close?: () => Promise<void> }>): void {
+  it(`${target}: the ORT build answers the golden messages as the reference does (scores within 1e-5)`, async () => {
+    const { invoke, close } = await setup();
+    const service = createReferenceService();
+    try {
+      const requests = goldenRequests().filter((r) => r.id.startsWith('predict-') || r.id === 'kserve-metadata');
+      let worst = 0;
+      for (const request of requests) {
+        const got = await invoke(request);
+        const want = await invokeService(service, request);
+        expect(got.status, `${request.id}: ${JSON.stringify(got.body).slice(0, 300)}`).toBe(200);
+        if (request.id === 'kserve-metadata') {
+          expect(got.body.parameters.engine).toBe('ort-web');
+          continue;
+        }
+        expect(got.body.label, request.id).toBe(want.body.label);
+        worst = Math.max(worst, maxScoreDiff(got.body.scores, want.body.scores));
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5);
+    } finally {
+      await service.close();
+      await close?.();
+    }
+  }, 240_000);
 }

@@ -12,7 +12,7 @@ import { expect, it } from 'vitest';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../../adapters/lambda-edge/lambda-edge.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
 import { lambdaEdgeTarget } from '../../../build/targets/lambda-edge.ts';
-import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, type GoldenRequest, type Invoke } from '../conformance.ts';
+import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, ortModelsRoot, type GoldenRequest, type Invoke } from '../conformance.ts';
 
 type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse>;
 const EXPOSED_BODY = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
@@ -27,8 +27,8 @@ function buildOnce(): Promise<{ result: BuildResult; dir: string }> {
   return built;
 }
 
-async function loadHandler(trigger: keyof typeof EXPOSED_BODY): Promise<Handler> {
-  const { dir } = await buildOnce();
+async function loadHandler(trigger: keyof typeof EXPOSED_BODY, build: () => Promise<{ dir: string }> = buildOnce): Promise<Handler> {
+  const { dir } = await build();
   const target = join(dir, trigger);
   for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', `${trigger}.zip`))))) {
     mkdirSync(dirname(join(target, name)), { recursive: true });
@@ -63,9 +63,9 @@ export function cloudFrontEvent(request: GoldenRequest, eventType: keyof typeof 
   };
 }
 
-function invokeWith(trigger: keyof typeof EXPOSED_BODY): () => Promise<{ invoke: Invoke }> {
+function invokeWith(trigger: keyof typeof EXPOSED_BODY, build?: () => Promise<{ dir: string }>): () => Promise<{ invoke: Invoke }> {
   return async () => {
-    const handler = await loadHandler(trigger);
+    const handler = await loadHandler(trigger, build);
     return {
       invoke: async (request) => {
         const result = await handler(cloudFrontEvent(request, trigger));
@@ -80,6 +80,15 @@ function invokeWith(trigger: keyof typeof EXPOSED_BODY): () => Promise<{ invoke:
 
 defineConformanceSuite('lambda@edge viewer-request', invokeWith('viewer-request'));
 defineConformanceSuite('lambda@edge origin-request', invokeWith('origin-request'));
+// The origin-request zip carries ORT and its WASM for models the micro engine cannot run.
+defineOrtEngineCheck(
+  'lambda@edge origin-request',
+  invokeWith('origin-request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-lambda-edge-ort-'));
+    await buildTarget(lambdaEdgeTarget, { outDir: join(dir, 'out'), modelsRoot: ortModelsRoot() });
+    return { dir };
+  }),
+);
 
 it('the viewer zip fits 1 MB without ORT; the template wires both triggers in us-east-1 terms', async () => {
   const { result, dir } = await buildOnce();

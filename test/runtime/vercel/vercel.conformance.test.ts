@@ -3,7 +3,7 @@
 // function runs in Vercel's edge-runtime with string and WASM code generation disallowed,
 // as in production. edge-runtime runs scripts, not modules: the function's ES module is
 // wrapped (unchanged) in an IIFE that registers it as the fetch listener.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserializeBuildOutput, EdgeFunction, FileFsRef } from '@vercel/build-utils';
@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { expect, it } from 'vitest';
 import { buildTarget, REPO_ROOT } from '../../../build/pipeline.ts';
 import { vercelTarget, VERCEL_ROUTE_SOURCE, VERCEL_WARM_SCHEDULE } from '../../../build/targets/vercel.ts';
-import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite } from '../conformance.ts';
+import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, ortModelsRoot, type Invoke } from '../conformance.ts';
 
 let readBack: { routes: unknown; crons: unknown; entrypoint: string; size: { gzipBytes: number; fits: boolean } } | undefined;
 
@@ -32,9 +32,18 @@ defineConformanceSuite('vercel edge (edge-runtime)', async () => {
   const entry = fn.files[fn.entrypoint] as FileFsRef;
   readBack = { routes: output.routes, crons: output.crons, entrypoint: fn.entrypoint, size: result.sizes[0]! };
 
+  return { invoke: await startInEdgeRuntime(entry.fsPath, { EDGEINFER_ADMIN_TOKEN: CONFORMANCE_ADMIN_TOKEN }) };
+});
+
+/**
+ * Wraps the function's ES module (unchanged) in a script that registers it as the fetch
+ * listener, and evaluates it in a fresh edge-runtime. `wasmModule` stands in for Vercel's
+ * linking of `import m from './x.wasm?module'`: compiled outside, handed over as a module.
+ */
+async function startInEdgeRuntime(functionFile: string, env: Record<string, string>, wasmModule?: WebAssembly.Module): Promise<Invoke> {
   const wrapped = await build({
     stdin: {
-      contents: `import handler from ${JSON.stringify(entry.fsPath)};
+      contents: `import handler from ${JSON.stringify(functionFile)};
 addEventListener('fetch', (event) => event.respondWith(handler(event.request, { waitUntil: (p) => event.waitUntil(p) })));`,
       resolveDir: REPO_ROOT,
     },
@@ -43,24 +52,40 @@ addEventListener('fetch', (event) => event.respondWith(handler(event.request, { 
     platform: 'browser',
     write: false,
     logLevel: 'silent',
+    plugins: [
+      {
+        name: 'vercel-wasm-module',
+        setup(b) {
+          b.onResolve({ filter: /\.wasm\?module$/ }, (a) => ({ path: a.path, namespace: 'wasm-module' }));
+          b.onLoad({ filter: /.*/, namespace: 'wasm-module' }, () => ({ contents: 'export default globalThis.__VERCEL_WASM_MODULE__;', loader: 'js' }));
+        },
+      },
+    ],
   });
   const runtime = new EdgeRuntime({
     codeGeneration: { strings: false, wasm: false },
     // Vercel inlines process.env into edge functions; the runtime package has no process.
-    extend: (context) => Object.assign(context, { process: { env: { EDGEINFER_ADMIN_TOKEN: CONFORMANCE_ADMIN_TOKEN } } }),
+    extend: (context) => Object.assign(context, { process: { env } }, wasmModule ? { __VERCEL_WASM_MODULE__: wasmModule } : {}),
   });
   runtime.evaluate(wrapped.outputFiles[0]!.text);
-  return {
-    invoke: async (request) => {
-      const response = await runtime.dispatchFetch(`https://edgeinfer.vercel.test${request.path}`, {
-        method: request.method,
-        headers: request.headers,
-        ...(request.body !== undefined ? { body: request.body } : {}),
-      });
-      await response.waitUntil();
-      return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.json() };
-    },
+  return async (request) => {
+    const response = await runtime.dispatchFetch(`https://edgeinfer.vercel.test${request.path}`, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    });
+    await response.waitUntil();
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.json() };
   };
+}
+
+// The Enterprise build with ORT: its WASM ships as a `?module` import, never compiled from bytes in the isolate.
+defineOrtEngineCheck('vercel edge with ort-web (edge-runtime)', async () => {
+  const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-vercel-ort-')), '.vercel/output');
+  await buildTarget(vercelTarget, { outDir, tier: 'enterprise', engines: ['micro', 'ort-web'], modelsRoot: ortModelsRoot() });
+  const func = join(outDir, 'functions/edgeinfer.func');
+  const wasmModule = await WebAssembly.compile(readFileSync(join(func, 'ort-wasm-simd-threaded.wasm')));
+  return { invoke: await startInEdgeRuntime(join(func, 'index.js'), {}, wasmModule) };
 });
 
 it('the Build Output API tree reads back with routes, the warm cron and an edge function within Hobby', () => {
