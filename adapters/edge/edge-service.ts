@@ -13,6 +13,8 @@ import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedd
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
+import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
+import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 
 /** Variables an edge service reads (all optional). */
 export type EdgeEnv = Readonly<Record<string, string | undefined>>;
@@ -53,6 +55,9 @@ export const EDGE_ENV_VARS = [
   'EDGEINFER_REGIONAL_QUALIFIER',
   'EDGEINFER_REGIONAL_ENDPOINT',
   'EDGEINFER_REGIONAL_BUDGET_MS',
+  // Telemetry: whose prices cost predictions (vercel-edge | netlify-edge | lambda-edge) and this PoP's name.
+  'EDGEINFER_COST_PROVIDER',
+  'EDGEINFER_POP',
   'AWS_REGION',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -106,7 +111,18 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   const budgetMs = Number(env.EDGEINFER_REGIONAL_BUDGET_MS);
   if (budgetMs > 0) config.cascade = { ...DEFAULT_CASCADE_CONFIG, budgetMs };
   const regional = regionalFrom(env);
+  const provider = env.EDGEINFER_COST_PROVIDER ?? 'vercel-edge';
+  if (!['vercel-edge', 'netlify-edge', 'lambda-edge'].includes(provider)) throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${provider}"`);
+  // With Upstash configured, every isolate flushes its metrics windows there after responses (the fleet view).
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  const telemetry = {
+    prices: priceTableFor(provider as EdgeProvider),
+    ...(url && token ? { fleet: createUpstashFleetStore({ url, token }) } : {}),
+    ...(env.EDGEINFER_POP ? { pop: env.EDGEINFER_POP } : {}),
+  };
   return createInferenceService({
+    telemetry,
     models: new EmbeddedModelSource(options.files),
     engines,
     ortPreference: options.ortWeb ? ['ort-web'] : [],
