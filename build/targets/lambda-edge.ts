@@ -35,7 +35,8 @@ export function lambdaEdgeTemplate(): object {
   const fn = (zip: string, memory: number, timeout: number) => ({
     Type: 'AWS::Lambda::Function',
     Properties: {
-      Runtime: 'nodejs20.x',
+      // nodejs20.x stopped accepting new functions in June 2026 (AWS Lambda runtime deprecation table).
+      Runtime: 'nodejs22.x',
       Handler: 'index.handler',
       Role: { 'Fn::GetAtt': ['EdgeFunctionRole', 'Arn'] },
       MemorySize: memory,

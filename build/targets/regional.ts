@@ -48,7 +48,8 @@ export function regionalTemplate(): object {
         Type: 'AWS::Lambda::Function',
         Properties: {
           FunctionName: 'edgeinfer-regional',
-          Runtime: 'nodejs20.x',
+          // nodejs20.x stopped accepting new functions in June 2026 (AWS Lambda runtime deprecation table).
+          Runtime: 'nodejs22.x',
           Architectures: ['x86_64'],
           Handler: 'index.handler',
           Role: { 'Fn::GetAtt': ['RegionalRole', 'Arn'] },

@@ -103,7 +103,10 @@ it('the viewer zip fits 1 MB without ORT; the template wires both triggers in us
   const template = JSON.parse(readFileSync(join(dir, 'out', 'template.json'), 'utf8'));
   const principals = template.Resources.EdgeFunctionRole.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service;
   expect(principals).toEqual(['lambda.amazonaws.com', 'edgelambda.amazonaws.com']);
-  expect(template.Resources.ViewerRequestVersion.Type).toBe('AWS::Lambda::Version');
+  expect(template.Resources.ViewerRequestVersion).toEqual({ Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' }, Description: { Ref: 'CodeVersion' } } });
+  expect(template.Resources.ViewerRequestFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 128, Timeout: 5 });
+  expect(template.Resources.OriginRequestFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 30 });
+  expect(template.Resources.WarmSchedule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['WarmDestination', 'Arn'] });
   const config = template.Resources.Distribution.Properties.DistributionConfig;
   expect(config.DefaultCacheBehavior.LambdaFunctionAssociations).toEqual([{ EventType: 'viewer-request', IncludeBody: true, LambdaFunctionARN: { Ref: 'ViewerRequestVersion' } }]);
   expect(config.CacheBehaviors[0].LambdaFunctionAssociations[0].EventType).toBe('origin-request');
