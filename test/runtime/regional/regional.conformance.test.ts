@@ -71,6 +71,18 @@ describe('conformance: regional zip through the local Invoke API', () => {
     expect(files.some((f) => f.startsWith('models/spam-edge'))).toBe(false);
   });
 
+  it('its template serves the zip as unpacked here, with a live alias and optional provisioned concurrency', () => {
+    const template = JSON.parse(readFileSync(join(result.outDir, 'template.json'), 'utf8'));
+    const fn = template.Resources.RegionalFunction.Properties;
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: 'spam-regional' } } });
+    const alias = template.Resources.RegionalAlias.Properties;
+    expect(alias.Name).toBe('live');
+    expect(alias.FunctionVersion).toEqual({ 'Fn::GetAtt': ['RegionalVersion', 'Version'] });
+    expect(alias.ProvisionedConcurrencyConfig['Fn::If'][0]).toBe('Provisioned');
+    expect(template.Parameters.ProvisionedConcurrency.Default).toBe(0);
+    expect(template.Resources.WarmSchedule.Properties.Targets[0].Arn).toEqual({ Ref: 'RegionalAlias' });
+  });
+
   it('answers real test-split messages as the in-process function does (labels equal, scores within 1e-6)', async () => {
     const messages = goldenMessages().slice(0, 16);
     let correct = 0;
