@@ -9,7 +9,7 @@ import { latestVersions } from '../../core/model/repository.ts';
 import { REPO_ROOT, type BuildTarget } from '../pipeline.ts';
 
 /** Models the regional function serves. */
-export const REGIONAL_MODELS = ['spam-regional'];
+export const REGIONAL_MODELS: [string, ...string[]] = ['spam-regional'];
 
 async function filesUnder(dir: string, prefix: string, keep: (path: string) => boolean = () => true): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
@@ -21,6 +21,9 @@ async function filesUnder(dir: string, prefix: string, keep: (path: string) => b
   }
   return out;
 }
+
+/** The payload the warm schedule sends: a real prediction on a one-line message. */
+export const REGIONAL_WARM_EVENT = { model: REGIONAL_MODELS[0], text: 'Subject: warmup', requestId: 'eventbridge-warm', deadlineMs: 4_102_444_800_000 };
 
 /** The regional function's CloudFormation template. */
 export function regionalTemplate(): object {
@@ -69,11 +72,11 @@ export function regionalTemplate(): object {
           ProvisionedConcurrencyConfig: { 'Fn::If': ['Provisioned', { ProvisionedConcurrentExecutions: { Ref: 'ProvisionedConcurrency' } }, { Ref: 'AWS::NoValue' }] },
         },
       },
-      // A scheduled invoke with a bad payload still initialises the container (models preload
-      // in init) and fails fast with InvalidRequest: warming without running inference.
+      // A scheduled real (tiny) prediction keeps one container initialised and its session
+      // warm; the far deadline is capped by the function's own timeout.
       WarmSchedule: {
         Type: 'AWS::Events::Rule',
-        Properties: { ScheduleExpression: { Ref: 'WarmSchedule' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: '{"warm":true}' }] },
+        Properties: { ScheduleExpression: { Ref: 'WarmSchedule' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(REGIONAL_WARM_EVENT) }] },
       },
       WarmPermission: {
         Type: 'AWS::Lambda::Permission',

@@ -15,7 +15,7 @@ import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
-import { regionalTarget } from '../../../build/targets/regional.ts';
+import { REGIONAL_WARM_EVENT, regionalTarget } from '../../../build/targets/regional.ts';
 import { goldenMessages } from '../conformance.ts';
 
 let result: BuildResult;
@@ -81,6 +81,16 @@ describe('conformance: regional zip through the local Invoke API', () => {
     expect(alias.ProvisionedConcurrencyConfig['Fn::If'][0]).toBe('Provisioned');
     expect(template.Parameters.ProvisionedConcurrency.Default).toBe(0);
     expect(template.Resources.WarmSchedule.Properties.Targets[0].Arn).toEqual({ Ref: 'RegionalAlias' });
+  });
+
+  it("answers the warm schedule's event with a prediction, not a function error", async () => {
+    const template = JSON.parse(readFileSync(join(result.outDir, 'template.json'), 'utf8'));
+    const event = JSON.parse(template.Resources.WarmSchedule.Properties.Targets[0].Input);
+    expect(event).toEqual(REGIONAL_WARM_EVENT);
+    const got = await invokeZip(event);
+    expect(got.functionError).toBeUndefined();
+    expect(got.body.model.name).toBe('spam-regional');
+    expect(['ham', 'spam']).toContain(got.body.label);
   });
 
   it('answers real test-split messages as the in-process function does (labels equal, scores within 1e-6)', async () => {
