@@ -58,6 +58,7 @@ export const EDGE_ENV_VARS = [
   // Telemetry: whose prices cost predictions (vercel-edge | netlify-edge | lambda-edge) and this PoP's name.
   'EDGEINFER_COST_PROVIDER',
   'EDGEINFER_POP',
+  'EDGEINFER_OTLP_URL',
   'AWS_REGION',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -120,6 +121,7 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
     prices: priceTableFor(provider as EdgeProvider),
     ...(url && token ? { fleet: createUpstashFleetStore({ url, token }) } : {}),
     ...(env.EDGEINFER_POP ? { pop: env.EDGEINFER_POP } : {}),
+    ...(env.EDGEINFER_OTLP_URL ? { otlp: { url: env.EDGEINFER_OTLP_URL } } : {}),
   };
   return createInferenceService({
     telemetry,

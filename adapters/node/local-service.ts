@@ -111,6 +111,10 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     if (!(windowMs >= 1_000)) throw new Error(`EDGEINFER_TELEMETRY_WINDOW_MS must be a number ≥ 1000, got "${env.EDGEINFER_TELEMETRY_WINDOW_MS}"`);
     options.telemetry = { windowMs };
   }
+  if (env.EDGEINFER_OTLP_URL) {
+    if (!/^https?:\/\//.test(env.EDGEINFER_OTLP_URL)) throw new Error(`EDGEINFER_OTLP_URL must be an http(s) URL (the collector's /v1/metrics), got "${env.EDGEINFER_OTLP_URL}"`);
+    options.telemetry = { ...(options.telemetry || {}), otlp: { url: env.EDGEINFER_OTLP_URL } };
+  }
   // EDGEINFER_REGIONAL=lambda sends escalations through the AWS SDK (e.g. to `npm run lambda:local`).
   if (env.EDGEINFER_REGIONAL === 'none') options.regional = { kind: 'none' };
   if (env.EDGEINFER_REGIONAL === 'lambda') {

@@ -8,3 +8,4 @@ export * from './prometheus.ts';
 export * from './fleet-store.ts';
 export * from './dashboard-data.ts';
 export * from './admin-auth.ts';
+export * from './otlp.ts';

@@ -6,6 +6,7 @@
 import { DEFAULT_PRICE_TABLE, type PriceTable } from '../cache/price-table.ts';
 import { predictionCostUsd, redisCommandsFor, type PredictionPath } from './cost.ts';
 import type { FleetStore } from './fleet-store.ts';
+import { type OtlpOptions, pushOtlp, toOtlpJson } from './otlp.ts';
 import { MetricsWindow, SeriesFamily } from './metrics-window.ts';
 
 /** The facts of one prediction telemetry needs (the /v1/predict answer has them all). */
@@ -33,6 +34,8 @@ export interface TelemetryOptions {
   fleet?: FleetStore;
   /** Minimum time between two flushes of one isolate, ms (default 10 s). */
   flushEveryMs?: number;
+  /** Push to an OpenTelemetry collector (OTLP/HTTP JSON) after responses, at most every `everyMs`. */
+  otlp?: OtlpOptions;
   /** Name of this point of presence (region, PoP code), part of the isolate's id in the fleet store. */
   pop?: string;
   now?: () => number;
@@ -88,6 +91,12 @@ export class Telemetry {
   #flushAgain = false;
   /** Flush attempts that failed (Redis down): visible in /metrics, never thrown. */
   flushFailures = 0;
+  readonly otlp: OtlpOptions | undefined;
+  readonly #startedAt: number;
+  #lastPush = -Infinity;
+  /** OTLP pushes made and failed. */
+  pushes = 0;
+  pushFailures = 0;
 
   constructor(options: TelemetryOptions = {}) {
     this.windowMs = options.windowMs ?? 60_000;
@@ -98,6 +107,8 @@ export class Telemetry {
     this.#flushEveryMs = options.flushEveryMs ?? 10_000;
     this.#now = options.now ?? (() => Date.now());
     this.isolateId = `${options.pop ?? 'local'}/${crypto.randomUUID().slice(0, 8)}`;
+    this.otlp = options.otlp;
+    this.#startedAt = this.#now();
     const start = this.#windowStart(this.#now());
     this.#closed = new MetricsWindow(start, start);
     this.#current = new MetricsWindow(start, start + this.windowMs);
@@ -170,13 +181,35 @@ export class Telemetry {
    * older than flushEveryMs, hands the flush to waitUntil (never awaited on the request path).
    */
   afterResponse(waitUntil: ((promise: Promise<unknown>) => void) | undefined): void {
-    if (!this.fleet || !waitUntil) return;
+    if (!waitUntil) return;
+    if (this.otlp) {
+      const now = this.#now();
+      if (now - this.#lastPush >= (this.otlp.everyMs ?? 30_000)) {
+        this.#lastPush = now;
+        waitUntil(this.push());
+      }
+    }
+    if (!this.fleet) return;
     const now = this.#now();
     if (now - this.#lastFlush < this.#flushEveryMs) return;
     this.#lastFlush = now;
     // One write at a time per isolate; the one running picks up what arrived meanwhile.
     if (this.#flushing) this.#flushAgain = true;
     else waitUntil(this.flush());
+  }
+
+  /** Pushes this isolate's totals (cumulative since it started) to the OTLP collector; never rejects. */
+  async push(): Promise<boolean> {
+    if (!this.otlp) return false;
+    try {
+      const body = toOtlpJson(this.snapshot().total, { 'service.name': 'edgeinfer', 'service.instance.id': this.isolateId }, this.#startedAt, this.#now());
+      await pushOtlp(this.otlp, body);
+      this.pushes++;
+      return true;
+    } catch {
+      this.pushFailures++;
+      return false;
+    }
   }
 
   /** Writes the windows closed since the last flush and the running one to the fleet store. */
