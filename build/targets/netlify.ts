@@ -25,12 +25,17 @@ export const netlifyTarget: BuildTarget = {
   defaultOut: '.netlify/v1',
   tiers: ['default'],
   defaultTier: 'default',
-  functions: (options) => [
+  functions: (options) => {
+    if (options.engines?.includes('ort-web')) {
+      // A cold ORT isolate spends several times Netlify's 50 ms CPU budget (shared/DESIGN.md).
+      throw new Error('Netlify builds carry the micro engine only (ORT\'s cold start is several times the 50 ms CPU budget of a request); drop --engines');
+    }
+    return [
     {
       name: 'edgeinfer',
       file: 'edgeinfer.js',
       models: ['spam-edge'],
-      engines: options.engines ?? ['micro'],
+      engines: ['micro'],
       budget: 'netlify',
       entry: (i) => `
 import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
@@ -42,7 +47,8 @@ export default createNetlifyEdgeHandler(service);
 export const config = { path: ${JSON.stringify(NETLIFY_PATHS)}, method: ['GET', 'POST'], onError: 'fail', name: 'edgeinfer' };
 `,
     },
-  ],
+    ];
+  },
   async write(outDir, built) {
     const fn = built[0]!;
     await mkdir(join(outDir, 'edge-functions'), { recursive: true });
