@@ -1,5 +1,6 @@
 // The numbers the dashboard shows, computed from metrics windows: per window (the time
 // series) and over the whole range (the tiles). Shared by the HTML page and its JSON twin.
+import type { RolloutStatus } from '../rollout/rollout.ts';
 import { type MetricsWindow, parseSeries } from './metrics-window.ts';
 
 /** One point of the time series, or the totals. */
@@ -29,6 +30,51 @@ export interface DashboardData {
   series: DashboardPoint[];
   /** `model@version` → label → count. */
   labels: Record<string, Record<string, number>>;
+  /** Rollout arms: traffic share and canary state (this isolate), requests, errors, p99 and shadow agreement (the scope's windows). */
+  rollout: RolloutArm[];
+}
+
+/** One arm of a rollout as the dashboard shows it. */
+export interface RolloutArm {
+  model: string;
+  version: string;
+  /** Share of traffic in this isolate (0..1). */
+  weight: number;
+  /** running | held | rolled_back | promoted for the canary, baseline for its baseline, absent otherwise. */
+  role?: string;
+  reason?: string;
+  requests: number;
+  errorRate: number | null;
+  p99Ms: number | null;
+  /** For a shadow version: share of shadowed answers that agreed with the served one. */
+  shadowAgreement?: number | null;
+}
+
+/** Rollout arms from the metrics (any scope) and this isolate's rollout status. */
+export function rolloutArms(window: MetricsWindow, status: readonly RolloutStatus[]): RolloutArm[] {
+  const arms: RolloutArm[] = [];
+  for (const s of status) {
+    const total = Object.values(s.weights).reduce((a, b) => a + b, 0) || 1;
+    const versions = new Set([...Object.keys(s.weights), ...(s.shadow ? [s.shadow.version] : [])]);
+    for (const version of versions) {
+      const requests = window.sum('edgeinfer_rollout_requests_total', { model: s.model, version });
+      const errors = window.sum('edgeinfer_rollout_requests_total', { model: s.model, version, outcome: 'error' });
+      const latency = window.sketch('edgeinfer_rollout_latency_ms', { model: s.model, version });
+      const arm: RolloutArm = { model: s.model, version, weight: (s.weights[version] ?? 0) / total, requests, errorRate: requests ? errors / requests : null, p99Ms: latency.count ? latency.quantile(0.99) : null };
+      if (s.canary?.version === version) {
+        arm.role = s.canary.state;
+        if (s.canary.reason) arm.reason = s.canary.reason;
+      } else if (s.canary?.baseline === version) arm.role = 'baseline';
+      if (s.shadow?.version === version) {
+        const agree = window.sum('edgeinfer_shadow_total', { model: s.model, version, result: 'agree' });
+        const shadowed = window.sum('edgeinfer_shadow_total', { model: s.model, version });
+        arm.role ??= 'shadow';
+        arm.shadowAgreement = shadowed ? agree / shadowed : null;
+      }
+      arms.push(arm);
+    }
+  }
+  return arms;
 }
 
 /** The tile and chart numbers of one window. */
@@ -68,7 +114,11 @@ export function labelDistribution(window: MetricsWindow): Record<string, Record<
 }
 
 /** The dashboard's data from a snapshot. */
-export function dashboardData(snapshot: { total: MetricsWindow; windows: MetricsWindow[]; scope: 'fleet' | 'isolate'; isolates: number }, windowMs: number): DashboardData {
+export function dashboardData(
+  snapshot: { total: MetricsWindow; windows: MetricsWindow[]; scope: 'fleet' | 'isolate'; isolates: number },
+  windowMs: number,
+  rollout: readonly RolloutStatus[] = [],
+): DashboardData {
   return {
     scope: snapshot.scope,
     isolates: snapshot.isolates,
@@ -76,5 +126,6 @@ export function dashboardData(snapshot: { total: MetricsWindow; windows: Metrics
     totals: dashboardPoint(snapshot.total),
     series: snapshot.windows.map(dashboardPoint),
     labels: labelDistribution(snapshot.total),
+    rollout: rolloutArms(snapshot.total, rollout),
   };
 }

@@ -56,6 +56,7 @@ ${chart('escalation', 'Escalation and degraded rate (%)', series, [
 ])}
 ${chart('cost', 'Cost per 1k predictions (US$)', series, [['cost / 1k', (p) => p.costPer1kUsd]])}
 ${labelsSection(data.labels)}
+${rolloutSection(data)}
 </div>
 </main></body></html>
 `;
@@ -134,6 +135,20 @@ function labelsSection(labels: Record<string, Record<string, number>>): string {
     .join('');
   return `<section id="chart-labels"><h2>Label distribution per model version</h2>${legend}<svg viewBox="0 0 ${W} ${arms.length * rowH}" role="img" aria-label="label distribution">${bars}</svg>
 <table id="labels"><thead><tr><th>model@version</th>${allLabels.map((l) => `<th>${esc(l)}</th>`).join('')}<th>total</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+/** Rollout arms: share of traffic, requests, error rate, p99, canary state, shadow agreement. */
+function rolloutSection(data: DashboardData): string {
+  if (data.rollout.length === 0) return '';
+  const rows = data.rollout
+    .map((arm) => {
+      const id = `${arm.model}@${arm.version}`;
+      const shadow = arm.shadowAgreement === undefined ? '' : pct(arm.shadowAgreement);
+      return `<tr data-arm="${esc(id)}"><td>${esc(id)}</td><td data-col="weight">${pct(arm.weight)}</td><td data-col="role"${arm.reason ? ` title="${esc(arm.reason)}"` : ''}>${esc(arm.role ?? '')}</td><td data-col="requests">${arm.requests}</td><td data-col="error-rate">${pct(arm.errorRate)}</td><td data-col="p99">${ms(arm.p99Ms)}</td><td data-col="shadow">${shadow}</td></tr>`;
+    })
+    .join('');
+  const reasons = data.rollout.filter((a) => a.reason).map((a) => `<p class="empty">${esc(`${a.model}@${a.version}`)}: ${esc(a.reason as string)}</p>`).join('');
+  return `<section id="chart-rollout"><h2>Rollout arms</h2><table id="rollout"><thead><tr><th>model@version</th><th>traffic</th><th>state</th><th>requests</th><th>errors</th><th>p99</th><th>shadow agreement</th></tr></thead><tbody>${rows}</tbody></table>${reasons}</section>`;
 }
 
 function niceMax(v: number): number {

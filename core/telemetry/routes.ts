@@ -87,7 +87,7 @@ async function dashboard(request: Request, service: ServiceContext, context: Req
     return html(loginPage(access.message), access.status);
   }
   const snapshot = await snapshotFor(request, telemetry, true);
-  const data = dashboardData(snapshot, telemetry.windowMs);
+  const data = dashboardData(snapshot, telemetry.windowMs, service.rollout?.status() ?? []);
   return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
 }
 

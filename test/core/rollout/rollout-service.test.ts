@@ -9,6 +9,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalService } from '../../../adapters/node/local-service.ts';
 import type { RolloutConfig } from '../../../core/rollout/rollout.ts';
+import type { DashboardData } from '../../../core/telemetry/dashboard-data.ts';
 import { BAG, buildQuantizedBagModel } from '../engine/quantized-bag-graph.ts';
 import { promtoolAvailable, promtoolCheck } from '../../helpers/promtool.ts';
 
@@ -109,6 +110,8 @@ describe('rollout through the handler (real onnxruntime, two model versions)', (
       const text = await (await shadowed.fetch(new Request('http://x/metrics'))).text();
       expect(metric(text, 'edgeinfer_predictions_total', {})).toBe(60);
       expect(metric(text, 'edgeinfer_shadow_total', { version: '2', result: 'agree' })).toBe(expectedAgree);
+      const data = (await (await shadowed.fetch(new Request('http://x/dashboard/data'), { peerAddress: '127.0.0.1' })).json()) as DashboardData;
+      expect(data.rollout.find((a) => a.version === '2')).toMatchObject({ role: 'shadow', weight: 0, requests: 0, shadowAgreement: expectedAgree / 60 });
     } finally {
       await Promise.all([v1.close(), v2.close(), shadowed.close()]);
     }
@@ -138,6 +141,13 @@ describe('rollout through the handler (real onnxruntime, two model versions)', (
       expect(metric(text, 'edgeinfer_rollout_canary_state', { version: '2', state: 'rolled_back' })).toBe(1);
       expect(metric(text, 'edgeinfer_rollout_weight', { version: '2' })).toBe(0);
       if (hasPromtool) expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+      // The dashboard's rollout table shows the same story.
+      const data = (await (await s.fetch(new Request('http://x/dashboard/data'), { peerAddress: '127.0.0.1' })).json()) as DashboardData;
+      const canary = data.rollout.find((a) => a.version === '2');
+      expect(canary).toMatchObject({ model: 'spam-edge', weight: 0, role: 'rolled_back', requests: failed, errorRate: 1 });
+      expect(data.rollout.find((a) => a.version === '1')).toMatchObject({ weight: 1, role: 'baseline', requests: 400 - failed, errorRate: 0 });
+      const html = await (await s.fetch(new Request('http://x/dashboard'), { peerAddress: '127.0.0.1' })).text();
+      expect(html).toContain(`<tr data-arm="spam-edge@2"><td>spam-edge@2</td><td data-col="weight">0.0%</td>`);
     } finally {
       await s.close();
     }
