@@ -177,6 +177,8 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
       write: false,
       logLevel: 'silent',
       external: ['node:*', ...(spec.external ?? [])],
+      // DDSketch's protobuf serialisation is never used (sketches travel as JSON): see the stub.
+      alias: { 'protobufjs/minimal': join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') },
       define: { __EDGEINFER_BAKED_ENV__: JSON.stringify(options.baked) },
       metafile: true,
     });
