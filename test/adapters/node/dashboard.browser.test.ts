@@ -2,7 +2,7 @@
 // after scripted traffic over several one-second windows, the page shows the same numbers as
 // /dashboard/data, draws every chart, fetches nothing else and runs no script; with an admin
 // token, the login form sets an HttpOnly cookie that opens it. Screenshot: test/artifacts/dashboard.png.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -15,6 +15,15 @@ import { sendScriptedTraffic, type ObservedTraffic } from '../../helpers/scripte
 
 const executablePath = chromiumPath('telemetry dashboard in Chromium');
 const ARTIFACTS = join(process.cwd(), 'test', 'artifacts');
+// The example models, with spam-edge served as versions 1 and 2 (the same graph) for a rollout.
+const repo = mkdtempSync(join(tmpdir(), 'edgeinfer-dashboard-models-'));
+cpSync(join(process.cwd(), 'models', 'spam-regional', '1'), join(repo, 'spam-regional', '1'), { recursive: true });
+for (const version of ['1', '2']) {
+  cpSync(join(process.cwd(), 'models', 'spam-edge', '1'), join(repo, 'spam-edge', version), { recursive: true });
+  const manifestPath = join(repo, 'spam-edge', version, 'model.json');
+  writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, 'utf8')), version }));
+}
+const rollout = { 'spam-edge': { split: { '1': 70, '2': 30 }, canary: { version: '2', minRequests: 10_000 } } };
 const config = { cascade: { regionalModels: { 'spam-edge': 'spam-regional' }, measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
 
 describe.skipIf(executablePath === null)('telemetry dashboard in headless Chromium', () => {
@@ -29,7 +38,7 @@ describe.skipIf(executablePath === null)('telemetry dashboard in headless Chromi
 
   beforeAll(async () => {
     // One-second windows, so a few seconds of traffic draw a time series.
-    server = await startLocalServer({ port: 0, log: () => {}, config, telemetry: { windowMs: 1_000 } });
+    server = await startLocalServer({ port: 0, log: () => {}, config, modelsRoot: repo, rollout, telemetry: { windowMs: 1_000 } });
     secured = await startLocalServer({ port: 0, log: () => {}, config: { ...config, adminToken: 'dashboard-test-token' } });
     const fetchFn = (request: Request) => fetch(request);
     for (let batch = 0; batch < 3; batch++) {
@@ -48,6 +57,7 @@ describe.skipIf(executablePath === null)('telemetry dashboard in headless Chromi
     await server?.close();
     await secured?.close();
     rmSync(profile, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
   });
 
   it('shows the numbers of /dashboard/data: predictions, p50/p95/p99, cache hit ratio, escalation rate, cost per 1k', async () => {
@@ -87,6 +97,15 @@ describe.skipIf(executablePath === null)('telemetry dashboard in headless Chromi
       expect(await page.locator(`#labels tr[data-arm="spam-edge@1"] td[data-label="${label}"]`).textContent()).toMatch(new RegExp(`^${n} \\(`));
     }
     expect(await page.locator('#chart-labels rect').count()).toBeGreaterThanOrEqual(2);
+    // The rollout table: both arms, their traffic share and the canary's state, requests as counted.
+    for (const arm of data.rollout) {
+      const row = page.locator(`#rollout tr[data-arm="spam-edge@${arm.version}"]`);
+      expect(await row.locator('td[data-col="weight"]').textContent()).toBe(pct(arm.weight));
+      expect(await row.locator('td[data-col="requests"]').textContent()).toBe(String(arm.requests));
+    }
+    expect(data.rollout.map((a) => [a.version, a.role])).toEqual([['1', 'baseline'], ['2', 'running']]);
+    // Requests that failed before a version was chosen (bad JSON, unknown model) belong to no arm.
+    expect((data.rollout[0]?.requests ?? 0) + (data.rollout[1]?.requests ?? 0)).toBe(data.totals.predictions);
     expect(await page.locator('script').count()).toBe(0);
     expect(foreignRequests).toEqual([]);
     expect(consoleMessages).toEqual([]);
