@@ -25,10 +25,15 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns adapters/node/server.ts (or `script`, any node arguments that print "ready on URL")
- * with `env` added to this process's environment.
+ * Spawns adapters/node/server.ts (or `script`: node arguments of a server that prints a line
+ * matching `readyLine`, its URL in group 1) with `env` added to this process's environment.
  */
-export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: string[] = [], script = ['--import', 'tsx', 'adapters/node/server.ts']): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  script = ['--import', 'tsx', 'adapters/node/server.ts'],
+  readyLine = /ready on (http:\/\/127\.0\.0\.1:\d+)/,
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -42,7 +47,7 @@ export async function startServerProcess(env: Record<string, string> = {}, nodeA
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server not ready in 60 s:\n${output}`)), 60_000);
     const check = () => {
-      const match = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      const match = readyLine.exec(output);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
