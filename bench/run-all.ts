@@ -1,0 +1,241 @@
+// `npm run bench`: runs every bench section as its own process, keeps each section's output
+// in bench/results/<section>.json (so one section can be rerun alone), and writes
+// BENCHMARKS.md with hand-written SVG charts (bench/charts/) and the README's bench table.
+// Usage: npm run bench -- [--only load,faults] [--skip soak] [--report-only] [--soak-minutes 5]
+//        [--record soak=/path/to/stdout.log] (records a section from the saved output of a
+//        standalone run, e.g. `npm run bench:soak > soak.log`, instead of running it again)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { barChart, lineChart, type Bar } from './svg-chart.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS = join(ROOT, 'bench', 'results');
+const CHARTS = join(ROOT, 'bench', 'charts');
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    'report-only': { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string', default: '5' },
+    'timeout-minutes': { type: 'string', default: '20' },
+    record: { type: 'string', multiple: true },
+  },
+});
+
+type Json = Record<string, unknown>;
+
+interface Section {
+  name: string;
+  title: string;
+  script: string;
+  args: string[];
+  /** What the section measures, in one or two sentences for the report. */
+  about: string;
+  charts?: (json: Json) => Array<{ title: string; svg: string }>;
+  table?: (json: Json) => string;
+}
+
+/** What a section run left behind. */
+interface SectionResult {
+  section: string;
+  command: string;
+  startedAt: string;
+  durationS: number;
+  exitCode: number | null;
+  machine: string | null;
+  /** Lines printed before the JSON line (the human summary), capped. */
+  summary: string[];
+  json: Json | null;
+}
+
+const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+const runsOf = (json: Json) => (json.runs as Array<Record<string, number | string>>) ?? [];
+const scenariosOf = (json: Json) => (json.scenarios as Array<Record<string, unknown>>) ?? [];
+
+const SECTIONS: Section[] = [
+  { name: 'engine', title: 'Engines: micro vs ort-web vs ort-node', script: 'bench/engine.ts', args: [], about: 'Warm session.run and cold start of the three engines on the example edge model, interleaved in one process; gzip sizes of the micro engine bundles.' },
+  { name: 'engines-cold', title: 'ORT engines: cold and warm', script: 'bench/engines-cold.ts', args: [], about: 'ort-web vs ort-node on one model: cold (import → first run) and warm p50/p99, side by side.' },
+  { name: 'predict', title: 'Handler overhead vs the bare engine; npm start cold start', script: 'bench/predict.ts', args: ['--messages', '200', '--rounds', '3', '--cold-runs', '3'], about: 'POST /v1/predict in process (cache off, no escalation) against bare preprocess + session.run on the same messages, interleaved; then spawn → first answer of `npm start`.' },
+  { name: 'cache', title: 'Cache: latency per level and Zipf replay per policy', script: 'bench/cache.ts', args: [], about: 'L1 hit, L2 hit (real Redis behind the local REST server) and miss side by side; Zipf replay of the same sequence under each cache policy, with cost per 1M predictions.' },
+  { name: 'escalation', title: 'Escalation to the regional tier', script: 'bench/escalation.ts', args: [], about: 'Regional compute, raw Invoke HTTP and the real SDK against the local Invoke API, and the extra latency of an escalation over an edge-only answer, paired per message.' },
+  {
+    name: 'load',
+    title: 'Node adapter under load (autocannon)',
+    script: 'bench/load.ts',
+    args: ['--seconds', '10'],
+    about:
+      'autocannon 9.0.0 against the node server (child process) at concurrency 1, 16, 64 on cache-hit traffic (200 warmed test-split messages) and miss traffic (every text unique), beside a bare node:http floor. autocannon runs on the same 2 cores as the server, so raw req/s understates the server; req/s per server CPU-second (from /proc) is the per-core figure. Latency quantiles have 1 ms resolution (autocannon histograms).',
+    charts: (json) => [
+      { title: 'req/s per server core (server CPU-seconds)', svg: barChart('Node server: requests per server CPU-second', runsOf(json).map((r) => ({ label: `${r.traffic} c=${r.connections}`, value: num(r.rps_per_server_core), ...(r.traffic === 'hit' ? { mark: 5000 } : {}) })), 'req/s/core') },
+      { title: 'p99 latency', svg: barChart('Node server: p99 latency (client side)', runsOf(json).map((r) => ({ label: `${r.traffic} c=${r.connections}`, value: num(r.p99_ms), ...(r.traffic === 'hit' ? { mark: 5 } : {}) })), 'ms') },
+    ],
+    table: (json) =>
+      table(
+        ['traffic', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'server cores', 'req/s per server core'],
+        runsOf(json).map((r) => [r.traffic, r.connections, r.rps, r.p50_ms, r.p99_ms, r.errors, r.timeouts, r.non2xx, r.server_cores, r.rps_per_server_core]),
+      ),
+  },
+  {
+    name: 'fuzz',
+    title: 'Reliability: fuzzing the HTTP API',
+    script: 'test/fuzz/main.ts',
+    args: [],
+    about: '10,000 seeded bad requests (14 families) to the node server over real sockets; pass = no answer ≥ 500, every error JSON with a code, nothing lost, server alive.',
+    charts: (json) => [{ title: 'answers by status', svg: barChart('Fuzz: answers by HTTP status', Object.entries(json.byStatus as Record<string, number>).map(([label, value]) => ({ label, value })), 'requests') }],
+    table: (json) =>
+      `${table(['sent', 'answered', 'lost', '≥ 500', 'violations', 'server alive'], [[json.sent, json.answered, json.lost, json.over500, json.violations, json.alive]])}\n\n` +
+      table(['error code', 'count'], Object.entries(json.byCode as Record<string, number>).map(([k, v]) => [k, v])),
+  },
+  {
+    name: 'faults',
+    title: 'Reliability: faults during load',
+    script: 'bench/faults.ts',
+    args: [],
+    about: 'Closed-loop load (4 connections) while Redis is stopped mid-run, slowed past its budget, and while the regional Lambda fails, times out and throttles; every message escalates and the cache policy is `always`. Pass = every request answered 200 and the fault visible in every answer made under it.',
+    charts: (json) => [{ title: 'p99 vs budget + 5 ms', svg: barChart('Faults: p99 latency per scenario (red: budget + 5 ms)', scenariosOf(json).map((s) => ({ label: String(s.scenario), value: num(s.p99_ms), mark: num(s.budget_ms) + 5 })), 'ms') }],
+    table: (json) =>
+      table(
+        ['scenario', 'requests', '200s', 'lost', 'fault shown', 'answers', 'cache.l2', 'p50 ms', 'p99 ms', 'budget + 5 ms', 'pass'],
+        scenariosOf(json).map((s) => [s.scenario, s.requests, s.answered200, s.lost, `${s.showingFault}/${s.underFault}`, compact(s.reasons), compact(s.l2), s.p50_ms, s.p99_ms, num(s.budget_ms) + 5, s.ok ? 'yes' : 'no']),
+      ) +
+      `\n\nLoad faults: ${((json.loadFaults as Array<{ fault: string; ok: boolean; detail: string }>) ?? []).map((f) => `${f.fault}: ${f.ok ? 'refused as expected' : 'NOT refused'} (${f.detail.slice(0, 160)}…)`).join('; ')}. A missing or wrong WASM binary for ort-web is refused with a clear message: test/core/engine/ort-web-init-errors.test.ts.`,
+  },
+  {
+    name: 'soak',
+    title: 'Reliability: soak',
+    script: 'bench/soak.ts',
+    args: ['--minutes', values['soak-minutes'] as string],
+    about: 'Steady autocannon load (16 connections; 90 % repeated messages, 10 % unique) after the L1 cache is filled to its bound; RSS of the server from /proc every 5 s. Pass = RSS growth < 10 % and 0 errors.',
+    charts: (json) => [{ title: 'RSS over the soak', svg: lineChart('Soak: server RSS', ((json.rss_samples as Array<{ t: number; rssMiB: number }>) ?? []).map((s) => ({ x: s.t, y: s.rssMiB })), 's', 'MiB') }],
+    table: (json) =>
+      table(
+        ['minutes', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'RSS start MiB', 'RSS end MiB', 'growth %', 'pass'],
+        [[json.minutes, json.requests, json.rps, json.p50_ms, json.p99_ms, json.errors, json.timeouts, json.non2xx, json.rss_start_mib, json.rss_end_mib, json.rss_growth_pct, json.ok ? 'yes' : 'no']],
+      ),
+  },
+];
+
+function compact(value: unknown): string {
+  return Object.entries((value as Record<string, number>) ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function table(head: string[], rows: unknown[][]): string {
+  const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|');
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+/** Scalar fields of a JSON object (one level of nesting flattened), for sections without a custom table. */
+function scalarTable(json: Json): string {
+  const rows: Array<[string, unknown]> = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') rows.push([key, value]);
+    else if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k2, v2] of Object.entries(value as Json)) if (typeof v2 === 'number' || typeof v2 === 'string' || typeof v2 === 'boolean') rows.push([`${key}.${k2}`, v2]);
+    }
+  }
+  return table(['field', 'value'], rows.slice(0, 60));
+}
+
+async function runSection(section: Section): Promise<SectionResult> {
+  const started = new Date();
+  const t0 = performance.now();
+  const args = ['--import', 'tsx', section.script, ...section.args];
+  console.log(`\n=== ${section.name}: node ${args.join(' ')}`);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    process.stdout.write(d);
+  });
+  const timer = setTimeout(() => child.kill('SIGTERM'), Number(values['timeout-minutes']) * 60_000);
+  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  clearTimeout(timer);
+  return resultFromOutput(section, stdout, started, (performance.now() - t0) / 1000, exitCode);
+}
+
+function resultFromOutput(section: Section, stdout: string, started: Date, seconds: number, exitCode: number | null): SectionResult {
+  const lines = stdout.trim().split('\n').filter((l) => !l.startsWith('npm warn'));
+  let json: Json | null = null;
+  try {
+    json = JSON.parse(lines.at(-1) ?? '') as Json;
+  } catch {
+    json = null;
+  }
+  return {
+    section: section.name,
+    command: `npx tsx ${section.script} ${section.args.join(' ')}`.trim(),
+    startedAt: started.toISOString(),
+    durationS: Math.round(seconds * 10) / 10,
+    exitCode,
+    machine: lines.find((l) => l.startsWith('machine:')) ?? null,
+    summary: lines.slice(0, -1).filter((l) => !l.startsWith('machine:')).slice(-25),
+    json,
+  };
+}
+
+function readResult(name: string): SectionResult | null {
+  const file = join(RESULTS, `${name}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SectionResult) : null;
+}
+
+function writeReport(): void {
+  mkdirSync(CHARTS, { recursive: true });
+  const parts: string[] = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (bench/run-all.ts) from the latest run of each section (bench/results/). Every section names the machine, runtime and command; comparisons inside a section ran side by side in one run. These machines are shared and noisy: read ratios and orders of magnitude, not the third digit.',
+    '',
+  ];
+  const missing: string[] = [];
+  for (const section of SECTIONS) {
+    const result = readResult(section.name);
+    parts.push(`## ${section.title}`, '', section.about, '');
+    if (!result || !result.json) {
+      missing.push(section.name);
+      parts.push(result ? `Last run failed (exit ${result.exitCode}, ${result.startedAt}); rerun \`npm run bench -- --only ${section.name}\`.` : `Not run yet: \`npm run bench -- --only ${section.name}\`.`, '');
+      continue;
+    }
+    parts.push(`- run: \`${result.command}\`, ${result.startedAt}${Number.isFinite(result.durationS) ? `, ${result.durationS} s` : ''}, exit ${result.exitCode}`, `- ${result.machine ?? 'machine: not printed'}`, '');
+    for (const [i, chart] of (section.charts?.(result.json) ?? []).entries()) {
+      const file = `${section.name}-${i + 1}.svg`;
+      writeFileSync(join(CHARTS, file), chart.svg);
+      parts.push(`![${chart.title}](bench/charts/${file})`, '');
+    }
+    parts.push(section.table ? section.table(result.json) : scalarTable(result.json), '');
+    if (result.summary.length) parts.push('<details><summary>printed summary</summary>', '', '```text', ...result.summary, '```', '', '</details>', '');
+  }
+  if (missing.length) parts.splice(4, 0, `Sections without a result in this report: ${missing.join(', ')}.`, '');
+  writeFileSync(join(ROOT, 'BENCHMARKS.md'), parts.join('\n'));
+  console.log(`\nwrote BENCHMARKS.md (${SECTIONS.length - missing.length}/${SECTIONS.length} sections${missing.length ? `; missing: ${missing.join(', ')}` : ''})`);
+}
+
+const only = values.only ? new Set(values.only.split(',')) : null;
+const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+mkdirSync(RESULTS, { recursive: true });
+for (const spec of values.record ?? []) {
+  const [name, file] = spec.split('=') as [string, string];
+  const section = SECTIONS.find((s) => s.name === name);
+  if (!section || !file) throw new Error(`--record wants <section>=<log file>, sections: ${SECTIONS.map((s) => s.name).join(', ')}`);
+  const text = readFileSync(file, 'utf8');
+  const rc = /^rc=(\d+)$/m.exec(text);
+  const { mtime } = (await import('node:fs')).statSync(file);
+  const result = resultFromOutput(section, text.replace(/^rc=\d+$/m, ''), mtime, Number.NaN, rc ? Number(rc[1]) : null);
+  result.command += ' (standalone run, recorded)';
+  writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+}
+if (!values['report-only'] && !values.record) {
+  for (const section of SECTIONS) {
+    if ((only && !only.has(section.name)) || skip.has(section.name)) continue;
+    const result = await runSection(section);
+    writeFileSync(join(RESULTS, `${section.name}.json`), JSON.stringify(result, null, 2) + '\n');
+  }
+}
+writeReport();
+const failed = SECTIONS.map((s) => readResult(s.name)).filter((r) => r && r.exitCode !== 0);
+console.log(JSON.stringify({ bench: 'all', sections: SECTIONS.length, withResults: SECTIONS.filter((s) => readResult(s.name)?.json).length, failed: failed.map((r) => r!.section) }));

@@ -1,0 +1,74 @@
+// Hand-written SVG charts for BENCHMARKS.md: horizontal bars and a simple line, plain SVG with
+// system fonts and no external assets, so the files render anywhere an image does.
+
+/** One bar: a label, its value, and an optional reference mark (e.g. a budget). */
+export interface Bar {
+  label: string;
+  value: number;
+  mark?: number;
+}
+
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"';
+const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 100) / 100));
+
+/** Horizontal bar chart; bars with a `mark` get a red tick there (and the mark's value). */
+export function barChart(title: string, bars: Bar[], unit: string): string {
+  const labelWidth = 190;
+  const plotWidth = 420;
+  const rowHeight = 22;
+  const top = 34;
+  const height = top + bars.length * rowHeight + 16;
+  const max = Math.max(1e-9, ...bars.map((b) => Math.max(b.value, b.mark ?? 0)));
+  const rows = bars
+    .map((bar, i) => {
+      const y = top + i * rowHeight;
+      const w = Math.max(1, (bar.value / max) * plotWidth);
+      const mark = bar.mark === undefined ? '' : `<line x1="${labelWidth + (bar.mark / max) * plotWidth}" x2="${labelWidth + (bar.mark / max) * plotWidth}" y1="${y - 2}" y2="${y + 16}" stroke="#c0392b" stroke-width="2"/>`;
+      return (
+        `<text x="${labelWidth - 8}" y="${y + 12}" text-anchor="end" ${FONT}>${escape(bar.label)}</text>` +
+        `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="14" fill="#2d6cdf"/>` +
+        mark +
+        `<text x="${labelWidth + w + 6}" y="${y + 12}" ${FONT}>${fmt(bar.value)} ${escape(unit)}${bar.mark === undefined ? '' : ` (mark ${fmt(bar.mark)})`}</text>`
+      );
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 160}" height="${height}" viewBox="0 0 ${labelWidth + plotWidth + 160} ${height}">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="8" y="20" ${FONT} font-weight="bold">${escape(title)}</text>
+${rows}
+</svg>
+`;
+}
+
+/** Line chart of (x, y) points with axis labels at the ends. */
+export function lineChart(title: string, points: Array<{ x: number; y: number }>, xUnit: string, yUnit: string): string {
+  const width = 640;
+  const height = 240;
+  const left = 60;
+  const bottom = 30;
+  const top = 34;
+  const plotW = width - left - 20;
+  const plotH = height - top - bottom;
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const y0 = 0;
+  const y1 = Math.max(...ys) * 1.1 || 1;
+  const px = (x: number) => left + ((x - x0) / Math.max(1e-9, x1 - x0)) * plotW;
+  const py = (y: number) => top + plotH - ((y - y0) / (y1 - y0)) * plotH;
+  const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="8" y="20" ${FONT} font-weight="bold">${escape(title)}</text>
+<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#888"/>
+<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#888"/>
+<text x="${left - 6}" y="${top + 4}" text-anchor="end" ${FONT}>${fmt(y1)}</text>
+<text x="${left - 6}" y="${top + plotH}" text-anchor="end" ${FONT}>0</text>
+<text x="${left}" y="${height - 8}" ${FONT}>${fmt(x0)} ${escape(xUnit)}</text>
+<text x="${left + plotW}" y="${height - 8}" text-anchor="end" ${FONT}>${fmt(x1)} ${escape(xUnit)}</text>
+<text x="${left + 4}" y="${top + 12}" ${FONT} fill="#555">${escape(yUnit)}</text>
+<path d="${path}" fill="none" stroke="#2d6cdf" stroke-width="2"/>
+</svg>
+`;
+}
