@@ -179,6 +179,32 @@ function resultFromOutput(section: Section, stdout: string, started: Date, secon
   };
 }
 
+/** The Reliability table: requests sent, answered, lost and errors by class, per reliability section. */
+function reliabilitySummary(): string[] {
+  const rows: unknown[][] = [];
+  const fuzz = readResult('fuzz')?.json;
+  if (fuzz) {
+    const byStatus = fuzz.byStatus as Record<string, number>;
+    const cls = (lo: number, hi: number) => Object.entries(byStatus).filter(([k]) => Number(k) >= lo && Number(k) < hi).reduce((n, [, v]) => n + v, 0);
+    rows.push(['fuzz (bad requests)', fuzz.sent, fuzz.answered, fuzz.lost, `2xx ${cls(200, 300)}, 4xx ${cls(400, 500)}, 5xx ${cls(500, 600)}; violations ${fuzz.violations}`, fuzz.ok ? 'pass' : 'FAIL']);
+  }
+  const faults = readResult('faults')?.json;
+  if (faults) {
+    const scenarios = scenariosOf(faults);
+    const sent = scenarios.reduce((n, s) => n + num(s.requests), 0);
+    const ok200 = scenarios.reduce((n, s) => n + num(s.answered200), 0);
+    const lost = scenarios.reduce((n, s) => n + num(s.lost), 0);
+    rows.push(['faults during load', sent, sent - lost, lost, `200 ${ok200}, other ${sent - lost - ok200}; degraded answers carry their reason`, faults.ok ? 'pass' : 'FAIL']);
+  }
+  const soak = readResult('soak')?.json;
+  if (soak) {
+    const errors = num(soak.errors) + num(soak.timeouts) + num(soak.non2xx);
+    rows.push([`soak (${soak.minutes} min)`, soak.requests, num(soak.requests) - num(soak.errors) - num(soak.timeouts), num(soak.errors) + num(soak.timeouts), `errors ${errors}; RSS ${soak.rss_start_mib} → ${soak.rss_end_mib} MiB (${soak.rss_growth_pct} %)`, soak.ok ? 'pass' : 'FAIL']);
+  }
+  if (rows.length === 0) return [];
+  return ['## Reliability', '', table(['run', 'requests sent', 'answered', 'lost', 'answers by class', 'result'], rows)];
+}
+
 function readResult(name: string): SectionResult | null {
   const file = join(RESULTS, `${name}.json`);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SectionResult) : null;
@@ -192,6 +218,7 @@ function writeReport(): void {
     'Written by `npm run bench` (bench/run-all.ts) from the latest run of each section (bench/results/). Every section names the machine, runtime and command; comparisons inside a section ran side by side in one run. These machines are shared and noisy: read ratios and orders of magnitude, not the third digit.',
     '',
   ];
+  parts.push(...reliabilitySummary(), '');
   const missing: string[] = [];
   for (const section of SECTIONS) {
     const result = readResult(section.name);
