@@ -1,5 +1,6 @@
 // `npm run bench`: runs every bench section as its own process, keeps each section's output
-// in bench/results/<section>.json (so one section can be rerun alone), and writes
+// in bench/results/<section>.json (so one section can be rerun alone; findings written by
+// hand beside it in <section>.notes.md are included), and writes
 // BENCHMARKS.md with hand-written SVG charts (bench/charts/) and the README's bench table.
 // Usage: npm run bench -- [--only load,faults] [--skip soak] [--report-only] [--soak-minutes 5]
 //        [--record soak=/path/to/stdout.log] (records a section from the saved output of a
@@ -62,6 +63,10 @@ const SECTIONS: Section[] = [
   { name: 'predict', title: 'Handler overhead vs the bare engine; npm start cold start', script: 'bench/predict.ts', args: ['--messages', '200', '--rounds', '3', '--cold-runs', '3'], about: 'POST /v1/predict in process (cache off, no escalation) against bare preprocess + session.run on the same messages, interleaved; then spawn → first answer of `npm start`.' },
   { name: 'cache', title: 'Cache: latency per level and Zipf replay per policy', script: 'bench/cache.ts', args: [], about: 'L1 hit, L2 hit (real Redis behind the local REST server) and miss side by side; Zipf replay of the same sequence under each cache policy, with cost per 1M predictions.' },
   { name: 'escalation', title: 'Escalation to the regional tier', script: 'bench/escalation.ts', args: [], about: 'Regional compute, raw Invoke HTTP and the real SDK against the local Invoke API, and the extra latency of an escalation over an edge-only answer, paired per message.' },
+  { name: 'size', title: 'Artifact sizes per target and tier', script: 'bench/size.ts', args: [], about: 'Raw / gzip / zip size of every built target against each provider tier limit, micro engine and (where it fits) ORT.' },
+  { name: 'coldstart', title: 'Cold start per runtime', script: 'bench/coldstart.ts', args: [], about: 'Process or isolate start to the first prediction, per runtime (Node, Deno, edge-runtime) and engine, running the artifact that runtime deploys.' },
+  { name: 'client', title: 'Client SDK: size, offload, payload, latency', script: 'bench/client.ts', args: [], about: 'edgeinfer/client bundle sizes, share of predictions answered on the device, request bytes for ids vs text, local answer vs a localhost round trip.' },
+  { name: 'telemetry', title: 'Telemetry cost and sketch accuracy', script: 'bench/telemetry.ts', args: [], about: 'Per-request cost of telemetry (on vs off, with an A/A floor), the recording cost, and merged-sketch quantile error.' },
   {
     name: 'load',
     title: 'Node adapter under load (autocannon)',
@@ -235,6 +240,9 @@ function writeReport(): void {
       parts.push(`![${chart.title}](bench/charts/${file})`, '');
     }
     parts.push(section.table ? section.table(result.json) : scalarTable(result.json), '');
+    // Hand-written findings that go with the numbers (profiles, diagnostics), kept beside the result.
+    const notes = join(RESULTS, `${section.name}.notes.md`);
+    if (existsSync(notes)) parts.push(readFileSync(notes, 'utf8').trim(), '');
     if (result.summary.length) parts.push('<details><summary>printed summary</summary>', '', '```text', ...result.summary, '```', '', '</details>', '');
   }
   if (missing.length) parts.splice(4, 0, `Sections without a result in this report: ${missing.join(', ')}.`, '');
