@@ -210,6 +210,34 @@ function reliabilitySummary(): string[] {
   return ['## Reliability', '', table(['run', 'requests sent', 'answered', 'lost', 'answers by class', 'result'], rows)];
 }
 
+/** The README's headline table, between <!-- bench-table --> and <!-- /bench-table -->. */
+function writeReadmeTable(): void {
+  const readmePath = join(ROOT, 'README.md');
+  if (!existsSync(readmePath)) return;
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = '<!-- bench-table -->';
+  const end = '<!-- /bench-table -->';
+  if (!readme.includes(start)) return;
+  const rows: unknown[][] = [];
+  const load = readResult('load')?.json;
+  if (load) {
+    for (const r of runsOf(load).filter((r) => r.traffic === 'hit')) rows.push([`node server, cache hits, c=${r.connections}`, `${r.rps_per_server_core} req/s per server core, p99 ${r.p99_ms} ms (bar: 5,000, 5 ms)`]);
+  }
+  const fuzz = readResult('fuzz')?.json;
+  if (fuzz) rows.push(['fuzz: bad requests', `${fuzz.sent} sent, ${fuzz.over500} ≥ 500, ${fuzz.violations} without a JSON code, ${fuzz.lost} lost`]);
+  const faults = readResult('faults')?.json;
+  if (faults) rows.push(['faults during load', scenariosOf(faults).map((s) => `${s.scenario} ${s.answered200}/${s.requests} answered, p99 ${s.p99_ms} ms`).join('; ')]);
+  const soak = readResult('soak')?.json;
+  if (soak) rows.push([`soak ${soak.minutes} min`, `${soak.requests} requests, ${num(soak.errors) + num(soak.timeouts) + num(soak.non2xx)} errors, RSS ${soak.rss_start_mib} → ${soak.rss_end_mib} MiB (${soak.rss_growth_pct} %, bar < 10 %)`]);
+  const engine = readResult('engine')?.json;
+  if (engine) rows.push(['edge model warm run, p50', `micro ${engine.micro_p50_us} µs, ort-web ${engine.ort_web_p50_us} µs, ort-node ${engine.ort_node_p50_us} µs`]);
+  if (rows.length === 0) return;
+  const block = `${start}\n\n${table(['measure (npm run bench, BENCHMARKS.md)', 'latest'], rows)}\n\n${end}`;
+  const from = readme.indexOf(start);
+  const to = readme.includes(end) ? readme.indexOf(end) + end.length : from + start.length;
+  writeFileSync(readmePath, readme.slice(0, from) + block + readme.slice(to));
+}
+
 function readResult(name: string): SectionResult | null {
   const file = join(RESULTS, `${name}.json`);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SectionResult) : null;
@@ -247,6 +275,7 @@ function writeReport(): void {
   }
   if (missing.length) parts.splice(4, 0, `Sections without a result in this report: ${missing.join(', ')}.`, '');
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), parts.join('\n'));
+  writeReadmeTable();
   console.log(`\nwrote BENCHMARKS.md (${SECTIONS.length - missing.length}/${SECTIONS.length} sections${missing.length ? `; missing: ${missing.join(', ')}` : ''})`);
 }
 
