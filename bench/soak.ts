@@ -6,7 +6,8 @@
 // then runs the soak traffic for 30 s.
 // Traffic: test-split messages, 90 % repeats (L1 hits) and 10 % unique (misses that fill the
 // L1 up to its bound), through autocannon 9.0.0 at 16 connections.
-// Usage: npx tsx bench/soak.ts [--minutes 5] [--connections 16]. Last line: one JSON object.
+// Usage: npx tsx bench/soak.ts [--minutes 5] [--connections 16] [--server-node-args "--max-old-space-size=128"].
+// Last line: one JSON object.
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
 import { loadSplits } from '../models/training/dataset.ts';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     'warmup-seconds': { type: 'string', default: '30' },
     // EDGEINFER_CACHE_L1_ENTRIES of the server (default 10,000) plus a margin.
     'fill-requests': { type: 'string', default: '12000' },
+    // Node flags for the server, e.g. "--max-old-space-size=128" to tell heap sizing from a leak.
+    'server-node-args': { type: 'string', default: '' },
   },
 });
 const minutes = Number(values.minutes);
@@ -44,7 +47,8 @@ const requests = [
 ];
 
 console.log(await machineLine());
-const server = await startServerProcess({});
+const serverNodeArgs = (values['server-node-args'] as string).split(' ').filter(Boolean);
+const server = await startServerProcess({}, serverNodeArgs);
 const samples: Array<{ t: number; rssMiB: number }> = [];
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 let result: Awaited<ReturnType<typeof autocannon>>;
@@ -107,6 +111,7 @@ console.log(
     rss_growth_pct: Math.round(growth * 1000) / 10,
     fill_requests: Number(values['fill-requests']),
     warmup_seconds: warmupSeconds,
+    server_node_args: serverNodeArgs,
     server_cpu_s: Math.round(cpuSeconds * 10) / 10,
     rss_samples: samples,
   }),
