@@ -6,7 +6,7 @@
 // then runs the soak traffic for 30 s.
 // Traffic: test-split messages, 90 % repeats (L1 hits) and 10 % unique (misses that fill the
 // L1 up to its bound), through autocannon 9.0.0 at 16 connections.
-// Usage: npx tsx bench/soak.ts [--minutes 5] [--connections 16] [--server-node-args "--max-old-space-size=128"].
+// Usage: npx tsx bench/soak.ts [--minutes 5] [--connections 16] [--server-node-args=--max-old-space-size=128].
 // Last line: one JSON object.
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
