@@ -118,7 +118,8 @@ const ROUTES: RouteEntry[] = [
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
   const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
-  const caching = options.cache
+  // Policy "off" means no cache at all: not even the input hash is computed per request.
+  const caching = options.cache && options.cache.policy.mode !== 'off'
     ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name))
     : undefined;
   const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
