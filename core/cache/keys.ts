@@ -1,16 +1,16 @@
 // Cache keys bound to what produced the value: a prediction key names the model's sha256
 // and the preprocessing version, so a new model (or a new tokenizer) never reads an old
 // answer; a feature key names the view and its version.
+import { sha256HexSync } from './sha256.ts';
 
-/** Hex SHA-256 of UTF-8 text (web crypto: the same in isolates, Deno and Node). */
+/**
+ * Hex SHA-256 of UTF-8 text: the same digest web crypto gives, computed synchronously
+ * (see sha256.ts for why). Async so callers need not change if this moves back to
+ * crypto.subtle.
+ */
 export async function sha256HexOfText(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  // join() yields one flat string; `hex +=` per byte left a 32-deep rope (~1.7 KB instead of
-  // ~100 B) that every cache and ghost-list entry keyed by it kept alive (found by the soak).
-  return Array.from(digest, (b) => HEX_BYTES[b] as string).join('');
+  return sha256HexSync(text);
 }
-
-const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /**
  * Canonical text of a model input: strings as they are (the preprocessor sees exact text,
