@@ -10,6 +10,7 @@
 // Process timings are from process start (performance.now() in the child) to the end of the
 // first /v1/predict; isolate timings from creating the EdgeRuntime to the same point.
 // Medians and p90 of N runs (default 10); the last line is one JSON object.
+import { denoBinary } from '../build/deno-binary.ts';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ import { summarize, type Summary } from './stats.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const RUNS = Math.max(1, Number(values.runs));
-const DENO = join(REPO_ROOT, 'node_modules/.bin/deno');
+const DENO = denoBinary() ?? 'deno';
 const TEXT = 'Subject: You won! Claim your FREE prize now, click here to collect your cash reward';
 const work = mkdtempSync(join(tmpdir(), 'edgeinfer-coldstart-'));
 
