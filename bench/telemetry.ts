@@ -16,6 +16,7 @@ import { LatencySketch } from '../core/telemetry/sketch.ts';
 import { Telemetry, type PredictionRecord } from '../core/telemetry/telemetry.ts';
 import { loadSplits } from '../models/training/dataset.ts';
 import { machineLine, summarize, type Summary } from './stats.ts';
+import { seededRandom } from '../models/training/prng.ts';
 
 const { values } = parseArgs({
   options: {
@@ -102,16 +103,7 @@ function recordingCost(): { nsPerRequest: Summary; windowsSeries: number } {
 }
 
 // --- 3. sketch merge accuracy ---------------------------------------------------------------
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 
 function mergeAccuracy() {
   const random = mulberry32(2026);

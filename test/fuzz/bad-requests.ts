@@ -2,6 +2,7 @@
 // must pass (status < 500, JSON error with a code). Runtime-neutral: a case becomes a web
 // Request (`toRequest`) for any invoke(Request) → Response (edge artifacts), or is sent over
 // a real socket by test/fuzz/socket-sender.ts (the node server).
+import { seededRandom } from '../../models/training/prng.ts';
 
 /** One generated request. `body` is raw bytes so invalid UTF-8 survives. */
 export interface FuzzCase {
@@ -42,16 +43,7 @@ export interface FuzzSummary {
 }
 
 /** mulberry32: small, fast, seeded; the same seed gives the same cases everywhere. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const createRandom = seededRandom;
 
 const encoder = new TextEncoder();
 const JSON_TYPE: Array<[string, string]> = [['content-type', 'application/json']];

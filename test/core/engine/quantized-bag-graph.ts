@@ -3,18 +3,10 @@
 // → Add → Relu → MatMul → Add → Softmax. Same seed → same bytes.
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import type { ModelManifest } from '../../../core/model/manifest.ts';
+import { seededRandom } from '../../../models/training/prng.ts';
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export const BAG = { buckets: 512, dims: 16, hidden: 24, classes: 2 } as const;
 

@@ -2,18 +2,10 @@
 // the rank-error bound, and JSON round trips lose nothing.
 import { describe, expect, it } from 'vitest';
 import { LatencySketch } from '../../../core/telemetry/sketch.ts';
+import { seededRandom } from '../../../models/training/prng.ts';
 
 /** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 /** Fraction of samples ≤ value (the value's rank as a quantile). */
 function rankOf(sorted: Float64Array, value: number): number {
