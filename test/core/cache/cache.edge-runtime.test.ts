@@ -1,13 +1,12 @@
 // core/cache inside Vercel's edge-runtime (no Node built-ins, no eval, no WASM code
 // generation): @upstash/redis's fetch entry reaches the local Upstash REST server over real
 // Redis, keys hash with web crypto, L1 and L2 answer, a dead endpoint degrades.
-import { build } from 'esbuild';
-import { EdgeRuntime } from 'edge-runtime';
-import { fileURLToPath } from 'node:url';
+import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { redisAvailable } from '../../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
+import { loadIntoEdgeRuntime } from '../../helpers/edge-runtime.ts';
 
 const hasRedis = await redisAvailable('core/cache in edge-runtime');
 const SHA = `${Date.now()}${process.pid}`.padEnd(64, 'e').slice(0, 64);
@@ -17,17 +16,7 @@ describe.skipIf(!hasRedis)('core/cache in edge-runtime', () => {
   let runtime: EdgeRuntime;
   beforeAll(async () => {
     server = await startLocalUpstash();
-    const result = await build({
-      entryPoints: [fileURLToPath(new URL('./cache-edge-entry.ts', import.meta.url))],
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      conditions: ['worker', 'browser'],
-      write: false,
-      logLevel: 'silent',
-    });
-    runtime = new EdgeRuntime({ codeGeneration: { strings: false, wasm: false } });
-    runtime.evaluate((result.outputFiles[0] as { text: string }).text);
+    runtime = await loadIntoEdgeRuntime(new URL('./cache-edge-entry.ts', import.meta.url));
   });
   afterAll(async () => server?.close());
 

@@ -2,11 +2,10 @@
 // code generation): bundled with the browser conditions, the SDK sends through fetch and
 // signs with web crypto; escalations reach the local Invoke API, answer, fail with their
 // reason, and are aborted at the budget.
-import { build } from 'esbuild';
-import { EdgeRuntime } from 'edge-runtime';
-import { fileURLToPath } from 'node:url';
+import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
+import { loadIntoEdgeRuntime } from '../../helpers/edge-runtime.ts';
 
 let server: LocalInvokeServer;
 let runtime: EdgeRuntime;
@@ -28,17 +27,7 @@ beforeAll(async () => {
       slow: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
     },
   });
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./lambda-tier-edge-entry.ts', import.meta.url))],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    conditions: ['worker', 'browser'],
-    write: false,
-    logLevel: 'silent',
-  });
-  runtime = new EdgeRuntime({ codeGeneration: { strings: false, wasm: false } });
-  runtime.evaluate((result.outputFiles[0] as { text: string }).text);
+  runtime = await loadIntoEdgeRuntime(new URL('./lambda-tier-edge-entry.ts', import.meta.url));
 });
 afterAll(() => server.close());
 

@@ -2,30 +2,19 @@
 // WASM compile), bundled as the provider builds bundle it: DDSketch recording, JSON windows
 // merged across isolates, Prometheus text, the dashboard page, the HMAC session value, and
 // the fleet store through @upstash/redis's fetch entry to the local REST server over real Redis.
-import { build } from 'esbuild';
-import { EdgeRuntime } from 'edge-runtime';
-import { fileURLToPath } from 'node:url';
+import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { sessionValue } from '../../../core/telemetry/admin-auth.ts';
 import { redisAvailable } from '../../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
+import { loadIntoEdgeRuntime } from '../../helpers/edge-runtime.ts';
 
 const hasRedis = await redisAvailable('core/telemetry fleet store in edge-runtime');
 
 let runtime: EdgeRuntime;
 beforeAll(async () => {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./telemetry-edge-entry.ts', import.meta.url))],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    conditions: ['worker', 'browser'],
-    write: false,
-    logLevel: 'silent',
-  });
-  runtime = new EdgeRuntime({ codeGeneration: { strings: false, wasm: false } });
-  runtime.evaluate((result.outputFiles[0] as { text: string }).text);
+  runtime = await loadIntoEdgeRuntime(new URL('./telemetry-edge-entry.ts', import.meta.url));
 });
 
 describe('core/telemetry in edge-runtime (codegen off)', () => {
