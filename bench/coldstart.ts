@@ -17,12 +17,11 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EdgeRuntime } from 'edge-runtime';
-import { build } from 'esbuild';
 import { unzipSync } from 'fflate';
 import { buildTarget, REPO_ROOT } from '../build/pipeline.ts';
 import { TARGETS } from '../build/targets/index.ts';
 import { summarize, type Summary } from './stats.ts';
+import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../build/vercel-edge-runtime.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const RUNS = Math.max(1, Number(values.runs));
@@ -89,31 +88,9 @@ function runProcess(command: string, args: string[], script: string): Promise<nu
 }
 
 async function edgeRuntimeSample(functionFile: string, wasmModule?: WebAssembly.Module): Promise<number> {
-  const wrapped = await build({
-    stdin: { contents: `import handler from ${JSON.stringify(functionFile)};\naddEventListener('fetch', (e) => e.respondWith(handler(e.request, { waitUntil: (p) => e.waitUntil(p) })));`, resolveDir: REPO_ROOT },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'vercel-wasm-module',
-        setup(b) {
-          // Vercel links `x.wasm?module` to the compiled module; here the host hands it over.
-          b.onResolve({ filter: /\.wasm\?module$/ }, (a) => ({ path: a.path, namespace: 'wasm-module' }));
-          b.onLoad({ filter: /.*/, namespace: 'wasm-module' }, () => ({ contents: 'export default globalThis.__EDGEINFER_WASM_MODULE__;', loader: 'js' }));
-        },
-      },
-    ],
-  });
-  const code = wrapped.outputFiles[0]!.text;
+  const script = await bundleVercelFunctionScript(functionFile);
   const t0 = performance.now();
-  const runtime = new EdgeRuntime({
-    codeGeneration: { strings: false, wasm: false },
-    extend: (context) => Object.assign(context, wasmModule ? { __EDGEINFER_WASM_MODULE__: wasmModule } : {}),
-  });
-  runtime.evaluate(code);
+  const runtime = startVercelEdgeRuntime(script, wasmModule ? { wasmModule } : {});
   const response = await runtime.dispatchFetch('https://x.vercel.app/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: TEXT }) });
   await response.json();
   const ms = performance.now() - t0;

@@ -4,12 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EdgeRuntime } from 'edge-runtime';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTarget, REPO_ROOT } from '../../build/pipeline.ts';
+import { buildTarget } from '../../build/pipeline.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { invokeSender, runFuzz } from './bad-requests.ts';
+import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
 
 let invoke: (request: Request) => Promise<Response>;
 
@@ -17,21 +16,7 @@ beforeAll(async () => {
   const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-fuzz-vercel-')), '.vercel/output');
   await buildTarget(vercelTarget, { outDir, tier: 'hobby' });
   const functionFile = join(outDir, 'functions/edgeinfer.func/index.js');
-  // edge-runtime runs scripts: the function module, unchanged, registered as the fetch listener.
-  const wrapped = await build({
-    stdin: {
-      contents: `import handler from ${JSON.stringify(functionFile)};
-addEventListener('fetch', (event) => event.respondWith(handler(event.request, { waitUntil: (p) => event.waitUntil(p) })));`,
-      resolveDir: REPO_ROOT,
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  const runtime = new EdgeRuntime({ codeGeneration: { strings: false, wasm: false }, extend: (context) => Object.assign(context, { process: { env: {} } }) });
-  runtime.evaluate(wrapped.outputFiles[0]!.text);
+  const runtime = startVercelEdgeRuntime(await bundleVercelFunctionScript(functionFile));
   invoke = async (request) => {
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
     const response = await runtime.dispatchFetch(request.url, { method: request.method, headers: Object.fromEntries(request.headers), ...(body ? { body } : {}) });

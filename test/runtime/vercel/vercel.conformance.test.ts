@@ -7,12 +7,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserializeBuildOutput, EdgeFunction, FileFsRef } from '@vercel/build-utils';
-import { EdgeRuntime } from 'edge-runtime';
-import { build } from 'esbuild';
 import { expect, it } from 'vitest';
 import { buildTarget, REPO_ROOT } from '../../../build/pipeline.ts';
 import { vercelTarget, VERCEL_ROUTE_SOURCE, VERCEL_WARM_SCHEDULE } from '../../../build/targets/vercel.ts';
 import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, ortModelsRoot, type Invoke } from '../conformance.ts';
+import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../../build/vercel-edge-runtime.ts';
 
 let readBack: { routes: unknown; crons: unknown; entrypoint: string; size: { gzipBytes: number; fits: boolean } } | undefined;
 
@@ -41,33 +40,7 @@ defineConformanceSuite('vercel edge (edge-runtime)', async () => {
  * linking of `import m from './x.wasm?module'`: compiled outside, handed over as a module.
  */
 async function startInEdgeRuntime(functionFile: string, env: Record<string, string>, wasmModule?: WebAssembly.Module): Promise<Invoke> {
-  const wrapped = await build({
-    stdin: {
-      contents: `import handler from ${JSON.stringify(functionFile)};
-addEventListener('fetch', (event) => event.respondWith(handler(event.request, { waitUntil: (p) => event.waitUntil(p) })));`,
-      resolveDir: REPO_ROOT,
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'vercel-wasm-module',
-        setup(b) {
-          b.onResolve({ filter: /\.wasm\?module$/ }, (a) => ({ path: a.path, namespace: 'wasm-module' }));
-          b.onLoad({ filter: /.*/, namespace: 'wasm-module' }, () => ({ contents: 'export default globalThis.__VERCEL_WASM_MODULE__;', loader: 'js' }));
-        },
-      },
-    ],
-  });
-  const runtime = new EdgeRuntime({
-    codeGeneration: { strings: false, wasm: false },
-    // Vercel inlines process.env into edge functions; the runtime package has no process.
-    extend: (context) => Object.assign(context, { process: { env } }, wasmModule ? { __VERCEL_WASM_MODULE__: wasmModule } : {}),
-  });
-  runtime.evaluate(wrapped.outputFiles[0]!.text);
+  const runtime = startVercelEdgeRuntime(await bundleVercelFunctionScript(functionFile), { env, ...(wasmModule ? { wasmModule } : {}) });
   return async (request) => {
     const response = await runtime.dispatchFetch(`https://edgeinfer.vercel.test${request.path}`, {
       method: request.method,
