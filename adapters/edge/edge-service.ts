@@ -3,7 +3,7 @@
 // only where the target ships its WASM, and configuration from a plain variable map (the
 // platform's env, or values baked in at build time where there is none). Web-standard:
 // it runs in V8 isolates, Deno and Node alike.
-import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import { createMicroEngine } from '../../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../../core/engine/micro/types.ts';
 import type { Engine } from '../../core/engine/types.ts';
@@ -35,19 +35,9 @@ export interface EdgeServiceOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-const CACHE_VARS = [
-  'UPSTASH_REDIS_REST_URL',
-  'UPSTASH_REDIS_REST_TOKEN',
-  'EDGEINFER_CACHE_POLICY',
-  'EDGEINFER_CACHE_BUDGET_MS',
-  'EDGEINFER_CACHE_L1_ENTRIES',
-  'EDGEINFER_CACHE_L1_BYTES',
-  'EDGEINFER_HOTKEY_SAMPLE_EVERY',
-] as const;
-
 /** Variables an edge build may bake in or read; the rest of the environment is ignored. */
 export const EDGE_ENV_VARS = [
-  ...CACHE_VARS,
+  ...CACHE_ENV_NAMES,
   'EDGEINFER_ADMIN_TOKEN',
   'EDGEINFER_MAX_BODY_BYTES',
   'EDGEINFER_REGIONAL',
@@ -100,7 +90,7 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   );
   if (options.ortWeb) engines.register('ort-web', options.ortWeb);
   const cacheEnv: CacheEnv = {};
-  for (const name of CACHE_VARS) if (env[name] !== undefined) cacheEnv[name] = env[name];
+  for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cacheEnv[name] = env[name];
   const { cache } = createCacheFromEnv(cacheEnv, options.waitUntil ? { waitUntil: options.waitUntil } : {});
   const config: NonNullable<InferenceServiceOptions['config']> = {};
   if (env.EDGEINFER_ADMIN_TOKEN) config.adminToken = env.EDGEINFER_ADMIN_TOKEN;

@@ -14,7 +14,7 @@ import { createInProcessRegionalTier } from '../../core/router/in-process-region
 import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
-import { createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import { featureViewsByName } from '../../core/features/feature-views.ts';
 import { OnlineFeatures } from '../../core/features/online-features.ts';
 import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/cache/price-table.ts';
@@ -62,16 +62,6 @@ export interface LocalServiceOptions {
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
-
-const CACHE_ENV_NAMES = [
-  'UPSTASH_REDIS_REST_URL',
-  'UPSTASH_REDIS_REST_TOKEN',
-  'EDGEINFER_CACHE_POLICY',
-  'EDGEINFER_CACHE_BUDGET_MS',
-  'EDGEINFER_CACHE_L1_ENTRIES',
-  'EDGEINFER_CACHE_L1_BYTES',
-  'EDGEINFER_HOTKEY_SAMPLE_EVERY',
-] as const satisfies ReadonlyArray<keyof CacheEnv>;
 
 /** Reads EDGEINFER_* (and the Upstash) variables into local service options. */
 export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalServiceOptions {

@@ -20,6 +20,17 @@ export interface CacheEnv {
   EDGEINFER_HOTKEY_SAMPLE_EVERY?: string;
 }
 
+/** Every variable of {@link CacheEnv}: what an adapter copies from its environment. */
+export const CACHE_ENV_NAMES = [
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'EDGEINFER_CACHE_POLICY',
+  'EDGEINFER_CACHE_BUDGET_MS',
+  'EDGEINFER_CACHE_L1_ENTRIES',
+  'EDGEINFER_CACHE_L1_BYTES',
+  'EDGEINFER_HOTKEY_SAMPLE_EVERY',
+] as const satisfies ReadonlyArray<keyof CacheEnv>;
+
 /** A configured cache and a one-line description for startup logs. */
 export interface ConfiguredCache {
   cache: TwoLevelCache;
