@@ -20,9 +20,9 @@ import { CachePolicy, type CachePolicyMode } from '../core/cache/policy.ts';
 import { DEFAULT_PRICE_TABLE, perMillion, regionalCallUsd, type PriceTable } from '../core/cache/price-table.ts';
 import { createUpstashRemoteCache, type RemoteCache } from '../core/cache/remote-cache.ts';
 import { TwoLevelCache } from '../core/cache/two-level-cache.ts';
-import { loadSplits } from '../models/training/dataset.ts';
 import { createPrng } from '../models/training/prng.ts';
 import { machineLine, summarize, type Summary } from './stats.ts';
+import { trafficMessages, zipfSequence } from './zipf-traffic.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,15 +64,9 @@ console.log(await machineLine());
 
 // --- corpus messages: every split (no training happens here), made up to DISTINCT with
 // deterministic variants when the corpus is smaller (it has about 6,000 messages).
-const splits = loadSplits();
-const corpus = [...splits.train, ...splits.calibration, ...splits.test].map((m) => m.text);
-const messages: string[] = [];
-for (let i = 0; messages.length < DISTINCT; i++) {
-  const base = corpus[i % corpus.length] as string;
-  const round = Math.floor(i / corpus.length);
-  messages.push(round === 0 ? base : `${base}\n-- forwarded copy ${round}`);
-}
-console.log(`messages: ${messages.length} distinct (${corpus.length} corpus messages, ${Math.max(0, messages.length - corpus.length)} variants)`);
+const traffic = trafficMessages(DISTINCT);
+const messages = traffic.messages.map((m) => m.text);
+console.log(`messages: ${messages.length} distinct (${traffic.corpusSize} corpus messages, ${Math.max(0, messages.length - traffic.corpusSize)} variants)`);
 
 // --- the real edge model: its answers and confidence decide which requests escalate.
 const service = createLocalService(values['models-dir'] ? { modelsRoot: values['models-dir'] } : {});
@@ -163,36 +157,8 @@ const latency = {
 console.log('latency (µs, includes the SHA-256 input hash):');
 for (const [name, s] of Object.entries(latency)) console.log(`  ${name.padEnd(8)} p50 ${s.p50}  p99 ${s.p99}  (n ${s.n})`);
 
-// --- 2. Zipf replay.
-function zipfSampler(n: number, s: number, seed: number): () => number {
-  const cdf = new Float64Array(n);
-  let total = 0;
-  for (let r = 1; r <= n; r++) cdf[r - 1] = total += 1 / r ** s;
-  for (let r = 0; r < n; r++) cdf[r] = (cdf[r] as number) / total;
-  const prng = createPrng(seed);
-  return () => {
-    const u = prng.next();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((cdf[mid] as number) < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-// Rank → message: a seeded permutation, so popularity is unrelated to corpus order.
-const rankToMessage = Array.from({ length: messages.length }, (_, i) => i);
-{
-  const prng = createPrng(SEED ^ 0x5eed);
-  for (let i = rankToMessage.length - 1; i > 0; i--) {
-    const j = Math.floor(prng.next() * (i + 1));
-    [rankToMessage[i], rankToMessage[j]] = [rankToMessage[j] as number, rankToMessage[i] as number];
-  }
-}
-const draw = zipfSampler(messages.length, ZIPF_S, SEED);
-const sequence = Array.from({ length: REQUESTS }, () => rankToMessage[draw()] as number);
+// --- 2. Zipf replay (bench/zipf-traffic.ts: the same sequence bench:fleet replays).
+const sequence = zipfSequence({ requests: REQUESTS, distinct: messages.length, s: ZIPF_S, seed: SEED });
 const isolateOf = (() => {
   const prng = createPrng(SEED + 1);
   return Array.from({ length: REQUESTS }, () => Math.floor(prng.next() * ISOLATES));

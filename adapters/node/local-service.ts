@@ -15,6 +15,7 @@ import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import type { CachePolicyOptions } from '../../core/cache/policy.ts';
 import { featureViewsByName } from '../../core/features/feature-views.ts';
 import { OnlineFeatures } from '../../core/features/online-features.ts';
 import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/cache/price-table.ts';
@@ -48,6 +49,8 @@ export interface LocalServiceOptions {
    * with the auto policy; Upstash (real, or `npm run redis:rest`) when both variables are set.
    */
   cache?: CacheEnv;
+  /** Tuning of the cache policy beyond the environment (e.g. the PoP→region latency a hit avoids, as bench:fleet models it). */
+  cachePolicy?: Partial<CachePolicyOptions>;
   /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
   features?: string;
   /**
@@ -141,6 +144,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   // Cache writes made after a response are tracked so close() can wait for them.
   const background = new Set<Promise<unknown>>();
   const { cache, description } = createCacheFromEnv(options.cache ?? {}, {
+    ...(options.cachePolicy ? { policy: options.cachePolicy } : {}),
     waitUntil: (promise) => {
       const tracked = promise.catch(() => {});
       background.add(tracked);
