@@ -94,8 +94,14 @@ const ROUTES: RouteEntry[] = [
     pattern: /^\/v2\/health\/ready$/,
     methods: {
       GET: async (_r, _p, s) => {
-        const ready = await s.models.allReady();
-        return jsonResponse({ ready }, ready ? 200 : 503);
+        // Edge isolates load models lazily: a probe on a cold isolate loads them first (as the
+        // first request would) instead of answering 503 for a service that can serve. Only a
+        // model that failed to load leaves it not ready (503: a server fault, not bad input).
+        await s.models.loadAll();
+        if (await s.models.allReady()) return jsonResponse({ ready: true });
+        const failed = [...(await s.models.catalog()).keys()].filter((name) => s.models.state(name)?.status !== 'ready');
+        const message = failed.length ? `not ready: ${failed.join(', ')} failed to load` : 'not ready: no model in the repository';
+        return jsonResponse({ ready: false, error: { code: 'model_not_ready', message } }, 503);
       },
     },
   },

@@ -149,6 +149,17 @@ describe('POST /v1/predict', () => {
 describe('KServe V2', () => {
   const get = (path: string) => service.fetch(new Request(`${BASE}${path}`));
 
+  it('answers a readiness probe on a cold service by loading the models first (was a 503 on cold edge isolates, found by the fuzz run)', async () => {
+    const cold = createLocalService({ modelsRoot: repo.root });
+    try {
+      const ready = await cold.fetch(new Request(`${BASE}/v2/health/ready`));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true });
+    } finally {
+      await cold.close();
+    }
+  });
+
   it('reports liveness, readiness, server and model metadata', async () => {
     expect(await (await get('/v2/health/live')).json()).toEqual({ live: true });
     const ready = await get('/v2/health/ready');
@@ -228,7 +239,7 @@ describe('a corrupt model', () => {
       const [state] = await broken.warm();
       expect(state?.status).toBe('failed');
       const ready = await broken.fetch(new Request(`${BASE}/v2/health/ready`));
-      expect(ready.status).toBe(503);
+      expect(await expectError(ready, 503, 'model_not_ready')).toContain('spam-edge');
       const response = await broken.fetch(
         new Request(`${BASE}/v1/predict`, { method: 'POST', body: '{"text":"hi"}', headers: { 'content-type': 'application/json' } }),
       );
