@@ -15,23 +15,39 @@ const K = new Int32Array([
 
 const encoder = new TextEncoder();
 const schedule = new Int32Array(64);
+const state = new Int32Array(8);
+// Scratch for the UTF-8 bytes plus padding, grown on demand and reused: no allocation per
+// hash (every request hashes a few KB, and the garbage showed up under load).
+let scratch = new Uint8Array(16 * 1024);
 
-/** SHA-256 of `bytes` as 32 bytes. */
-export function sha256(bytes: Uint8Array): Uint8Array {
-  const bitLength = bytes.length * 8;
-  // Message + 0x80 + zero padding + 64-bit big-endian length, in whole 64-byte blocks.
-  const padded = new Uint8Array(((bytes.length + 9 + 63) >> 6) << 6);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 2 ** 32));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
+/** Bytes needed for `length` message bytes plus 0x80, zero padding and the 64-bit length. */
+function paddedLength(length: number): number {
+  return ((length + 9 + 63) >> 6) << 6;
+}
+
+/** Hashes the first `length` bytes of `buffer` (which has room for the padding) into `state`. */
+function digestInto(buffer: Uint8Array, length: number): void {
+  const total = paddedLength(length);
+  buffer.fill(0, length, total);
+  buffer[length] = 0x80;
+  const bitsHigh = Math.floor(length / 2 ** 29);
+  const bitsLow = (length << 3) >>> 0;
+  buffer[total - 8] = bitsHigh >>> 24;
+  buffer[total - 7] = bitsHigh >>> 16;
+  buffer[total - 6] = bitsHigh >>> 8;
+  buffer[total - 5] = bitsHigh;
+  buffer[total - 4] = bitsLow >>> 24;
+  buffer[total - 3] = bitsLow >>> 16;
+  buffer[total - 2] = bitsLow >>> 8;
+  buffer[total - 1] = bitsLow;
 
   let h0 = 0x6a09e667, h1 = 0xbb67ae85 | 0, h2 = 0x3c6ef372, h3 = 0xa54ff53a | 0;
   let h4 = 0x510e527f, h5 = 0x9b05688c | 0, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
   const w = schedule;
-  for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getInt32(offset + i * 4);
+  for (let offset = 0; offset < total; offset += 64) {
+    for (let i = 0, j = offset; i < 16; i++, j += 4) {
+      w[i] = ((buffer[j] as number) << 24) | ((buffer[j + 1] as number) << 16) | ((buffer[j + 2] as number) << 8) | (buffer[j + 3] as number);
+    }
     for (let i = 16; i < 64; i++) {
       const a = w[i - 15] as number;
       const b = w[i - 2] as number;
@@ -63,17 +79,47 @@ export function sha256(bytes: Uint8Array): Uint8Array {
     h6 = (h6 + g) | 0;
     h7 = (h7 + h) | 0;
   }
+  state[0] = h0;
+  state[1] = h1;
+  state[2] = h2;
+  state[3] = h3;
+  state[4] = h4;
+  state[5] = h5;
+  state[6] = h6;
+  state[7] = h7;
+}
+
+/** SHA-256 of `bytes` as 32 bytes. */
+export function sha256(bytes: Uint8Array): Uint8Array {
+  const buffer = new Uint8Array(paddedLength(bytes.length));
+  buffer.set(bytes);
+  digestInto(buffer, bytes.length);
   const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  [h0, h1, h2, h3, h4, h5, h6, h7].forEach((word, i) => outView.setInt32(i * 4, word));
+  for (let i = 0; i < 8; i++) {
+    const word = state[i] as number;
+    out[i * 4] = word >>> 24;
+    out[i * 4 + 1] = word >>> 16;
+    out[i * 4 + 2] = word >>> 8;
+    out[i * 4 + 3] = word;
+  }
   return out;
 }
 
-const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+const HEX_CODES = new Uint8Array(Array.from('0123456789abcdef', (c) => c.charCodeAt(0)));
+const hexChars = new Uint16Array(64);
 
 /** Hex SHA-256 of the UTF-8 bytes of `text`. */
 export function sha256HexSync(text: string): string {
-  // join() yields one flat string; `hex +=` per byte left a 32-deep rope (~1.7 KB instead of
-  // ~100 B) that every cache and ghost-list entry keyed by it kept alive (found by the soak).
-  return Array.from(sha256(encoder.encode(text)), (b) => HEX_BYTES[b] as string).join('');
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; encodeInto fills the reused scratch.
+  const needed = paddedLength(text.length * 3);
+  if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
+  const { written } = encoder.encodeInto(text, scratch);
+  digestInto(scratch, written);
+  for (let i = 0; i < 8; i++) {
+    const word = state[i] as number;
+    for (let nibble = 0; nibble < 8; nibble++) hexChars[i * 8 + nibble] = HEX_CODES[(word >>> (28 - nibble * 4)) & 15] as number;
+  }
+  // One flat string: `hex +=` per byte left a 32-deep rope (~1.7 KB instead of ~100 B) that
+  // every cache and ghost-list entry keyed by it kept alive (found by the soak).
+  return String.fromCharCode.apply(null, hexChars as unknown as number[]);
 }
