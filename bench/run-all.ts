@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { barChart, lineChart, type Bar } from './svg-chart.ts';
+import { barChart, lineChart, xyChart, type Bar } from './svg-chart.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -63,6 +63,26 @@ const SECTIONS: Section[] = [
   { name: 'predict', title: 'Handler overhead vs the bare engine; npm start cold start', script: 'bench/predict.ts', args: ['--messages', '200', '--rounds', '3', '--cold-runs', '3'], about: 'POST /v1/predict in process (cache off, no escalation) against bare preprocess + session.run on the same messages, interleaved; then spawn → first answer of `npm start`.' },
   { name: 'cache', title: 'Cache: latency per level and Zipf replay per policy', script: 'bench/cache.ts', args: [], about: 'L1 hit, L2 hit (real Redis behind the local REST server) and miss side by side; Zipf replay of the same sequence under each cache policy, with cost per 1M predictions.' },
   { name: 'escalation', title: 'Escalation to the regional tier', script: 'bench/escalation.ts', args: [], about: 'Regional compute, raw Invoke HTTP and the real SDK against the local Invoke API, and the extra latency of an escalation over an edge-only answer, paired per message.' },
+  {
+    name: 'cascade',
+    title: 'Cascade curve: accuracy vs escalation rate vs cost',
+    script: 'bench/cascade.ts',
+    args: [],
+    about:
+      'Edge and regional model (onnxruntime-node) on the validation (calibration) split and the test split; every threshold of the edge confidence gives an escalation rate, a cascade accuracy and a cost per 1M predictions (edge invocation + regional calls, price table of core/cache/price-table.ts, no cache). The calibrated threshold (model.json, chosen on validation) is marked. The test curve is for reading: nothing is tuned on it; the "hindsight" point shows what tuning on test would have picked.',
+    charts: (json) => [{ title: 'accuracy vs escalation rate (cost per 1M below each tick)', svg: cascadeChart(json) }],
+    table: (json) => cascadeTable(json),
+  },
+  {
+    name: 'fleet',
+    title: 'Fleet picture: share within 20 ms, accuracy and cost per strategy (simulation)',
+    script: 'bench/fleet.ts',
+    args: [],
+    about:
+      'The Zipf traffic of bench:cache (100,000 requests over 10,000 messages, s = 1.1) replayed through the real handler for three strategies side by side, interleaved request by request: always-regional (every request through the edge to the regional model, no cache; stateless, so it runs on every 4th request), edge-only, and the cascade with the cost-aware cache (auto policy, L1 + Upstash). MEASURED on this machine: server-side time of each request (handler, edge model on the micro engine, the regional model in process, real Redis behind the local Upstash REST server), which tier answered, L2 GETs, regional calls, Redis commands, the corpus label. MODELLED: the network legs (bench/fleet/latency-model.ts: user ↔ PoP, PoP ↔ nearest Upstash replica per GET, PoP ↔ us-east-1 plus the Invoke front end per regional call), added per request by what it did. One isolate per PoP and strategy.',
+    charts: (json) => fleetCharts(json),
+    table: (json) => fleetTable(json),
+  },
   { name: 'size', title: 'Artifact sizes per target and tier', script: 'bench/size.ts', args: [], about: 'Raw / gzip / zip size of every built target against each provider tier limit, micro engine and (where it fits) ORT.' },
   { name: 'coldstart', title: 'Cold start per runtime', script: 'bench/coldstart.ts', args: [], about: 'Process or isolate start to the first prediction, per runtime (Node, Deno, edge-runtime) and engine, running the artifact that runtime deploys.' },
   { name: 'client', title: 'Client SDK: size, offload, payload, latency', script: 'bench/client.ts', args: [], about: 'edgeinfer/client bundle sizes, share of predictions answered on the device, request bytes for ids vs text, local answer vs a localhost round trip.' },
@@ -123,6 +143,113 @@ const SECTIONS: Section[] = [
       ),
   },
 ];
+
+type FleetStrategy = Record<string, unknown> & { strategy: string; latencyMs: Record<string, number>; costPerMillionUsd: Record<string, number>; cacheHits: Record<string, number>; perPop: Array<Record<string, number | string>>; withinTargetByAssumption: Array<Record<string, number>> };
+const fleetStrategies = (json: Json) => (json.strategies as FleetStrategy[]) ?? [];
+const pct2 = (share: unknown) => `${Math.round(num(share) * 10_000) / 100} %`;
+
+function fleetCharts(json: Json): Array<{ title: string; svg: string }> {
+  const s = fleetStrategies(json);
+  const always = s.find((x) => x.strategy === 'always-regional');
+  return [
+    { title: 'share within 20 ms (server side + modelled network)', svg: barChart(`Fleet: share of predictions within ${json.targetMs} ms (red: 95 %)`, s.map((x) => ({ label: x.strategy, value: num(x.withinTargetShare) * 100, mark: 95 })), '%') },
+    { title: 'cost per 1M predictions', svg: barChart('Fleet: cost per 1M predictions (red: 0.65 × always-regional)', s.map((x) => ({ label: x.strategy, value: num(x.costPerMillionUsd.total), ...(always ? { mark: 0.65 * num(always.costPerMillionUsd.total) } : {}) })), 'USD') },
+    { title: 'modelled latency p50 / p95 / p99', svg: barChart(`Fleet: total modelled latency (red: ${json.targetMs} ms)`, s.flatMap((x) => (['p50', 'p95', 'p99'] as const).map((q) => ({ label: `${x.strategy} ${q}`, value: num(x.latencyMs[q]), mark: num(json.targetMs) }))), 'ms') },
+  ];
+}
+
+function fleetTable(json: Json): string {
+  const s = fleetStrategies(json);
+  const model = json.latencyModel as { pops: Array<Record<string, unknown>>; invokeOverheadMs: number; mix: string };
+  const bars = json.bars as Record<string, unknown>;
+  const yes = (v: unknown) => (v ? 'met' : 'NOT met');
+  return [
+    table(
+      ['strategy', 'requests', 'accuracy (all labelled traffic)', 'accuracy (test-split traffic)', `within ${json.targetMs} ms`, 'p50 ms', 'p95 ms', 'p99 ms', 'compute p50 / p99 ms', 'regional calls', 'L1 hits', 'L2 hits', 'L2 GETs', 'Redis commands', 'USD per 1M (edge + regional + Redis)'],
+      s.map((x) => [x.strategy, x.requests, `${x.accuracyPct} %`, `${x.testSplitAccuracyPct} % (n ${x.testSplitRequests})`, pct2(x.withinTargetShare), x.latencyMs.p50, x.latencyMs.p95, x.latencyMs.p99, `${(x.computeMs as Record<string, number>).p50} / ${(x.computeMs as Record<string, number>).p99}`, x.regionalCalls, x.cacheHits.l1, x.cacheHits.l2, x.l2Gets, x.redisCommands, `${x.costPerMillionUsd.total} (${x.costPerMillionUsd.edge} + ${x.costPerMillionUsd.regional} + ${x.costPerMillionUsd.redis})`]),
+    ),
+    '',
+    `Bars for the cascade (threshold ${json.threshold}): accuracy within 0.2 points of always-regional on the same requests — gap ${bars.accuracyGapPoints} points on all labelled traffic (${yes(bars.accuracyWithin02Points)}), ${bars.testSplitAccuracyGapPoints} points on test-split traffic (${yes(bars.testSplitAccuracyWithin02Points)}); ≥ 95 % within ${json.targetMs} ms — ${pct2(bars.withinTargetShare)} (${yes(bars.withinTargetAtLeast95)}); cost ≤ 0.65 × always-regional — ${bars.costRatio} (${yes(bars.costAtMost065)}). Most traffic replays messages the models were trained on (train split), so the all-traffic accuracies are optimistic; the test-split column is the honest one, and the cascade curve section gives it with the full test split.`,
+    '',
+    'Latency model (round trips, ms; sources in bench/fleet/latency-model.ts):',
+    '',
+    table(['PoP', 'where', 'share', 'user ↔ PoP', 'PoP ↔ Upstash', 'PoP ↔ region', '+ Invoke front end'], model.pops.map((p) => [p.name, p.where, p.share, p.userRttMs, p.upstashRttMs, p.regionalRttMs, model.invokeOverheadMs])),
+    '',
+    `${model.mix}.`,
+    '',
+    table(['strategy', ...(s[0]?.perPop ?? []).map((p) => `${p.pop}: within / p50 / p99`)], s.map((x) => [x.strategy, ...x.perPop.map((p) => `${pct2(p.withinTargetShare)} / ${p.p50} / ${p.p99}`)])),
+    '',
+    'Share within the target if the assumed legs were different (same measured requests):',
+    '',
+    table(['user ↔ PoP ms', 'Invoke front end ms', ...s.map((x) => x.strategy)], (s[0]?.withinTargetByAssumption ?? []).map((a, i) => [a.userRttMs, a.invokeOverheadMs, ...s.map((x) => pct2(x.withinTargetByAssumption[i]?.share))])),
+    '',
+    'Cost if a regional call billed another duration (the price table says 20 ms at 1 GB):',
+    '',
+    table(['billed ms', 'always-regional USD/1M', 'cascade USD/1M', 'ratio'], ((json.costSensitivity as Array<Record<string, number>>) ?? []).map((c) => [c.regionalBilledMs, c.alwaysRegional, c.cascade, c.ratio])),
+  ].join('\n');
+}
+
+type CascadePoint = { threshold: number; escalationRate: number; accuracyPct: number; costPerMillionUsd: number };
+function cascadeChart(json: Json): string {
+  const curves = json.curves as { test: CascadePoint[]; validation: CascadePoint[] };
+  const calibrated = json.calibrated as { test: CascadePoint; validation: CascadePoint };
+  const literal = json.literalValidationRule as { test: CascadePoint };
+  const reference = json.reference as { test: { regionalOnlyPct: number; edgeOnlyPct: number } };
+  const prices = json.prices as { edgePerMillion: number; regionalCallPerMillion: number };
+  const maxX = 20;
+  const all = [...curves.test, ...curves.validation].filter((p) => p.escalationRate * 100 <= maxX).map((p) => p.accuracyPct);
+  const yMin = Math.floor(Math.min(...all, reference.test.edgeOnlyPct) * 2) / 2;
+  const yMax = Math.ceil(Math.max(...all, reference.test.regionalOnlyPct) * 2) / 2;
+  const toXy = (points: CascadePoint[]) => points.map((p) => ({ x: p.escalationRate * 100, y: p.accuracyPct }));
+  const cost = (ratePct: number) => Math.round((prices.edgePerMillion + (ratePct / 100) * prices.regionalCallPerMillion) * 1000) / 1000;
+  return xyChart(
+    `Cascade ${json.edge} → ${json.regional}: accuracy vs escalation rate`,
+    [
+      { name: 'test split (read only)', points: toXy(curves.test), color: '#2d6cdf' },
+      { name: 'validation split', points: toXy(curves.validation), color: '#8e44ad' },
+    ],
+    {
+      xLabel: 'escalation rate, % (USD per 1M predictions below)',
+      yLabel: '%',
+      xRange: [0, maxX],
+      yRange: [yMin, yMax],
+      xTicks: [0, 2.5, 5, 7.5, 10, 12.5, 15, 17.5, 20].map((x) => ({ x, label: `${x} % ($${cost(x)})` })),
+      hLines: [
+        { y: reference.test.regionalOnlyPct, label: `regional-only, test ${reference.test.regionalOnlyPct} %`, color: '#27ae60' },
+        { y: reference.test.regionalOnlyPct - num(json.tolerancePoints), label: `bar: regional-only − ${json.tolerancePoints} points`, color: '#c0392b' },
+      ],
+      marks: [
+        { x: calibrated.test.escalationRate * 100, y: calibrated.test.accuracyPct, label: `calibrated ${calibrated.test.threshold.toFixed(4)} on test: ${calibrated.test.accuracyPct} %`, color: '#c0392b' },
+        { x: calibrated.validation.escalationRate * 100, y: calibrated.validation.accuracyPct, label: `same threshold on validation: ${calibrated.validation.accuracyPct} %`, color: '#8e44ad' },
+        { x: literal.test.escalationRate * 100, y: literal.test.accuracyPct, label: `literal validation rule on test: ${literal.test.accuracyPct} %`, color: '#7f8c8d' },
+      ],
+    },
+  );
+}
+
+function cascadeTable(json: Json): string {
+  const calibrated = json.calibrated as { test: CascadePoint; validation: CascadePoint };
+  const literal = json.literalValidationRule as { test: CascadePoint; validation: CascadePoint };
+  const hindsight = json.hindsightOnTest as CascadePoint & { note: string };
+  const reference = json.reference as { test: Record<string, number>; validation: Record<string, number>; costPerMillionUsd: Record<string, number> };
+  const bar = json.bar as { testGapPoints: number; calibratedWithin02PointsOnTest: boolean };
+  const row = (name: string, p: CascadePoint) => [name, p.threshold, `${Math.round(p.escalationRate * 10_000) / 100} %`, `${p.accuracyPct} %`, p.costPerMillionUsd];
+  return [
+    table(
+      ['point', 'threshold', 'escalation rate', 'cascade accuracy', 'USD per 1M'],
+      [
+        row('calibrated (model.json), validation split', calibrated.validation),
+        row('calibrated (model.json), test split', calibrated.test),
+        row('literal validation rule, test split', literal.test),
+        row('hindsight: chosen ON TEST (never used)', { ...hindsight, costPerMillionUsd: Number.NaN }),
+        ['edge-only, test', '—', '0 %', `${reference.test.edgeOnlyPct} %`, reference.costPerMillionUsd.edgeOnly],
+        ['always-regional, test', '—', '100 %', `${reference.test.regionalOnlyPct} %`, reference.costPerMillionUsd.alwaysRegional],
+      ],
+    ),
+    '',
+    `Bar (cascade within ${json.tolerancePoints} points of regional-only) at the calibrated threshold on the test split: gap ${bar.testGapPoints} points — ${bar.calibratedWithin02PointsOnTest ? 'met' : 'NOT met'} (${(json.messages as Record<string, number>).test} test messages; one message is ~0.11 points).`,
+  ].join('\n');
+}
 
 function compact(value: unknown): string {
   return Object.entries((value as Record<string, number>) ?? {})
@@ -229,6 +356,17 @@ function writeReadmeTable(): void {
   if (faults) rows.push(['faults during load', scenariosOf(faults).map((s) => `${s.scenario} ${s.answered200}/${s.requests} answered, p99 ${s.p99_ms} ms`).join('; ')]);
   const soak = readResult('soak')?.json;
   if (soak) rows.push([`soak ${soak.minutes} min`, `${soak.requests} requests, ${num(soak.errors) + num(soak.timeouts) + num(soak.non2xx)} errors, RSS ${soak.rss_start_mib} → ${soak.rss_end_mib} MiB (${soak.rss_growth_pct} %, bar < 10 %)`]);
+  const fleet = readResult('fleet')?.json;
+  if (fleet) {
+    const b = fleet.bars as Record<string, number | boolean>;
+    rows.push(['fleet simulation: cascade + cost-aware cache (modelled network)', `${Math.round(num(b.withinTargetShare) * 10_000) / 100} % within ${fleet.targetMs} ms (bar ≥ 95 %), accuracy gap ${b.accuracyGapPoints} points to always-regional (test-split traffic ${b.testSplitAccuracyGapPoints}; bar ≤ 0.2), cost ${b.costRatio} × always-regional (bar ≤ 0.65)`]);
+  }
+  const cascade = readResult('cascade')?.json;
+  if (cascade) {
+    const c = (cascade.calibrated as { test: { escalationRate: number; accuracyPct: number; costPerMillionUsd: number } }).test;
+    const ref = cascade.reference as { test: { regionalOnlyPct: number } };
+    rows.push(['cascade at the calibrated threshold, test split', `escalates ${Math.round(c.escalationRate * 10_000) / 100} %, ${c.accuracyPct} % vs regional-only ${ref.test.regionalOnlyPct} % (gap ${(cascade.bar as { testGapPoints: number }).testGapPoints} points, bar ≤ 0.2), $${c.costPerMillionUsd} per 1M`]);
+  }
   const engine = readResult('engine')?.json;
   if (engine) rows.push(['edge model warm run, p50', `micro ${engine.micro_p50_us} µs, ort-web ${engine.ort_web_p50_us} µs, ort-node ${engine.ort_node_p50_us} µs`]);
   if (rows.length === 0) return;
