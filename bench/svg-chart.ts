@@ -72,3 +72,73 @@ export function lineChart(title: string, points: Array<{ x: number; y: number }>
 </svg>
 `;
 }
+
+/** One line of an {@link xyChart}. */
+export interface XySeries {
+  name: string;
+  points: Array<{ x: number; y: number }>;
+  color: string;
+}
+
+/** Axes, reference lines and labelled points of an {@link xyChart}. */
+export interface XyOptions {
+  xLabel: string;
+  yLabel: string;
+  /** Tick labels along x (e.g. escalation rate with its cost). */
+  xTicks: Array<{ x: number; label: string }>;
+  xRange: [number, number];
+  yRange: [number, number];
+  /** Horizontal reference lines (e.g. a target). */
+  hLines?: Array<{ y: number; label: string; color?: string }>;
+  /** Labelled points (e.g. the calibrated threshold). */
+  marks?: Array<{ x: number; y: number; label: string; color?: string }>;
+}
+
+/** Several lines over fixed axes, with a legend, reference lines and labelled points. */
+export function xyChart(title: string, series: XySeries[], options: XyOptions): string {
+  const width = 720;
+  const height = 340;
+  const left = 64;
+  const right = 24;
+  const top = 40;
+  const bottom = 58;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const [x0, x1] = options.xRange;
+  const [y0, y1] = options.yRange;
+  const px = (x: number) => left + ((Math.min(x1, Math.max(x0, x)) - x0) / Math.max(1e-12, x1 - x0)) * plotW;
+  const py = (y: number) => top + plotH - ((Math.min(y1, Math.max(y0, y)) - y0) / Math.max(1e-12, y1 - y0)) * plotH;
+  const inRange = (p: { x: number }) => p.x >= x0 && p.x <= x1;
+  const lines = series
+    .map((s) => {
+      const d = s.points.filter(inRange).map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+      return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
+    })
+    .join('\n');
+  const legend = series.map((s, i) => `<rect x="${left + 8 + i * 190}" y="${top + 6}" width="12" height="3" fill="${s.color}"/><text x="${left + 24 + i * 190}" y="${top + 11}" ${FONT}>${escape(s.name)}</text>`).join('\n');
+  const ticks = options.xTicks
+    .map((t) => `<line x1="${px(t.x)}" x2="${px(t.x)}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#888"/><text x="${px(t.x)}" y="${top + plotH + 16}" text-anchor="middle" ${FONT} font-size="10">${escape(t.label)}</text>`)
+    .join('\n');
+  const hLines = (options.hLines ?? [])
+    .map((h) => `<line x1="${left}" x2="${left + plotW}" y1="${py(h.y)}" y2="${py(h.y)}" stroke="${h.color ?? '#888'}" stroke-dasharray="4 3"/><text x="${left + plotW - 4}" y="${py(h.y) - 4}" text-anchor="end" ${FONT} font-size="10" fill="${h.color ?? '#555'}">${escape(h.label)}</text>`)
+    .join('\n');
+  const marks = (options.marks ?? [])
+    .map((m, i) => `<circle cx="${px(m.x)}" cy="${py(m.y)}" r="4" fill="${m.color ?? '#c0392b'}"/><text x="${px(m.x) + 7}" y="${py(m.y) + 14 + i * 12}" ${FONT} font-size="10" fill="${m.color ?? '#c0392b'}">${escape(m.label)}</text>`)
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="8" y="20" ${FONT} font-weight="bold">${escape(title)}</text>
+<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#888"/>
+<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#888"/>
+<text x="${left - 6}" y="${top + 4}" text-anchor="end" ${FONT}>${fmt(y1)}</text>
+<text x="${left - 6}" y="${top + plotH}" text-anchor="end" ${FONT}>${fmt(y0)}</text>
+<text x="${left - 6}" y="${top + plotH / 2}" text-anchor="end" ${FONT} fill="#555">${escape(options.yLabel)}</text>
+${ticks}
+<text x="${left + plotW / 2}" y="${height - 10}" text-anchor="middle" ${FONT} fill="#555">${escape(options.xLabel)}</text>
+${hLines}
+${lines}
+${marks}
+${legend}
+</svg>
+`;
+}
