@@ -109,11 +109,11 @@ const SECTIONS: Section[] = [
     title: 'Reliability: fuzzing the HTTP API',
     script: 'test/fuzz/main.ts',
     args: [],
-    about: '10,000 seeded bad requests (14 families) to the node server over real sockets; pass = no answer ≥ 500, every error JSON with a code, nothing lost, server alive.',
-    charts: (json) => [{ title: 'answers by status', svg: barChart('Fuzz: answers by HTTP status', Object.entries(json.byStatus as Record<string, number>).map(([label, value]) => ({ label, value })), 'requests') }],
+    about: '10,000 seeded bad requests (14 families) to each target: the node server over real sockets, and the built Vercel (edge-runtime), Netlify (Deno, sockets) and Lambda@Edge (CloudFront events, bodies cut at 40 KB / 1 MB) artifacts; pass = no answer ≥ 500, every error JSON with a code, nothing lost, no crash, the target answers a good request after.',
+    charts: (json) => [{ title: 'answers by status class, per target', svg: barChart('Fuzz: answers by status class per target', fuzzTargets(json).flatMap((t) => ['2xx', '4xx', '5xx'].map((c) => ({ label: `${t.target} ${c}`, value: statusClass(t.byStatus, Number(c[0]) * 100) }))), 'requests') }],
     table: (json) =>
-      `${table(['sent', 'answered', 'lost', '≥ 500', 'violations', 'server alive'], [[json.sent, json.answered, json.lost, json.over500, json.violations, json.alive]])}\n\n` +
-      table(['error code', 'count'], Object.entries(json.byCode as Record<string, number>).map(([k, v]) => [k, v])),
+      `${table(['target', 'runs', 'sent', 'answered', 'lost', '2xx', '4xx', '5xx', 'violations', 'crashes', 'alive after', 'ms'], fuzzTargets(json).map((t) => [t.target, t.skipped ? `skipped: ${t.skipped}` : t.runs ?? '', t.sent, t.answered, t.lost, statusClass(t.byStatus, 200), statusClass(t.byStatus, 400), statusClass(t.byStatus, 500), t.violations, t.crashes ?? '', t.alive, t.ms]))}\n\n` +
+      fuzzCodeTable(fuzzTargets(json)),
   },
   {
     name: 'faults',
@@ -143,6 +143,21 @@ const SECTIONS: Section[] = [
       ),
   },
 ];
+
+/** Per-target fuzz figures; a result from before per-target runs is the node server alone. */
+interface FuzzTargetResult { target: string; skipped?: string; runs?: string; sent: number; answered: number; lost: number; over500: number; violations: number; crashes?: number; alive: boolean; ok: boolean; ms: number; byStatus: Record<string, number>; byCode: Record<string, number> }
+function fuzzTargets(json: Json): FuzzTargetResult[] {
+  return (json.targets as FuzzTargetResult[] | undefined) ?? [{ ...(json as unknown as FuzzTargetResult), target: 'node' }];
+}
+/** Answers with a status in [lo, lo + 100). */
+function statusClass(byStatus: Record<string, number>, lo: number): number {
+  return Object.entries(byStatus ?? {}).filter(([k]) => Number(k) >= lo && Number(k) < lo + 100).reduce((n, [, v]) => n + v, 0);
+}
+/** Error codes (rows) by target (columns). */
+function fuzzCodeTable(targets: FuzzTargetResult[]): string {
+  const codes = [...new Set(targets.flatMap((t) => Object.keys(t.byCode ?? {})))].sort();
+  return table(['answer code', ...targets.map((t) => t.target)], codes.map((code) => [code, ...targets.map((t) => t.byCode?.[code] ?? 0)]));
+}
 
 type FleetStrategy = Record<string, unknown> & { strategy: string; latencyMs: Record<string, number>; costPerMillionUsd: Record<string, number>; cacheHits: Record<string, number>; perPop: Array<Record<string, number | string>>; withinTargetByAssumption: Array<Record<string, number>> };
 const fleetStrategies = (json: Json) => (json.strategies as FleetStrategy[]) ?? [];
@@ -315,10 +330,13 @@ function resultFromOutput(section: Section, stdout: string, started: Date, secon
 function reliabilitySummary(): string[] {
   const rows: unknown[][] = [];
   const fuzz = readResult('fuzz')?.json;
-  if (fuzz) {
-    const byStatus = fuzz.byStatus as Record<string, number>;
-    const cls = (lo: number, hi: number) => Object.entries(byStatus).filter(([k]) => Number(k) >= lo && Number(k) < hi).reduce((n, [, v]) => n + v, 0);
-    rows.push(['fuzz (bad requests)', fuzz.sent, fuzz.answered, fuzz.lost, `2xx ${cls(200, 300)}, 4xx ${cls(400, 500)}, 5xx ${cls(500, 600)}; violations ${fuzz.violations}`, fuzz.ok ? 'pass' : 'FAIL']);
+  for (const t of fuzz ? fuzzTargets(fuzz) : []) {
+    if (t.skipped) {
+      rows.push([`fuzz: ${t.target}`, 0, 0, 0, `skipped: ${t.skipped}`, t.ok ? 'skipped' : 'FAIL']);
+      continue;
+    }
+    const codes = Object.entries(t.byCode ?? {}).filter(([c]) => c !== 'ok' && c !== 'head').sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    rows.push([`fuzz: ${t.target} (bad requests)`, t.sent, t.answered, t.lost, `2xx ${statusClass(t.byStatus, 200)}, 4xx ${statusClass(t.byStatus, 400)}, 5xx ${statusClass(t.byStatus, 500)}; violations ${t.violations}, crashes ${t.crashes ?? 0}; by code: ${codes}`, t.ok ? 'pass' : 'FAIL']);
   }
   const faults = readResult('faults')?.json;
   if (faults) {
@@ -351,7 +369,7 @@ function writeReadmeTable(): void {
     for (const r of runsOf(load).filter((r) => r.traffic === 'hit')) rows.push([`node server, cache hits, c=${r.connections}`, `${r.rps_per_server_core} req/s per server core, p99 ${r.p99_ms} ms (bar: 5,000, 5 ms)`]);
   }
   const fuzz = readResult('fuzz')?.json;
-  if (fuzz) rows.push(['fuzz: bad requests', `${fuzz.sent} sent, ${fuzz.over500} ≥ 500, ${fuzz.violations} without a JSON code, ${fuzz.lost} lost`]);
+  if (fuzz) rows.push(['fuzz: bad requests', fuzzTargets(fuzz).map((t) => (t.skipped ? `${t.target} skipped` : `${t.target} ${t.sent} sent, ${t.over500} ≥ 500, ${t.violations} without a JSON code, ${t.lost} lost`)).join('; ')]);
   const faults = readResult('faults')?.json;
   if (faults) rows.push(['faults during load', scenariosOf(faults).map((s) => `${s.scenario} ${s.answered200}/${s.requests} answered, p99 ${s.p99_ms} ms`).join('; ')]);
   const soak = readResult('soak')?.json;

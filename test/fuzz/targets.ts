@@ -43,6 +43,8 @@ export interface FuzzTarget {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const encoder = new TextEncoder();
+/** The fuzz is one client sending thousands of requests: a rate limit would hide the validators. */
+const NO_RATE_LIMIT = { EDGEINFER_RATE_LIMIT: 'off' };
 
 /** The good request every target must still answer 200 after the bad ones. */
 export function goodRequest(): FuzzCase {
@@ -97,7 +99,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function startNode(): Promise<FuzzTarget> {
-  const server = await spawnReady(process.execPath, ['--import', 'tsx', 'adapters/node/server.ts'], { ...process.env, PORT: '0', HOST: '127.0.0.1' }, /ready on (http:\/\/127\.0\.0\.1:\d+)/);
+  // The per-client rate limit `npm start` applies would answer most of one client's 10,000
+  // requests 429 before any validator saw them: off, so every request reaches the checks.
+  const server = await spawnReady(process.execPath, ['--import', 'tsx', 'adapters/node/server.ts'], { ...process.env, ...NO_RATE_LIMIT, PORT: '0', HOST: '127.0.0.1' }, /ready on (http:\/\/127\.0\.0\.1:\d+)/);
   const sender = socketSender(server.match[1]!, { sockets: 16 });
   return {
     name: 'node',
@@ -142,7 +146,7 @@ async function startNetlify(): Promise<FuzzTarget> {
   const out = join(dir, '.netlify/v1');
   await buildTarget(netlifyTarget, { outDir: out });
   const serve = fileURLToPath(new URL('../runtime/netlify/deno-serve.mjs', import.meta.url));
-  const server = await spawnReady(deno, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, /listening (\d+)/);
+  const server = await spawnReady(deno, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], { ...process.env, ...NO_RATE_LIMIT, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, /listening (\d+)/);
   const url = `http://127.0.0.1:${server.match[1]}`;
   const sender = socketSender(url, { sockets: 16 });
   return {
