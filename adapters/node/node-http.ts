@@ -4,8 +4,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
 
-/** Turns a node request into a web Request (URL from the Host header, streamed body). */
-export function toWebRequest(req: IncomingMessage, fallbackHost: string): Request {
+/**
+ * Turns a node request into a web Request (URL from the Host header). With `preread` (a body
+ * the listener already read whole) the Request gets no body: the core reads the bytes from
+ * RequestContext.body, since in Node building and draining a web body stream per request
+ * cost more than a whole cached prediction. Larger or chunked bodies stay streamed, so the
+ * core's size cap still applies while reading.
+ */
+export function toWebRequest(req: IncomingMessage, fallbackHost: string, preread?: Uint8Array): Request {
   const host = req.headers.host ?? fallbackHost;
   const url = new URL(req.url ?? '/', `http://${host}`);
   // rawHeaders is a flat [name, value, ...] list: one pass, repeated headers kept in order.
@@ -13,8 +19,9 @@ export function toWebRequest(req: IncomingMessage, fallbackHost: string): Reques
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const method = req.method ?? 'GET';
+  if (preread !== undefined) return new Request(url, { method, headers });
   // A bodiless request (no content-length, no transfer-encoding, or content-length 0) gets no
-  // stream: building a web ReadableStream is a large share of a small request's cost.
+  // stream at all.
   const declared = req.headers['content-length'];
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0'));
   return new Request(url, {
@@ -24,6 +31,49 @@ export function toWebRequest(req: IncomingMessage, fallbackHost: string): Reques
     // Required by Node's fetch for streamed request bodies.
     duplex: 'half',
   } as RequestInit);
+}
+
+/**
+ * The declared body length when the body may be read whole before the core sees it: a
+ * Content-Length (no chunked encoding) of at most `limit` bytes; otherwise undefined.
+ */
+function bufferableLength(req: IncomingMessage, limit: number): number | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.headers['transfer-encoding'] !== undefined) return undefined;
+  const declared = req.headers['content-length'];
+  if (declared === undefined) return undefined;
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length > 0 && length <= limit ? length : undefined;
+}
+
+/** Reads a body of known, bounded length into one buffer (a single chunk is used as it is). */
+function readWholeBody(req: IncomingMessage, length: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.byteLength;
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+      resolve(whole);
+    };
+    const onFail = () => {
+      cleanup();
+      reject(new Error(`the connection closed before the request body ended (${received} of ${length} bytes)`));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onFail);
+      req.off('aborted', onFail);
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onFail);
+    req.once('aborted', onFail);
+  });
 }
 
 /**
@@ -89,10 +139,12 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
       void tracked.finally(() => pending.delete(tracked));
     },
   };
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  // Bodies up to the core's own cap are read whole first (see toWebRequest).
+  const bufferLimit = service.context.config.maxBodyBytes;
+  const serve = (req: IncomingMessage, res: ServerResponse, body?: Uint8Array): void => {
     let request: Request;
     try {
-      request = toWebRequest(req, fallbackHost);
+      request = toWebRequest(req, fallbackHost, body);
     } catch {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
       res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'the request line or headers are malformed' } }));
@@ -100,7 +152,7 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
     }
     service
       // The peer address gates /dashboard when no admin token is configured (loopback only).
-      .fetch(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}) })
+      .fetch(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}), ...(body ? { body } : {}) })
       // The core may answer without reading the whole body (413 on a declared size, 415, 404):
       // an upload still in flight would otherwise stall this keep-alive connection, so it is
       // closed after the answer; a body that already arrived whole is discarded and the
@@ -115,5 +167,14 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
         res.end(JSON.stringify({ error: { code: 'internal_error', message: 'internal error' } }));
       });
+  };
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const length = bufferableLength(req, bufferLimit);
+    if (length === undefined) return serve(req, res);
+    // A client that hangs up mid-body gets no answer: there is nobody left to read one.
+    readWholeBody(req, length).then(
+      (body) => serve(req, res, body),
+      () => res.destroy(),
+    );
   };
 }

@@ -2,12 +2,20 @@
 // streaming (a huge body is never buffered whole), then strict UTF-8 and JSON parsing.
 import { HttpError } from './errors.ts';
 
-/** Reads the body as bytes, refusing more than `maxBytes` (413) as early as possible. */
-export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Reads the body as bytes, refusing more than `maxBytes` (413) as early as possible.
+ * `preread` is the whole body when the adapter already holds it (RequestContext.body): the
+ * Request then carries none, which spares building and draining a body stream.
+ */
+export async function readBodyBytes(request: Request, maxBytes: number, preread?: Uint8Array): Promise<Uint8Array> {
   const tooLarge = () =>
     new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes; send a shorter text`);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (preread !== undefined) {
+    if (preread.byteLength > maxBytes) throw tooLarge();
+    return preread;
+  }
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -40,7 +48,7 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Requires a JSON content type, reads at most `maxBytes`, and parses; each failure is a clear 4xx. */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(request: Request, maxBytes: number, preread?: Uint8Array): Promise<unknown> {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
@@ -50,7 +58,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       `expected content-type application/json, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'}`,
     );
   }
-  const bytes = await readBodyBytes(request, maxBytes);
+  const bytes = await readBodyBytes(request, maxBytes, preread);
   if (bytes.byteLength === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
   let text: string;
   try {

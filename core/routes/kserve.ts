@@ -61,9 +61,9 @@ const INFER_FIELDS = ['id', 'parameters', 'inputs', 'outputs'] as const;
 const INPUT_FIELDS = ['name', 'shape', 'datatype', 'data', 'parameters'] as const;
 
 /** POST /v2/models/{name}[/versions/{v}]/infer. */
-export async function infer(request: Request, service: ServiceContext, name: string, version: string | undefined): Promise<Response> {
+export async function infer(request: Request, service: ServiceContext, name: string, version: string | undefined, preread?: Uint8Array): Promise<Response> {
   const timer = new StageTimer();
-  const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes)));
+  const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes, preread)));
   rejectUnknownKeys(body, INFER_FIELDS, 'the infer request');
   if (body.id !== undefined && typeof body.id !== 'string') throw new HttpError(400, 'invalid_request', '"id" must be a string');
   const model = await requireVersion(service, name, version);

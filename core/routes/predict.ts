@@ -48,7 +48,7 @@ interface EdgeAnswer {
 /** Handles POST /v1/predict. */
 export async function handlePredict(request: Request, service: ServiceContext, context: RequestContext = {}): Promise<Response> {
   const timer = new StageTimer();
-  const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes)));
+  const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes, context.body)));
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');
   if (body.text !== undefined && body.ids !== undefined) {
     throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
