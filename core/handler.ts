@@ -27,6 +27,11 @@ export interface RequestContext {
   platform?: unknown;
   /** The client's IP address as the adapter saw it (the node server's socket peer); gates the dashboard without a token. */
   peerAddress?: string;
+  /**
+   * The whole request body, when the adapter already read it (the node server buffers small
+   * uploads): the Request then has no body of its own and routes read this instead.
+   */
+  body?: Uint8Array;
 }
 
 /** Everything a target supplies to build the service. */
@@ -115,7 +120,7 @@ const ROUTES: RouteEntry[] = [
   },
   {
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/infer$`),
-    methods: { POST: (req, [name, version], s) => infer(req, s, name as string, version) },
+    methods: { POST: (req, [name, version], s, c) => infer(req, s, name as string, version, c.body) },
   },
   ...TELEMETRY_ROUTES,
 ];

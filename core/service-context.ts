@@ -8,6 +8,7 @@ import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
 import type { Telemetry } from './telemetry/telemetry.ts';
 import type { Rollout } from './rollout/rollout.ts';
+import type { RateLimitGate } from './ratelimit/rate-limit-gate.ts';
 
 /** Service configuration with defaults applied. */
 export interface ServiceConfig {
@@ -47,6 +48,8 @@ export interface ServiceContext {
   telemetry?: Telemetry;
   /** Phased rollouts of model versions (traffic split, canary, shadow); absent → the latest version serves. */
   rollout?: Rollout;
+  /** Per-client rate limit of the inference routes (core/ratelimit); absent → not limited. */
+  rateLimit?: RateLimitGate;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
   /** A specific version (a rollout arm), loaded; 503 when it is missing or cannot be served. */

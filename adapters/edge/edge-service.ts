@@ -15,6 +15,7 @@ import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
+import { createRateLimitFromEnv, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
 
 /** Variables an edge service reads (all optional). */
 export type EdgeEnv = Readonly<Record<string, string | undefined>>;
@@ -40,6 +41,8 @@ export const EDGE_ENV_VARS = [
   ...CACHE_ENV_NAMES,
   'EDGEINFER_ADMIN_TOKEN',
   'EDGEINFER_MAX_BODY_BYTES',
+  // Rate limits: off at the edge unless EDGEINFER_RATE_LIMIT is set (Upstash when configured, else per isolate).
+  ...RATE_LIMIT_ENV_NAMES,
   'EDGEINFER_REGIONAL',
   'EDGEINFER_REGIONAL_FUNCTION',
   'EDGEINFER_REGIONAL_QUALIFIER',
@@ -59,6 +62,7 @@ export const EDGE_ENV_VARS = [
 export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
   'UPSTASH_REDIS_REST_TOKEN',
   'EDGEINFER_ADMIN_TOKEN',
+  'EDGEINFER_API_KEYS',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
 ]);
@@ -113,8 +117,12 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
     ...(env.EDGEINFER_POP ? { pop: env.EDGEINFER_POP } : {}),
     ...(env.EDGEINFER_OTLP_URL ? { otlp: { url: env.EDGEINFER_OTLP_URL } } : {}),
   };
+  // No default limit at the edge: each request to Upstash is a billed command, and the
+  // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
+  const { gate } = createRateLimitFromEnv(env);
   return createInferenceService({
     telemetry,
+    ...(gate ? { rateLimit: gate } : {}),
     models: new EmbeddedModelSource(options.files),
     engines,
     ortPreference: options.ortWeb ? ['ort-web'] : [],

@@ -39,6 +39,9 @@ export interface CloudFrontResultResponse {
   bodyEncoding: 'text' | 'base64';
 }
 
+/** Body bytes CloudFront exposes to a Lambda@Edge function (edge-functions-restrictions): more is truncated. */
+export const CLOUDFRONT_BODY_LIMITS = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
+
 /** Headers a function may not set on a generated response (CloudFront rejects or owns them). */
 const READ_ONLY_HEADERS = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'via', 'proxy-connection']);
 
@@ -58,7 +61,7 @@ function bytesToBase64(bytes: Uint8Array): string {
 }
 
 /** Builds the web Request of a CloudFront event; undefined body means "none sent". */
-export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { request: Request; truncated: boolean } {
+export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { request: Request; truncated: boolean; clientIp?: string } {
   const { config, request: cf } = event.Records[0]!.cf;
   const headers = new Headers();
   for (const [name, list] of Object.entries(cf.headers ?? {})) for (const { value } of list) headers.append(name, value);
@@ -67,7 +70,14 @@ export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { re
   const data = cf.body?.data;
   let body: Uint8Array | string | undefined;
   if (data && cf.method !== 'GET' && cf.method !== 'HEAD') body = cf.body?.encoding === 'base64' ? base64ToBytes(data) : data;
-  return { request: new Request(url, { method: cf.method, headers, ...(body !== undefined ? { body: body as BodyInit } : {}) }), truncated: Boolean(cf.body?.inputTruncated) };
+  // A truncated body is dropped here: the core answers 413 and nothing parses a prefix.
+  const truncated = Boolean(cf.body?.inputTruncated);
+  if (truncated) body = undefined;
+  return {
+    request: new Request(url, { method: cf.method, headers, ...(body !== undefined ? { body: body as BodyInit } : {}) }),
+    truncated,
+    ...(cf.clientIp ? { clientIp: cf.clientIp } : {}),
+  };
 }
 
 /** Turns a web Response into a CloudFront generated response (base64 for binary bodies). */
@@ -91,18 +101,20 @@ export async function createCloudFrontResult(response: Response): Promise<CloudF
 
 /** The Lambda handler of a viewer- or origin-request trigger. */
 export function createLambdaEdgeHandler(service: InferenceService, options: { trigger: 'viewer-request' | 'origin-request' }): (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse> {
-  // CloudFront truncates bodies it exposes (40 KB viewer, 1 MB origin): answering on a
-  // prefix would classify text nobody sent, so a truncated body is a clear 413.
-  const limit = options.trigger === 'viewer-request' ? '40 KB' : '1 MB';
+  // CloudFront truncates bodies it exposes (40 KB viewer, 1 MB origin) and says so with
+  // body.inputTruncated: answering on a prefix would classify text nobody sent, so the core
+  // answers 413 (counted in telemetry like any other 413).
+  const exposed = CLOUDFRONT_BODY_LIMITS[options.trigger];
+  const hint = options.trigger === 'viewer-request' ? 'or send it to the origin-request behaviour (/v2/*, 1 MB)' : undefined;
   return async (event) => {
     const background: Promise<unknown>[] = [];
-    const { request, truncated } = createRequestFromCloudFront(event);
-    const response = truncated
-      ? new Response(
-          JSON.stringify({ error: { code: 'payload_too_large', message: `the body is over the ${limit} CloudFront exposes to a ${options.trigger} function; send less text or use the origin-request endpoint` } }),
-          { status: 413, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } },
-        )
-      : await service.fetch(request, { waitUntil: (p) => void background.push(p), platform: event });
+    const { request, truncated, clientIp } = createRequestFromCloudFront(event);
+    const response = await service.fetch(request, {
+      waitUntil: (p) => void background.push(p),
+      platform: event,
+      ...(clientIp ? { clientIp } : {}),
+      ...(truncated ? { bodyTruncated: { limitBytes: exposed, ...(hint ? { hint } : {}) } } : {}),
+    });
     const result = await createCloudFrontResult(response);
     // Lambda freezes the container after the handler returns: finish write-backs first.
     await Promise.allSettled(background);

@@ -6,6 +6,8 @@ import type { InferenceService } from '../../core/handler.ts';
 /** The part of Netlify's edge context we use. */
 interface NetlifyEdgeContext {
   waitUntil?(promise: Promise<unknown>): void;
+  /** The client's IP address, as Netlify saw it. */
+  ip?: string;
 }
 
 /** Netlify's environment (`Netlify.env`), or Deno's where the Netlify global is absent. */
@@ -21,5 +23,9 @@ export function netlifyEnv(): Record<string, string | undefined> {
 /** The function's default export. */
 export function createNetlifyEdgeHandler(service: InferenceService): (request: Request, context?: NetlifyEdgeContext) => Promise<Response> {
   return (request, context) =>
-    service.fetch(request, { ...(context?.waitUntil ? { waitUntil: (p) => context.waitUntil!(p) } : {}), platform: context });
+    service.fetch(request, {
+      ...(context?.waitUntil ? { waitUntil: (p) => context.waitUntil!(p) } : {}),
+      ...(context?.ip ? { clientIp: context.ip } : {}),
+      platform: context,
+    });
 }

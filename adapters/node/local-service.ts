@@ -22,6 +22,7 @@ import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/ca
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
+import { createRateLimitFromEnv, LOCAL_DEFAULT_RATE_LIMIT, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
 
 /** Which regional tier the local service escalates to. */
 export type LocalRegionalTier =
@@ -62,6 +63,13 @@ export interface LocalServiceOptions {
   costProvider?: EdgeProvider;
   /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"spam-edge": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
   rollout?: RolloutConfig;
+  /**
+   * Per-client rate limit of the inference routes: the EDGEINFER_RATE_LIMIT* variables
+   * (core/ratelimit/config.ts). Unset: no limit (tests); `npm start` reads the environment,
+   * where it defaults to LOCAL_DEFAULT_RATE_LIMIT. In memory, or Upstash when the cache's
+   * UPSTASH_REDIS_REST_URL/TOKEN are set.
+   */
+  rateLimit?: Record<string, string | undefined>;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -73,6 +81,9 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
   options.cache = cache;
   if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
+  // On by default for `npm start`: a person using the demo never meets it, a script flooding the server does.
+  options.rateLimit = { EDGEINFER_RATE_LIMIT: LOCAL_DEFAULT_RATE_LIMIT };
+  for (const name of RATE_LIMIT_ENV_NAMES) if (env[name] !== undefined) options.rateLimit[name] = env[name];
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '0') options.micro = false;
@@ -164,9 +175,12 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
           ...(upstash ? { fleet: createUpstashFleetStore(upstash) } : {}),
           ...options.telemetry,
         };
+  const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }) : undefined;
+  if (rateLimit) options.log?.(`edgeinfer: ${rateLimit.description}`);
   const service = createInferenceService({
     models,
     telemetry,
+    ...(rateLimit?.gate ? { rateLimit: rateLimit.gate } : {}),
     ...(options.rollout ? { rollout: options.rollout } : {}),
     engines,
     cache,

@@ -2,7 +2,7 @@
 // it, see shared/DESIGN.md) served over node:http in front of a real Redis. Node-only;
 // for development and tests, never deployed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 
@@ -50,6 +50,39 @@ const REFUSED_COMMANDS = new Set([
   'DEBUG', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
 ]);
 
+// Upstash accepts a shebang flag of its own, `allow-key-locking`, which @upstash/ratelimit's
+// Lua scripts carry; open-source Redis 7 refuses unknown flags ("Unexpected flag in script
+// shebang"). The stand-in drops the flag before EVAL and maps the client's SHA1 of the
+// original script to the rewritten one's, so EVALSHA finds the script as it does on Upstash.
+const UPSTASH_ONLY_FLAGS = new Set(['allow-key-locking']);
+const scriptShaAliases = new Map<string, string>();
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+function withoutUpstashFlags(script: string): string {
+  const match = /^#!lua([^\n]*)/.exec(script);
+  if (!match) return script;
+  const flags = /flags=(\S*)/.exec(match[1] as string);
+  if (!flags) return script;
+  const kept = (flags[1] as string).split(',').filter((flag) => flag && !UPSTASH_ONLY_FLAGS.has(flag));
+  const shebang = `#!lua${(match[1] as string).replace(flags[0], kept.length ? `flags=${kept.join(',')}` : '').trimEnd()}`;
+  return shebang + script.slice(match[0].length);
+}
+
+function translateScripts(command: [string, ...RedisArg[]]): [string, ...RedisArg[]] {
+  const [name, first, ...rest] = command;
+  if ((name === 'EVAL' || name === 'EVAL_RO') && typeof first === 'string' && first.startsWith('#!')) {
+    const rewritten = withoutUpstashFlags(first);
+    if (rewritten === first) return command;
+    scriptShaAliases.set(sha1(first), sha1(rewritten));
+    return [name, rewritten, ...rest];
+  }
+  if ((name === 'EVALSHA' || name === 'EVALSHA_RO') && typeof first === 'string') {
+    const alias = scriptShaAliases.get(first.toLowerCase());
+    if (alias) return [name, alias, ...rest];
+  }
+  return command;
+}
+
 /** Checks one command array and returns it with the name upper-cased. */
 function parseCommand(value: unknown, where: string): [string, ...RedisArg[]] {
   if (!Array.isArray(value) || value.length === 0) {
@@ -65,7 +98,7 @@ function parseCommand(value: unknown, where: string): [string, ...RedisArg[]] {
   // Upper case also keeps ioredis from reshaping replies (it turns `hgetall` into an object).
   const upper = name.toUpperCase();
   if (REFUSED_COMMANDS.has(upper)) throw new RequestProblem(400, `ERR command ${upper} is not supported over REST`);
-  return [upper, ...(args as RedisArg[])];
+  return translateScripts([upper, ...(args as RedisArg[])]);
 }
 
 function parseCommandList(value: unknown): Array<[string, ...RedisArg[]]> {

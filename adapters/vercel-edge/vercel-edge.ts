@@ -14,8 +14,21 @@ export function vercelEnv(): Record<string, string | undefined> {
   return proc?.env ?? {};
 }
 
+/**
+ * The client's IP as Vercel reports it. Vercel sets x-real-ip and overwrites x-forwarded-for
+ * with the address it saw (a client cannot spoof them), so here they may key rate limits.
+ */
+export function vercelClientIp(request: Request): string | undefined {
+  const real = request.headers.get('x-real-ip');
+  if (real) return real.trim();
+  const forwarded = request.headers.get('x-forwarded-for');
+  return forwarded ? forwarded.split(',')[0]!.trim() || undefined : undefined;
+}
+
 /** The function's default export: (request, context) → Response. */
 export function createVercelEdgeHandler(service: InferenceService): (request: Request, context?: VercelEdgeContext) => Promise<Response> {
-  return (request, context) =>
-    service.fetch(request, { ...(context?.waitUntil ? { waitUntil: (p) => context.waitUntil!(p) } : {}), platform: context });
+  return (request, context) => {
+    const clientIp = vercelClientIp(request);
+    return service.fetch(request, { ...(context?.waitUntil ? { waitUntil: (p) => context.waitUntil!(p) } : {}), ...(clientIp ? { clientIp } : {}), platform: context });
+  };
 }

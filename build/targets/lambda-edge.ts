@@ -13,6 +13,12 @@ import { join } from 'node:path';
 import type { BuildTarget, EntryImports, FunctionSpec } from '../pipeline.ts';
 
 const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
+/**
+ * Default body limit baked into each function: what CloudFront exposes to it (40 KB to a
+ * viewer-request trigger, 1 MB to origin-request; more arrives truncated and is answered
+ * 413). An --env-file EDGEINFER_MAX_BODY_BYTES overrides it.
+ */
+export const LAMBDA_EDGE_MAX_BODY_BYTES = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
 
 function entry(i: EntryImports, trigger: 'viewer-request' | 'origin-request', ort: boolean): string {
   return `
@@ -24,7 +30,7 @@ ${ort ? `import { readFile } from 'node:fs/promises';\nimport { createOrtWebEngi
 const service = createEdgeService({
   files, microModules, microCompileFailures,
   ${ort ? `ortWeb: async () => createOrtWebEngine({ wasmBinary: new Uint8Array(await readFile(new URL('./${WASM_FILE}', import.meta.url))) }),` : ''}
-  env: __EDGEINFER_BAKED_ENV__,
+  env: { EDGEINFER_MAX_BODY_BYTES: '${LAMBDA_EDGE_MAX_BODY_BYTES[trigger]}', ...__EDGEINFER_BAKED_ENV__ },
 });
 export const handler = createLambdaEdgeHandler(service, { trigger: ${JSON.stringify(trigger)} });
 `;

@@ -7,11 +7,18 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { BuildTarget, FunctionSpec } from '../pipeline.ts';
+import { EDGE_ENV_VARS } from '../../adapters/edge/edge-service.ts';
 
 const FUNCTION = 'edgeinfer';
 const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
-/** Every route the core serves goes to the one function. */
-export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm)$';
+/** Every route the core serves goes to the one function (the admin routes included: they check the token themselves). */
+export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm|metrics|dashboard(?:/.*)?)$';
+/**
+ * Body limit default: the core's 64 KB. Vercel itself refuses bodies over 4.5 MB (its
+ * functions' request body limit), far above what a text classifier needs; a smaller limit
+ * keeps parsing within the edge's CPU time.
+ */
+export const VERCEL_MAX_BODY_BYTES = 64 * 1024;
 /** Warmer schedule (Vercel crons call GET with `Authorization: Bearer $CRON_SECRET`). */
 export const VERCEL_WARM_SCHEDULE = '*/5 * * * *';
 
@@ -41,7 +48,7 @@ const env = vercelEnv();
 const service = createEdgeService({
   files, microModules, microCompileFailures,
   ${ort ? 'ortWeb: () => createOrtWebEngine({ wasmModule }),' : ''}
-  env: { ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
+  env: { EDGEINFER_MAX_BODY_BYTES: '${VERCEL_MAX_BODY_BYTES}', ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
 });
 export default createVercelEdgeHandler(service);
 `,
@@ -53,7 +60,7 @@ export default createVercelEdgeHandler(service);
     const funcDir = join(outDir, 'functions', `${FUNCTION}.func`);
     await mkdir(funcDir, { recursive: true });
     for (const [name, bytes] of Object.entries(fn.files)) await writeFile(join(funcDir, name), bytes);
-    await writeFile(join(funcDir, '.vc-config.json'), `${JSON.stringify({ runtime: 'edge', entrypoint: fn.spec.file, envVarsInUse: ['EDGEINFER_ADMIN_TOKEN', 'CRON_SECRET', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'EDGEINFER_REGIONAL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] }, null, 2)}\n`);
+    await writeFile(join(funcDir, '.vc-config.json'), `${JSON.stringify({ runtime: 'edge', entrypoint: fn.spec.file, envVarsInUse: ['CRON_SECRET', ...EDGE_ENV_VARS] }, null, 2)}\n`);
     const config = {
       version: 3,
       routes: [{ src: VERCEL_ROUTE_SOURCE, dest: `/${FUNCTION}` }],

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'model_not_ready'
   | 'preprocessing_mismatch'
   | 'overloaded'
+  | 'rate_limited'
   | 'internal_error';
 
 /** An error meant for the caller; thrown inside route code and rendered by the handler. */

@@ -5,6 +5,7 @@
 // where a remote cache holds them. It answers what it did and how long each step took.
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import type { ServiceContext } from '../service-context.ts';
+import { bearerToken, constantTimeEqual } from '../telemetry/admin-auth.ts';
 
 const WARM_TEXT = 'Subject: warmup\n\nedgeinfer warmup request';
 /** How many hot keys per model are copied into L1. */
@@ -28,17 +29,10 @@ export interface WarmReport {
 
 function authorize(request: Request, token: string | undefined): void {
   if (!token) throw new HttpError(404, 'not_found', 'no route for /_warm (no admin token is configured: set EDGEINFER_ADMIN_TOKEN to enable it)');
-  const header = request.headers.get('authorization');
-  const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
-  if (!match) throw new HttpError(401, 'unauthorized', 'GET /_warm needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
-  if (!constantTimeEqual(match[1] as string, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
-}
-
-// Compares without an early exit, so timing does not reveal how much of the token matched.
-function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
+  const given = bearerToken(request);
+  if (given === undefined) throw new HttpError(401, 'unauthorized', 'GET /_warm needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
+  // Constant time: how much of the token matched does not show in the answer's timing.
+  if (!constantTimeEqual(given, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
 }
 
 /** Handles GET /_warm. */

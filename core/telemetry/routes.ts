@@ -20,7 +20,7 @@ export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<
   { pattern: /^\/metrics$/, methods: { GET: (req, _p, s) => metrics(req, s) } },
   { pattern: /^\/dashboard$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'html') } },
   { pattern: /^\/dashboard\/data$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'json') } },
-  { pattern: /^\/dashboard\/login$/, methods: { POST: (req, _p, s) => login(req, s) } },
+  { pattern: /^\/dashboard\/login$/, methods: { POST: (req, _p, s, c) => login(req, s, c.body) } },
 ];
 
 function requireTelemetry(service: ServiceContext): Telemetry {
@@ -91,7 +91,7 @@ async function dashboard(request: Request, service: ServiceContext, context: Req
   return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
 }
 
-async function login(request: Request, service: ServiceContext): Promise<Response> {
+async function login(request: Request, service: ServiceContext, preread?: Uint8Array): Promise<Response> {
   const token = service.config.adminToken;
   if (!token) {
     throw new HttpError(404, 'not_found', 'no admin token is configured (EDGEINFER_ADMIN_TOKEN), so there is nothing to sign in with; the dashboard is served on loopback');
@@ -100,7 +100,7 @@ async function login(request: Request, service: ServiceContext): Promise<Respons
   if (!type.startsWith('application/x-www-form-urlencoded')) {
     throw new HttpError(415, 'unsupported_media_type', 'POST /dashboard/login takes a form (application/x-www-form-urlencoded) with a "token" field');
   }
-  const body = new TextDecoder().decode(await readBodyBytes(request, 4096));
+  const body = new TextDecoder().decode(await readBodyBytes(request, 4096, preread));
   const given = new URLSearchParams(body).get('token') ?? '';
   if (!constantTimeEqual(given, token)) return html(loginPage('that token does not match EDGEINFER_ADMIN_TOKEN'), 403);
   const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';

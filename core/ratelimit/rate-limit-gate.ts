@@ -1,0 +1,54 @@
+// What the handler asks before an inference route runs: the client's key (client-key.ts),
+// the limiter's verdict, and the HTTP shape of the answer: on success three IETF
+// `RateLimit-*` headers; on refusal a 429 `rate_limited` with `Retry-After` (seconds) and
+// the `X-RateLimit-*` headers older clients read as well.
+import type { RequestContext } from '../handler.ts';
+import { HttpError } from '../http/errors.ts';
+import { clientKey, type ClientKeyOptions } from './client-key.ts';
+import type { RateLimiter, RateLimitResult } from './rate-limiter.ts';
+
+export class RateLimitGate {
+  constructor(
+    readonly limiter: RateLimiter,
+    readonly keys: ClientKeyOptions = {},
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** The verdict for this request; undefined when nothing identifies the client (not limited). */
+  check(request: Request, context: RequestContext): RateLimitResult | Promise<RateLimitResult> | undefined {
+    const key = clientKey(request, context, this.keys);
+    return key === undefined ? undefined : this.limiter.limit(key);
+  }
+
+  /** The 429 for a refused request. */
+  refusal(result: RateLimitResult): HttpError {
+    const seconds = Math.max(1, Math.ceil((result.reset - this.now()) / 1_000));
+    return new HttpError(429, 'rate_limited', `too many requests: the limit is ${result.limit} per ${formatWindow(this.limiter.windowMs)} for each client; retry after ${seconds} s`, {
+      'retry-after': String(seconds),
+      'ratelimit-limit': String(result.limit),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(seconds),
+      'x-ratelimit-limit': String(result.limit),
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.ceil(result.reset / 1_000)),
+    });
+  }
+
+  /** Adds the RateLimit-* headers to an allowed request's response (skipped when the store could not decide). */
+  annotate(response: Response, result: RateLimitResult): Response {
+    if (result.degraded) return response;
+    try {
+      const headers = response.headers;
+      headers.set('ratelimit-limit', String(result.limit));
+      headers.set('ratelimit-remaining', String(result.remaining));
+      headers.set('ratelimit-reset', String(Math.max(0, Math.ceil((result.reset - this.now()) / 1_000))));
+    } catch {
+      // Immutable headers (a response passed through from fetch): the answer matters more than its headers.
+    }
+    return response;
+  }
+}
+
+function formatWindow(ms: number): string {
+  return ms % 1_000 === 0 ? `${ms / 1_000} s` : `${ms} ms`;
+}

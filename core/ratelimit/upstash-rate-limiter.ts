@@ -1,0 +1,111 @@
+// Rate limiting shared by every isolate: @upstash/ratelimit's fixed window over Upstash
+// Redis (the same REST client and settings the cache uses). A limit check sits in front of
+// every inference request, so it must never be what fails one: each call has a time budget
+// and a circuit breaker (the cache's pattern, core/cache/remote-cache.ts); over budget,
+// failing, or behind an open circuit, the request is let through (fail open) and the
+// result says why. Keys refused in this isolate stay refused locally until their window
+// resets (no Redis round trip for a client that is already over its limit).
+import { Ratelimit } from '@upstash/ratelimit';
+import { Redis } from '@upstash/redis/cloudflare';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
+import type { RateLimiter, RateLimitResult, RateLimitSpec } from './rate-limiter.ts';
+
+/** Settings of {@link createUpstashRateLimiter}. */
+export interface UpstashRateLimiterOptions extends RateLimitSpec {
+  /** UPSTASH_REDIS_REST_URL */
+  url: string;
+  /** UPSTASH_REDIS_REST_TOKEN */
+  token: string;
+  /** Time budget of one check, milliseconds (default 15, like a cache call). */
+  budgetMs?: number;
+  /** Defaults: 3 failures in 5 s open it, a trial after 2 s (the cache's). */
+  circuit?: CircuitBreakerOptions;
+  /** Redis key prefix (default "rl"). */
+  prefix?: string;
+  /** Refused keys remembered locally, at most (default 10,000). */
+  maxBlockedKeys?: number;
+  now?: () => number;
+}
+
+/** Counters for tests and metrics. */
+export interface UpstashRateLimiterStats {
+  calls: number;
+  failOpen: { over_budget: number; unavailable: number; circuit_open: number };
+  localBlocks: number;
+}
+
+export const DEFAULT_RATE_LIMIT_BUDGET_MS = 15;
+
+export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): RateLimiter & { stats(): UpstashRateLimiterStats } {
+  if (!/^https?:\/\//.test(options.url)) throw new Error(`UPSTASH_REDIS_REST_URL must be an http(s) URL, got "${options.url.slice(0, 100)}"`);
+  const budgetMs = options.budgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS;
+  const now = options.now ?? Date.now;
+  const { limit: perWindow, windowMs } = options;
+  const redis = new Redis({ url: options.url, token: options.token, retry: false, enableTelemetry: false, enableAutoPipelining: true });
+  const ratelimit = new Ratelimit({
+    redis,
+    limiter: Ratelimit.fixedWindow(perWindow, `${windowMs} ms`),
+    prefix: options.prefix ?? 'rl',
+    analytics: false,
+    enableProtection: false,
+    // Our own budget below decides; the library's timer would be a second one per call.
+    timeout: 0,
+    // Our own bounded block list below replaces its unbounded one.
+    ephemeralCache: false,
+  });
+  const breaker = new CircuitBreaker(options.circuit ?? { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 }, now);
+  const blocked = new Map<string, number>();
+  const maxBlocked = options.maxBlockedKeys ?? 10_000;
+  const stats: UpstashRateLimiterStats = { calls: 0, failOpen: { over_budget: 0, unavailable: 0, circuit_open: 0 }, localBlocks: 0 };
+
+  const open = (reason: NonNullable<RateLimitResult['degraded']>): RateLimitResult => {
+    stats.failOpen[reason]++;
+    const t = now();
+    return { success: true, limit: perWindow, remaining: perWindow, reset: (Math.floor(t / windowMs) + 1) * windowMs, degraded: reason };
+  };
+
+  return {
+    kind: 'upstash',
+    limitPerWindow: perWindow,
+    windowMs,
+    stats: () => ({ ...stats, failOpen: { ...stats.failOpen } }),
+    async limit(key) {
+      const until = blocked.get(key);
+      if (until !== undefined) {
+        if (until > now()) {
+          stats.localBlocks++;
+          return { success: false, limit: perWindow, remaining: 0, reset: until };
+        }
+        blocked.delete(key);
+      }
+      if (!breaker.tryAcquire()) return open('circuit_open');
+      stats.calls++;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const overBudget = new Promise<'over_budget'>((resolve) => {
+        timer = setTimeout(() => resolve('over_budget'), budgetMs);
+      });
+      // A call that loses the race still settles later: keep its rejection handled.
+      const call = ratelimit.limit(key).then(
+        (r) => ({ r }),
+        (error: unknown) => ({ error }),
+      );
+      const outcome = await Promise.race([call, overBudget]);
+      clearTimeout(timer);
+      if (outcome === 'over_budget') {
+        breaker.recordFailure();
+        return open('over_budget');
+      }
+      if ('error' in outcome) {
+        breaker.recordFailure();
+        return open('unavailable');
+      }
+      breaker.recordSuccess();
+      const { success, limit, remaining, reset } = outcome.r;
+      if (!success) {
+        if (blocked.size >= maxBlocked) blocked.delete(blocked.keys().next().value as string);
+        blocked.set(key, reset);
+      }
+      return { success, limit, remaining, reset };
+    },
+  };
+}
