@@ -18,6 +18,7 @@ import { handleWarm } from './routes/warm.ts';
 import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
 import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
 import { ModelStore } from './serving/model-store.ts';
+import type { RateLimitGate } from './ratelimit/rate-limit-gate.ts';
 
 /** What the platform gives a request besides the Request itself. */
 export interface RequestContext {
@@ -32,6 +33,10 @@ export interface RequestContext {
    * uploads): the Request then has no body of its own and routes read this instead.
    */
   body?: Uint8Array;
+  /** The client's IP as the platform reports it (Vercel x-real-ip, Netlify context.ip, CloudFront clientIp): keys rate limits only, never access. */
+  clientIp?: string;
+  /** Set when the platform truncated the body (CloudFront exposes 40 KB to viewer-request, 1 MB to origin-request): answered 413, never parsed. */
+  bodyTruncated?: { limitBytes: number; hint?: string };
 }
 
 /** Everything a target supplies to build the service. */
@@ -57,6 +62,8 @@ export interface InferenceServiceOptions {
   telemetry?: TelemetryOptions | false;
   /** Phased rollouts per model (split, canary, shadow); none by default (the latest version serves). */
   rollout?: RolloutConfig;
+  /** Per-client rate limit of the inference routes (core/ratelimit/config.ts `createRateLimitFromEnv`); none by default. */
+  rateLimit?: RateLimitGate;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: Request) => void;
 }
@@ -77,6 +84,8 @@ type Route = (request: Request, params: string[], service: ServiceContext, conte
 interface RouteEntry {
   pattern: RegExp;
   methods: Partial<Record<string, Route>>;
+  /** Counted against the client's rate limit (inference and the dashboard login); health and metadata are not. */
+  rateLimited?: boolean;
 }
 
 const SEGMENT = '([^/]+)';
@@ -85,7 +94,7 @@ const VERSION = `(?:/versions/${SEGMENT})?`;
 const ROUTES: RouteEntry[] = [
   { pattern: /^\/healthz$/, methods: { GET: () => jsonResponse({ status: 'ok' }) } },
   { pattern: /^\/_warm$/, methods: { GET: (req, _p, s) => handleWarm(req, s) } },
-  { pattern: /^\/v1\/predict$/, methods: { POST: (req, _p, s, c) => (s.rollout ? s.rollout.serve(req, s, c, handlePredict) : handlePredict(req, s, c)) } },
+  { pattern: /^\/v1\/predict$/, rateLimited: true, methods: { POST: (req, _p, s, c) => (s.rollout ? s.rollout.serve(req, s, c, handlePredict) : handlePredict(req, s, c)) } },
   {
     pattern: /^\/v1\/cache$/,
     methods: {
@@ -120,6 +129,7 @@ const ROUTES: RouteEntry[] = [
   },
   {
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/infer$`),
+    rateLimited: true,
     methods: { POST: (req, [name, version], s, c) => infer(req, s, name as string, version, c.body) },
   },
   ...TELEMETRY_ROUTES,
@@ -139,6 +149,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);
   const telemetry = context.telemetry;
   if (options.rollout && Object.keys(options.rollout).length) context.rollout = new Rollout(options.rollout);
+  if (options.rateLimit) context.rateLimit = options.rateLimit;
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
   async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {
@@ -184,9 +195,21 @@ async function route(request: Request, service: ServiceContext, requestContext: 
       throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${pathname}; use ${allowed}`, { allow: allowed });
     }
     const params = match.slice(1).map((segment) => (segment === undefined ? undefined : decodeSegment(segment)));
-    return handler(request, params as string[], service, requestContext);
+    // Before the body is read: a refused or truncated request costs no parsing.
+    const gate = entry.rateLimited ? service.rateLimit : undefined;
+    const verdict = gate?.check(request, requestContext);
+    const limit = verdict instanceof Promise ? await verdict : verdict;
+    if (limit && !limit.success) throw (gate as RateLimitGate).refusal(limit);
+    if (requestContext.bodyTruncated && request.method !== 'GET') throw truncatedBody(requestContext.bodyTruncated);
+    const response = await handler(request, params as string[], service, requestContext);
+    return limit ? (gate as RateLimitGate).annotate(response, limit) : response;
   }
   throw new HttpError(404, 'not_found', `no route for ${pathname.slice(0, 200)}; try POST /v1/predict or GET /v2/health/ready`);
+}
+
+function truncatedBody({ limitBytes, hint }: NonNullable<RequestContext['bodyTruncated']>): HttpError {
+  const size = limitBytes % 1024 === 0 ? `${limitBytes / 1024} KB` : `${limitBytes} bytes`;
+  return new HttpError(413, 'payload_too_large', `request body exceeds the ${size} this endpoint receives (the platform truncated it); send a shorter text${hint ? `, ${hint}` : ''}`);
 }
 
 function decodeSegment(segment: string): string {

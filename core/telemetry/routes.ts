@@ -16,11 +16,12 @@ import { seriesKey } from './metrics-window.ts';
 type TelemetryRoute = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
 
 /** Route entries in the handler's shape (pattern → method → handler). */
-export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<string, TelemetryRoute>> }> = [
+export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<string, TelemetryRoute>>; rateLimited?: boolean }> = [
   { pattern: /^\/metrics$/, methods: { GET: (req, _p, s) => metrics(req, s) } },
   { pattern: /^\/dashboard$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'html') } },
   { pattern: /^\/dashboard\/data$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'json') } },
-  { pattern: /^\/dashboard\/login$/, methods: { POST: (req, _p, s, c) => login(req, s, c.body) } },
+  // Counted against the client's rate limit: it is the one place a token can be guessed by form.
+  { pattern: /^\/dashboard\/login$/, rateLimited: true, methods: { POST: (req, _p, s, c) => login(req, s, c.body) } },
 ];
 
 function requireTelemetry(service: ServiceContext): Telemetry {
