@@ -25,6 +25,13 @@ export interface ServerProcess {
 }
 
 /**
+ * The rate limit benches run the server with: the in-memory limiter stays on, so its cost is
+ * in every measurement, but at a limit no bench reaches, so a bench's one client (127.0.0.1)
+ * measures serving, not 429s. A caller's `env` may override it.
+ */
+export const BENCH_RATE_LIMIT = '1000000000/60s';
+
+/**
  * Spawns adapters/node/server.ts (or `script`: node arguments of a server that prints a line
  * matching `readyLine`, its URL in group 1) with `env` added to this process's environment.
  */
@@ -36,7 +43,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', EDGEINFER_RATE_LIMIT: BENCH_RATE_LIMIT, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
