@@ -10,6 +10,7 @@ export interface Bar {
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"';
+const FONT_SMALL = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="10"';
 const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Math.round(v * 100) / 100));
 
 /** Horizontal bar chart; bars with a `mark` get a red tick there (and the mark's value). */
@@ -117,13 +118,13 @@ export function xyChart(title: string, series: XySeries[], options: XyOptions): 
     .join('\n');
   const legend = series.map((s, i) => `<rect x="${left + 8 + i * 190}" y="${top + 6}" width="12" height="3" fill="${s.color}"/><text x="${left + 24 + i * 190}" y="${top + 11}" ${FONT}>${escape(s.name)}</text>`).join('\n');
   const ticks = options.xTicks
-    .map((t) => `<line x1="${px(t.x)}" x2="${px(t.x)}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#888"/><text x="${px(t.x)}" y="${top + plotH + 16}" text-anchor="middle" ${FONT} font-size="10">${escape(t.label)}</text>`)
+    .map((t) => `<line x1="${px(t.x)}" x2="${px(t.x)}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#888"/><text x="${px(t.x)}" y="${top + plotH + 16}" text-anchor="middle" ${FONT_SMALL}>${escape(t.label)}</text>`)
     .join('\n');
   const hLines = (options.hLines ?? [])
-    .map((h) => `<line x1="${left}" x2="${left + plotW}" y1="${py(h.y)}" y2="${py(h.y)}" stroke="${h.color ?? '#888'}" stroke-dasharray="4 3"/><text x="${left + plotW - 4}" y="${py(h.y) - 4}" text-anchor="end" ${FONT} font-size="10" fill="${h.color ?? '#555'}">${escape(h.label)}</text>`)
+    .map((h) => `<line x1="${left}" x2="${left + plotW}" y1="${py(h.y)}" y2="${py(h.y)}" stroke="${h.color ?? '#888'}" stroke-dasharray="4 3"/><text x="${left + plotW - 4}" y="${py(h.y) - 4}" text-anchor="end" ${FONT_SMALL} fill="${h.color ?? '#555'}">${escape(h.label)}</text>`)
     .join('\n');
   const marks = (options.marks ?? [])
-    .map((m, i) => `<circle cx="${px(m.x)}" cy="${py(m.y)}" r="4" fill="${m.color ?? '#c0392b'}"/><text x="${px(m.x) + 7}" y="${py(m.y) + 14 + i * 12}" ${FONT} font-size="10" fill="${m.color ?? '#c0392b'}">${escape(m.label)}</text>`)
+    .map((m, i) => `<circle cx="${px(m.x)}" cy="${py(m.y)}" r="4" fill="${m.color ?? '#c0392b'}"/><text x="${px(m.x) + 7}" y="${py(m.y) + 14 + i * 12}" ${FONT_SMALL} fill="${m.color ?? '#c0392b'}">${escape(m.label)}</text>`)
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
 <rect width="100%" height="100%" fill="#fff"/>
