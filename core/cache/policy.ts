@@ -246,6 +246,11 @@ export class CachePolicy {
     stats.ghostKeys.set(key, true, ttlMs, 0);
   }
 
+  /** Keys the ghost list of `tier` holds now (at most `ghostEntries`). */
+  ghostKeyCount(tier: AnswerTier): number {
+    return this.#tiers[tier].ghostKeys.size;
+  }
+
   /** Everything behind the current decisions, for /v2 metadata, logs and benchmarks. */
   explain(): {
     mode: CachePolicyMode;
