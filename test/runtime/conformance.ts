@@ -85,7 +85,8 @@ export function goldenRequests(): GoldenRequest[] {
     { id: 'text-not-string', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: '{"text": 42}' },
     { id: 'empty-text', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: '{"text": ""}' },
     { id: 'body-not-object', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: '[1, 2]' },
-    { id: 'too-large', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: JSON.stringify({ text: 'spam '.repeat(15_000) }) },
+    // Over every target's limit: 64 KB (node, Vercel, Netlify), 40 KB (Lambda@Edge viewer), 1 MB (origin).
+    { id: 'too-large', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: JSON.stringify({ text: 'spam '.repeat(220_000) }) },
     { id: 'unknown-model', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: '{"text": "hello", "model": "nope"}' },
     { id: 'unknown-route', method: 'GET', path: '/v3/nothing', headers: {} },
     { id: 'wrong-method', method: 'GET', path: '/v1/predict', headers: {} },
@@ -93,6 +94,14 @@ export function goldenRequests(): GoldenRequest[] {
     { id: 'warm-no-token', method: 'GET', path: '/_warm', headers: {} },
     { id: 'warm-wrong-token', method: 'GET', path: '/_warm', headers: { authorization: 'Bearer wrong' } },
     { id: 'warm', method: 'GET', path: '/_warm', headers: { authorization: `Bearer ${CONFORMANCE_ADMIN_TOKEN}` } },
+    // The other admin routes behind the same token, on every target.
+    { id: 'metrics-no-token', method: 'GET', path: '/metrics', headers: {} },
+    { id: 'metrics-wrong-token', method: 'GET', path: '/metrics', headers: { authorization: 'Bearer wrong' } },
+    // Past the token check the route validates its query: a JSON 400 shows the token was accepted.
+    { id: 'metrics-token', method: 'GET', path: '/metrics?scope=nope', headers: { authorization: `Bearer ${CONFORMANCE_ADMIN_TOKEN}` } },
+    { id: 'dashboard-no-token', method: 'GET', path: '/dashboard/data', headers: {} },
+    { id: 'dashboard-wrong-token', method: 'GET', path: '/dashboard/data', headers: { authorization: 'Bearer wrong' } },
+    { id: 'dashboard-token', method: 'GET', path: '/dashboard/data', headers: { authorization: `Bearer ${CONFORMANCE_ADMIN_TOKEN}` } },
   ];
 }
 
@@ -111,6 +120,11 @@ const EXPECTED_ERRORS: Record<string, [number, string]> = {
   'kserve-bad-tensor': [400, 'invalid_request'],
   'warm-no-token': [401, 'unauthorized'],
   'warm-wrong-token': [403, 'forbidden'],
+  'metrics-no-token': [401, 'unauthorized'],
+  'metrics-wrong-token': [403, 'forbidden'],
+  'metrics-token': [400, 'invalid_request'],
+  'dashboard-no-token': [401, 'unauthorized'],
+  'dashboard-wrong-token': [403, 'forbidden'],
 };
 
 /** The reference: the node handler in this process, over the edge models, micro engine. */
@@ -207,6 +221,12 @@ export function defineConformanceSuite(target: string, setup: () => Promise<{ in
         expect({ id, status: reference.get(id)!.status, code: reference.get(id)!.body?.error?.code }).toEqual({ id, status, code });
         expect(typeof got.body.error.message).toBe('string');
       }
+    });
+
+    it('serves the dashboard data with the admin token', () => {
+      const data = answers.get('dashboard-token')!;
+      expect(data.status, JSON.stringify(data.body).slice(0, 300)).toBe(200);
+      expect(data.body).toEqual(expect.objectContaining({ scope: expect.any(String) }));
     });
 
     it('warms with the admin token and reports each step with its duration', () => {

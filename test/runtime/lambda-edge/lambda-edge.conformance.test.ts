@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { unzipSync } from 'fflate';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../../adapters/lambda-edge/lambda-edge.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
 import { lambdaEdgeTarget } from '../../../build/targets/lambda-edge.ts';
@@ -112,4 +112,51 @@ it('the viewer zip fits 1 MB without ORT; the template wires both triggers in us
   expect(config.CacheBehaviors[0].LambdaFunctionAssociations[0].EventType).toBe('origin-request');
   // Secrets are baked into the bundle, never into the template.
   expect(JSON.stringify(template)).not.toContain(CONFORMANCE_ADMIN_TOKEN);
+});
+
+// Body limits on the built zips: CloudFront exposes 40 KB to viewer-request and 1 MB to
+// origin-request; each zip has that limit baked in, and a body CloudFront marked truncated
+// is a 413, never parsed (a prefix of a message is text nobody sent).
+describe('Lambda@Edge body limits (built zips)', () => {
+  const message = (bytes: number) => JSON.stringify({ text: `Subject: lunch tomorrow?\n\n${'Sure, noon works for me. '.repeat(Math.ceil(bytes / 25))}`.slice(0, bytes) });
+  const post = (body: string): GoldenRequest => ({ id: 'body', method: 'POST', path: '/v1/predict', headers: { 'content-type': 'application/json' }, body });
+  const answer = async (handler: Handler, event: CloudFrontRequestEvent) => {
+    const result = await handler(event);
+    return { status: Number(result.status), body: JSON.parse(result.body) as { label?: string; error?: { code: string; message: string } } };
+  };
+
+  it('viewer-request: a 39 KB body is served; over 40 KB CloudFront truncates it and the answer is 413', async () => {
+    const viewer = await loadHandler('viewer-request');
+    const ok = await answer(viewer, cloudFrontEvent(post(message(39 * 1024)), 'viewer-request'));
+    expect(ok.status, JSON.stringify(ok.body).slice(0, 200)).toBe(200);
+    const over = await answer(viewer, cloudFrontEvent(post(message(45 * 1024)), 'viewer-request'));
+    expect(over.status).toBe(413);
+    expect(over.body.error!.code).toBe('payload_too_large');
+    expect(over.body.error!.message).toMatch(/40 KB/);
+  });
+
+  it('viewer-request: a body marked inputTruncated is 413 even when its prefix is valid JSON', async () => {
+    const viewer = await loadHandler('viewer-request');
+    const event = cloudFrontEvent(post('{"text": "Subject: hi"}'), 'viewer-request');
+    event.Records[0]!.cf.request.body!.inputTruncated = true;
+    const result = await answer(viewer, event);
+    expect(result.status).toBe(413);
+    expect(result.body.error!.code).toBe('payload_too_large');
+  });
+
+  it('viewer-request: the baked 40 KB limit holds even for an untruncated larger body', async () => {
+    const viewer = await loadHandler('viewer-request');
+    const event = cloudFrontEvent(post(message(45 * 1024)), 'viewer-request');
+    const body = Buffer.from(message(45 * 1024));
+    event.Records[0]!.cf.request.body = { inputTruncated: false, action: 'read-only', encoding: 'base64', data: body.toString('base64') };
+    const result = await answer(viewer, event);
+    expect(result.status).toBe(413);
+    expect(result.body.error!.message).toMatch(/40960 bytes/);
+  });
+
+  it('origin-request: a 200 KB body (over the 64 KB default elsewhere) is served under its 1 MB limit', async () => {
+    const origin = await loadHandler('origin-request');
+    const result = await answer(origin, cloudFrontEvent(post(message(200 * 1024)), 'origin-request'));
+    expect(result.status, JSON.stringify(result.body).slice(0, 200)).toBe(200);
+  });
 });

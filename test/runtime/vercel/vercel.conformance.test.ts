@@ -68,8 +68,8 @@ it('the Build Output API tree reads back with routes, the warm cron and an edge 
   expect(readBack!.crons).toEqual([{ path: '/_warm', schedule: VERCEL_WARM_SCHEDULE }]);
   // Vercel matches `src` against the path: every route of the suite reaches the function.
   const route = new RegExp(VERCEL_ROUTE_SOURCE);
-  for (const path of ['/v1/predict', '/v1/cache', '/v2', '/v2/health/ready', '/v2/models/spam-edge/versions/1/infer', '/healthz', '/_warm']) expect(route.test(path), path).toBe(true);
-  for (const path of ['/', '/index.html', '/v3/nothing', '/_warmer']) expect(route.test(path), path).toBe(false);
+  for (const path of ['/v1/predict', '/v1/cache', '/v2', '/v2/health/ready', '/v2/models/spam-edge/versions/1/infer', '/healthz', '/_warm', '/metrics', '/dashboard', '/dashboard/data', '/dashboard/login']) expect(route.test(path), path).toBe(true);
+  for (const path of ['/', '/index.html', '/v3/nothing', '/_warmer', '/metricsx', '/dashboards']) expect(route.test(path), path).toBe(false);
   expect(readBack!.size.fits).toBe(true);
   expect(readBack!.size.gzipBytes).toBeLessThan(1024 * 1024);
 });
