@@ -80,6 +80,7 @@ for (const name of wanted) {
     console.log(`fuzz ${name}: ${summary.sent} requests (seed ${seed}) in ${summary.ms} ms (start/build ${buildMs} ms); ${target.runs}`);
     console.log(`  by status: ${JSON.stringify(summary.byStatus)}`);
     console.log(`  by code:   ${JSON.stringify(summary.byCode)}`);
+    console.log(`  by kind:   ${JSON.stringify(summary.byKind)}`);
     if (Object.keys(details).length) console.log(`  details:   ${JSON.stringify(details)}`);
     console.log(`  ≥500: ${over500}, lost: ${lost}, violations: ${summary.violationCount}, crashes: ${crashes}, alive and answering a good request after: ${alive} (${good.status})`);
     for (const v of summary.violations) console.log(`  violation #${v.index} (${v.kind}, ${v.status}): ${v.violation}`);

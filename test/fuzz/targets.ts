@@ -105,7 +105,7 @@ async function startNode(): Promise<FuzzTarget> {
   const sender = socketSender(server.match[1]!, { sockets: 16 });
   return {
     name: 'node',
-    runs: `npm start's server (node:http), sockets at ${server.match[1]}`,
+    runs: "npm start's server (node:http), over sockets",
     send: sender.send,
     concurrency: 16,
     alive: server.alive,
@@ -151,7 +151,7 @@ async function startNetlify(): Promise<FuzzTarget> {
   const sender = socketSender(url, { sockets: 16 });
   return {
     name: 'netlify',
-    runs: `built Netlify edge function in Deno ${denoVersion(deno)} (Deno.serve, as Netlify calls it), sockets at ${url}`,
+    runs: `built Netlify edge function in Deno ${denoVersion(deno)} (Deno.serve, as Netlify calls it), over sockets`,
     send: sender.send,
     concurrency: 16,
     alive: server.alive,
