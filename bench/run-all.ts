@@ -134,13 +134,17 @@ const SECTIONS: Section[] = [
     title: 'Reliability: soak',
     script: 'bench/soak.ts',
     args: ['--minutes', values['soak-minutes'] as string],
-    about: 'Steady autocannon load (16 connections; 90 % repeated messages, 10 % unique) after the L1 cache is filled to its bound; RSS of the server from /proc every 5 s. Pass = RSS growth < 10 % and 0 errors.',
+    about: "Steady autocannon load (16 connections; 90 % repeated messages, 10 % unique) on the node server run with `npm start`'s node flags. Start is read after a warm-up: unique messages until the L1 cache and the cache policy's ghost lists are full, then a minute of the soak traffic itself. RSS of the server from /proc every 5 s. Pass = RSS growth end vs start < 10 % and 0 errors; the trend (slope over the second half, lowest sample of the last minute vs the first) is reported beside it to tell a GC sawtooth from a leak.",
     charts: (json) => [{ title: 'RSS over the soak', svg: lineChart('Soak: server RSS', ((json.rss_samples as Array<{ t: number; rssMiB: number }>) ?? []).map((s) => ({ x: s.t, y: s.rssMiB })), 's', 'MiB') }],
     table: (json) =>
       table(
         ['minutes', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'RSS start MiB', 'RSS end MiB', 'growth %', 'pass'],
         [[json.minutes, json.requests, json.rps, json.p50_ms, json.p99_ms, json.errors, json.timeouts, json.non2xx, json.rss_start_mib, json.rss_end_mib, json.rss_growth_pct, json.ok ? 'yes' : 'no']],
-      ),
+      ) +
+      (json.rss_slope_second_half_mib_per_min === undefined
+        ? ''
+        : `\n\nTrend (not the bar): RSS ${json.rss_min_mib}–${json.rss_max_mib} MiB over the run; slope over the second half ${json.rss_slope_second_half_mib_per_min} MiB/min; lowest sample of the last minute vs the first ${json.rss_low_first_minute_mib} → ${json.rss_low_last_minute_mib} MiB (${json.rss_low_growth_pct} %). ` +
+          `Warm-up: ${json.fill_requests} unique messages, then ${json.warmup_seconds} s of soak traffic (${json.warmup_requests} requests); server node flags (${json.server_node_args_source}): \`${((json.server_node_args as string[]) ?? []).join(' ') || 'none'}\`.`),
   },
 ];
 
