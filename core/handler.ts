@@ -7,6 +7,7 @@ import type { EngineRegistry } from './engine/registry.ts';
 import type { OnlineFeatures } from './features/online-features.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
+import { toResponse, type RouteResult } from './http/reply.ts';
 import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
@@ -71,6 +72,11 @@ export interface InferenceServiceOptions {
 /** A running service: `fetch` for requests, `warm` to load every model ahead of traffic. */
 export interface InferenceService {
   fetch(request: Request, context?: RequestContext): Promise<Response>;
+  /**
+   * `fetch` without the last step: the hot route's answer may come back as a JsonReply, for
+   * an adapter that writes bytes itself (the node server) to skip building a Response.
+   */
+  handle(request: Request, context?: RequestContext): Promise<RouteResult>;
   /** Loads and warms every model; resolves with each model's state. */
   warm(): ReturnType<ModelStore['loadAll']>;
   /** True once every model is loaded and passed its warmup inference. */
@@ -79,7 +85,7 @@ export interface InferenceService {
   readonly context: ServiceContext;
 }
 
-type Route = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response> | Response;
+type Route = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<RouteResult> | RouteResult;
 
 interface RouteEntry {
   pattern: RegExp;
@@ -152,8 +158,8 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   if (options.rateLimit) context.rateLimit = options.rateLimit;
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
-  async function fetch(request: Request, requestContext: RequestContext = {}): Promise<Response> {
-    let response: Response;
+  async function handle(request: Request, requestContext: RequestContext = {}): Promise<RouteResult> {
+    let response: RouteResult;
     let errorCode: string | undefined;
     try {
       response = await route(request, context, requestContext);
@@ -170,7 +176,8 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   }
 
   return {
-    fetch,
+    fetch: async (request, requestContext) => toResponse(await handle(request, requestContext)),
+    handle,
     // The Redis connection opens while models load: a cold first call would miss its budget.
     warm: async () => (await Promise.all([models.loadAll(), caching?.cache.remote?.warm()]))[0],
     ready: () => models.allReady(),
@@ -179,7 +186,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   };
 }
 
-async function route(request: Request, service: ServiceContext, requestContext: RequestContext): Promise<Response> {
+async function route(request: Request, service: ServiceContext, requestContext: RequestContext): Promise<RouteResult> {
   let pathname: string;
   try {
     pathname = new URL(request.url).pathname.replace(/\/+$/, '') || '/';

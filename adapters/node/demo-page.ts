@@ -29,7 +29,8 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
   const script = (body: Uint8Array) =>
     new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } });
 
-  async function fetch(request: Request, context?: RequestContext): Promise<Response> {
+  // The demo's own GET routes; undefined for everything the service answers.
+  async function demo(request: Request): Promise<Response | undefined> {
     if (request.method === 'GET' || request.method === 'HEAD') {
       const { pathname } = new URL(request.url);
       try {
@@ -44,9 +45,13 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
         return new Response(JSON.stringify({ error: { code: 'demo_unavailable', message } }), { status: 503, headers: { 'content-type': 'application/json; charset=utf-8' } });
       }
     }
-    return service.fetch(request, context);
+    return undefined;
   }
-  return { ...service, fetch };
+  return {
+    ...service,
+    fetch: async (request: Request, context?: RequestContext) => (await demo(request)) ?? service.fetch(request, context),
+    handle: async (request: Request, context?: RequestContext) => (await demo(request)) ?? service.handle(request, context),
+  };
 }
 
 function demoHtml(modelId: string): string {

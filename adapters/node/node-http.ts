@@ -3,6 +3,7 @@
 // an oversized upload is never buffered whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
+import { JsonReply, type RouteResult } from '../../core/http/reply.ts';
 
 /**
  * Turns a node request into a web Request (URL from the Host header). With `preread` (a body
@@ -117,6 +118,16 @@ function requestBodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
+/** Writes the core's answer: a JsonReply as it is, a web Response through its body. */
+export async function writeRouteResult(result: RouteResult, res: ServerResponse, closeConnection = false): Promise<void> {
+  if (!(result instanceof JsonReply)) return writeWebResponse(result, res, closeConnection);
+  const body = result.text();
+  const headers: Record<string, string> = { ...result.headers, 'content-length': String(Buffer.byteLength(body)) };
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(result.status, headers);
+  res.end(body);
+}
+
 /** Writes a web Response to the node response. */
 export async function writeWebResponse(response: Response, res: ServerResponse, closeConnection = false): Promise<void> {
   const body = new Uint8Array(await response.arrayBuffer());
@@ -152,15 +163,15 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
     }
     service
       // The peer address gates /dashboard when no admin token is configured (loopback only).
-      .fetch(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}), ...(body ? { body } : {}) })
+      .handle(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}), ...(body ? { body } : {}) })
       // The core may answer without reading the whole body (413 on a declared size, 415, 404):
       // an upload still in flight would otherwise stall this keep-alive connection, so it is
       // closed after the answer; a body that already arrived whole is discarded and the
       // connection stays open.
-      .then((response) => {
+      .then((result) => {
         const unread = !req.readableEnded;
         if (unread && req.complete) req.resume();
-        return writeWebResponse(response, res, unread && !req.complete);
+        return writeRouteResult(result, res, unread && !req.complete);
       })
       .catch((error: unknown) => {
         console.error('edgeinfer: failed to write a response', error);

@@ -4,6 +4,7 @@
 // the `X-RateLimit-*` headers older clients read as well.
 import type { RequestContext } from '../handler.ts';
 import { HttpError } from '../http/errors.ts';
+import { setHeader, type RouteResult } from '../http/reply.ts';
 import { clientKey, type ClientKeyOptions } from './client-key.ts';
 import type { RateLimiter, RateLimitResult } from './rate-limiter.ts';
 
@@ -34,18 +35,13 @@ export class RateLimitGate {
     });
   }
 
-  /** Adds the RateLimit-* headers to an allowed request's response (skipped when the store could not decide). */
-  annotate(response: Response, result: RateLimitResult): Response {
-    if (result.degraded) return response;
-    try {
-      const headers = response.headers;
-      headers.set('ratelimit-limit', String(result.limit));
-      headers.set('ratelimit-remaining', String(result.remaining));
-      headers.set('ratelimit-reset', String(Math.max(0, Math.ceil((result.reset - this.now()) / 1_000))));
-    } catch {
-      // Immutable headers (a response passed through from fetch): the answer matters more than its headers.
-    }
-    return response;
+  /** Adds the RateLimit-* headers to an allowed request's answer (skipped when the store could not decide). */
+  annotate<R extends RouteResult>(result: R, verdict: RateLimitResult): R {
+    if (verdict.degraded) return result;
+    setHeader(result, 'ratelimit-limit', String(verdict.limit));
+    setHeader(result, 'ratelimit-remaining', String(verdict.remaining));
+    setHeader(result, 'ratelimit-reset', String(Math.max(0, Math.ceil((verdict.reset - this.now()) / 1_000))));
+    return result;
   }
 }
 

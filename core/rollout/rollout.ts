@@ -3,6 +3,7 @@
 // automatic hold or rollback and an optional ramp of weights), and shadow mode (a candidate
 // answers the same request after the response; agreement is counted). State lives in the
 // isolate: each isolate judges its own traffic (fleet-wide coordination is not built yet).
+import { JsonReply, type RouteResult } from '../http/reply.ts';
 import { HttpError } from '../http/errors.ts';
 import { SeriesFamily } from '../telemetry/metrics-window.ts';
 import { LatencySketch } from '../telemetry/sketch.ts';
@@ -267,11 +268,11 @@ export class Rollout {
     request: Request,
     service: S,
     context: C,
-    run: (request: Request, service: S, context: C) => Promise<Response>,
-  ): Promise<Response> {
+    run: (request: Request, service: S, context: C) => Promise<RouteResult>,
+  ): Promise<RouteResult> {
     const copy = this.#hasShadows() ? request.clone() : undefined;
     const started = performance.now();
-    let response: Response;
+    let response: RouteResult;
     try {
       response = await run(request, service, context);
     } catch (error) {
@@ -286,18 +287,14 @@ export class Rollout {
     if (copy && context.waitUntil && assigned.model.shouldShadow(request, assigned.version)) {
       const shadowVersion = assigned.model.plan.shadow?.version as string;
       this.#forced.set(copy, shadowVersion);
-      const servedLabel = response
-        .clone()
-        .json()
-        .then((body: { label?: string }) => body.label)
-        .catch(() => undefined);
+      const servedLabel = labelOf(response);
       // Shadow answers are not counted as predictions: only their agreement is.
       const quiet = { ...service, telemetry: undefined };
       context.waitUntil(
-        Promise.all([servedLabel, run(copy, quiet, context).then((r) => (r.status === 200 ? r.json() : undefined))])
-          .then(([served, shadow]: [string | undefined, { label?: string } | undefined]) => {
-            if (shadow?.label === undefined || served === undefined) assigned.model.recordShadow('error', service.telemetry);
-            else assigned.model.recordShadow(shadow.label === served ? 'agree' : 'disagree', service.telemetry);
+        Promise.all([servedLabel, run(copy, quiet, context).then((r) => (r.status === 200 ? labelOf(r) : undefined))])
+          .then(([served, shadow]) => {
+            if (shadow === undefined || served === undefined) assigned.model.recordShadow('error', service.telemetry);
+            else assigned.model.recordShadow(shadow === served ? 'agree' : 'disagree', service.telemetry);
           })
           .catch(() => assigned.model.recordShadow('error', service.telemetry)),
       );
@@ -313,6 +310,16 @@ export class Rollout {
   #hasShadows(): boolean {
     for (const m of this.#models.values()) if (m.plan.shadow) return true;
     return false;
+  }
+}
+
+/** The `label` of a predict answer, without consuming it (a Response is cloned). */
+async function labelOf(result: RouteResult): Promise<string | undefined> {
+  try {
+    const body = (result instanceof JsonReply ? result.body : await result.clone().json()) as { label?: unknown };
+    return typeof body?.label === 'string' ? body.label : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,7 +9,8 @@ import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.
 import type { RequestContext } from '../handler.ts';
 import type { FeatureFetch } from '../features/online-features.ts';
 import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts';
-import { HttpError, jsonResponse } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
+import { JsonReply } from '../http/reply.ts';
 import { StageTimer } from '../http/timing.ts';
 import { assessConfidence } from '../router/confidence.ts';
 import { requireClientIds, requireText } from '../serving/inputs.ts';
@@ -46,7 +47,7 @@ interface EdgeAnswer {
 }
 
 /** Handles POST /v1/predict. */
-export async function handlePredict(request: Request, service: ServiceContext, context: RequestContext = {}): Promise<Response> {
+export async function handlePredict(request: Request, service: ServiceContext, context: RequestContext = {}): Promise<JsonReply> {
   const timer = new StageTimer();
   const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes, context.body)));
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');
@@ -174,7 +175,7 @@ export async function handlePredict(request: Request, service: ServiceContext, c
   const timings = timer.snapshot();
   answer.timings = timings;
   service.telemetry?.recordPrediction(answer);
-  return jsonResponse(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
+  return new JsonReply(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
 }
 
 const SKIPS: readonly L2Status[] = ['over_budget', 'unavailable', 'circuit_open'];
