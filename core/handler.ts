@@ -1,6 +1,7 @@
 // The one web-standard handler every adapter serves: (Request, context) → Response.
 // It routes, turns every failure into a JSON error with a code, and never lets an
 // exception escape to the platform (no input may produce a 500 or kill the isolate).
+import type { CoreRequest } from './http/core-request.ts';
 import { PredictionCaching } from './cache/prediction-caching.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
@@ -66,17 +67,17 @@ export interface InferenceServiceOptions {
   /** Per-client rate limit of the inference routes (core/ratelimit/config.ts `createRateLimitFromEnv`); none by default. */
   rateLimit?: RateLimitGate;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
-  onInternalError?: (error: unknown, request: Request) => void;
+  onInternalError?: (error: unknown, request: CoreRequest) => void;
 }
 
 /** A running service: `fetch` for requests, `warm` to load every model ahead of traffic. */
 export interface InferenceService {
-  fetch(request: Request, context?: RequestContext): Promise<Response>;
+  fetch(request: CoreRequest, context?: RequestContext): Promise<Response>;
   /**
    * `fetch` without the last step: the hot route's answer may come back as a JsonReply, for
    * an adapter that writes bytes itself (the node server) to skip building a Response.
    */
-  handle(request: Request, context?: RequestContext): Promise<RouteResult>;
+  handle(request: CoreRequest, context?: RequestContext): Promise<RouteResult>;
   /** Loads and warms every model; resolves with each model's state. */
   warm(): ReturnType<ModelStore['loadAll']>;
   /** True once every model is loaded and passed its warmup inference. */
@@ -85,7 +86,7 @@ export interface InferenceService {
   readonly context: ServiceContext;
 }
 
-type Route = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<RouteResult> | RouteResult;
+type Route = (request: CoreRequest, params: string[], service: ServiceContext, context: RequestContext) => Promise<RouteResult> | RouteResult;
 
 interface RouteEntry {
   pattern: RegExp;
@@ -158,7 +159,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   if (options.rateLimit) context.rateLimit = options.rateLimit;
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
-  async function handle(request: Request, requestContext: RequestContext = {}): Promise<RouteResult> {
+  async function handle(request: CoreRequest, requestContext: RequestContext = {}): Promise<RouteResult> {
     let response: RouteResult;
     let errorCode: string | undefined;
     try {
@@ -186,7 +187,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   };
 }
 
-async function route(request: Request, service: ServiceContext, requestContext: RequestContext): Promise<RouteResult> {
+async function route(request: CoreRequest, service: ServiceContext, requestContext: RequestContext): Promise<RouteResult> {
   let pathname: string;
   try {
     pathname = new URL(request.url).pathname.replace(/\/+$/, '') || '/';

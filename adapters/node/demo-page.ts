@@ -1,6 +1,7 @@
 // The demo page of `npm start` (GET /): a text box answered through edgeinfer/client, with
 // a local-mode toggle. Static HTML and two scripts built by esbuild on first request
 // (build/client); no external assets. Node only: the build runs here, not in the core.
+import type { CoreRequest } from '../../core/http/core-request.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
@@ -30,7 +31,7 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
     new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } });
 
   // The demo's own GET routes; undefined for everything the service answers.
-  async function demo(request: Request): Promise<Response | undefined> {
+  async function demo(request: CoreRequest): Promise<Response | undefined> {
     if (request.method === 'GET' || request.method === 'HEAD') {
       const { pathname } = new URL(request.url);
       try {
@@ -50,7 +51,7 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
   return {
     ...service,
     fetch: async (request: Request, context?: RequestContext) => (await demo(request)) ?? service.fetch(request, context),
-    handle: async (request: Request, context?: RequestContext) => (await demo(request)) ?? service.handle(request, context),
+    handle: async (request: CoreRequest, context?: RequestContext) => (await demo(request)) ?? service.handle(request, context),
   };
 }
 

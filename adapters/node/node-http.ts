@@ -1,18 +1,19 @@
-// node:http ↔ web Request/Response, so the local server runs the same core handler as the
-// edge. The body is passed as a stream: the core enforces its size cap while reading, so
-// an oversized upload is never buffered whole.
+// node:http ↔ the core handler, so the local server runs the same handler as the edge. On
+// the common path (a body within the core's cap, or none) no undici Request or Response is
+// built: the core reads a light request view plus the body bytes, and its JSON replies are
+// written as they are. Chunked or oversized uploads go as a web Request with a streamed
+// body, so the core's size cap applies while reading and nothing huge is buffered.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
+import type { CoreRequest } from '../../core/http/core-request.ts';
 import { JsonReply, type RouteResult } from '../../core/http/reply.ts';
 
 /**
- * Turns a node request into a web Request (URL from the Host header). With `preread` (a body
- * the listener already read whole) the Request gets no body: the core reads the bytes from
- * RequestContext.body, since in Node building and draining a web body stream per request
- * cost more than a whole cached prediction. Larger or chunked bodies stay streamed, so the
- * core's size cap still applies while reading.
+ * Turns a node request with a body to stream (chunked, or longer than the core's cap) into a
+ * web Request whose body is read under the core's size cap, so an oversized upload is never
+ * buffered whole. Every other request goes through toCoreRequest.
  */
-export function toWebRequest(req: IncomingMessage, fallbackHost: string, preread?: Uint8Array): Request {
+export function toWebRequest(req: IncomingMessage, fallbackHost: string): Request {
   const host = req.headers.host ?? fallbackHost;
   const url = new URL(req.url ?? '/', `http://${host}`);
   // rawHeaders is a flat [name, value, ...] list: one pass, repeated headers kept in order.
@@ -20,18 +21,40 @@ export function toWebRequest(req: IncomingMessage, fallbackHost: string, preread
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const method = req.method ?? 'GET';
-  if (preread !== undefined) return new Request(url, { method, headers });
-  // A bodiless request (no content-length, no transfer-encoding, or content-length 0) gets no
-  // stream at all.
-  const declared = req.headers['content-length'];
-  const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0'));
   return new Request(url, {
     method,
     headers,
-    body: hasBody ? requestBodyStream(req) : null,
+    body: hasStreamedBody(req) ? requestBodyStream(req) : null,
     // Required by Node's fetch for streamed request bodies.
     duplex: 'half',
   } as RequestInit);
+}
+
+/** Host header values that can sit in a URL's authority as they are (no '/', '@', '?', spaces, ...). */
+const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * The core's view of a request whose body, if any, the listener already read (passed on
+ * as RequestContext.body): method, URL and headers straight from node:http's parse,
+ * with no undici Request, Headers or AbortSignal to build.
+ */
+export function toCoreRequest(req: IncomingMessage, fallbackHost: string): CoreRequest {
+  const host = req.headers.host !== undefined && PLAIN_HOST.test(req.headers.host) ? req.headers.host : fallbackHost;
+  const target = req.url ?? '/';
+  // Origin-form targets ("/v1/predict") are the rule; absolute-form and "*" go through URL.
+  const url = target.startsWith('/') ? `http://${host}${target}` : new URL(target, `http://${host}`).href;
+  const nodeHeaders = req.headers;
+  return {
+    method: req.method ?? 'GET',
+    url,
+    headers: {
+      get(name: string): string | null {
+        const value = nodeHeaders[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    body: null,
+  };
 }
 
 /**
@@ -44,6 +67,13 @@ function bufferableLength(req: IncomingMessage, limit: number): number | undefin
   if (declared === undefined) return undefined;
   const length = Number(declared);
   return Number.isSafeInteger(length) && length > 0 && length <= limit ? length : undefined;
+}
+
+/** True when the request has a body to stream (chunked, or a non-zero Content-Length). */
+function hasStreamedBody(req: IncomingMessage): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  const declared = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
 }
 
 /** Reads a body of known, bounded length into one buffer (a single chunk is used as it is). */
@@ -150,12 +180,12 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
       void tracked.finally(() => pending.delete(tracked));
     },
   };
-  // Bodies up to the core's own cap are read whole first (see toWebRequest).
+  // Bodies up to the core's own cap are read whole first and passed as RequestContext.body.
   const bufferLimit = service.context.config.maxBodyBytes;
   const serve = (req: IncomingMessage, res: ServerResponse, body?: Uint8Array): void => {
-    let request: Request;
+    let request: CoreRequest;
     try {
-      request = toWebRequest(req, fallbackHost, body);
+      request = body !== undefined || !hasStreamedBody(req) ? toCoreRequest(req, fallbackHost) : toWebRequest(req, fallbackHost);
     } catch {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
       res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'the request line or headers are malformed' } }));

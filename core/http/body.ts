@@ -1,5 +1,6 @@
 // Reading request bodies safely: content type first, then a size cap enforced while
 // streaming (a huge body is never buffered whole), then strict UTF-8 and JSON parsing.
+import type { CoreRequest } from './core-request.ts';
 import { HttpError } from './errors.ts';
 
 /**
@@ -7,7 +8,7 @@ import { HttpError } from './errors.ts';
  * `preread` is the whole body when the adapter already holds it (RequestContext.body): the
  * Request then carries none, which spares building and draining a body stream.
  */
-export async function readBodyBytes(request: Request, maxBytes: number, preread?: Uint8Array): Promise<Uint8Array> {
+export async function readBodyBytes(request: CoreRequest, maxBytes: number, preread?: Uint8Array): Promise<Uint8Array> {
   const tooLarge = () =>
     new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes; send a shorter text`);
   const declared = request.headers.get('content-length');
@@ -48,7 +49,7 @@ export async function readBodyBytes(request: Request, maxBytes: number, preread?
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Requires a JSON content type, reads at most `maxBytes`, and parses; each failure is a clear 4xx. */
-export async function readJsonBody(request: Request, maxBytes: number, preread?: Uint8Array): Promise<unknown> {
+export async function readJsonBody(request: CoreRequest, maxBytes: number, preread?: Uint8Array): Promise<unknown> {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {

@@ -8,6 +8,7 @@
 //      X-Forwarded-For only when configured (a proxy of ours in front of the node server),
 //      and then its last entry: the one our proxy appended, not one the client wrote.
 //   3. else no key: not limited (a shared bucket would let one client lock everyone out).
+import type { CoreRequest } from '../http/core-request.ts';
 import type { RequestContext } from '../handler.ts';
 
 /** How keys are derived. */
@@ -39,7 +40,7 @@ export function addressBucket(address: string): string {
 }
 
 /** The rate-limit key of a request, or undefined when nothing identifies its client. */
-export function clientKey(request: Request, context: RequestContext, options: ClientKeyOptions): string | undefined {
+export function clientKey(request: CoreRequest, context: RequestContext, options: ClientKeyOptions): string | undefined {
   if (options.apiKeys && options.apiKeys.size > 0) {
     const given = request.headers.get('x-api-key');
     if (given !== null && options.apiKeys.has(given)) return `k:${fingerprint(given)}`;

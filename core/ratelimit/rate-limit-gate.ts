@@ -2,6 +2,7 @@
 // the limiter's verdict, and the HTTP shape of the answer: on success three IETF
 // `RateLimit-*` headers; on refusal a 429 `rate_limited` with `Retry-After` (seconds) and
 // the `X-RateLimit-*` headers older clients read as well.
+import type { CoreRequest } from '../http/core-request.ts';
 import type { RequestContext } from '../handler.ts';
 import { HttpError } from '../http/errors.ts';
 import { setHeader, type RouteResult } from '../http/reply.ts';
@@ -16,7 +17,7 @@ export class RateLimitGate {
   ) {}
 
   /** The verdict for this request; undefined when nothing identifies the client (not limited). */
-  check(request: Request, context: RequestContext): RateLimitResult | Promise<RateLimitResult> | undefined {
+  check(request: CoreRequest, context: RequestContext): RateLimitResult | Promise<RateLimitResult> | undefined {
     const key = clientKey(request, context, this.keys);
     return key === undefined ? undefined : this.limiter.limit(key);
   }

@@ -3,6 +3,7 @@
 // automatic hold or rollback and an optional ramp of weights), and shadow mode (a candidate
 // answers the same request after the response; agreement is counted). State lives in the
 // isolate: each isolate judges its own traffic (fleet-wide coordination is not built yet).
+import type { CoreRequest } from '../http/core-request.ts';
 import { JsonReply, type RouteResult } from '../http/reply.ts';
 import { HttpError } from '../http/errors.ts';
 import { SeriesFamily } from '../telemetry/metrics-window.ts';
@@ -119,7 +120,7 @@ export class ModelRollout {
   }
 
   /** The version for a request: sticky by its key header, else by its text, else drawn at random. */
-  assign(request: Request, text: string | undefined): string {
+  assign(request: CoreRequest, text: string | undefined): string {
     let key: string | null = null;
     for (const header of this.#keyHeaders) if ((key = request.headers.get(header)) !== null) break;
     const point =
@@ -128,7 +129,7 @@ export class ModelRollout {
   }
 
   /** Whether this request should also run on the shadow version (deterministic per key). */
-  shouldShadow(request: Request, served: string): boolean {
+  shouldShadow(request: CoreRequest, served: string): boolean {
     const shadow = this.plan.shadow;
     if (!shadow || shadow.version === served) return false;
     const sample = shadow.sample ?? 1;
@@ -237,8 +238,8 @@ export class ModelRollout {
 export class Rollout {
   readonly #models = new Map<string, ModelRollout>();
   /** Requests whose version is fixed (shadow runs) and the version each request got. */
-  readonly #forced = new WeakMap<Request, string>();
-  readonly #assigned = new WeakMap<Request, { model: ModelRollout; version: string }>();
+  readonly #forced = new WeakMap<CoreRequest, string>();
+  readonly #assigned = new WeakMap<CoreRequest, { model: ModelRollout; version: string }>();
 
   constructor(config: RolloutConfig) {
     for (const [model, plan] of Object.entries(config)) this.#models.set(model, new ModelRollout(model, plan));
@@ -250,7 +251,7 @@ export class Rollout {
   }
 
   /** Called by the predict route once it knows the model: the version to serve, or undefined (latest). */
-  versionFor(model: string, request: Request, text: string | undefined): string | undefined {
+  versionFor(model: string, request: CoreRequest, text: string | undefined): string | undefined {
     const forced = this.#forced.get(request);
     if (forced !== undefined) return forced;
     const rollout = this.#models.get(model);
@@ -265,12 +266,12 @@ export class Rollout {
    * a shadow, answers the same request with the shadow version after the response.
    */
   async serve<S extends { telemetry?: Telemetry }, C extends { waitUntil?: (p: Promise<unknown>) => void }>(
-    request: Request,
+    request: CoreRequest,
     service: S,
     context: C,
-    run: (request: Request, service: S, context: C) => Promise<RouteResult>,
+    run: (request: CoreRequest, service: S, context: C) => Promise<RouteResult>,
   ): Promise<RouteResult> {
-    const copy = this.#hasShadows() ? request.clone() : undefined;
+    const copy = this.#hasShadows() ? copyForShadow(request) : undefined;
     const started = performance.now();
     let response: RouteResult;
     try {
@@ -311,6 +312,15 @@ export class Rollout {
     for (const m of this.#models.values()) if (m.plan.shadow) return true;
     return false;
   }
+}
+
+/**
+ * A second request for the shadow run: a web Request is cloned (its body is read twice); a
+ * bodiless one (the body came as RequestContext.body, which both runs read) is copied.
+ */
+function copyForShadow(request: CoreRequest): CoreRequest | undefined {
+  if (request instanceof Request) return request.clone();
+  return request.body === null ? { method: request.method, url: request.url, headers: request.headers, body: null } : undefined;
 }
 
 /** The `label` of a predict answer, without consuming it (a Response is cloned). */

@@ -3,6 +3,7 @@
 // health, server and model metadata, and infer with JSON tensors. A BYTES input named
 // "text" carries raw text and goes through the model's preprocessing; otherwise the
 // model's declared input (token ids) is fed as given, after range checks.
+import type { CoreRequest } from '../http/core-request.ts';
 import { readJsonBody, rejectUnknownKeys, requireObject } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
@@ -61,7 +62,7 @@ const INFER_FIELDS = ['id', 'parameters', 'inputs', 'outputs'] as const;
 const INPUT_FIELDS = ['name', 'shape', 'datatype', 'data', 'parameters'] as const;
 
 /** POST /v2/models/{name}[/versions/{v}]/infer. */
-export async function infer(request: Request, service: ServiceContext, name: string, version: string | undefined, preread?: Uint8Array): Promise<Response> {
+export async function infer(request: CoreRequest, service: ServiceContext, name: string, version: string | undefined, preread?: Uint8Array): Promise<Response> {
   const timer = new StageTimer();
   const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes, preread)));
   rejectUnknownKeys(body, INFER_FIELDS, 'the infer request');

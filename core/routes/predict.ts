@@ -2,6 +2,7 @@
 // preprocessed itself, {"ids": [...], "preprocessing": {id, version}}) in; label, scores,
 // model identity, tier, cache state and stage timings out (also as Server-Timing). Edge
 // models with a regional pair go through the cascade router (core/router).
+import type { CoreRequest } from '../http/core-request.ts';
 import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
 import { inputHash, predictionKey } from '../cache/keys.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
@@ -47,7 +48,7 @@ interface EdgeAnswer {
 }
 
 /** Handles POST /v1/predict. */
-export async function handlePredict(request: Request, service: ServiceContext, context: RequestContext = {}): Promise<JsonReply> {
+export async function handlePredict(request: CoreRequest, service: ServiceContext, context: RequestContext = {}): Promise<JsonReply> {
   const timer = new StageTimer();
   const body = requireObject(await timer.time('parse', () => readJsonBody(request, service.config.maxBodyBytes, context.body)));
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');

@@ -3,6 +3,7 @@
 // every model (engine initialisation, sha256 check and the model's own warmup inference),
 // runs one timed inference per model, and primes L1 with the model's hottest keys from L2
 // where a remote cache holds them. It answers what it did and how long each step took.
+import type { CoreRequest } from '../http/core-request.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { bearerToken, constantTimeEqual } from '../telemetry/admin-auth.ts';
@@ -27,7 +28,7 @@ export interface WarmReport {
   steps: WarmStep[];
 }
 
-function authorize(request: Request, token: string | undefined): void {
+function authorize(request: CoreRequest, token: string | undefined): void {
   if (!token) throw new HttpError(404, 'not_found', 'no route for /_warm (no admin token is configured: set EDGEINFER_ADMIN_TOKEN to enable it)');
   const given = bearerToken(request);
   if (given === undefined) throw new HttpError(401, 'unauthorized', 'GET /_warm needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
@@ -36,7 +37,7 @@ function authorize(request: Request, token: string | undefined): void {
 }
 
 /** Handles GET /_warm. */
-export async function handleWarm(request: Request, service: ServiceContext): Promise<Response> {
+export async function handleWarm(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorize(request, service.config.adminToken);
   const started = performance.now();
   const names = [...(await service.models.catalog()).keys()];

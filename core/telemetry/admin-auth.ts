@@ -3,13 +3,14 @@
 // the token rather than the token itself. Without one: the dashboard is served only to a
 // loopback peer (the adapter reports the peer address; edge adapters report none, so
 // there it is never served), and /metrics is open, as Prometheus scrape targets usually are.
+import type { CoreRequest } from '../http/core-request.ts';
 import { HttpError } from '../http/errors.ts';
 
 /** Name of the dashboard session cookie. */
 export const DASHBOARD_COOKIE = 'edgeinfer_dashboard';
 
 /** The bearer token of the request, if any. */
-export function bearerToken(request: Request): string | undefined {
+export function bearerToken(request: CoreRequest): string | undefined {
   const header = request.headers.get('authorization');
   const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   return match ? (match[1] as string) : undefined;
@@ -37,7 +38,7 @@ export async function sessionValue(token: string): Promise<string> {
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function cookie(request: Request, name: string): string | undefined {
+function cookie(request: CoreRequest, name: string): string | undefined {
   const header = request.headers.get('cookie');
   if (!header) return undefined;
   for (const part of header.split(';')) {
@@ -48,7 +49,7 @@ function cookie(request: Request, name: string): string | undefined {
 }
 
 /** GET /metrics: the Bearer token when one is configured (401 without, 403 wrong). */
-export function authorizeMetrics(request: Request, token: string | undefined): void {
+export function authorizeMetrics(request: CoreRequest, token: string | undefined): void {
   if (!token) return;
   const given = bearerToken(request);
   if (given === undefined) throw new HttpError(401, 'unauthorized', 'GET /metrics needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
@@ -59,7 +60,7 @@ export function authorizeMetrics(request: Request, token: string | undefined): v
 export type DashboardAccess = { ok: true } | { ok: false; status: 401 | 403; message: string; loginForm: boolean };
 
 /** GET /dashboard: Bearer token or session cookie when a token is configured; loopback only otherwise. */
-export async function dashboardAccess(request: Request, token: string | undefined, peerAddress: string | undefined): Promise<DashboardAccess> {
+export async function dashboardAccess(request: CoreRequest, token: string | undefined, peerAddress: string | undefined): Promise<DashboardAccess> {
   if (!token) {
     if (isLoopback(peerAddress)) return { ok: true };
     return {

@@ -2,6 +2,7 @@
 // that flushed to Redis), GET /dashboard (HTML) and /dashboard/data (its numbers as JSON),
 // POST /dashboard/login (the form that sets the session cookie). See admin-auth.ts for who
 // may read them.
+import type { CoreRequest } from '../http/core-request.ts';
 import type { RequestContext } from '../handler.ts';
 import { readBodyBytes } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
@@ -13,7 +14,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
 import type { Telemetry } from './telemetry.ts';
 import { seriesKey } from './metrics-window.ts';
 
-type TelemetryRoute = (request: Request, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
+type TelemetryRoute = (request: CoreRequest, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
 
 /** Route entries in the handler's shape (pattern → method → handler). */
 export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<string, TelemetryRoute>>; rateLimited?: boolean }> = [
@@ -29,14 +30,14 @@ function requireTelemetry(service: ServiceContext): Telemetry {
   return service.telemetry;
 }
 
-async function snapshotFor(request: Request, telemetry: Telemetry, fleetByDefault: boolean) {
+async function snapshotFor(request: CoreRequest, telemetry: Telemetry, fleetByDefault: boolean) {
   const scope = new URL(request.url).searchParams.get('scope');
   if (scope !== null && scope !== 'fleet' && scope !== 'isolate') throw new HttpError(400, 'invalid_request', 'scope must be "fleet" or "isolate"');
   const fleet = scope === 'fleet' || (scope === null && fleetByDefault);
   return fleet ? telemetry.fleetSnapshot() : { ...telemetry.snapshot(), scope: 'isolate' as const, isolates: 1 };
 }
 
-async function metrics(request: Request, service: ServiceContext): Promise<Response> {
+async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
   // A scrape target is one isolate (monotonic counters); ?scope=fleet gives the merged view of the retained windows.
@@ -80,7 +81,7 @@ function rolloutGauges(service: ServiceContext): string[] {
   return lines;
 }
 
-async function dashboard(request: Request, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
+async function dashboard(request: CoreRequest, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
   const telemetry = requireTelemetry(service);
   const access = await dashboardAccess(request, service.config.adminToken, context.peerAddress);
   if (!access.ok) {
@@ -92,7 +93,7 @@ async function dashboard(request: Request, service: ServiceContext, context: Req
   return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
 }
 
-async function login(request: Request, service: ServiceContext, preread?: Uint8Array): Promise<Response> {
+async function login(request: CoreRequest, service: ServiceContext, preread?: Uint8Array): Promise<Response> {
   const token = service.config.adminToken;
   if (!token) {
     throw new HttpError(404, 'not_found', 'no admin token is configured (EDGEINFER_ADMIN_TOKEN), so there is nothing to sign in with; the dashboard is served on loopback');

@@ -1,0 +1,13 @@
+// The part of a web Request the core reads. Every edge target passes its platform's
+// Request; the node server passes a lighter object over node:http's already-parsed request,
+// since in Node constructing an undici Request (URL, Headers, AbortSignal) per call is a
+// large share of a cached prediction's cost.
+
+export interface CoreRequest {
+  readonly method: string;
+  /** Absolute URL. */
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body stream; null when there is none or when the adapter passed it as RequestContext.body. */
+  readonly body: ReadableStream<Uint8Array> | null;
+}
