@@ -9,15 +9,12 @@
 // Usage: npm run bench:cascade -- [--edge spam-edge] [--regional spam-regional] [--tolerance 0.2]
 // Last line: one JSON object.
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODELS_ROOT, FsModelSource } from '../adapters/node/fs-model-source.ts';
+import { DEFAULT_MODELS_ROOT } from '../adapters/node/fs-model-source.ts';
 import { perMillion, priceTableFor, regionalCallUsd } from '../core/cache/price-table.ts';
-import { createOrtNodeEngine } from '../core/engine/ort-node/ort-node-engine.ts';
-import { EngineRegistry } from '../core/engine/registry.ts';
-import { latestVersions } from '../core/model/repository.ts';
 import { assessConfidence, type ConfidenceMeasure } from '../core/router/confidence.ts';
-import { loadModel, type LoadedModel } from '../core/serving/loaded-model.ts';
 import { chooseThreshold, sweepThresholds, type CalibrationItem, type SweepRow } from '../models/training/calibration.ts';
 import { loadSplits, type LabeledMessage } from '../models/training/dataset.ts';
+import { latestModelLoader } from '../models/training/latest-models.ts';
 import { machineLine } from './stats.ts';
 
 const { values } = parseArgs({
@@ -31,15 +28,7 @@ const { values } = parseArgs({
 const tolerance = Number(values.tolerance) / 100;
 console.log(await machineLine());
 
-const source = new FsModelSource(values.models as string);
-const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
-const engines = new EngineRegistry();
-engines.register('ort-node', () => createOrtNodeEngine());
-async function load(name: string): Promise<LoadedModel> {
-  const version = versions.get(name);
-  if (!version) throw new Error(`model "${name}" not found under ${source.root}; run \`npm run models\` first`);
-  return loadModel(source, name, version, engines, ['ort-node']);
-}
+const load = await latestModelLoader(values.models as string);
 const edge = await load(values.edge as string);
 const regional = await load(values.regional as string);
 const threshold = edge.manifest.cascade.threshold;

@@ -14,15 +14,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODELS_ROOT, FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { DEFAULT_MODELS_ROOT } from '../../adapters/node/fs-model-source.ts';
 import { DEFAULT_PRICE_TABLE, regionalCallUsd } from '../../core/cache/price-table.ts';
-import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
-import { EngineRegistry } from '../../core/engine/registry.ts';
-import { latestVersions } from '../../core/model/repository.ts';
 import { assessConfidence, type ConfidenceMeasure } from '../../core/router/confidence.ts';
-import { loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
 import { bootstrapMeetRates, chooseThreshold, chooseThresholdReliably, sweepThresholds, type CalibrationItem, type SweepRow } from './calibration.ts';
-import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
+import { loadSplits, type LabeledMessage } from './dataset.ts';
+import { latestModelLoader } from './latest-models.ts';
 import { createPrng } from './prng.ts';
 
 const { values } = parseArgs({
@@ -40,18 +37,8 @@ const { values } = parseArgs({
 const measure = values.measure as ConfidenceMeasure;
 if (measure !== 'top' && measure !== 'margin') throw new Error('--measure must be top or margin');
 const tolerance = Number(values.tolerance) / 100; // points → fraction
-const source = new FsModelSource(values.models as string);
-const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
-
-const engines = new EngineRegistry();
-engines.register('ort-node', () => createOrtNodeEngine());
-async function load(name: string): Promise<LoadedModel> {
-  const version = versions.get(name);
-  if (!version) throw new Error(`model "${name}" not found under ${source.root}; run \`npm run models\` first`);
-  const model = await loadModel(source, name, version, engines, ['ort-node']);
-  if (model.manifest.labels.join() !== LABELS.join()) throw new Error(`${name}: labels ${model.manifest.labels} differ from the dataset's ${LABELS}`);
-  return model;
-}
+const modelsRoot = values.models as string;
+const load = await latestModelLoader(modelsRoot);
 const edge = await load(values.edge as string);
 const regional = await load(values.regional as string);
 
@@ -148,7 +135,7 @@ console.log(
 
 if (!values['dry-run']) {
   // Only cascade.threshold and metrics.cascade change: the .onnx and its sha256 stay as they are.
-  const file = join(source.root, edge.manifest.name, edge.manifest.version, 'model.json');
+  const file = join(modelsRoot, edge.manifest.name, edge.manifest.version, 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   manifest.cascade = { ...(manifest.cascade as object), threshold };
   manifest.metrics = {

@@ -1,0 +1,23 @@
+// The latest version of each model in a repository folder, loaded on onnxruntime-node (the
+// reference runtime): what calibration and the cascade bench both score with.
+import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
+import { EngineRegistry } from '../../core/engine/registry.ts';
+import { latestVersions } from '../../core/model/repository.ts';
+import { loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
+import { LABELS } from './dataset.ts';
+
+/** A loader of `name`'s latest version under `root`; refuses models whose labels are not the dataset's. */
+export async function latestModelLoader(root: string): Promise<(name: string) => Promise<LoadedModel>> {
+  const source = new FsModelSource(root);
+  const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
+  const engines = new EngineRegistry();
+  engines.register('ort-node', () => createOrtNodeEngine());
+  return async (name) => {
+    const version = versions.get(name);
+    if (!version) throw new Error(`model "${name}" not found under ${source.root}; run \`npm run models\` first`);
+    const model = await loadModel(source, name, version, engines, ['ort-node']);
+    if (model.manifest.labels.join() !== LABELS.join()) throw new Error(`${name}: labels ${model.manifest.labels} differ from the dataset's ${LABELS}`);
+    return model;
+  };
+}
