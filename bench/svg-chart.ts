@@ -42,6 +42,17 @@ ${rows}
 `;
 }
 
+/** The opening of a plotted chart: the svg element, background, title, both axes and the y-axis end labels. */
+function plotFrame(f: { width: number; height: number; title: string; left: number; top: number; plotW: number; plotH: number; yTop: string; yBottom: string }): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="8" y="20" ${FONT} font-weight="bold">${escape(f.title)}</text>
+<line x1="${f.left}" y1="${f.top + f.plotH}" x2="${f.left + f.plotW}" y2="${f.top + f.plotH}" stroke="#888"/>
+<line x1="${f.left}" y1="${f.top}" x2="${f.left}" y2="${f.top + f.plotH}" stroke="#888"/>
+<text x="${f.left - 6}" y="${f.top + 4}" text-anchor="end" ${FONT}>${f.yTop}</text>
+<text x="${f.left - 6}" y="${f.top + f.plotH}" text-anchor="end" ${FONT}>${f.yBottom}</text>`;
+}
+
 /** Line chart of (x, y) points with axis labels at the ends. */
 export function lineChart(title: string, points: Array<{ x: number; y: number }>, xUnit: string, yUnit: string): string {
   const width = 640;
@@ -59,13 +70,7 @@ export function lineChart(title: string, points: Array<{ x: number; y: number }>
   const px = (x: number) => left + ((x - x0) / Math.max(1e-9, x1 - x0)) * plotW;
   const py = (y: number) => top + plotH - ((y - y0) / (y1 - y0)) * plotH;
   const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
-<rect width="100%" height="100%" fill="#fff"/>
-<text x="8" y="20" ${FONT} font-weight="bold">${escape(title)}</text>
-<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#888"/>
-<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#888"/>
-<text x="${left - 6}" y="${top + 4}" text-anchor="end" ${FONT}>${fmt(y1)}</text>
-<text x="${left - 6}" y="${top + plotH}" text-anchor="end" ${FONT}>0</text>
+  return `${plotFrame({ width, height, title, left, top, plotW, plotH, yTop: fmt(y1), yBottom: '0' })}
 <text x="${left}" y="${height - 8}" ${FONT}>${fmt(x0)} ${escape(xUnit)}</text>
 <text x="${left + plotW}" y="${height - 8}" text-anchor="end" ${FONT}>${fmt(x1)} ${escape(xUnit)}</text>
 <text x="${left + 4}" y="${top + 12}" ${FONT} fill="#555">${escape(yUnit)}</text>
@@ -126,13 +131,7 @@ export function xyChart(title: string, series: XySeries[], options: XyOptions): 
   const marks = (options.marks ?? [])
     .map((m, i) => `<circle cx="${px(m.x)}" cy="${py(m.y)}" r="4" fill="${m.color ?? '#c0392b'}"/><text x="${px(m.x) + 7}" y="${py(m.y) + 14 + i * 12}" ${FONT_SMALL} fill="${m.color ?? '#c0392b'}">${escape(m.label)}</text>`)
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
-<rect width="100%" height="100%" fill="#fff"/>
-<text x="8" y="20" ${FONT} font-weight="bold">${escape(title)}</text>
-<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#888"/>
-<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#888"/>
-<text x="${left - 6}" y="${top + 4}" text-anchor="end" ${FONT}>${fmt(y1)}</text>
-<text x="${left - 6}" y="${top + plotH}" text-anchor="end" ${FONT}>${fmt(y0)}</text>
+  return `${plotFrame({ width, height, title, left, top, plotW, plotH, yTop: fmt(y1), yBottom: fmt(y0) })}
 <text x="${left - 6}" y="${top + plotH / 2}" text-anchor="end" ${FONT} fill="#555">${escape(options.yLabel)}</text>
 ${ticks}
 <text x="${left + plotW / 2}" y="${height - 10}" text-anchor="middle" ${FONT} fill="#555">${escape(options.xLabel)}</text>
