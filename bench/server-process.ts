@@ -8,6 +8,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+/**
+ * The node flags `npm start` gives the server (what stands between `tsx` and the script in
+ * package.json's "start"), so a bench can run the server as `npm start` does.
+ */
+export function npmStartNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  const match = /^tsx\s+(.*?)\s*adapters\/node\/server\.ts/.exec(start);
+  if (!match) throw new Error(`package.json "start" is not "tsx [node flags] adapters/node/server.ts": ${start}`);
+  return (match[1] as string).split(/\s+/).filter(Boolean);
+}
+
 /** A running server process. */
 export interface ServerProcess {
   url: string;

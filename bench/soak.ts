@@ -18,11 +18,10 @@
 //        [--fill-requests 22000] [--server-node-args="--max-old-space-size=512"] (replaces
 //        the flags `npm start` uses). Last line: one JSON object.
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_POLICY_OPTIONS } from '../core/cache/policy.ts';
 import { loadSplits } from '../models/training/dataset.ts';
-import { startServerProcess } from './server-process.ts';
+import { npmStartNodeFlags, startServerProcess } from './server-process.ts';
 import { machineLine } from './stats.ts';
 import { rssTrend } from './rss-trend.ts';
 
@@ -60,14 +59,6 @@ const requests = [
     },
   },
 ];
-
-/** The node flags `npm start` gives the server: what stands between `tsx` and the script in package.json. */
-function npmStartNodeFlags(): string[] {
-  const start = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  const match = /^tsx\s+(.*?)\s*adapters\/node\/server\.ts/.exec(start);
-  if (!match) throw new Error(`package.json "start" is not "tsx [node flags] adapters/node/server.ts": ${start}`);
-  return (match[1] as string).split(/\s+/).filter(Boolean);
-}
 
 console.log(await machineLine());
 const serverNodeArgs = values['server-node-args'] !== undefined ? values['server-node-args'].split(' ').filter(Boolean) : npmStartNodeFlags();
