@@ -3,6 +3,7 @@
 // exception escape to the platform (no input may produce a 500 or kill the isolate).
 import type { CoreRequest } from './http/core-request.ts';
 import { PredictionCaching } from './cache/prediction-caching.ts';
+import type { TextDigest } from './cache/keys.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
 import type { OnlineFeatures } from './features/online-features.ts';
@@ -58,6 +59,11 @@ export interface InferenceServiceOptions {
    * nothing is cached. With one, regional answers are looked up before the regional call.
    */
   cache?: TwoLevelCache;
+  /**
+   * SHA-256 (hex) of UTF-8 text for cache keys, when the platform has a faster one than the
+   * portable pure-JS default (the node server passes node:crypto's). Must give the same digest.
+   */
+  digest?: TextDigest;
   /** Feature views to fetch with every prediction (reported in the answer); none by default. */
   features?: OnlineFeatures;
   /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
@@ -148,7 +154,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
   const caching = options.cache && options.cache.policy.mode !== 'off'
-    ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name))
+    ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name), options.digest)
     : undefined;
   const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
   const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);

@@ -34,9 +34,21 @@ function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
+/**
+ * Hex SHA-256 of the UTF-8 bytes of a text. The portable default is sha256HexSync (pure JS,
+ * any runtime); a platform with a native one passes it in (the node server: node:crypto,
+ * several times faster for a few KB). Both give the same digest, so keys agree everywhere.
+ */
+export type TextDigest = (text: string) => string;
+
 /** SHA-256 (hex) of the canonical input. */
-export function inputHash(input: unknown): Promise<string> {
-  return sha256HexOfText(canonicalInput(input));
+export function inputHash(input: unknown, digest?: TextDigest): Promise<string> {
+  return digest ? Promise.resolve(digest(canonicalInput(input))) : sha256HexOfText(canonicalInput(input));
+}
+
+/** {@link inputHash}, synchronously, with `digest` (default: the portable one). */
+export function inputHashSync(input: unknown, digest: TextDigest = sha256HexSync): string {
+  return digest(canonicalInput(input));
 }
 
 /** What a prediction key is bound to. */

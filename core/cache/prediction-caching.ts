@@ -4,7 +4,7 @@
 import type { ModelSource } from '../model/repository.ts';
 import type { RegionalRequest, RegionalTier } from '../router/regional-tier.ts';
 import { withPredictionCache, type RegionalModelIdentity } from './cached-regional-tier.ts';
-import { predictionKey } from './keys.ts';
+import { inputHashSync, predictionKey, type TextDigest } from './keys.ts';
 import { createModelIdentifier } from './model-identity.ts';
 import type { RegionalOutcome } from '../router/regional-tier.ts';
 import type { TwoLevelCache, WaitUntil } from './two-level-cache.ts';
@@ -16,15 +16,27 @@ export class PredictionCaching {
   // The regional wrapper sees only the wire payload; it finds the request's waitUntil here by requestId.
   readonly #waitUntilByRequest = new Map<string, WaitUntil>();
 
-  constructor(cache: TwoLevelCache, models: ModelSource, latest: (name: string) => Promise<string | undefined>) {
+  readonly #digest: TextDigest | undefined;
+
+  constructor(cache: TwoLevelCache, models: ModelSource, latest: (name: string) => Promise<string | undefined>, digest?: TextDigest) {
     this.cache = cache;
     this.identify = createModelIdentifier(models, latest);
+    this.#digest = digest;
+  }
+
+  /** The input hash of a request's text or ids (keys.ts inputHash), with this platform's digest. */
+  hashInput(input: unknown): string {
+    return inputHashSync(input, this.#digest);
   }
 
   /** The regional tier behind this cache. */
   wrapRegional(tier: RegionalTier): RegionalTier {
-    return withPredictionCache(tier, this.cache, (model, version) => this.identify(model, version), (request: RegionalRequest) =>
-      this.#waitUntilByRequest.get(request.requestId),
+    return withPredictionCache(
+      tier,
+      this.cache,
+      (model, version) => this.identify(model, version),
+      (request: RegionalRequest) => this.#waitUntilByRequest.get(request.requestId),
+      this.#digest,
     );
   }
 

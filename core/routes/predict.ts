@@ -4,7 +4,7 @@
 // models with a regional pair go through the cascade router (core/router).
 import type { CoreRequest } from '../http/core-request.ts';
 import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
-import { inputHash, predictionKey } from '../cache/keys.ts';
+import { predictionKey } from '../cache/keys.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
 import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.ts';
 import type { RequestContext } from '../handler.ts';
@@ -70,7 +70,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const featuresFetch = text === undefined ? undefined : service.features?.fetch(text).catch(() => undefined);
   const caching = service.caching;
   // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
-  const hash = caching ? await timer.time('hash', () => inputHash(text ?? Array.from(clientIds as Int32Array))) : '';
+  const hash = caching ? await timer.time('hash', () => caching.hashInput(text ?? Array.from(clientIds as Int32Array))) : '';
   let edgeTrace: CacheTrace | undefined;
   const classify = async (): Promise<EdgeAnswer> => {
     const ids = clientIds ?? (await timer.time('preprocess', () => model.preprocessor.toIds(text as string)));

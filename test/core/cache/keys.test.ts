@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalInput, featureKey, inputHash, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
+import { canonicalInput, featureKey, inputHash, inputHashSync, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
+import { nodeSha256Hex } from '../../../adapters/node/local-service.ts';
+import { loadSplits } from '../../../models/training/dataset.ts';
 
 const SHA = 'a'.repeat(64);
 
@@ -8,6 +10,14 @@ describe('cache keys', () => {
   it('hashes with SHA-256 of the UTF-8 canonical text', async () => {
     expect(await sha256HexOfText('héllo')).toBe(createHash('sha256').update('héllo', 'utf8').digest('hex'));
     expect(await inputHash('Buy now!')).toBe(createHash('sha256').update('s:Buy now!').digest('hex'));
+  });
+
+  it("the node server's native digest gives the portable digest's keys, lone surrogates and all", async () => {
+    const inputs: unknown[] = ['', 'héllo', '😀 日本語', '\ud800 lone', 'x'.repeat(70_000), [1, 2, 3], ...loadSplits().test.slice(0, 50).map((m) => m.text)];
+    for (const input of inputs) {
+      expect(inputHashSync(input, nodeSha256Hex)).toBe(inputHashSync(input));
+      expect(await inputHash(input, nodeSha256Hex)).toBe(await inputHash(input));
+    }
   });
 
   it('canonical input ignores key order but not text differences', async () => {
