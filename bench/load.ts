@@ -9,7 +9,7 @@
 import autocannon, { type Result } from 'autocannon';
 import { parseArgs } from 'node:util';
 import { loadSplits } from '../models/training/dataset.ts';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { npmStartNodeFlags, startServerProcess, type ServerProcess } from './server-process.ts';
 import { machineLine } from './stats.ts';
 
 const { values } = parseArgs({
@@ -109,7 +109,9 @@ if (trafficKinds.includes('floor' as 'hit')) {
     await floor.stop();
   }
 }
-const server = await startServerProcess({});
+// As `npm start` runs it: the same node flags (the old-space cap), the default rate limiter on at a
+// limit that never refuses (BENCH_RATE_LIMIT, so its cost is in the figures).
+const server = await startServerProcess({}, npmStartNodeFlags());
 try {
   // Warm: JIT, and every hit-traffic message into L1 (escalated ones with their regional answer).
   for (const text of texts) {

@@ -93,7 +93,7 @@ const SECTIONS: Section[] = [
     script: 'bench/load.ts',
     args: ['--seconds', '10'],
     about:
-      'autocannon 9.0.0 against the node server (child process) at concurrency 1, 16, 64 on cache-hit traffic (200 warmed test-split messages) and miss traffic (every text unique), beside a bare node:http floor. autocannon runs on the same 2 cores as the server, so raw req/s understates the server; req/s per server CPU-second (from /proc) is the per-core figure. Latency quantiles have 1 ms resolution (autocannon histograms).',
+      'autocannon 9.0.0 against the node server (child process) at concurrency 1, 16, 64 on cache-hit traffic (200 warmed test-split messages) and miss traffic (every text unique), beside a bare node:http floor. The server runs as `npm start` runs it (its node flags; the rate limiter on, at a limit that never refuses, so its cost is counted). autocannon runs on the same 2 cores as the server, so raw req/s understates the server; req/s per server CPU-second (from /proc) is the per-core figure. Latency quantiles have 1 ms resolution (autocannon histograms).',
     charts: (json) => [
       { title: 'req/s per server core (server CPU-seconds)', svg: barChart('Node server: requests per server CPU-second', runsOf(json).map((r) => ({ label: `${r.traffic} c=${r.connections}`, value: num(r.rps_per_server_core), ...(r.traffic === 'hit' ? { mark: 5000 } : {}) })), 'req/s/core') },
       { title: 'p99 latency', svg: barChart('Node server: p99 latency (client side)', runsOf(json).map((r) => ({ label: `${r.traffic} c=${r.connections}`, value: num(r.p99_ms), ...(r.traffic === 'hit' ? { mark: 5 } : {}) })), 'ms') },
