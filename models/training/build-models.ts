@@ -9,16 +9,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMAIL_HASH_ID, EMAIL_HASH_VERSION, emailToIds } from '../../core/preprocess/index.ts';
+import { EMAIL_HASH_ID, EMAIL_HASH_VERSION } from '../../core/preprocess/index.ts';
 import { parseManifest, type ModelManifest } from '../../core/model/manifest.ts';
-import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
-import { argmax, forward, trainFastText, type Example, type FastTextWeights } from './fasttext.ts';
+import { LABELS, loadSplits } from './dataset.ts';
+import { argmax, forward, type Example, type FastTextWeights } from './fasttext.ts';
 import { binaryMetrics, round, type BinaryMetrics } from './metrics.ts';
 import { EMBEDDING_OUTPUT, exportFloatFastText, exportQuantizedFastText, IDS_INPUT, PROBABILITIES_OUTPUT } from './onnx-export.ts';
 import { probabilitiesWithOrt } from './ort-eval.ts';
 import { formatPruneTable, pruneBudgetFromArgs, pruneThenQuantize, pruningRecord, type PruneResult } from './prune.ts';
 import { dequantizeFastText, quantizeFastText } from './quantize.ts';
 import { EDGE_SPEC, REGIONAL_SPEC, type ModelSpec } from './specs.ts';
+import { toExamples, trainFloatGraph } from './train-graphs.ts';
 
 const { values: args } = parseArgs({ options: { out: { type: 'string' }, prune: { type: 'string' } } });
 const PRUNE_BUDGET = args.prune === undefined ? undefined : pruneBudgetFromArgs([`--prune=${args.prune}`]);
@@ -53,10 +54,6 @@ async function evaluate(bytes: Uint8Array, weights: FastTextWeights, examples: E
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(2)} %`;
-
-function toExamples(messages: LabeledMessage[], spec: ModelSpec): Example[] {
-  return messages.map((m) => ({ ids: emailToIds(m.text, spec.preprocessing), label: m.label }));
-}
 
 function accuracyOf(weights: FastTextWeights, examples: Example[]): number {
   let correct = 0;
@@ -99,15 +96,13 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   const meanIds = train.reduce((n, e) => n + e.ids.length, 0) / train.length;
   console.log(`   ${train.length} train / ${calibration.length} calibration / ${test.length} test, ${meanIds.toFixed(0)} ids per message on average`);
 
-  const config = { ...spec.training, buckets: spec.preprocessing.buckets, classes: LABELS.length };
-  const fp32 = trainFastText(config, train, (report, weights) => {
+  const { config, fp32, fp32Bytes } = trainFloatGraph(spec, train, (report, weights) => {
     console.log(
-      `   epoch ${String(report.epoch).padStart(2)}/${config.epochs}  loss ${report.meanLoss.toFixed(4)}  ` +
+      `   epoch ${String(report.epoch).padStart(2)}/${spec.training.epochs}  loss ${report.meanLoss.toFixed(4)}  ` +
         `calibration ${percent(accuracyOf(weights, calibration))}  (${report.seconds.toFixed(1)} s)`,
     );
   });
 
-  const fp32Bytes = exportFloatFastText(fp32, spec.name, { embeddingOutput: spec.embeddingOutput });
   let bytes = fp32Bytes;
   let served = fp32;
   let fp32Test: Evaluation | undefined;
