@@ -60,6 +60,16 @@ const scenariosOf = (json: Json) => (json.scenarios as Array<Record<string, unkn
 const SECTIONS: Section[] = [
   { name: 'engine', title: 'Engines: micro vs ort-web vs ort-node', script: 'bench/engine.ts', args: [], about: 'Warm session.run and cold start of the three engines on the example edge model, interleaved in one process; gzip sizes of the micro engine bundles.' },
   { name: 'engines-cold', title: 'ORT engines: cold and warm', script: 'bench/engines-cold.ts', args: [], about: 'ort-web vs ort-node on one model: cold (import → first run) and warm p50/p99, side by side.' },
+  {
+    name: 'quantization',
+    title: 'Edge model: int8 vs fp32 per engine',
+    script: 'bench/quantization.ts',
+    args: [],
+    about:
+      "The served int8 spam-edge against its fp32 twin on micro, ort-web and ort-node, all six sessions in one process on the same test-split messages, interleaved in blocks of 100. The twin is not kept in models/ (everything there is served): the bench retrains the edge spec with the build's code (models/training/train-graphs.ts) and stops unless the retrained int8 bytes hash to model.json's sha256 and the twin's test accuracy equals model.json's fp32TestAccuracy.",
+    charts: (json) => [{ title: 'warm p50 per engine and graph', svg: barChart('spam-edge warm session.run p50: int8 vs fp32', quantRows(json).map((r) => ({ label: `${r.engine} ${r.precision}`, value: num(r.p50_us) })), 'µs') }],
+    table: (json) => quantizationTable(json),
+  },
   { name: 'predict', title: 'Handler overhead vs the bare engine; npm start cold start', script: 'bench/predict.ts', args: ['--messages', '200', '--rounds', '3', '--cold-runs', '3'], about: 'POST /v1/predict in process (cache off, no escalation) against bare preprocess + session.run on the same messages, interleaved; then spawn → first answer of `npm start`.' },
   { name: 'cache', title: 'Cache: latency per level and Zipf replay per policy', script: 'bench/cache.ts', args: [], about: 'L1 hit, L2 hit (real Redis behind the local REST server) and miss side by side; Zipf replay of the same sequence under each cache policy, with cost per 1M predictions.' },
   { name: 'escalation', title: 'Escalation to the regional tier', script: 'bench/escalation.ts', args: [], about: 'Regional compute, raw Invoke HTTP and the real SDK against the local Invoke API, and the extra latency of an escalation over an edge-only answer, paired per message.' },
@@ -271,6 +281,31 @@ function cascadeTable(json: Json): string {
   ].join('\n');
 }
 
+const quantRows = (json: Json) => (json.rows as Array<Record<string, number | string>>) ?? [];
+
+function quantizationTable(json: Json): string {
+  const perEngine = (json.per_engine as Array<Record<string, number | string>>) ?? [];
+  const sizes = (json.sizes as Record<string, Record<string, number>>) ?? {};
+  const gapOf = (engine: unknown) => perEngine.find((e) => e.engine === engine);
+  return [
+    table(
+      ['engine', 'graph', 'p50 µs', 'p90 µs', 'p99 µs', 'n', 'test accuracy', 'int8 / fp32 p50', 'max abs Δp int8 vs fp32', 'differing predictions'],
+      quantRows(json).map((r) => {
+        const g = gapOf(r.engine);
+        const first = r.precision === 'int8';
+        return [r.engine, r.precision, r.p50_us, r.p90_us, r.p99_us, r.n, r.test_accuracy, first ? g?.ratio_int8_over_fp32_p50 : '', first ? num(g?.max_abs_prob_diff_int8_vs_fp32).toExponential(2) : '', first ? g?.differing_predictions_int8_vs_fp32 : ''];
+      }),
+    ),
+    '',
+    table(
+      ['graph', 'model.onnx', 'gzip', 'micro module', 'micro module gzip'],
+      Object.entries(sizes).map(([p, s]) => [p, `${s.onnx_bytes} B`, `${s.onnx_gzip_bytes} B`, `${s.micro_module_bytes} B`, `${s.micro_module_gzip_bytes} B`]),
+    ),
+    '',
+    `Checks: retrained int8 sha256 equals model.json (${json.int8_sha256_matches_model_json ? 'yes' : 'NO'}); fp32 twin test accuracy ${json.fp32_test_accuracy} equals model.json fp32TestAccuracy (${json.fp32_matches_model_json ? 'yes' : 'NO'}); retraining took ${json.retrain_seconds} s.`,
+  ].join('\n');
+}
+
 function compact(value: unknown): string {
   return Object.entries((value as Record<string, number>) ?? {})
     .map(([k, v]) => `${k} ${v}`)
@@ -392,6 +427,15 @@ function writeReadmeTable(): void {
   }
   const engine = readResult('engine')?.json;
   if (engine) rows.push(['edge model warm run, p50', `micro ${engine.micro_p50_us} µs, ort-web ${engine.ort_web_p50_us} µs, ort-node ${engine.ort_node_p50_us} µs`]);
+  const quantization = readResult('quantization')?.json;
+  if (quantization) {
+    const sizes = quantization.sizes as Record<string, Record<string, number>>;
+    const kb = (b: number) => `${Math.round(b / 1024)} KB`;
+    rows.push([
+      'edge model int8 vs fp32 twin, warm p50',
+      `${quantRows(quantization).map((r) => `${r.engine} ${r.precision} ${r.p50_us} µs`).join(', ')}; onnx gzip ${kb(num(sizes.int8?.onnx_gzip_bytes))} vs ${kb(num(sizes.fp32?.onnx_gzip_bytes))}; test accuracy ${quantization.int8_test_accuracy} vs ${quantization.fp32_test_accuracy}`,
+    ]);
+  }
   if (rows.length === 0) return;
   const block = `${start}\n\n${table(['measure (npm run bench, BENCHMARKS.md)', 'latest'], rows)}\n\n${end}`;
   const from = readme.indexOf(start);
