@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import { startLocalServer, type LocalServer } from '../../adapters/node/server.ts';
 import { buildClient, type ClientBuild } from '../../build/client/build-client.ts';
 import type * as ClientModule from '../../client/index.ts';
@@ -31,7 +32,9 @@ beforeAll(async () => {
   // The bundles, as a browser or Node app would load them.
   lib = (await import(pathToFileURL(join(outDir, build.client.file)).href)) as typeof ClientModule;
   bundled = await import(pathToFileURL(join(outDir, build.model.file)).href);
-  server = await startLocalServer({ port: 0, log: () => {}, demo: false, cache: { EDGEINFER_CACHE_POLICY: 'off' } });
+  // A generous regional budget: the escalation assertions are not about timing, and a loaded CI machine can
+  // take longer than the default 250 ms for an in-process regional call.
+  server = await startLocalServer({ port: 0, log: () => {}, demo: false, cache: { EDGEINFER_CACHE_POLICY: 'off' }, config: { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 10_000 } } });
   edge = await server.service.context.requireModel('spam-edge');
 });
 afterAll(async () => {

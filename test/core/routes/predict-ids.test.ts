@@ -2,6 +2,7 @@
 // models: same answer as the text, 409 for a preprocessing the model does not serve,
 // validation of the ids, text_required when the edge model is unsure, separate cache keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { createLocalService } from '../../../adapters/node/local-service.ts';
 import type { InferenceService } from '../../../core/handler.ts';
 import { assessConfidence } from '../../../core/router/confidence.ts';
@@ -24,7 +25,9 @@ function post(body: unknown) {
 const PREPROCESSING = { id: 'email-hash', version: 1 };
 
 beforeAll(async () => {
-  service = createLocalService({ modelsRoot: 'models', cache: { EDGEINFER_CACHE_POLICY: 'l1' } });
+  // A generous regional budget: these tests are about what escalates, not about timing, and a loaded CI
+  // machine can take longer than the default 250 ms for an in-process regional call.
+  service = createLocalService({ modelsRoot: 'models', cache: { EDGEINFER_CACHE_POLICY: 'l1' }, config: { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 10_000 } } });
   await service.warm();
   edge = await service.context.requireModel('spam-edge');
   // A confident and an unsure test-split message, as the server's own policy sees them.
