@@ -202,6 +202,8 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
 }
 
 /** Cache-key digest with node:crypto: the same hex SHA-256 of UTF-8 as the core's portable one, several times faster. */
-export function nodeSha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+export function nodeSha256Hex(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part, 'utf8');
+  return hash.digest('hex');
 }

@@ -108,12 +108,19 @@ export function sha256(bytes: Uint8Array): Uint8Array {
 const HEX_CODES = new Uint8Array(Array.from('0123456789abcdef', (c) => c.charCodeAt(0)));
 const hexChars = new Uint16Array(64);
 
-/** Hex SHA-256 of the UTF-8 bytes of `text`. */
-export function sha256HexSync(text: string): string {
+/**
+ * Hex SHA-256 of the UTF-8 bytes of `parts` joined (one text, or a prefix and a text: hashing
+ * them in turn spares building the joined string). No part may end inside a surrogate pair
+ * that the next one completes.
+ */
+export function sha256HexSync(...parts: string[]): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit; encodeInto fills the reused scratch.
-  const needed = paddedLength(text.length * 3);
+  let units = 0;
+  for (const part of parts) units += part.length;
+  const needed = paddedLength(units * 3);
   if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
-  const { written } = encoder.encodeInto(text, scratch);
+  let written = 0;
+  for (const part of parts) written += encoder.encodeInto(part, written === 0 ? scratch : scratch.subarray(written)).written;
   digestInto(scratch, written);
   for (let i = 0; i < 8; i++) {
     const word = state[i] as number;

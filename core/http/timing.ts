@@ -6,14 +6,24 @@ export class StageTimer {
   readonly #start = performance.now();
   readonly #stages: Array<[string, number]> = [];
 
-  /** Runs `fn` and records its duration under `stage`. */
-  async time<T>(stage: string, fn: () => Promise<T> | T): Promise<T> {
+  /**
+   * Runs `fn` and records its duration under `stage`. A synchronous `fn` stays synchronous
+   * (no promise per stage on the hot path); an asynchronous one is timed until it settles.
+   */
+  time<T>(stage: string, fn: () => T): T {
     const t0 = performance.now();
+    let result: T;
     try {
-      return await fn();
-    } finally {
+      result = fn();
+    } catch (error) {
       this.#stages.push([stage, performance.now() - t0]);
+      throw error;
     }
+    if (result instanceof Promise) {
+      return result.finally(() => this.#stages.push([stage, performance.now() - t0])) as T;
+    }
+    this.#stages.push([stage, performance.now() - t0]);
+    return result;
   }
 
   /** Records a duration measured elsewhere. */

@@ -70,7 +70,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const featuresFetch = text === undefined ? undefined : service.features?.fetch(text).catch(() => undefined);
   const caching = service.caching;
   // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
-  const hash = caching ? await timer.time('hash', () => caching.hashInput(text ?? Array.from(clientIds as Int32Array))) : '';
+  const hash = caching ? timer.time('hash', () => caching.hashInput(text ?? Array.from(clientIds as Int32Array))) : '';
   let edgeTrace: CacheTrace | undefined;
   const classify = async (): Promise<EdgeAnswer> => {
     const ids = clientIds ?? (await timer.time('preprocess', () => model.preprocessor.toIds(text as string)));
@@ -126,7 +126,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     regionalTrace = { level: 'l1', l1: 'hit', l2: 'not_asked', l2Ms: 0, shared: false, why: 'regional answer in L1' };
     answer = { label: regional.label, scores: regional.scores, model: regional.model, tier: 'regional', degraded: false, cached: false, timings: {} };
   } else {
-    const requestId = request.headers.get('x-request-id')?.slice(0, 128) || crypto.randomUUID();
+    const requestId = request.headers.get('x-request-id')?.slice(0, 128) || nextRequestId();
     const regionalRequest = { model: route.regionalModel, text, requestId };
     const routed = caching
       ? await caching.withRequest(requestId, context.waitUntil, () => route.router.route({ runEdge, regionalRequest }))
@@ -177,6 +177,16 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   answer.timings = timings;
   service.telemetry?.recordPrediction(answer);
   return new JsonReply(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
+}
+
+// Request ids for the regional call and its logs when the client sent none: unique in this
+// isolate (a counter) and across isolates (a random prefix), far cheaper than a UUID each.
+// The prefix is drawn on first use: some edge runtimes refuse randomness at module scope.
+let isolatePrefix: string | undefined;
+let requestSeq = 0;
+function nextRequestId(): string {
+  isolatePrefix ??= crypto.randomUUID().slice(0, 8);
+  return `${isolatePrefix}-${(++requestSeq).toString(36)}`;
 }
 
 const SKIPS: readonly L2Status[] = ['over_budget', 'unavailable', 'circuit_open'];

@@ -17,6 +17,8 @@ describe('cache keys', () => {
     for (const input of inputs) {
       expect(inputHashSync(input, nodeSha256Hex)).toBe(inputHashSync(input));
       expect(await inputHash(input, nodeSha256Hex)).toBe(await inputHash(input));
+      // The sync path hashes a text as ("s:", text): the same key as the joined canonical text.
+      expect(inputHashSync(input)).toBe(createHash('sha256').update(canonicalInput(input), 'utf8').digest('hex'));
     }
   });
 

@@ -28,6 +28,11 @@ describe('sha256', () => {
     for (const { text } of loadSplits().test.slice(0, 200)) {
       expect(sha256HexSync(text)).toBe(await webCryptoHex(encoder.encode(text)));
     }
+    // Parts hash as their concatenation (the cache keys hash "s:" and the text without joining them).
+    for (const text of ['', 'abc', '😀 é 日本語', 'x'.repeat(5000) + 'é'.repeat(3000)]) {
+      expect(sha256HexSync('s:', text)).toBe(await webCryptoHex(encoder.encode(`s:${text}`)));
+      expect(sha256HexSync(text, 'tail', '')).toBe(sha256HexSync(`${text}tail`));
+    }
     // The text path reuses one scratch buffer: a short input after a long one must not see stale bytes.
     for (const text of ['😀 é 日本語', '\ud800', 's:'.repeat(40000), 'abc', '', 'x'.repeat(55), 'x'.repeat(56)]) {
       expect(sha256HexSync(text)).toBe(await webCryptoHex(encoder.encode(text)));
