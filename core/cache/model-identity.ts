@@ -22,15 +22,17 @@ export function createModelIdentifier(
     let identity = known.get(id);
     if (!identity) {
       const path = `${name}/${resolved}/model.json`;
-      identity = source.read(path).then(
-        (bytes) => {
+      // Settles once, never rejects (a missing or bad model.json is "not cached"), so every
+      // later request reuses the same promise without wrapping it again.
+      identity = source
+        .read(path)
+        .then((bytes) => {
           const manifest = parseManifest(new TextDecoder().decode(bytes), source.describe(path));
           return { sha256: manifest.sha256, preprocessingVersion: manifest.preprocessing.version, ttlSeconds: manifest.cache.ttlSeconds };
-        },
-        () => undefined,
-      );
+        })
+        .catch(() => undefined);
       known.set(id, identity);
     }
-    return identity.catch(() => undefined);
+    return identity;
   };
 }

@@ -118,15 +118,31 @@ export class TwoLevelCache {
   async getOrCompute<T>(request: CacheRequest<T>): Promise<CacheResult<T>> {
     this.#stats.lookups++;
     this.#countHotKey(request.key, request.waitUntil);
+    const cached = this.policy.mode !== 'off' ? this.l1.get(request.key) : undefined;
+    if (cached) {
+      this.#stats.l1Hits++;
+      // The policy's reasoning is read only when someone asks for it: building it (a price
+      // comparison and its sentence) on every hit was a visible share of a cached request.
+      const { policy } = this;
+      const { tier, key } = request;
+      return {
+        value: cached.value as T,
+        trace: {
+          level: 'l1',
+          l1: 'hit',
+          l2: 'not_asked',
+          l2Ms: 0,
+          shared: false,
+          get why() {
+            return policy.decide(tier, key).why;
+          },
+        },
+      };
+    }
     const decision = this.policy.decide(request.tier, request.key);
     if (!decision.useL1) {
       const value = await this.#compute(request);
       return { value, trace: { level: null, l1: 'off', l2: 'not_asked', l2Ms: 0, shared: false, why: decision.why } };
-    }
-    const cached = this.l1.get(request.key);
-    if (cached) {
-      this.#stats.l1Hits++;
-      return { value: cached.value as T, trace: { level: 'l1', l1: 'hit', l2: 'not_asked', l2Ms: 0, shared: false, why: decision.why } };
     }
     const running = this.#inFlight.get(request.key);
     if (running) {
