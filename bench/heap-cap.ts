@@ -7,8 +7,8 @@
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_POLICY_OPTIONS } from '../core/cache/policy.ts';
-import { loadSplits } from '../models/training/dataset.ts';
 import { npmStartNodeFlags, startServerProcess, type ServerProcess } from './server-process.ts';
+import { fillRequests, soakRequests } from './soak-traffic.ts';
 import { machineLine, quantile } from './stats.ts';
 
 const median = (xs: number[]) => quantile([...xs].sort((x, y) => x - y), 0.5);
@@ -23,23 +23,7 @@ const { values } = parseArgs({
 const slices = Number(values.slices);
 const sliceSeconds = Number(values['slice-seconds']);
 const connections = Number(values.connections);
-const texts = loadSplits()
-  .test.slice(0, 300)
-  .map((m) => m.text.slice(0, 1500));
-const headers = { 'content-type': 'application/json' };
-let counter = 0;
-const soakTraffic = [
-  {
-    method: 'POST',
-    path: '/v1/predict',
-    headers,
-    setupRequest: (request: { body?: string }) => {
-      const i = counter++;
-      const text = texts[i % texts.length] as string;
-      return { ...request, body: JSON.stringify({ text: i % 10 === 0 ? `cap${i} ${text}` : text }) };
-    },
-  },
-];
+const soakTraffic = soakRequests('cap');
 
 console.log(await machineLine());
 const capped = npmStartNodeFlags();
@@ -50,13 +34,12 @@ const variants: Array<{ name: string; flags: string[]; server?: ServerProcess; s
 try {
   for (const v of variants) {
     v.server = await startServerProcess({ EDGEINFER_RATE_LIMIT: 'off' }, v.flags);
-    let filled = 0;
     await autocannon({
       url: v.server.url,
       connections,
       amount: Math.ceil(DEFAULT_CACHE_POLICY_OPTIONS.ghostEntries * 1.1),
       timeout: 10,
-      requests: [{ method: 'POST', path: '/v1/predict', headers, setupRequest: (request: { body?: string }) => ({ ...request, body: JSON.stringify({ text: `fill${filled++} ${texts[filled % texts.length]}` }) }) }],
+      requests: fillRequests(),
     });
   }
   // One warm-up slice each, not counted; then alternate, the order flipped every round.

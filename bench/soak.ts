@@ -20,10 +20,10 @@
 import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_POLICY_OPTIONS } from '../core/cache/policy.ts';
-import { loadSplits } from '../models/training/dataset.ts';
 import { npmStartNodeFlags, startServerProcess } from './server-process.ts';
 import { machineLine } from './stats.ts';
 import { rssTrend } from './rss-trend.ts';
+import { fillRequests as fillTraffic, soakRequests } from './soak-traffic.ts';
 
 // L1 entries (EDGEINFER_CACHE_L1_ENTRIES default) and ghost keys per tier, plus a 10 % margin.
 const FILL_DEFAULT = Math.ceil(Math.max(10_000, DEFAULT_CACHE_POLICY_OPTIONS.ghostEntries) * 1.1);
@@ -42,23 +42,7 @@ const minutes = Number(values.minutes);
 const connections = Number(values.connections);
 const warmupSeconds = Number(values['warmup-seconds']);
 const fillRequests = Number(values['fill-requests']);
-const texts = loadSplits()
-  .test.slice(0, 300)
-  .map((m) => m.text.slice(0, 1500));
-const headers = { 'content-type': 'application/json' };
-let counter = 0;
-const requests = [
-  {
-    method: 'POST',
-    path: '/v1/predict',
-    headers,
-    setupRequest: (request: { body?: string }) => {
-      const i = counter++;
-      const text = texts[i % texts.length] as string;
-      return { ...request, body: JSON.stringify({ text: i % 10 === 0 ? `soak${i} ${text}` : text }) };
-    },
-  },
-];
+const requests = soakRequests('soak');
 
 console.log(await machineLine());
 const serverNodeArgs = values['server-node-args'] !== undefined ? values['server-node-args'].split(' ').filter(Boolean) : npmStartNodeFlags();
@@ -74,13 +58,12 @@ let rssStart: number;
 let rssEnd: number;
 let cpuSeconds: number;
 try {
-  let filled = 0;
   fill = await autocannon({
     url: server.url,
     connections,
     amount: fillRequests,
     timeout: 10,
-    requests: [{ method: 'POST', path: '/v1/predict', headers, setupRequest: (request: { body?: string }) => ({ ...request, body: JSON.stringify({ text: `fill${filled++} ${texts[filled % texts.length]}` }) }) }],
+    requests: fillTraffic(),
   });
   console.log(`fill: ${fillRequests} unique messages (L1 10,000 entries, ghost lists ${DEFAULT_CACHE_POLICY_OPTIONS.ghostEntries} keys); RSS ${mib(server.rssBytes())} MiB; server node flags (${nodeArgsSource}): ${serverNodeArgs.join(' ') || 'none'}`);
   const w0 = performance.now();
