@@ -9,7 +9,17 @@ import { setHeader, type RouteResult } from '../http/reply.ts';
 import { clientKey, type ClientKeyOptions } from './client-key.ts';
 import type { RateLimiter, RateLimitResult } from './rate-limiter.ts';
 
+/** Decisions of one isolate's gate since it started (exported in /metrics). */
+export interface RateLimitCounts {
+  allowed: number;
+  refused: number;
+  /** Let through because the store could not decide within its budget, by why. */
+  failOpen: Partial<Record<NonNullable<RateLimitResult['degraded']>, number>>;
+}
+
 export class RateLimitGate {
+  readonly counts: RateLimitCounts = { allowed: 0, refused: 0, failOpen: {} };
+
   constructor(
     readonly limiter: RateLimiter,
     readonly keys: ClientKeyOptions = {},
@@ -24,6 +34,7 @@ export class RateLimitGate {
 
   /** The 429 for a refused request. */
   refusal(result: RateLimitResult): HttpError {
+    this.counts.refused++;
     const seconds = Math.max(1, Math.ceil((result.reset - this.now()) / 1_000));
     return new HttpError(429, 'rate_limited', `too many requests: the limit is ${result.limit} per ${formatWindow(this.limiter.windowMs)} for each client; retry after ${seconds} s`, {
       'retry-after': String(seconds),
@@ -38,7 +49,11 @@ export class RateLimitGate {
 
   /** Adds the RateLimit-* headers to an allowed request's answer (skipped when the store could not decide). */
   annotate<R extends RouteResult>(result: R, verdict: RateLimitResult): R {
-    if (verdict.degraded) return result;
+    if (verdict.degraded) {
+      this.counts.failOpen[verdict.degraded] = (this.counts.failOpen[verdict.degraded] ?? 0) + 1;
+      return result;
+    }
+    this.counts.allowed++;
     setHeader(result, 'ratelimit-limit', String(verdict.limit));
     setHeader(result, 'ratelimit-remaining', String(verdict.remaining));
     setHeader(result, 'ratelimit-reset', String(Math.max(0, Math.ceil((verdict.reset - this.now()) / 1_000))));

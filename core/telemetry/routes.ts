@@ -37,6 +37,20 @@ async function snapshotFor(request: CoreRequest, telemetry: Telemetry, fleetByDe
   return fleet ? telemetry.fleetSnapshot() : { ...telemetry.snapshot(), scope: 'isolate' as const, isolates: 1 };
 }
 
+/** The rate-limit gate's decisions, when the service limits clients: allowed, refused, and let through because the store could not decide (fail open). */
+function rateLimitCounters(service: ServiceContext): string[] {
+  const counts = service.rateLimit?.counts;
+  if (!counts) return [];
+  const failOpen = Object.entries(counts.failOpen).map(([why, n]) => `edgeinfer_rate_limit_decisions_total{outcome="fail_open_${why}"} ${n}`);
+  return [
+    '# HELP edgeinfer_rate_limit_decisions_total Rate-limit checks of this isolate by outcome (fail_open_*: the store could not decide in time; the request went through).',
+    '# TYPE edgeinfer_rate_limit_decisions_total counter',
+    `edgeinfer_rate_limit_decisions_total{outcome="allowed"} ${counts.allowed}`,
+    `edgeinfer_rate_limit_decisions_total{outcome="refused"} ${counts.refused}`,
+    ...failOpen,
+  ];
+}
+
 async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
@@ -56,6 +70,7 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     '# TYPE edgeinfer_telemetry_isolates gauge',
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
     ...rolloutGauges(service),
+    ...rateLimitCounters(service),
   ];
   return new Response(renderPrometheus(snapshot.total, extra), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
 }

@@ -47,6 +47,9 @@ describe('node server with EDGEINFER_RATE_LIMIT=5/2s', () => {
     // The telemetry counts the refusals by code.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/code="rate_limited"/);
+    // And the gate's own decisions: 5 allowed in the burst plus the two keyed ones, 5 refused (3 + infer + made-up key).
+    expect(metrics).toMatch(/edgeinfer_rate_limit_decisions_total\{outcome="allowed"\} 7\n/);
+    expect(metrics).toMatch(/edgeinfer_rate_limit_decisions_total\{outcome="refused"\} 5\n/);
     // After the window resets the same client is served again.
     await new Promise((r) => setTimeout(r, retryAfter * 1_000 + 50));
     expect((await fetch(`${server.url}/v1/predict`, PREDICT)).status).toBe(200);
