@@ -19,7 +19,7 @@ import { probabilitiesWithOrt } from './ort-eval.ts';
 import { formatPruneTable, pruneBudgetFromArgs, pruneThenQuantize, pruningRecord, type PruneResult } from './prune.ts';
 import { dequantizeFastText, quantizeFastText } from './quantize.ts';
 import { EDGE_SPEC, REGIONAL_SPEC, type ModelSpec } from './specs.ts';
-import { toExamples, trainFloatGraph } from './train-graphs.ts';
+import { headerlessExamples, toExamples, toTrainingExamples, trainFloatGraph } from './train-graphs.ts';
 
 const { values: args } = parseArgs({ options: { out: { type: 'string' }, prune: { type: 'string' } } });
 const PRUNE_BUDGET = args.prune === undefined ? undefined : pruneBudgetFromArgs([`--prune=${args.prune}`]);
@@ -90,7 +90,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   const started = performance.now();
   const splits = loadSplits();
   console.log(`\n== ${spec.name}@${spec.version}: preprocessing (${EMAIL_HASH_ID}@${EMAIL_HASH_VERSION})`);
-  const train = toExamples(splits.train, spec);
+  const train = toTrainingExamples(splits.train, spec);
   const calibration = toExamples(splits.calibration, spec);
   const test = toExamples(splits.test, spec);
   const meanIds = train.reduce((n, e) => n + e.ids.length, 0) / train.length;
@@ -121,6 +121,10 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   }
   const testEval = await evaluate(bytes, served, test);
   const calibrationEval = await evaluate(bytes, served, calibration);
+  // A text typed without headers: the test split's bodies alone and their openings.
+  const bodyOnlyEval = await evaluate(bytes, served, headerlessExamples(splits.test, spec, 'body'));
+  const openingEval = await evaluate(bytes, served, headerlessExamples(splits.test, spec, 'opening'));
+  console.log(`   header-less test copies: body only ${percent(bodyOnlyEval.metrics.accuracy)}, opening (≤ 200 chars) ${percent(openingEval.metrics.accuracy)}`);
   for (const [split, e] of [['test', testEval], ['calibration', calibrationEval]] as const) {
     console.log(`   ORT vs JS forward (${split}): max |Δp| ${e.maxAbsDifference.toExponential(2)}, ${e.disagreements} differing predictions`);
     if (e.disagreements > 0) throw new Error(`${spec.name}: onnxruntime and the JS forward pass disagree on ${e.disagreements} ${split} messages`);
@@ -156,6 +160,8 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
       testSpamRecall: round(m.spamRecall, 4),
       testSpamF1: round(m.spamF1, 4),
       calibrationAccuracy: round(calibrationEval.metrics.accuracy, 4),
+      testBodyOnlyAccuracy: round(bodyOnlyEval.metrics.accuracy, 4),
+      testOpeningAccuracy: round(openingEval.metrics.accuracy, 4),
       ...(fp32Test ? { fp32TestAccuracy: round(fp32Test.metrics.accuracy, 4), int8CostPoints } : {}),
       modelBytes: bytes.length,
       ...(calibrated.record === undefined ? {} : { cascade: calibrated.record }),

@@ -158,8 +158,10 @@ function step(weights: FastTextWeights, example: Example, lr: number): number {
   }
   for (let j = 0; j < hidden; j++) b1[j] = (b1[j] as number) - lr * (gradHidden[j] as number);
 
-  // The bag is a mean, so each occurrence of an id receives 1/n of the bag gradient.
-  const embeddingStep = (lr * embeddingLearningRateScale) / example.ids.length;
+  // The bag is a mean, so each occurrence of an id receives 1/n of the bag gradient. The
+  // scaled rate is meant for whole messages (hundreds of ids); a short text (a few ids) would
+  // take steps of the order of the rate itself and diverge, so n counts as at least 64.
+  const embeddingStep = (lr * embeddingLearningRateScale) / Math.max(example.ids.length, 64);
   for (let t = 0; t < example.ids.length; t++) {
     const row = (example.ids[t] as number) * dim;
     for (let d = 0; d < dim; d++) embedding[row + d] = (embedding[row + d] as number) - embeddingStep * (gradBag[d] as number);

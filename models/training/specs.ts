@@ -15,6 +15,8 @@ export interface ModelSpec {
   engine: EngineChoice;
   preprocessing: EmailHashParams;
   training: Omit<FastTextConfig, 'buckets' | 'classes'>;
+  /** Header-less views added to training (train-graphs.ts toTrainingExamples): the body alone, and its opening. */
+  augment: { bodies: boolean; openings: boolean };
   /** Quality bars the build checks (fractions). */
   bars: { minTestAccuracy: number; maxInt8CostPoints?: number; maxModelBytes: number };
 }
@@ -24,6 +26,7 @@ export const EDGE_SPEC: ModelSpec = {
   name: 'spam-edge',
   version: '1',
   quantized: true,
+  augment: { bodies: true, openings: true },
   embeddingOutput: false,
   engine: 'auto',
   preprocessing: { buckets: 8192, bodyChars: 1000, wordNgrams: 1, charNgrams: 0, extraHeaders: [], maxIds: 512 },
@@ -39,6 +42,7 @@ export const REGIONAL_SPEC: ModelSpec = {
   name: 'spam-regional',
   version: '1',
   quantized: false,
+  augment: { bodies: true, openings: false },
   embeddingOutput: true,
   engine: 'ort',
   preprocessing: {

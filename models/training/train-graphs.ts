@@ -3,6 +3,7 @@
 // trained and evaluated at build time but only its int8 sibling is written to models/ (and
 // everything under models/ is served), so bench/quantization.ts rebuilds both from here.
 import { emailToIds } from '../../core/preprocess/index.ts';
+import { parseMessage } from '../../core/preprocess/email-hash.ts';
 import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
 import { trainFastText, type EpochReport, type Example, type FastTextConfig, type FastTextWeights } from './fasttext.ts';
 import { exportFloatFastText, exportQuantizedFastText } from './onnx-export.ts';
@@ -12,6 +13,50 @@ import type { ModelSpec } from './specs.ts';
 /** Messages → training examples with the spec's preprocessing (the serving code path). */
 export function toExamples(messages: LabeledMessage[], spec: ModelSpec): Example[] {
   return messages.map((m) => ({ ids: emailToIds(m.text, spec.preprocessing), label: m.label }));
+}
+
+/**
+ * Training examples plus header-less views of each message, with its label: the body alone,
+ * and its opening (the first sentences, up to 200 characters). The corpus holds whole RFC 822
+ * messages only, so without these a short text typed by a user, with no headers, lies outside
+ * everything the model saw (it scored "see you at lunch?" as spam). Evaluation stays on whole
+ * messages; only training sees the views.
+ */
+export function toTrainingExamples(messages: LabeledMessage[], spec: ModelSpec): Example[] {
+  const examples = toExamples(messages, spec);
+  const { bodies, openings } = spec.augment;
+  if (!bodies && !openings) return examples;
+  for (const m of messages) {
+    const body = parseMessage(m.text).body.trim();
+    if (body.length === 0) continue;
+    if (bodies) examples.push({ ids: emailToIds(body, spec.preprocessing), label: m.label });
+    const opening = openings ? openingOf(body, 200) : '';
+    if (opening.length > 0 && opening.length < body.length) examples.push({ ids: emailToIds(opening, spec.preprocessing), label: m.label });
+  }
+  return examples;
+}
+
+/**
+ * Header-less copies of messages as evaluation examples: `body` (the body alone) or
+ * `opening` (its first sentences, up to 200 characters). Messages with an empty body are left out.
+ */
+export function headerlessExamples(messages: LabeledMessage[], spec: ModelSpec, view: 'body' | 'opening'): Example[] {
+  const out: Example[] = [];
+  for (const m of messages) {
+    const body = parseMessage(m.text).body.trim();
+    if (body.length === 0) continue;
+    out.push({ ids: emailToIds(view === 'body' ? body : openingOf(body, 200), spec.preprocessing), label: m.label });
+  }
+  return out;
+}
+
+/** The first sentences of `text` within `chars` characters (at least the first `chars`), whitespace collapsed. */
+function openingOf(text: string, chars: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= chars) return flat;
+  const cut = flat.slice(0, chars);
+  const end = Math.max(cut.lastIndexOf('. '), cut.lastIndexOf('? '), cut.lastIndexOf('! '));
+  return end > 20 ? cut.slice(0, end + 1) : cut;
 }
 
 /** A trained fp32 model, its config and its exported ONNX graph. */
@@ -38,6 +83,6 @@ export function trainFloatGraph(
  */
 export function trainQuantizedTwins(spec: ModelSpec): { fp32Bytes: Uint8Array; int8Bytes: Uint8Array } {
   if (!spec.quantized) throw new Error(`${spec.name}: not a quantized spec, it has no int8 twin`);
-  const { fp32, fp32Bytes } = trainFloatGraph(spec, toExamples(loadSplits().train, spec));
+  const { fp32, fp32Bytes } = trainFloatGraph(spec, toTrainingExamples(loadSplits().train, spec));
   return { fp32Bytes, int8Bytes: exportQuantizedFastText(quantizeFastText(fp32), spec.name) };
 }
