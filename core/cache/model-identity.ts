@@ -15,13 +15,15 @@ export function createModelIdentifier(
   latest: (name: string) => Promise<string | undefined>,
 ): (name: string, version?: string) => Promise<RegionalModelIdentity | undefined> {
   const known = new Map<string, Promise<RegionalModelIdentity | undefined>>();
-  return async (name, version) => {
-    const resolved = version ?? (await latest(name).catch(() => undefined));
-    if (resolved === undefined) return undefined;
-    const id = `${name}@${resolved}`;
+  // The version served when none is named, per model name: `latest` is read once per name
+  // (the catalog does not change while the service runs), so a request without a version
+  // gets the memoized promise back with no lookup or wrapping of its own.
+  const ofLatest = new Map<string, Promise<RegionalModelIdentity | undefined>>();
+  const ofVersion = (name: string, version: string): Promise<RegionalModelIdentity | undefined> => {
+    const id = `${name}@${version}`;
     let identity = known.get(id);
     if (!identity) {
-      const path = `${name}/${resolved}/model.json`;
+      const path = `${name}/${version}/model.json`;
       // Settles once, never rejects (a missing or bad model.json is "not cached"), so every
       // later request reuses the same promise without wrapping it again.
       identity = source
@@ -32,6 +34,18 @@ export function createModelIdentifier(
         })
         .catch(() => undefined);
       known.set(id, identity);
+    }
+    return identity;
+  };
+  return (name, version) => {
+    if (version !== undefined) return ofVersion(name, version);
+    let identity = ofLatest.get(name);
+    if (!identity) {
+      identity = latest(name).then(
+        (resolved) => (resolved === undefined ? undefined : ofVersion(name, resolved)),
+        () => undefined,
+      );
+      ofLatest.set(name, identity);
     }
     return identity;
   };

@@ -51,16 +51,11 @@ export class PredictionCaching {
     }
   }
 
-  /** The prediction key of `inputHash` for a model, or undefined when the model is unknown here. */
-  async keyFor(model: string, inputHash: string): Promise<string | undefined> {
-    const identity = await this.identify(model);
-    return identity ? predictionKey({ modelSha: identity.sha256, preprocessingVersion: identity.preprocessingVersion, inputHash }) : undefined;
-  }
-
   /** A regional answer already in L1 (free: no network, no model). */
   async peekRegional(model: string, inputHash: string): Promise<Extract<RegionalOutcome, { ok: true }> | undefined> {
-    const key = await this.keyFor(model, inputHash);
-    if (!key) return undefined;
+    const identity = await this.identify(model);
+    if (!identity) return undefined;
+    const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: identity.preprocessingVersion, inputHash });
     const outcome = this.cache.peek<RegionalOutcome>(key);
     return outcome?.ok ? outcome : undefined;
   }
