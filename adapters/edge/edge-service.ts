@@ -58,15 +58,6 @@ export const EDGE_ENV_VARS = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
-/** Variables whose values are secrets: builds print their names, never their values. */
-export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
-  'UPSTASH_REDIS_REST_TOKEN',
-  'EDGEINFER_ADMIN_TOKEN',
-  'EDGEINFER_API_KEYS',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-]);
-
 function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
   // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
   if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
