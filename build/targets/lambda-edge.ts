@@ -7,19 +7,16 @@
 //                       bodies included), and an EventBridge schedule calling /_warm.
 // Lambda@Edge has no environment variables: configuration is baked in from --env-file.
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
-import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CLOUDFRONT_BODY_LIMITS } from '../../adapters/lambda-edge/lambda-edge.ts';
+import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
+import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
 import type { BuildTarget, EntryImports, FunctionSpec } from '../pipeline.ts';
 
-const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
-/**
- * Default body limit baked into each function: what CloudFront exposes to it (40 KB to a
- * viewer-request trigger, 1 MB to origin-request; more arrives truncated and is answered
- * 413). An --env-file EDGEINFER_MAX_BODY_BYTES overrides it.
- */
-export const LAMBDA_EDGE_MAX_BODY_BYTES = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
 
+// The body limit baked in by default is what CloudFront exposes to the trigger (more arrives
+// truncated and is answered 413); an --env-file EDGEINFER_MAX_BODY_BYTES overrides it.
 function entry(i: EntryImports, trigger: 'viewer-request' | 'origin-request', ort: boolean): string {
   return `
 import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
@@ -29,8 +26,8 @@ import { microModules, microCompileFailures } from ${i.micro};
 ${ort ? `import { readFile } from 'node:fs/promises';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
 const service = createEdgeService({
   files, microModules, microCompileFailures,
-  ${ort ? `ortWeb: async () => createOrtWebEngine({ wasmBinary: new Uint8Array(await readFile(new URL('./${WASM_FILE}', import.meta.url))) }),` : ''}
-  env: { EDGEINFER_MAX_BODY_BYTES: '${LAMBDA_EDGE_MAX_BODY_BYTES[trigger]}', ...__EDGEINFER_BAKED_ENV__ },
+  ${ort ? `ortWeb: async () => createOrtWebEngine({ wasmBinary: new Uint8Array(await readFile(new URL('./${ORT_WEB_WASM_FILE}', import.meta.url))) }),` : ''}
+  env: { EDGEINFER_MAX_BODY_BYTES: '${CLOUDFRONT_BODY_LIMITS[trigger]}', ...__EDGEINFER_BAKED_ENV__ },
 });
 export const handler = createLambdaEdgeHandler(service, { trigger: ${JSON.stringify(trigger)} });
 `;
@@ -143,7 +140,7 @@ export const lambdaEdgeTarget: BuildTarget = {
       budget: 'lambda-edge-origin',
       zip: true,
       entry: (i) => entry(i, 'origin-request', true),
-      extraFiles: async () => ({ [WASM_FILE]: new Uint8Array(await readFile(createRequire(import.meta.url).resolve(`onnxruntime-web/${WASM_FILE}`))) }),
+      extraFiles: async () => ({ [ORT_WEB_WASM_FILE]: await readOrtWasmBinary() }),
     },
   ],
   async write(outDir, built) {

@@ -3,14 +3,14 @@
 // functions/edgeinfer.func/{index.js, .vc-config.json (runtime "edge")}. The micro engine by
 // default; `--engines micro,ort-web` adds ORT with its WASM as a `?module` import, since
 // Vercel refuses to compile WASM from bytes (fits the Enterprise tier only).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildTarget, FunctionSpec } from '../pipeline.ts';
 import { EDGE_ENV_VARS } from '../../adapters/edge/edge-service.ts';
+import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
+import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
 
 const FUNCTION = 'edgeinfer';
-const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
 /** Every route the core serves goes to the one function (the admin routes included: they check the token themselves). */
 export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm|metrics|dashboard(?:/.*)?)$';
 /**
@@ -36,13 +36,13 @@ export const vercelTarget: BuildTarget = {
       models: ['spam-edge'],
       engines,
       budget: 'vercel',
-      ...(ort ? { external: [`./${WASM_FILE}?module`], extraFiles: async () => ({ [WASM_FILE]: new Uint8Array(await readFile(createRequire(import.meta.url).resolve(`onnxruntime-web/${WASM_FILE}`))) }) } : {}),
+      ...(ort ? { external: [`./${ORT_WEB_WASM_FILE}?module`], extraFiles: async () => ({ [ORT_WEB_WASM_FILE]: await readOrtWasmBinary() }) } : {}),
       entry: (i) => `
 import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
 import { createVercelEdgeHandler, vercelEnv } from ${i.repo('adapters/vercel-edge/vercel-edge.ts')};
 import { files } from ${i.models};
 import { microModules, microCompileFailures } from ${i.micro};
-${ort ? `import wasmModule from './${WASM_FILE}?module';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
+${ort ? `import wasmModule from './${ORT_WEB_WASM_FILE}?module';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
 const env = vercelEnv();
 // Vercel's cron sends CRON_SECRET as the bearer token: it opens /_warm when no admin token is set.
 const service = createEdgeService({
