@@ -121,8 +121,7 @@ export class ModelRollout {
 
   /** The version for a request: sticky by its key header, else by its text, else drawn at random. */
   assign(request: CoreRequest, text: string | undefined): string {
-    let key: string | null = null;
-    for (const header of this.#keyHeaders) if ((key = request.headers.get(header)) !== null) break;
+    const key = this.#stickyKey(request);
     const point =
       key !== null ? unitInterval(this.model, key) : text !== undefined ? unitInterval(this.model, text) : crypto.getRandomValues(new Uint32Array(1))[0]! / 4294967296;
     return pickByWeight(this.#weights, point) as string;
@@ -134,8 +133,8 @@ export class ModelRollout {
     if (!shadow || shadow.version === served) return false;
     const sample = shadow.sample ?? 1;
     if (sample >= 1) return true;
-    const key = this.#keyHeaders.map((h) => request.headers.get(h)).find((v) => v !== null);
-    if (key != null) return unitInterval(`${this.model}\u0000shadow`, key) < sample;
+    const key = this.#stickyKey(request);
+    if (key !== null) return unitInterval(`${this.model}\u0000shadow`, key) < sample;
     this.#shadowCredit += sample;
     if (this.#shadowCredit < 1 - 1e-9) return false;
     this.#shadowCredit -= 1;
@@ -185,6 +184,15 @@ export class ModelRollout {
         : {}),
       ...(this.plan.shadow ? { shadow: { version: this.plan.shadow.version, ...this.#shadowCounts } } : {}),
     };
+  }
+
+  /** The value of the first key header the request carries, or null. */
+  #stickyKey(request: CoreRequest): string | null {
+    for (const header of this.#keyHeaders) {
+      const value = request.headers.get(header);
+      if (value !== null) return value;
+    }
+    return null;
   }
 
   #judge(): void {
@@ -240,9 +248,12 @@ export class Rollout {
   /** Requests whose version is fixed (shadow runs) and the version each request got. */
   readonly #forced = new WeakMap<CoreRequest, string>();
   readonly #assigned = new WeakMap<CoreRequest, { model: ModelRollout; version: string }>();
+  /** Some model has a shadow: requests are copied before the route reads them. */
+  readonly #hasShadows: boolean;
 
   constructor(config: RolloutConfig) {
     for (const [model, plan] of Object.entries(config)) this.#models.set(model, new ModelRollout(model, plan));
+    this.#hasShadows = [...this.#models.values()].some((m) => m.plan.shadow);
   }
 
   /** The rollout of `model`, if it has one. */
@@ -271,7 +282,8 @@ export class Rollout {
     context: C,
     run: (request: CoreRequest, service: S, context: C) => Promise<RouteResult>,
   ): Promise<RouteResult> {
-    const copy = this.#hasShadows() ? copyForShadow(request) : undefined;
+    // Shadow runs need waitUntil: without one, no copy (a web Request's clone tees its body).
+    const copy = this.#hasShadows && context.waitUntil ? copyForShadow(request) : undefined;
     const started = performance.now();
     let response: RouteResult;
     try {
@@ -306,11 +318,6 @@ export class Rollout {
   /** Status of every model's rollout (for /metrics and /v1/rollout). */
   status(): RolloutStatus[] {
     return [...this.#models.values()].map((m) => m.status());
-  }
-
-  #hasShadows(): boolean {
-    for (const m of this.#models.values()) if (m.plan.shadow) return true;
-    return false;
   }
 }
 
