@@ -14,14 +14,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { compileOnnxToModule } from '../build/micro/compile.ts';
 import type { MicroModule } from '../core/engine/micro/types.ts';
-import type { EngineSession, Tensor, TensorMap } from '../core/engine/types.ts';
-import { latestVersions, loadVerifiedModel } from '../core/model/repository.ts';
-import { createPreprocessor } from '../core/preprocess/index.ts';
-import { loadSplits } from '../models/training/dataset.ts';
+import type { EngineSession, TensorMap } from '../core/engine/types.ts';
 import { machineLine, summarize } from './stats.ts';
+import { loadModelAndTestFeeds } from './test-feeds.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -30,19 +27,7 @@ const { values, positionals } = parseArgs({
 });
 const modelName = positionals[0] ?? 'spam-edge';
 const iterations = Number(values.iterations);
-const source = new FsModelSource(values.root);
-const latest = (await latestVersions(source)).find((m) => m.name === modelName);
-if (!latest) {
-  console.error(`no model "${modelName}" under ${source.root} (have: ${(await source.list()).map((m) => m.name).join(', ') || 'none'}); run \`npm run models\` first`);
-  process.exit(1);
-}
-const { manifest, bytes } = await loadVerifiedModel(source, latest.name, latest.version);
-const inputName = manifest.inputs[0]!.name;
-const preprocessor = createPreprocessor(manifest.preprocessing);
-const feeds: TensorMap[] = loadSplits().test.map((m) => {
-  const ids = preprocessor.toIds(m.text);
-  return { [inputName]: { dtype: 'int32', dims: [1, ids.length], data: ids } as Tensor };
-});
+const { manifest, bytes, inputName, feeds } = await loadModelAndTestFeeds(modelName, values.root);
 const ms = (from: number) => performance.now() - from;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 

@@ -8,12 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { FsModelSource } from '../adapters/node/fs-model-source.ts';
-import type { EngineSession, Tensor } from '../core/engine/types.ts';
-import { latestVersions, loadVerifiedModel } from '../core/model/repository.ts';
-import { createPreprocessor } from '../core/preprocess/index.ts';
-import { loadSplits } from '../models/training/dataset.ts';
+import type { Engine, EngineSession } from '../core/engine/types.ts';
 import { summarize } from './stats.ts';
+import { loadModelAndTestFeeds } from './test-feeds.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,20 +18,7 @@ const { values, positionals } = parseArgs({
 });
 const modelName = positionals[0] ?? 'spam-edge';
 const iterations = Number(values.iterations);
-const source = new FsModelSource(values.root);
-
-const latest = (await latestVersions(source)).find((m) => m.name === modelName);
-if (!latest) {
-  console.error(`no model "${modelName}" under ${source.root} (have: ${(await source.list()).map((m) => m.name).join(', ') || 'none'})`);
-  process.exit(1);
-}
-const { manifest, bytes } = await loadVerifiedModel(source, latest.name, latest.version);
-const inputName = manifest.inputs[0]!.name;
-const preprocessor = createPreprocessor(manifest.preprocessing);
-const feeds: Array<Record<string, Tensor>> = loadSplits().test.map((m) => {
-  const ids = preprocessor.toIds(m.text);
-  return { [inputName]: { dtype: 'int32', dims: [1, ids.length], data: ids } };
-});
+const { manifest, bytes, inputName, feeds } = await loadModelAndTestFeeds(modelName, values.root);
 
 const ms = (from: number) => performance.now() - from;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
@@ -47,18 +31,16 @@ interface Cold {
   totalMs: number;
 }
 
-async function coldWeb(): Promise<{ cold: Cold; session: EngineSession }> {
-  // Read outside the timings (edge runtimes get it bundled), and without importing
-  // adapters/node/ort-wasm-binary.ts, which would load onnxruntime-web before the clock starts.
-  const wasmBinary = new Uint8Array(await readFile(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm')));
+/** Import → engine creation → session load → first run, each step timed. */
+async function coldStart<E extends Engine>(importEngine: () => Promise<() => Promise<E>>): Promise<{ cold: Cold; session: Awaited<ReturnType<E['load']>> }> {
   let t = performance.now();
-  const { createOrtWebEngine } = await import('../core/engine/ort-web/ort-web-engine.ts');
+  const createEngine = await importEngine();
   const importMs = ms(t);
   t = performance.now();
-  const engine = await createOrtWebEngine({ wasmBinary });
+  const engine = await createEngine();
   const createMs = ms(t);
   t = performance.now();
-  const session = await engine.load(bytes, manifest);
+  const session = (await engine.load(bytes, manifest)) as Awaited<ReturnType<E['load']>>;
   const loadMs = ms(t);
   t = performance.now();
   await session.run(feeds[0]!);
@@ -66,24 +48,19 @@ async function coldWeb(): Promise<{ cold: Cold; session: EngineSession }> {
   return { cold: { importMs, createMs, loadMs, firstRunMs, totalMs: importMs + createMs + loadMs + firstRunMs }, session };
 }
 
+async function coldWeb(): Promise<{ cold: Cold; session: EngineSession }> {
+  // Read outside the timings (edge runtimes get it bundled), and without importing
+  // adapters/node/ort-wasm-binary.ts, which would load onnxruntime-web before the clock starts.
+  const wasmBinary = new Uint8Array(await readFile(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm')));
+  return coldStart(async () => {
+    const { createOrtWebEngine } = await import('../core/engine/ort-web/ort-web-engine.ts');
+    return () => createOrtWebEngine({ wasmBinary });
+  });
+}
+
 async function coldNode(): Promise<{ cold: Cold; session: EngineSession; provider: string }> {
-  let t = performance.now();
-  const { createOrtNodeEngine } = await import('../core/engine/ort-node/ort-node-engine.ts');
-  const importMs = ms(t);
-  t = performance.now();
-  const engine = await createOrtNodeEngine();
-  const createMs = ms(t);
-  t = performance.now();
-  const session = await engine.load(bytes, manifest);
-  const loadMs = ms(t);
-  t = performance.now();
-  await session.run(feeds[0]!);
-  const firstRunMs = ms(t);
-  return {
-    cold: { importMs, createMs, loadMs, firstRunMs, totalMs: importMs + createMs + loadMs + firstRunMs },
-    session,
-    provider: session.executionProvider,
-  };
+  const { cold, session } = await coldStart(async () => (await import('../core/engine/ort-node/ort-node-engine.ts')).createOrtNodeEngine);
+  return { cold, session, provider: session.executionProvider };
 }
 
 const rssBefore = process.memoryUsage().rss;

@@ -1,0 +1,25 @@
+// The engine benches' model and inputs: the latest verified version of a model under the models
+// folder, and one int32 feed per test-split message, preprocessed as the server does.
+import { FsModelSource } from '../adapters/node/fs-model-source.ts';
+import type { Tensor, TensorMap } from '../core/engine/types.ts';
+import { latestVersions, loadVerifiedModel } from '../core/model/repository.ts';
+import { createPreprocessor } from '../core/preprocess/index.ts';
+import { loadSplits } from '../models/training/dataset.ts';
+
+/** Loads `modelName` (exits the process when there is none) and its test-split feeds. */
+export async function loadModelAndTestFeeds(modelName: string, root?: string) {
+  const source = new FsModelSource(root);
+  const latest = (await latestVersions(source)).find((m) => m.name === modelName);
+  if (!latest) {
+    console.error(`no model "${modelName}" under ${source.root} (have: ${(await source.list()).map((m) => m.name).join(', ') || 'none'}); run \`npm run models\` first`);
+    process.exit(1);
+  }
+  const { manifest, bytes } = await loadVerifiedModel(source, latest.name, latest.version);
+  const inputName = manifest.inputs[0]!.name;
+  const preprocessor = createPreprocessor(manifest.preprocessing);
+  const feeds: TensorMap[] = loadSplits().test.map((m) => {
+    const ids = preprocessor.toIds(m.text);
+    return { [inputName]: { dtype: 'int32', dims: [1, ids.length], data: ids } as Tensor };
+  });
+  return { manifest, bytes, inputName, feeds };
+}
