@@ -5,7 +5,7 @@ import type { CoreRequest } from '../../core/http/core-request.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
-import { buildClient, type BuildClientOptions, type ClientBuild } from '../../build/client/build-client.ts';
+import { buildClient, type BuildClientOptions } from '../../build/client/build-client.ts';
 
 /** Where the page's scripts are built. */
 export type DemoPageOptions = BuildClientOptions;
@@ -15,43 +15,55 @@ const MODEL_PATH = '/demo/model.js';
 
 /** A service that also answers GET / and the page's scripts; everything else goes to `service`. */
 export function withDemoPage(service: InferenceService, options: DemoPageOptions = {}): InferenceService {
-  let built: Promise<{ build: ClientBuild; client: Uint8Array; model: Uint8Array }> | undefined;
+  let built: Promise<{ html: string; client: Uint8Array; model: Uint8Array }> | undefined;
   const assets = () => {
     // One build per process, shared by concurrent first requests; a failure is retried next time.
     // The page's local model is the service's default model unless told otherwise.
-    built ??= buildClient({ model: service.context.config.defaultModel, ...options }).then(async (build) => ({
-      build,
-      client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
-      model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
-    }));
-    built.catch(() => (built = undefined));
+    if (!built) {
+      built = buildClient({ model: service.context.config.defaultModel, ...options }).then(async (build) => ({
+        html: demoHtml(build.modelId),
+        client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
+        model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
+      }));
+      built.catch(() => (built = undefined));
+    }
     return built;
   };
   const script = (body: Uint8Array) =>
     new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' } });
 
-  // The demo's own GET routes; undefined for everything the service answers.
-  async function demo(request: CoreRequest): Promise<Response | undefined> {
-    if (request.method === 'GET' || request.method === 'HEAD') {
-      const { pathname } = new URL(request.url);
-      try {
-        if (pathname === '/') {
-          const { build } = await assets();
-          return new Response(demoHtml(build.modelId), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } });
-        }
-        if (pathname === CLIENT_PATH) return script((await assets()).client);
-        if (pathname === MODEL_PATH) return script((await assets()).model);
-      } catch (error) {
-        const message = `the demo page could not be built: ${(error as Error).message}`;
-        return new Response(JSON.stringify({ error: { code: 'demo_unavailable', message } }), { status: 503, headers: { 'content-type': 'application/json; charset=utf-8' } });
-      }
+  // The demo's own GET routes: the path when the request is one of them, else undefined.
+  const demoPath = (request: CoreRequest): string | undefined => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    let pathname: string;
+    try {
+      pathname = new URL(request.url).pathname;
+    } catch {
+      return undefined; // the service answers what it makes of it
     }
-    return undefined;
+    return pathname === '/' || pathname === CLIENT_PATH || pathname === MODEL_PATH ? pathname : undefined;
+  };
+  async function demo(pathname: string): Promise<Response> {
+    try {
+      const { html, client, model } = await assets();
+      if (pathname === '/') return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } });
+      return script(pathname === CLIENT_PATH ? client : model);
+    } catch (error) {
+      const message = `the demo page could not be built: ${(error as Error).message}`;
+      return new Response(JSON.stringify({ error: { code: 'demo_unavailable', message } }), { status: 503, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    }
   }
+  // Everything else goes straight to the service, with no extra await on its path.
   return {
     ...service,
-    fetch: async (request: Request, context?: RequestContext) => (await demo(request)) ?? service.fetch(request, context),
-    handle: async (request: CoreRequest, context?: RequestContext) => (await demo(request)) ?? service.handle(request, context),
+    fetch: (request: Request, context?: RequestContext) => {
+      const path = demoPath(request);
+      return path ? demo(path) : service.fetch(request, context);
+    },
+    handle: (request: CoreRequest, context?: RequestContext) => {
+      const path = demoPath(request);
+      return path ? demo(path) : service.handle(request, context);
+    },
   };
 }
 
