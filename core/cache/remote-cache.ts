@@ -3,7 +3,7 @@
 // failing, or behind an open circuit it answers "skipped" with a reason instead of
 // throwing, so a request never waits on or fails because of Redis.
 import { Redis } from '@upstash/redis/cloudflare';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
+import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 
 /** Why L2 was not consulted or gave no answer. */
 export type RemoteSkipReason = 'over_budget' | 'unavailable' | 'circuit_open';
@@ -97,38 +97,23 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
 
   /** Runs one call under the breaker and the budget; never rejects. */
   async function attempt<T>(commands: number, run: () => Promise<T>, limitMs = budgetMs): Promise<Attempt<T>> {
-    if (!breaker.tryAcquire()) {
-      counters.circuitOpen++;
-      return { ok: false, reason: 'circuit_open', message: 'Redis skipped: circuit open after repeated failures', ms: 0 };
-    }
-    counters.calls++;
-    counters.commands += commands;
-    const started = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const overBudget = new Promise<'over_budget'>((resolve) => {
-      timer = setTimeout(() => resolve('over_budget'), limitMs);
+    const result = await callWithinBudget(breaker, limitMs, () => {
+      counters.calls++;
+      counters.commands += commands;
+      return run();
     });
-    // A call that loses the race still settles later: keep its rejection handled.
-    const call = run().then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    );
-    const outcome = await Promise.race([call, overBudget]);
-    clearTimeout(timer);
-    const ms = performance.now() - started;
-    if (outcome === 'over_budget') {
+    if (result.ok) return result;
+    if (result.reason === 'circuit_open') {
+      counters.circuitOpen++;
+      return { ...result, message: 'Redis skipped: circuit open after repeated failures' };
+    }
+    if (result.reason === 'over_budget') {
       counters.overBudget++;
-      breaker.recordFailure();
-      return { ok: false, reason: 'over_budget', message: `Redis did not answer within the ${limitMs} ms budget`, ms };
+      return { ...result, message: `Redis did not answer within the ${limitMs} ms budget` };
     }
-    if ('error' in outcome) {
-      counters.errors++;
-      breaker.recordFailure();
-      const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-      return { ok: false, reason: 'unavailable', message: `Redis call failed: ${message.slice(0, 300)}`, ms };
-    }
-    breaker.recordSuccess();
-    return { ok: true, value: outcome.value, ms };
+    counters.errors++;
+    const message = result.error instanceof Error ? result.error.message : String(result.error);
+    return { ok: false, reason: 'unavailable', message: `Redis call failed: ${message.slice(0, 300)}`, ms: result.ms };
   }
 
   function toRead<T>(result: Attempt<T | null>): RemoteRead<T> {

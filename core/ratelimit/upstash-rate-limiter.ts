@@ -1,13 +1,13 @@
 // Rate limiting shared by every isolate: @upstash/ratelimit's fixed window over Upstash
 // Redis (the same REST client and settings the cache uses). A limit check sits in front of
 // every inference request, so it must never be what fails one: each call has a time budget
-// and a circuit breaker (the cache's pattern, core/cache/remote-cache.ts); over budget,
+// and a circuit breaker (callWithinBudget, as the cache's calls); over budget,
 // failing, or behind an open circuit, the request is let through (fail open) and the
 // result says why. Keys refused in this isolate stay refused locally until their window
 // resets (no Redis round trip for a client that is already over its limit).
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis/cloudflare';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
+import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from './rate-limiter.ts';
 
 /** Settings of {@link createUpstashRateLimiter}. */
@@ -78,29 +78,12 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
         }
         blocked.delete(key);
       }
-      if (!breaker.tryAcquire()) return open('circuit_open');
-      stats.calls++;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const overBudget = new Promise<'over_budget'>((resolve) => {
-        timer = setTimeout(() => resolve('over_budget'), budgetMs);
+      const outcome = await callWithinBudget(breaker, budgetMs, () => {
+        stats.calls++;
+        return ratelimit.limit(key);
       });
-      // A call that loses the race still settles later: keep its rejection handled.
-      const call = ratelimit.limit(key).then(
-        (r) => ({ r }),
-        (error: unknown) => ({ error }),
-      );
-      const outcome = await Promise.race([call, overBudget]);
-      clearTimeout(timer);
-      if (outcome === 'over_budget') {
-        breaker.recordFailure();
-        return open('over_budget');
-      }
-      if ('error' in outcome) {
-        breaker.recordFailure();
-        return open('unavailable');
-      }
-      breaker.recordSuccess();
-      const { success, limit, remaining, reset } = outcome.r;
+      if (!outcome.ok) return open(outcome.reason);
+      const { success, limit, remaining, reset } = outcome.value;
       if (!success) {
         if (blocked.size >= maxBlocked) blocked.delete(blocked.keys().next().value as string);
         blocked.set(key, reset);

@@ -105,3 +105,41 @@ export class CircuitBreaker {
     this.#failureTimes = [];
   }
 }
+
+/** What {@link callWithinBudget} gives back: the value, or why there is none. */
+export type BudgetedCall<T> =
+  | { ok: true; value: T; ms: number }
+  | { ok: false; reason: 'circuit_open'; ms: number }
+  | { ok: false; reason: 'over_budget'; ms: number }
+  | { ok: false; reason: 'unavailable'; error: unknown; ms: number };
+
+/**
+ * Runs `run` behind `breaker` within `limitMs` (the Redis calls of the cache and the rate
+ * limiter): refused while the circuit is open, a failure when over budget or rejected.
+ * Never rejects; a call that loses the race still settles later, its rejection handled.
+ */
+export async function callWithinBudget<T>(breaker: CircuitBreaker, limitMs: number, run: () => Promise<T>): Promise<BudgetedCall<T>> {
+  if (!breaker.tryAcquire()) return { ok: false, reason: 'circuit_open', ms: 0 };
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overBudget = new Promise<'over_budget'>((resolve) => {
+    timer = setTimeout(() => resolve('over_budget'), limitMs);
+  });
+  const call = run().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const outcome = await Promise.race([call, overBudget]);
+  clearTimeout(timer);
+  const ms = performance.now() - started;
+  if (outcome === 'over_budget') {
+    breaker.recordFailure();
+    return { ok: false, reason: 'over_budget', ms };
+  }
+  if ('error' in outcome) {
+    breaker.recordFailure();
+    return { ok: false, reason: 'unavailable', error: outcome.error, ms };
+  }
+  breaker.recordSuccess();
+  return { ok: true, value: outcome.value, ms };
+}
