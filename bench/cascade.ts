@@ -11,10 +11,10 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODELS_ROOT } from '../adapters/node/fs-model-source.ts';
 import { perMillion, priceTableFor, regionalCallUsd } from '../core/cache/price-table.ts';
-import { assessConfidence, type ConfidenceMeasure } from '../core/router/confidence.ts';
+import type { ConfidenceMeasure } from '../core/router/confidence.ts';
 import { chooseThreshold, sweepThresholds, type CalibrationItem, type SweepRow } from '../models/training/calibration.ts';
-import { loadSplits, type LabeledMessage } from '../models/training/dataset.ts';
-import { latestModelLoader } from '../models/training/latest-models.ts';
+import { loadSplits } from '../models/training/dataset.ts';
+import { latestModelLoader, scoreCascade } from '../models/training/latest-models.ts';
 import { machineLine } from './stats.ts';
 
 const { values } = parseArgs({
@@ -35,20 +35,10 @@ const threshold = edge.manifest.cascade.threshold;
 const measure = ((edge.manifest.metrics as { cascade?: { measure?: ConfidenceMeasure } } | undefined)?.cascade?.measure ?? 'top') as ConfidenceMeasure;
 if (threshold === null) throw new Error(`${edge.manifest.name} has no calibrated cascade.threshold; run \`npm run calibrate\``);
 
-async function score(messages: readonly LabeledMessage[]): Promise<CalibrationItem[]> {
-  const out: CalibrationItem[] = [];
-  for (const m of messages) {
-    const e = await edge.classifyIds(edge.preprocessor.toIds(m.text));
-    const r = await regional.classifyIds(regional.preprocessor.toIds(m.text));
-    const { score } = assessConfidence(edge.manifest.labels.map((l) => e.scores[l] as number), { measure, threshold: 0 });
-    out.push({ score, edgeCorrect: edge.manifest.labels.indexOf(e.label) === m.label, regionalCorrect: regional.manifest.labels.indexOf(r.label) === m.label });
-  }
-  return out;
-}
 const splits = loadSplits();
 const t0 = performance.now();
-const validation = await score(splits.calibration);
-const test = await score(splits.test);
+const validation = await scoreCascade(edge, regional, splits.calibration, measure);
+const test = await scoreCascade(edge, regional, splits.test, measure);
 console.log(`scored ${validation.length} validation (calibration split) and ${test.length} test messages in ${Math.round(performance.now() - t0)} ms (ort-node, both models)`);
 
 const prices = priceTableFor('vercel-edge');

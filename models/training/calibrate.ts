@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODELS_ROOT } from '../../adapters/node/fs-model-source.ts';
 import { DEFAULT_PRICE_TABLE, regionalCallUsd } from '../../core/cache/price-table.ts';
-import { assessConfidence, type ConfidenceMeasure } from '../../core/router/confidence.ts';
+import type { ConfidenceMeasure } from '../../core/router/confidence.ts';
 import { bootstrapMeetRates, chooseThreshold, chooseThresholdReliably, sweepThresholds, type CalibrationItem, type SweepRow } from './calibration.ts';
-import { loadSplits, type LabeledMessage } from './dataset.ts';
-import { latestModelLoader } from './latest-models.ts';
+import { loadSplits } from './dataset.ts';
+import { latestModelLoader, scoreCascade } from './latest-models.ts';
 import { createPrng } from './prng.ts';
 
 const { values } = parseArgs({
@@ -42,29 +42,10 @@ const load = await latestModelLoader(modelsRoot);
 const edge = await load(values.edge as string);
 const regional = await load(values.regional as string);
 
-interface Scored extends CalibrationItem {
-  edgeLabel: number;
-  regionalLabel: number;
-}
-
-async function score(messages: readonly LabeledMessage[]): Promise<Scored[]> {
-  const out: Scored[] = [];
-  for (const m of messages) {
-    const e = await edge.classifyIds(edge.preprocessor.toIds(m.text));
-    const r = await regional.classifyIds(regional.preprocessor.toIds(m.text));
-    const probabilities = edge.manifest.labels.map((l) => e.scores[l] as number);
-    const assessment = assessConfidence(probabilities, { measure, threshold: 0 });
-    const edgeLabel = edge.manifest.labels.indexOf(e.label);
-    const regionalLabel = regional.manifest.labels.indexOf(r.label);
-    out.push({ score: assessment.score, edgeLabel, regionalLabel, edgeCorrect: edgeLabel === m.label, regionalCorrect: regionalLabel === m.label });
-  }
-  return out;
-}
-
 const splits = loadSplits();
 const t0 = performance.now();
-const calibration = await score(splits.calibration);
-const test = await score(splits.test);
+const calibration = await scoreCascade(edge, regional, splits.calibration, measure);
+const test = await scoreCascade(edge, regional, splits.test, measure);
 console.log(`scored ${calibration.length} calibration and ${test.length} test messages in ${Math.round(performance.now() - t0)} ms (ort-node)`);
 
 const accuracy = (items: readonly CalibrationItem[], pick: (i: CalibrationItem) => boolean) => items.filter(pick).length / items.length;
@@ -107,7 +88,7 @@ if (!choice.meetsTarget) console.log(`no threshold meets the target on the calib
 
 const threshold = choice.row.threshold;
 // The router's rule (assessConfidence): confident when score ≥ threshold.
-const escalate = (i: Scored) => !(i.score >= threshold);
+const escalate = (i: CalibrationItem) => !(i.score >= threshold);
 const testEscalated = test.filter(escalate);
 const testCascadeCorrect = test.filter((i) => (escalate(i) ? i.regionalCorrect : i.edgeCorrect)).length;
 const result = {

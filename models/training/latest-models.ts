@@ -1,11 +1,13 @@
 // The latest version of each model in a repository folder, loaded on onnxruntime-node (the
-// reference runtime): what calibration and the cascade bench both score with.
+// reference runtime), and the cascade scoring that calibration and the cascade bench share.
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { latestVersions } from '../../core/model/repository.ts';
+import { assessConfidence, type ConfidenceMeasure } from '../../core/router/confidence.ts';
 import { loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
-import { LABELS } from './dataset.ts';
+import type { CalibrationItem } from './calibration.ts';
+import { LABELS, type LabeledMessage } from './dataset.ts';
 
 /** A loader of `name`'s latest version under `root`; refuses models whose labels are not the dataset's. */
 export async function latestModelLoader(root: string): Promise<(name: string) => Promise<LoadedModel>> {
@@ -20,4 +22,16 @@ export async function latestModelLoader(root: string): Promise<(name: string) =>
     if (model.manifest.labels.join() !== LABELS.join()) throw new Error(`${name}: labels ${model.manifest.labels} differ from the dataset's ${LABELS}`);
     return model;
   };
+}
+
+/** Each message through both models: the edge's confidence score (by `measure`) and whether each model got it right. */
+export async function scoreCascade(edge: LoadedModel, regional: LoadedModel, messages: readonly LabeledMessage[], measure: ConfidenceMeasure): Promise<CalibrationItem[]> {
+  const out: CalibrationItem[] = [];
+  for (const m of messages) {
+    const e = await edge.classifyIds(edge.preprocessor.toIds(m.text));
+    const r = await regional.classifyIds(regional.preprocessor.toIds(m.text));
+    const { score } = assessConfidence(edge.manifest.labels.map((l) => e.scores[l] as number), { measure, threshold: 0 });
+    out.push({ score, edgeCorrect: edge.manifest.labels.indexOf(e.label) === m.label, regionalCorrect: regional.manifest.labels.indexOf(r.label) === m.label });
+  }
+  return out;
 }
