@@ -58,6 +58,14 @@ export const EDGE_ENV_VARS = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
+/** EDGEINFER_COST_PROVIDER checked: whose edge prices cost the predictions (the node server reads it too). */
+export function costProviderFrom(value: string): EdgeProvider {
+  if (value !== 'vercel-edge' && value !== 'netlify-edge' && value !== 'lambda-edge') {
+    throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${value}"`);
+  }
+  return value;
+}
+
 function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
   // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
   if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
@@ -97,13 +105,12 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   const budgetMs = Number(env.EDGEINFER_REGIONAL_BUDGET_MS);
   if (budgetMs > 0) config.cascade = { ...DEFAULT_CASCADE_CONFIG, budgetMs };
   const regional = regionalFrom(env);
-  const provider = env.EDGEINFER_COST_PROVIDER ?? 'vercel-edge';
-  if (!['vercel-edge', 'netlify-edge', 'lambda-edge'].includes(provider)) throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${provider}"`);
+  const provider = costProviderFrom(env.EDGEINFER_COST_PROVIDER ?? 'vercel-edge');
   // With Upstash configured, every isolate flushes its metrics windows there after responses (the fleet view).
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
   const telemetry = {
-    prices: priceTableFor(provider as EdgeProvider),
+    prices: priceTableFor(provider),
     ...(url && token ? { fleet: createUpstashFleetStore({ url, token }) } : {}),
     ...(env.EDGEINFER_POP ? { pop: env.EDGEINFER_POP } : {}),
     ...(env.EDGEINFER_OTLP_URL ? { otlp: { url: env.EDGEINFER_OTLP_URL } } : {}),

@@ -19,7 +19,8 @@ import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/c
 import type { CachePolicyOptions } from '../../core/cache/policy.ts';
 import { featureViewsByName } from '../../core/features/feature-views.ts';
 import { OnlineFeatures } from '../../core/features/online-features.ts';
-import { type EdgeProvider, PROVIDER_PRICES, priceTableFor } from '../../core/cache/price-table.ts';
+import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
+import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
@@ -98,12 +99,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     };
   }
   if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
-  if (env.EDGEINFER_COST_PROVIDER) {
-    if (!(env.EDGEINFER_COST_PROVIDER in PROVIDER_PRICES) || env.EDGEINFER_COST_PROVIDER.startsWith('regional') || env.EDGEINFER_COST_PROVIDER === 'upstash') {
-      throw new Error(`EDGEINFER_COST_PROVIDER must be vercel-edge, netlify-edge or lambda-edge, got "${env.EDGEINFER_COST_PROVIDER}"`);
-    }
-    options.costProvider = env.EDGEINFER_COST_PROVIDER as EdgeProvider;
-  }
+  if (env.EDGEINFER_COST_PROVIDER) options.costProvider = costProviderFrom(env.EDGEINFER_COST_PROVIDER);
   if (env.EDGEINFER_ROLLOUT) {
     try {
       options.rollout = JSON.parse(env.EDGEINFER_ROLLOUT) as RolloutConfig;
