@@ -5,6 +5,7 @@
 //   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-generating-http-responses.html
 // Lambda@Edge has no environment variables: configuration is baked into the bundle at build.
 import type { InferenceService } from '../../core/handler.ts';
+import { bytesFromBase64 } from '../../core/model/embedded-source.ts';
 
 /** CloudFront header lists: lower-cased name → [{key, value}]. */
 export type CloudFrontHeaders = Record<string, Array<{ key?: string; value: string }>>;
@@ -46,13 +47,7 @@ export const CLOUDFRONT_BODY_LIMITS = { 'viewer-request': 40 * 1024, 'origin-req
 const READ_ONLY_HEADERS = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'via', 'proxy-connection']);
 
 const TEXT_TYPE = /^(text\/|application\/(json|javascript|xml)|[^;]*\+json)/i;
-
-function base64ToBytes(data: string): Uint8Array {
-  const binary = atob(data);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
+const UTF8 = new TextDecoder();
 
 function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -68,11 +63,10 @@ export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { re
   const host = headers.get('host') ?? config.distributionDomainName ?? 'localhost';
   const url = `https://${host}${cf.uri}${cf.querystring ? `?${cf.querystring}` : ''}`;
   const data = cf.body?.data;
-  let body: Uint8Array | string | undefined;
-  if (data && cf.method !== 'GET' && cf.method !== 'HEAD') body = cf.body?.encoding === 'base64' ? base64ToBytes(data) : data;
-  // A truncated body is dropped here: the core answers 413 and nothing parses a prefix.
+  // A truncated body is dropped here (never decoded): the core answers 413 and nothing parses a prefix.
   const truncated = Boolean(cf.body?.inputTruncated);
-  if (truncated) body = undefined;
+  let body: Uint8Array | string | undefined;
+  if (!truncated && data && cf.method !== 'GET' && cf.method !== 'HEAD') body = cf.body?.encoding === 'base64' ? bytesFromBase64(data) : data;
   return {
     request: new Request(url, { method: cf.method, headers, ...(body !== undefined ? { body: body as BodyInit } : {}) }),
     truncated,
@@ -94,7 +88,7 @@ export async function createCloudFrontResult(response: Response): Promise<CloudF
     status: String(response.status),
     ...(response.statusText ? { statusDescription: response.statusText } : {}),
     headers,
-    body: text ? new TextDecoder().decode(bytes) : bytesToBase64(bytes),
+    body: text ? UTF8.decode(bytes) : bytesToBase64(bytes),
     bodyEncoding: text ? 'text' : 'base64',
   };
 }
