@@ -153,7 +153,9 @@ ${extra}`,
     },
     bundle: true,
     format: 'esm',
-    platform: 'neutral',
+    // As the provider builds bundle it (build/pipeline.ts): 'neutral' resolves no package main
+    // fields, so the core handler's dependencies (e.g. @datadog/sketches-js) did not resolve.
+    platform: 'browser',
     minify: true,
     write: false,
     logLevel: 'silent',
