@@ -3,7 +3,7 @@
 // only where the target ships its WASM, and configuration from a plain variable map (the
 // platform's env, or values baked in at build time where there is none). Web-standard:
 // it runs in V8 isolates, Deno and Node alike.
-import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
+import { CACHE_ENV_NAMES, createCacheFromEnv } from '../../core/cache/config.ts';
 import { createMicroEngine } from '../../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../../core/engine/micro/types.ts';
 import type { Engine } from '../../core/engine/types.ts';
@@ -92,9 +92,7 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
     createMicroEngine({ modules: options.microModules, ...(options.microCompileFailures ? { compileFailures: options.microCompileFailures } : {}) }),
   );
   if (options.ortWeb) engines.register('ort-web', options.ortWeb);
-  const cacheEnv: CacheEnv = {};
-  for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cacheEnv[name] = env[name];
-  const { cache } = createCacheFromEnv(cacheEnv, options.waitUntil ? { waitUntil: options.waitUntil } : {});
+  const { cache } = createCacheFromEnv(env, options.waitUntil ? { waitUntil: options.waitUntil } : {});
   const config: NonNullable<InferenceServiceOptions['config']> = {};
   if (env.EDGEINFER_ADMIN_TOKEN) config.adminToken = env.EDGEINFER_ADMIN_TOKEN;
   if (env.EDGEINFER_MAX_BODY_BYTES) {
