@@ -1,5 +1,6 @@
 // Errors as values: every failure the API reports has an HTTP status, a stable code and a
 // message that tells the caller what to fix. Rendered as {"error": {"code", "message"}}.
+import { JsonReply } from './reply.ts';
 
 /** Stable error codes, part of the API. */
 export type ErrorCode =
@@ -37,12 +38,9 @@ export function badRequest(message: string): HttpError {
   return new HttpError(400, 'invalid_request', message);
 }
 
-/** JSON response with no caching by intermediaries (answers are per input). */
+/** JSON response with no caching by intermediaries (answers are per input): a JsonReply's. */
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
+  return new JsonReply(body, status, headers).toResponse();
 }
 
 /** Renders an HttpError (or anything else, as a 500 that hides internals). */

@@ -13,7 +13,7 @@ export class JsonReply {
     readonly status = 200,
     headers: Record<string, string> = {},
   ) {
-    // The same defaults as jsonResponse: answers are per input, never shared by intermediaries.
+    // Every JSON answer's defaults (jsonResponse builds on this): per input, never shared by intermediaries.
     this.headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers };
   }
 
