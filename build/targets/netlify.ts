@@ -8,11 +8,9 @@ import type { BuildTarget } from '../pipeline.ts';
 
 /** Paths the edge function serves (URLPattern syntax). */
 export const NETLIFY_PATHS = ['/v1/*', '/v2', '/v2/*', '/healthz', '/_warm', '/metrics', '/dashboard', '/dashboard/*'];
-/**
- * Body limit default: the core's 64 KB. Netlify documents no request body limit for edge
- * functions; what binds is 50 ms of CPU per request, and parsing stays well inside it at 64 KB.
- */
-export const NETLIFY_MAX_BODY_BYTES = 64 * 1024;
+// Body limit: the core's default (64 KB) unless EDGEINFER_MAX_BODY_BYTES is set. Netlify
+// documents no request body limit for edge functions; what binds is 50 ms of CPU per request,
+// and parsing stays well inside it at 64 KB.
 
 const WARM_FUNCTION = `// Netlify scheduled function: keeps the edge function's isolates warm by calling /_warm.
 export default async () => {
@@ -47,7 +45,7 @@ import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
 import { createNetlifyEdgeHandler, netlifyEnv } from ${i.repo('adapters/netlify-edge/netlify-edge.ts')};
 import { files } from ${i.models};
 import { microModules, microCompileFailures } from ${i.micro};
-const service = createEdgeService({ files, microModules, microCompileFailures, env: { EDGEINFER_MAX_BODY_BYTES: '${NETLIFY_MAX_BODY_BYTES}', ...netlifyEnv() } });
+const service = createEdgeService({ files, microModules, microCompileFailures, env: netlifyEnv() });
 export default createNetlifyEdgeHandler(service);
 export const config = { path: ${JSON.stringify(NETLIFY_PATHS)}, method: ['GET', 'POST'], onError: 'fail', name: 'edgeinfer' };
 `,

@@ -13,12 +13,9 @@ import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
 const FUNCTION = 'edgeinfer';
 /** Every route the core serves goes to the one function (the admin routes included: they check the token themselves). */
 export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm|metrics|dashboard(?:/.*)?)$';
-/**
- * Body limit default: the core's 64 KB. Vercel itself refuses bodies over 4.5 MB (its
- * functions' request body limit), far above what a text classifier needs; a smaller limit
- * keeps parsing within the edge's CPU time.
- */
-export const VERCEL_MAX_BODY_BYTES = 64 * 1024;
+// Body limit: the core's default (64 KB) unless EDGEINFER_MAX_BODY_BYTES is set. Vercel itself
+// refuses bodies over 4.5 MB (its functions' request body limit), far above what a text
+// classifier needs; the smaller limit keeps parsing within the edge's CPU time.
 /** Warmer schedule (Vercel crons call GET with `Authorization: Bearer $CRON_SECRET`). */
 export const VERCEL_WARM_SCHEDULE = '*/5 * * * *';
 
@@ -48,7 +45,7 @@ const env = vercelEnv();
 const service = createEdgeService({
   files, microModules, microCompileFailures,
   ${ort ? 'ortWeb: () => createOrtWebEngine({ wasmModule }),' : ''}
-  env: { EDGEINFER_MAX_BODY_BYTES: '${VERCEL_MAX_BODY_BYTES}', ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
+  env: { ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
 });
 export default createVercelEdgeHandler(service);
 `,
