@@ -6,7 +6,7 @@
 import type { CoreRequest } from '../http/core-request.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import type { ServiceContext } from '../service-context.ts';
-import { bearerToken, constantTimeEqual } from '../telemetry/admin-auth.ts';
+import { requireBearer } from '../telemetry/admin-auth.ts';
 
 const WARM_TEXT = 'Subject: warmup\n\nedgeinfer warmup request';
 /** How many hot keys per model are copied into L1. */
@@ -30,10 +30,7 @@ export interface WarmReport {
 
 function authorize(request: CoreRequest, token: string | undefined): void {
   if (!token) throw new HttpError(404, 'not_found', 'no route for /_warm (no admin token is configured: set EDGEINFER_ADMIN_TOKEN to enable it)');
-  const given = bearerToken(request);
-  if (given === undefined) throw new HttpError(401, 'unauthorized', 'GET /_warm needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
-  // Constant time: how much of the token matched does not show in the answer's timing.
-  if (!constantTimeEqual(given, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
+  requireBearer(request, token, 'GET /_warm');
 }
 
 /** Handles GET /_warm. */

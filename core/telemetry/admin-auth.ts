@@ -48,12 +48,16 @@ function cookie(request: CoreRequest, name: string): string | undefined {
   return undefined;
 }
 
+/** `route` (e.g. "GET /_warm") needs the Bearer `token`: 401 without one, 403 for a wrong one (compared in constant time). */
+export function requireBearer(request: CoreRequest, token: string, route: string): void {
+  const given = bearerToken(request);
+  if (given === undefined) throw new HttpError(401, 'unauthorized', `${route} needs \`Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>\``, { 'www-authenticate': 'Bearer' });
+  if (!constantTimeEqual(given, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
+}
+
 /** GET /metrics: the Bearer token when one is configured (401 without, 403 wrong). */
 export function authorizeMetrics(request: CoreRequest, token: string | undefined): void {
-  if (!token) return;
-  const given = bearerToken(request);
-  if (given === undefined) throw new HttpError(401, 'unauthorized', 'GET /metrics needs `Authorization: Bearer <EDGEINFER_ADMIN_TOKEN>`', { 'www-authenticate': 'Bearer' });
-  if (!constantTimeEqual(given, token)) throw new HttpError(403, 'forbidden', 'the bearer token does not match EDGEINFER_ADMIN_TOKEN');
+  if (token) requireBearer(request, token, 'GET /metrics');
 }
 
 /** How a dashboard request stands: allowed, or why not (the route answers with the login form or a 403). */
