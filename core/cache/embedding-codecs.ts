@@ -3,6 +3,7 @@
 // round-trip through the Upstash client. "Adaptive": per model, the smallest codec whose
 // label agreement (the model's head on the decoded vs the original embedding) meets a
 // target is chosen, from measurements on the calibration split.
+import { bytesFromBase64 } from '../model/embedded-source.ts';
 
 /** Codecs from the largest to the smallest. */
 export const EMBEDDING_CODECS = ['fp32', 'fp16', 'int8', 'binary'] as const;
@@ -19,7 +20,7 @@ export function decodeEmbedding(text: string): Float32Array {
   if (!match) throw new Error('not an encoded embedding ("{codec}:{dims}:{base64}")');
   const codec = match[1] as EmbeddingCodec;
   const dims = Number(match[2]);
-  const bytes = fromBase64(match[3] as string);
+  const bytes = bytesFromBase64(match[3] as string);
   const expected = byteLength(codec, dims);
   if (bytes.length !== expected) throw new Error(`${codec} embedding of ${dims} dims must hold ${expected} bytes, got ${bytes.length}`);
   return decodeBytes(bytes, codec, dims);
@@ -147,13 +148,6 @@ function toBase64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }
 
 /** How one codec did on a set of embeddings. */
