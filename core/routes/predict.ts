@@ -70,7 +70,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const featuresFetch = text === undefined ? undefined : service.features?.fetch(text).catch(() => undefined);
   const caching = service.caching;
   // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
-  const hash = caching ? timer.time('hash', () => caching.hashInput(text ?? Array.from(clientIds as Int32Array))) : '';
+  const hash = caching ? timer.time('hash', () => caching.hashInput(text ?? clientIds)) : '';
   let edgeTrace: CacheTrace | undefined;
   const classify = async (): Promise<EdgeAnswer> => {
     const ids = clientIds ?? (await timer.time('preprocess', () => model.preprocessor.toIds(text as string)));
