@@ -4,7 +4,7 @@
 // and stored only when the call succeeded and came from that exact model.
 import type { RegionalOutcome, RegionalPrediction, RegionalRequest, RegionalTier } from '../router/regional-tier.ts';
 import { regionalPredictionProblem } from '../router/regional-tier.ts';
-import { inputHash, predictionKey, type TextDigest } from './keys.ts';
+import { inputHashSync, predictionKey, type TextDigest } from './keys.ts';
 import type { CacheTrace, TwoLevelCache, WaitUntil } from './two-level-cache.ts';
 
 /** What the edge knows of a regional model version (from its model.json). */
@@ -41,7 +41,7 @@ export function withPredictionCache(
       const key = predictionKey({
         modelSha: identity.sha256,
         preprocessingVersion: identity.preprocessingVersion,
-        inputHash: await inputHash(request.text ?? request.ids ?? null, digest),
+        inputHash: inputHashSync(request.text ?? request.ids ?? null, digest),
       });
       const isFromThisModel = (value: unknown): value is RegionalOutcome => {
         const outcome = value as RegionalOutcome | null;
