@@ -2,7 +2,7 @@
 // escalates to the regional tier within a time budget behind a circuit breaker, and when
 // the PoP is saturated sends requests straight to the regional tier. Every answer says
 // which tier produced it and, when degraded, why.
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState, type Clock } from './circuit-breaker.ts';
+import { CircuitBreaker, type CircuitBreakerOptions, type Clock } from './circuit-breaker.ts';
 import { assessConfidence, type ConfidenceAssessment, type ConfidencePolicy } from './confidence.ts';
 import { decideRoute, retryAfterSeconds, type DegradedReason, type EscalationCause } from './escalation.ts';
 import { InFlightCounter } from './in-flight.ts';
@@ -76,25 +76,6 @@ export type RoutedAnswer<E extends EdgeResult> =
       regionalCall?: RegionalCallFacts;
     };
 
-/** Counters of one router (see EnsembleRouter.stats). */
-export interface RouterStats {
-  requests: number;
-  /** Confident edge answers. */
-  edge: number;
-  /** Regional answers (escalated or saturated). */
-  regional: number;
-  /** Regional calls attempted (including skipped trials under a half-open circuit). */
-  regionalCalls: number;
-  /** Requests sent straight to regional because the PoP was saturated. */
-  saturated: number;
-  /** Degraded edge answers by reason. */
-  degraded: Partial<Record<DegradedReason, number>>;
-  /** 503 answers (saturated and regional failed) by reason. */
-  unavailable: Partial<Record<DegradedReason, number>>;
-  circuit: CircuitState;
-  inFlight: number;
-}
-
 type RegionalCall =
   | { ok: true; prediction: RegionalPrediction; facts: RegionalCallFacts }
   | { ok: false; reason: DegradedReason; message: string; facts: RegionalCallFacts };
@@ -116,7 +97,6 @@ export class EnsembleRouter {
   readonly inFlight: InFlightCounter;
   readonly regional: RegionalTier | undefined;
   readonly #now: Clock;
-  readonly #stats = { requests: 0, edge: 0, regional: 0, regionalCalls: 0, saturated: 0, degraded: {} as Partial<Record<DegradedReason, number>>, unavailable: {} as Partial<Record<DegradedReason, number>> };
 
   constructor(options: EnsembleRouterOptions) {
     if (!(options.policy.budgetMs > 0)) throw new RangeError(`budgetMs must be > 0, got ${options.policy.budgetMs}`);
@@ -129,30 +109,6 @@ export class EnsembleRouter {
 
   /** Serves one request. Never rejects for a regional failure; rejects only if `runEdge` does. */
   async route<E extends EdgeResult>(input: RouteInput<E>): Promise<RoutedAnswer<E>> {
-    const answer = await this.#route(input);
-    this.#count(answer);
-    return answer;
-  }
-
-  /** Counts since creation: where answers came from and why any were degraded (for metrics). */
-  stats(): RouterStats {
-    return { ...this.#stats, degraded: { ...this.#stats.degraded }, unavailable: { ...this.#stats.unavailable }, circuit: this.breaker.state, inFlight: this.inFlight.current };
-  }
-
-  #count(answer: RoutedAnswer<EdgeResult>): void {
-    const s = this.#stats;
-    s.requests++;
-    if ('regionalCall' in answer && answer.regionalCall) {
-      s.regionalCalls++;
-      if (answer.regionalCall.cause === 'saturated') s.saturated++;
-    }
-    if (answer.tier === 'regional') s.regional++;
-    else if (answer.tier === 'none') s.unavailable[answer.reason] = (s.unavailable[answer.reason] ?? 0) + 1;
-    else if (answer.degraded) s.degraded[answer.reason] = (s.degraded[answer.reason] ?? 0) + 1;
-    else s.edge++;
-  }
-
-  async #route<E extends EdgeResult>(input: RouteInput<E>): Promise<RoutedAnswer<E>> {
     const ticket = this.inFlight.enter();
     try {
       const facts = { saturated: ticket.saturated, hasRegionalTier: this.regional !== undefined, circuit: this.breaker.state };
