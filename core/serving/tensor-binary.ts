@@ -31,7 +31,7 @@ export function tensorFromBinary(bytes: Uint8Array, shape: readonly number[], dt
     throw bad(`${where}: binary_data_size is ${bytes.byteLength} bytes, but shape ${JSON.stringify(shape)} of ${V2_DATATYPE[dtype]} takes ${expected}`);
   }
   // A copy: the body's bytes may sit at an offset no typed array of this width can start at.
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes); // not .slice(): on a node Buffer that is a view of a shared pool
   const width = BYTES_PER_ELEMENT[dtype];
   if (!LITTLE_ENDIAN && width > 1) swapBytes(copy, width);
   const Ctor = TENSOR_DATA_CONSTRUCTORS[dtype] as unknown as new (buffer: ArrayBuffer) => Tensor['data'];
