@@ -45,7 +45,7 @@ export async function modelMetadata(service: ServiceContext, name: string, versi
       sha256: m.sha256,
       labels: m.labels,
       // With params, a client can produce the same ids itself (edgeinfer/client).
-      preprocessing: { id: m.preprocessing.id, version: m.preprocessing.version, params: m.preprocessing.params, fingerprint: preprocessingFingerprint(m.preprocessing) },
+      preprocessing: m.preprocessing ? { id: m.preprocessing.id, version: m.preprocessing.version, params: m.preprocessing.params, fingerprint: preprocessingFingerprint(m.preprocessing) } : null,
       engine: model.engine,
       skipped_engines: model.skippedEngines,
     },

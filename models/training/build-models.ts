@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EMAIL_HASH_ID, EMAIL_HASH_VERSION } from '../../core/preprocess/index.ts';
-import { parseManifest, type ModelManifest } from '../../core/model/manifest.ts';
+import { parseManifest, type ModelJson } from '../../core/model/manifest.ts';
 import { LABELS, loadSplits } from './dataset.ts';
 import { argmax, forward, type Example, type FastTextWeights } from './fasttext.ts';
 import { binaryMetrics, round, type BinaryMetrics } from './metrics.ts';
@@ -135,7 +135,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   const calibrated = keptCalibration(join(dir, 'model.json'), sha256);
   const m = testEval.metrics;
   const int8CostPoints = fp32Test ? round((fp32Test.metrics.accuracy - m.accuracy) * 100, 2) : undefined;
-  const manifest: ModelManifest = {
+  const manifest: ModelJson = {
     name: spec.name,
     version: spec.version,
     file: 'model.onnx',
