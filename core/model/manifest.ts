@@ -4,7 +4,7 @@
 // and checked once at load into one normalised form (the rest of the core trusts it); the
 // first model.json format (top-level `labels` + `probabilitiesOutput`, inputs without
 // `source`) maps onto the same form unchanged. README "model.json" documents the fields.
-import type { TensorDType } from '../engine/types.ts';
+import { TENSOR_DTYPES, type TensorDType } from '../engine/types.ts';
 import type { PreprocessingSpec } from '../preprocess/index.ts';
 import { isValidModelName, isValidModelVersion, labelsProblem, tensorNameProblem } from './names.ts';
 
@@ -148,11 +148,8 @@ export interface ModelManifest {
   description?: string;
 }
 
-/** Element types a model.json may declare (every TensorDType; the check below keeps the two in step). */
-export const MANIFEST_DTYPES = ['float32', 'int32', 'int64', 'int8', 'uint8'] as const satisfies readonly TensorDType[];
-// Fails to compile when engine/types.ts gains a dtype this list lacks.
-const everyDtypeListed: Exclude<TensorDType, (typeof MANIFEST_DTYPES)[number]> extends never ? true : never = true;
-void everyDtypeListed;
+/** Element types a model.json may declare: every dtype the engines exchange (engine/types.ts). */
+export const MANIFEST_DTYPES: readonly TensorDType[] = TENSOR_DTYPES;
 
 /** Bounds on sizes read from model.json (a crafted file must not make the server allocate gigabytes). */
 export const MANIFEST_LIMITS = {
