@@ -501,7 +501,9 @@ function parseOutputMeaning(m: Json, outputs: TensorSpec[], fail: Fail): OutputM
     if (!spec) {
       return fail(at('tensor'), `must name one of the outputs (${outputs.map((o) => JSON.stringify(o.name)).join(', ')}), got ${describe(raw.tensor)}`);
     }
-    if (spec.dtype !== 'float32') fail(at('tensor'), `names "${spec.name}", a ${spec.dtype} tensor; a classification or regression output must be float32`);
+    if (spec.dtype !== 'float32' && spec.dtype !== 'float64' && spec.dtype !== 'float16') {
+      fail(at('tensor'), `names "${spec.name}", a ${spec.dtype} tensor; a classification or regression output must be float32, float64 or float16`);
+    }
     return spec;
   };
   const allowed = (keys: string[]) => {

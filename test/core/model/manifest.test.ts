@@ -110,7 +110,7 @@ describe('parseManifest: refusals name the file, the field and what is expected'
     ['a hostile name', { ...base(), name: "index.mjs';globalThis.PWNED=1;'" }, /"name" must match \[A-Za-z0-9\]/],
     ['a line separator in a name', { ...base(), name: 'a\u2028b' }, /"name" must match/],
     ['a version that is a number', { ...base(), version: 1 }, /"version" must be a string/],
-    ['an unknown dtype', { ...base(), inputs: [{ name: 'x', dtype: 'complex64', shape: [1], source: 'request' }] }, /"inputs\[0\].dtype" must be one of float32, int32/],
+    ['an unknown dtype', { ...base(), inputs: [{ name: 'x', dtype: 'complex64', shape: [1], source: 'request' }] }, /"inputs\[0\].dtype" must be one of bool, uint8, int8/],
     ['an unknown source', { ...base(), inputs: [{ name: 'x', dtype: 'float32', shape: [1], source: 'camera' }] }, /"inputs\[0\].source" must be one of request, text/],
     ['text without preprocessing', { ...base(), inputs: [{ name: 'ids', dtype: 'int32', shape: [1, -1], source: 'text', text: 'ids' }] }, /"inputs\[0\]" has source "text" but model.json declares no "preprocessing"/],
     ['a product the preprocessing lacks', { ...base(), preprocessing: { id: 'email-hash', version: 1, params: {} }, inputs: [{ name: 'ids', dtype: 'int32', shape: [1, -1], source: 'text', text: 'input_ids' }] }, /"inputs\[0\].text" email-hash produces "ids"/],
