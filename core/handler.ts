@@ -6,7 +6,7 @@ import { PredictionCaching } from './cache/prediction-caching.ts';
 import type { TextDigest } from './cache/keys.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
-import type { OnlineFeatures } from './features/online-features.ts';
+import type { FeatureAssembler } from './features/feature-assembler.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
 import { toResponse, type RouteResult } from './http/reply.ts';
@@ -64,8 +64,8 @@ export interface InferenceServiceOptions {
    * portable pure-JS default (the node server passes node:crypto's). Must give the same digest.
    */
   digest?: TextDigest;
-  /** Feature views to fetch with every prediction (reported in the answer); none by default. */
-  features?: OnlineFeatures;
+  /** Assembler of feature and embedding inputs over the declared views (and of `"explain": true` answers); none by default. */
+  features?: FeatureAssembler;
   /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
   telemetry?: TelemetryOptions | false;
   /** Phased rollouts per model (split, canary, shadow); none by default (the latest version serves). */

@@ -18,8 +18,9 @@ import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import type { CachePolicyOptions } from '../../core/cache/policy.ts';
-import { featureViewsByName } from '../../core/features/feature-views.ts';
-import { OnlineFeatures } from '../../core/features/online-features.ts';
+import type { FeatureRepository } from '../../core/features/declarations.ts';
+import { createFeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { loadFeatureRepository } from '../../features/index.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
@@ -55,8 +56,8 @@ export interface LocalServiceOptions {
   cache?: CacheEnv;
   /** Tuning of the cache policy beyond the environment (e.g. the PoP→region latency a hit avoids, as bench:fleet models it). */
   cachePolicy?: Partial<CachePolicyOptions>;
-  /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
-  features?: string;
+  /** Declared feature views (default: the repository's features/ folder); `false`: none. */
+  features?: FeatureRepository | false;
   /**
    * Telemetry settings; `false` turns it off. Default: on, priced as `costProvider`, and
    * flushing to Upstash (for the fleet view) when the cache's UPSTASH_REDIS_REST_URL/TOKEN are set.
@@ -83,7 +84,6 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   const cache: CacheEnv = {};
   for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
   options.cache = cache;
-  if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
   // On by default for `npm start`: a person using the demo never meets it, a script flooding the server does.
   options.rateLimit = { EDGEINFER_RATE_LIMIT: LOCAL_DEFAULT_RATE_LIMIT };
   for (const name of RATE_LIMIT_ENV_NAMES) if (env[name] !== undefined) options.rateLimit[name] = env[name];
@@ -161,9 +161,12 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     },
   });
   options.log?.(`edgeinfer: ${description}`);
-  const views = options.features ? featureViewsByName(options.features) : [];
-  const features = views.length ? new OnlineFeatures({ views, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
-  if (features) options.log?.(`edgeinfer: features ${views.map((v) => `${v.name}@${v.version}`).join(', ')}${cache.remote ? '' : ' (no Upstash: defaults only)'}`);
+  const repository = options.features === false ? undefined : (options.features ?? loadFeatureRepository());
+  const features = repository && repository.views.size > 0 ? createFeatureAssembler({ repository, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
+  if (repository && features) {
+    const views = [...repository.views.values()].map((v) => `${v.name}@${v.version}`).join(', ');
+    options.log?.(`edgeinfer: feature views ${views}${cache.remote ? '' : ' (no Upstash: declared defaults, answers marked features_unavailable)'}`);
+  }
   const upstash = options.cache?.UPSTASH_REDIS_REST_URL && options.cache.UPSTASH_REDIS_REST_TOKEN ? { url: options.cache.UPSTASH_REDIS_REST_URL, token: options.cache.UPSTASH_REDIS_REST_TOKEN } : undefined;
   const telemetry: TelemetryOptions | false =
     options.telemetry === false

@@ -43,11 +43,36 @@ function rateLimitCounters(service: ServiceContext): string[] {
   if (!counts) return [];
   const failOpen = Object.entries(counts.failOpen).map(([why, n]) => `edgeinfer_rate_limit_decisions_total{outcome="fail_open_${why}"} ${n}`);
   return [
-    '# HELP edgeinfer_rate_limit_decisions_total Rate-limit checks of this isolate by outcome (fail_open_*: the store could not decide in time; the request went through).',
+    '# HELP edgeinfer_rate_limit_decisions_total Rate-limit checks of this isolate by outcome (fail_open_*: the fleet-wide count could not decide in time; the local floor allowed the request).',
     '# TYPE edgeinfer_rate_limit_decisions_total counter',
     `edgeinfer_rate_limit_decisions_total{outcome="allowed"} ${counts.allowed}`,
     `edgeinfer_rate_limit_decisions_total{outcome="refused"} ${counts.refused}`,
     ...failOpen,
+  ];
+}
+
+/** Feature-view reads of this isolate: values by source (absent entities are the defaults), requests served from defaults because Redis was slow or down, round trips. */
+function featureCounters(service: ServiceContext): string[] {
+  const stats = service.features?.stats?.();
+  if (!stats) return [];
+  return [
+    '# HELP edgeinfer_feature_values_total Feature-view values assembled by where they came from (default: absent entity, missing entity field, invalid value or Redis unavailable).',
+    '# TYPE edgeinfer_feature_values_total counter',
+    `edgeinfer_feature_values_total{source="l1"} ${stats.fromL1}`,
+    `edgeinfer_feature_values_total{source="l2"} ${stats.fromL2}`,
+    `edgeinfer_feature_values_total{source="default"} ${stats.defaults}`,
+    '# HELP edgeinfer_feature_absent_entities_total Entities looked up and absent from the feature store (their declared defaults were used).',
+    '# TYPE edgeinfer_feature_absent_entities_total counter',
+    `edgeinfer_feature_absent_entities_total ${stats.absentEntities}`,
+    '# HELP edgeinfer_feature_missing_entity_fields_total Views whose entity field the request did not carry.',
+    '# TYPE edgeinfer_feature_missing_entity_fields_total counter',
+    `edgeinfer_feature_missing_entity_fields_total ${stats.missingEntityFields}`,
+    '# HELP edgeinfer_feature_unavailable_total Assemblies answered from defaults because Redis was slow, down or not configured.',
+    '# TYPE edgeinfer_feature_unavailable_total counter',
+    `edgeinfer_feature_unavailable_total ${stats.unavailable}`,
+    '# HELP edgeinfer_feature_round_trips_total Round trips to the feature store (at most one per request).',
+    '# TYPE edgeinfer_feature_round_trips_total counter',
+    `edgeinfer_feature_round_trips_total ${stats.roundTrips}`,
   ];
 }
 
@@ -71,6 +96,7 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
     ...rolloutGauges(service),
     ...rateLimitCounters(service),
+    ...featureCounters(service),
   ];
   return new Response(renderPrometheus(snapshot.total, extra), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
 }
