@@ -80,7 +80,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const runEdge = async () => {
     let result: EdgeAnswer;
     if (caching) {
-      const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: model.manifest.preprocessing.version, inputHash: hash });
+      const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: model.manifest.preprocessing?.version ?? 0, inputHash: hash });
       const cached = await caching.cache.getOrCompute({
         key,
         tier: 'edge',
