@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildTarget } from '../pipeline.ts';
+import { modelsForBuild } from '../model-tools/build-models.ts';
 
 /** Paths the edge function serves (URLPattern syntax). */
 export const NETLIFY_PATHS = ['/v1/*', '/v2', '/v2/*', '/healthz', '/_warm', '/metrics', '/dashboard', '/dashboard/*'];
@@ -37,7 +38,7 @@ export const netlifyTarget: BuildTarget = {
     {
       name: 'edgeinfer',
       file: 'edgeinfer.js',
-      models: ['spam-edge'],
+      models: modelsForBuild(options, 'edge'),
       engines: ['micro'],
       budget: 'netlify',
       entry: (i) => `

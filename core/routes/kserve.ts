@@ -7,20 +7,13 @@ import type { CoreRequest } from '../http/core-request.ts';
 import { readJsonBody, rejectUnknownKeys, requireObject } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
-import type { Tensor, TensorDType, TensorMap } from '../engine/types.ts';
+import type { Tensor, TensorMap } from '../engine/types.ts';
+import { V2_DATATYPE } from '../serving/tensor-dtypes.ts';
 import type { TensorSpec } from '../model/manifest.ts';
 import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import { previewValue, requireIds, requireText } from '../serving/inputs.ts';
 import type { LoadedModel } from '../serving/loaded-model.ts';
 import type { ServiceContext } from '../service-context.ts';
-
-const V2_DATATYPE: Record<TensorDType, string> = {
-  float32: 'FP32',
-  int32: 'INT32',
-  int64: 'INT64',
-  int8: 'INT8',
-  uint8: 'UINT8',
-};
 
 function tensorMetadata(spec: TensorSpec) {
   return { name: spec.name, datatype: V2_DATATYPE[spec.dtype], shape: spec.shape };
