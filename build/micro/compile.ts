@@ -76,13 +76,6 @@ export function assertSupported(graph: IrGraph): void {
   if (graph.opset < 7) {
     throw new MicroCompileError('invalid_model', `default-domain opset ${graph.opset} is older than the micro engine supports (7+, 13+ recommended); ${ORT_FALLBACK_HINT}`);
   }
-  for (const [kind, list] of [['input', graph.inputs], ['output', graph.outputs]] as const) {
-    for (const v of list) {
-      if (v.dtype === 'bool') {
-        throw new MicroCompileError('unsupported_dtype', `graph ${kind} "${v.name}" is bool, which the engines exchange no tensors of (bool exists inside a micro graph only); ${ORT_FALLBACK_HINT}`);
-      }
-    }
-  }
 }
 
 const RUNTIME_HELPERS = `// Errors carry a code the engine turns into an error value.

@@ -6,7 +6,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 
 /**
  * Element types the micro engine computes with. int64 is held in Float64Array internally;
- * bool (Uint8Array of 0/1) exists only inside a graph (comparisons, If conditions, Where).
+ * bool is a Uint8Array of 0/1, as the engine contract stores it.
  */
 export type DType = 'float32' | 'int32' | 'int64' | 'int8' | 'uint8' | 'bool';
 

@@ -152,7 +152,7 @@ describe('engine choice', () => {
     expect(chosen.skipped[0]!.engine).toBe('micro');
     expect(chosen.skipped[0]!.reason).toMatch(/node "Hardmax_0" uses op Hardmax, which the micro engine does not implement.*"engine": "ort"/);
     const out = await chosen.session.run({ x: { dtype: 'float32', dims: [1, 2], data: Float32Array.of(0, 1) } });
-    expect(Array.from(out.probabilities!.data)).toEqual([0, 1]);
+    expect(Array.from(out.probabilities!.data as Float32Array)).toEqual([0, 1]);
   });
 
   test('micro alone refuses a graph it cannot compile, naming why', async () => {
