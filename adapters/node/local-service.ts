@@ -25,6 +25,7 @@ import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 import { createRateLimitFromEnv, LOCAL_DEFAULT_RATE_LIMIT, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
 
 /** Which regional tier the local service escalates to. */
@@ -73,6 +74,8 @@ export interface LocalServiceOptions {
    * UPSTASH_REDIS_REST_URL/TOKEN are set.
    */
   rateLimit?: Record<string, string | undefined>;
+  /** Cross-origin access: the EDGEINFER_CORS_* variables (core/http/cors.ts); unset: off (same-origin only). */
+  cors?: Record<string, string | undefined>;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -86,6 +89,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   // On by default for `npm start`: a person using the demo never meets it, a script flooding the server does.
   options.rateLimit = { EDGEINFER_RATE_LIMIT: LOCAL_DEFAULT_RATE_LIMIT };
   for (const name of RATE_LIMIT_ENV_NAMES) if (env[name] !== undefined) options.rateLimit[name] = env[name];
+  for (const name of CORS_ENV_NAMES) if (env[name] !== undefined) (options.cors ??= {})[name] = env[name];
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '0') options.micro = false;
@@ -177,7 +181,10 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
         };
   const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }) : undefined;
   if (rateLimit) options.log?.(`edgeinfer: ${rateLimit.description}`);
+  const cors = options.cors ? createCorsFromEnv(options.cors) : undefined;
+  if (cors) options.log?.(`edgeinfer: CORS for ${cors.origins === '*' ? 'any origin' : [...cors.origins].join(', ')}`);
   const service = createInferenceService({
+    ...(cors ? { cors } : {}),
     models,
     telemetry,
     ...(rateLimit?.gate ? { rateLimit: rateLimit.gate } : {}),
