@@ -19,7 +19,7 @@ import { describeType, previewValue, requireIds, requireText } from '../serving/
 import type { LoadedModel } from '../serving/loaded-model.ts';
 import { bytesElementsFromBinary, tensorFromBinary, tensorToBinary } from '../serving/tensor-binary.ts';
 import { V2_DATATYPE } from '../serving/tensor-dtypes.ts';
-import { checkShape, tensorFromData, tensorToJson } from '../serving/tensor-json.ts';
+import { checkShape, elementCount, tensorFromData, tensorToJson } from '../serving/tensor-json.ts';
 import type { ServiceContext } from '../service-context.ts';
 
 /** Protocol extensions this server implements, as GET /v2 reports them. */
@@ -194,7 +194,8 @@ function parseInputs(list: unknown, model: LoadedModel, binary: BinaryCursor): P
   if (!Array.isArray(list) || list.length === 0) throw bad(`"inputs" must be a non-empty array of tensors; ${m.name} takes ${acceptedInputs(m)}`);
   const limit = m.inputs.length + (textModel ? 1 : 0);
   if (list.length > limit) throw bad(`"inputs" has ${list.length} tensors; ${m.name} takes at most ${limit}: ${acceptedInputs(m)}`);
-  const parsed: ParsedInputs = { tensors: {} };
+  // Null prototype: a graph may name an input "__proto__" or "constructor".
+  const parsed: ParsedInputs = { tensors: Object.create(null) as TensorMap };
   const seen = new Set<string>();
   list.forEach((item, i) => {
     const input = requireObject(item, `inputs[${i}]`);
@@ -315,12 +316,23 @@ function requestedOutputs(outputs: unknown, model: LoadedModel, binaryDefault: b
   });
 }
 
-/** The feeds the engine gets: the parsed tensors, plus the preprocessed text when "text" was sent. */
+/**
+ * The feeds the engine gets: the parsed tensors, optional request inputs left out filled with
+ * their default (variable dims at 1), and the preprocessed text when "text" was sent.
+ */
 function feedsOf(parsed: ParsedInputs, model: LoadedModel): TensorMap {
-  if (parsed.text === undefined) return parsed.tensors;
+  const feeds: TensorMap = Object.assign(Object.create(null) as TensorMap, parsed.tensors);
+  for (const spec of model.manifest.inputs) {
+    if (sourceOf(spec) !== 'request' || !isOptional(spec) || spec.name in feeds) continue;
+    const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
+    const fill = (spec as TensorSpec & { default?: number }).default ?? 0;
+    feeds[spec.name] = tensorFromData(new Array(elementCount(shape)).fill(spec.dtype === 'bool' ? fill !== 0 : fill), shape, spec.dtype, `input "${spec.name}" (default)`);
+  }
+  if (parsed.text === undefined) return feeds;
   const idsSpec = model.manifest.inputs.find((spec) => sourceOf(spec) === 'text') as TensorSpec;
   const ids = model.preprocessor.toIds(parsed.text);
-  return { ...parsed.tensors, [idsSpec.name]: { dtype: 'int32', dims: [1, ids.length], data: ids } };
+  feeds[idsSpec.name] = { dtype: 'int32', dims: [1, ids.length], data: ids };
+  return feeds;
 }
 
 /** POST /v2/models/{name}[/versions/{v}]/infer. */
