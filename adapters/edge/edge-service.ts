@@ -16,6 +16,7 @@ import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import { createRateLimitFromEnv, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 
 /** Variables an edge service reads (all optional). */
 export type EdgeEnv = Readonly<Record<string, string | undefined>>;
@@ -43,6 +44,8 @@ export const EDGE_ENV_VARS = [
   'EDGEINFER_MAX_BODY_BYTES',
   // Rate limits: off at the edge unless EDGEINFER_RATE_LIMIT is set (Upstash when configured, else per isolate).
   ...RATE_LIMIT_ENV_NAMES,
+  // Cross-origin access: off unless EDGEINFER_CORS_ORIGINS is set.
+  ...CORS_ENV_NAMES,
   'EDGEINFER_REGIONAL',
   'EDGEINFER_REGIONAL_FUNCTION',
   'EDGEINFER_REGIONAL_QUALIFIER',
@@ -116,7 +119,9 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   // No default limit at the edge: each request to Upstash is a billed command, and the
   // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
   const { gate } = createRateLimitFromEnv(env);
+  const cors = createCorsFromEnv(env);
   return createInferenceService({
+    ...(cors ? { cors } : {}),
     telemetry,
     ...(gate ? { rateLimit: gate } : {}),
     models: new EmbeddedModelSource(options.files),

@@ -17,13 +17,15 @@ import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import type { CachePolicyOptions } from '../../core/cache/policy.ts';
-import { featureViewsByName } from '../../core/features/feature-views.ts';
-import { OnlineFeatures } from '../../core/features/online-features.ts';
+import type { FeatureRepository } from '../../core/features/declarations.ts';
+import { createFeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { loadFeatureRepository } from '../../features/index.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 import { createRateLimitFromEnv, LOCAL_DEFAULT_RATE_LIMIT, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
 
 /** Which regional tier the local service escalates to. */
@@ -54,8 +56,8 @@ export interface LocalServiceOptions {
   cache?: CacheEnv;
   /** Tuning of the cache policy beyond the environment (e.g. the PoP→region latency a hit avoids, as bench:fleet models it). */
   cachePolicy?: Partial<CachePolicyOptions>;
-  /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
-  features?: string;
+  /** Declared feature views (default: the repository's features/ folder); `false`: none. */
+  features?: FeatureRepository | false;
   /**
    * Telemetry settings; `false` turns it off. Default: on, priced as `costProvider`, and
    * flushing to Upstash (for the fleet view) when the cache's UPSTASH_REDIS_REST_URL/TOKEN are set.
@@ -72,6 +74,8 @@ export interface LocalServiceOptions {
    * UPSTASH_REDIS_REST_URL/TOKEN are set.
    */
   rateLimit?: Record<string, string | undefined>;
+  /** Cross-origin access: the EDGEINFER_CORS_* variables (core/http/cors.ts); unset: off (same-origin only). */
+  cors?: Record<string, string | undefined>;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -82,10 +86,10 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   const cache: CacheEnv = {};
   for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
   options.cache = cache;
-  if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
   // On by default for `npm start`: a person using the demo never meets it, a script flooding the server does.
   options.rateLimit = { EDGEINFER_RATE_LIMIT: LOCAL_DEFAULT_RATE_LIMIT };
   for (const name of RATE_LIMIT_ENV_NAMES) if (env[name] !== undefined) options.rateLimit[name] = env[name];
+  for (const name of CORS_ENV_NAMES) if (env[name] !== undefined) (options.cors ??= {})[name] = env[name];
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '0') options.micro = false;
@@ -160,9 +164,12 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     },
   });
   options.log?.(`edgeinfer: ${description}`);
-  const views = options.features ? featureViewsByName(options.features) : [];
-  const features = views.length ? new OnlineFeatures({ views, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
-  if (features) options.log?.(`edgeinfer: features ${views.map((v) => `${v.name}@${v.version}`).join(', ')}${cache.remote ? '' : ' (no Upstash: defaults only)'}`);
+  const repository = options.features === false ? undefined : (options.features ?? loadFeatureRepository());
+  const features = repository && repository.views.size > 0 ? createFeatureAssembler({ repository, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
+  if (repository && features) {
+    const views = [...repository.views.values()].map((v) => `${v.name}@${v.version}`).join(', ');
+    options.log?.(`edgeinfer: feature views ${views}${cache.remote ? '' : ' (no Upstash: declared defaults, answers marked features_unavailable)'}`);
+  }
   const upstash = options.cache?.UPSTASH_REDIS_REST_URL && options.cache.UPSTASH_REDIS_REST_TOKEN ? { url: options.cache.UPSTASH_REDIS_REST_URL, token: options.cache.UPSTASH_REDIS_REST_TOKEN } : undefined;
   const telemetry: TelemetryOptions | false =
     options.telemetry === false
@@ -174,7 +181,10 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
         };
   const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }) : undefined;
   if (rateLimit) options.log?.(`edgeinfer: ${rateLimit.description}`);
+  const cors = options.cors ? createCorsFromEnv(options.cors) : undefined;
+  if (cors) options.log?.(`edgeinfer: CORS for ${cors.origins === '*' ? 'any origin' : [...cors.origins].join(', ')}`);
   const service = createInferenceService({
+    ...(cors ? { cors } : {}),
     models,
     telemetry,
     ...(rateLimit?.gate ? { rateLimit: rateLimit.gate } : {}),

@@ -3,6 +3,7 @@
 // bundler at the edge); this module reads them through a ModelSource, verifies the
 // SHA-256 and refuses anything it cannot serve with an error naming the file.
 import { parseManifest, type ModelManifest } from './manifest.ts';
+import { isValidModelName, isValidModelVersion } from './names.ts';
 
 /** Read access to a model repository. Paths are relative to the repository root. */
 export interface ModelSource {
@@ -49,6 +50,13 @@ export function compareVersions(a: string, b: string): number {
 
 /** Reads, parses and verifies one model version. */
 export async function loadVerifiedModel(source: ModelSource, name: string, version: string): Promise<VerifiedModel> {
+  // Folder names become cache keys, metric series and strings in generated code.
+  if (!isValidModelName(name) || !isValidModelVersion(version)) {
+    throw new ModelLoadError(
+      source.describe(`${JSON.stringify(name).slice(1, -1).slice(0, 80)}/${JSON.stringify(version).slice(1, -1).slice(0, 40)}`),
+      'model and version folder names must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}; rename the folder',
+    );
+  }
   const manifestPath = `${name}/${version}/model.json`;
   let manifestBytes: Uint8Array;
   try {

@@ -126,7 +126,7 @@ function erfModel(): { bytes: Uint8Array; manifest: ModelManifest } {
     manifest: {
       ...buildQuantizedBagModel(7).manifest,
       name: 'erf',
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2] }],
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2], source: 'request', optional: false }],
       outputs: [{ name: 'probabilities', dtype: 'float32', shape: [1, 2] }],
     },
   };
