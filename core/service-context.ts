@@ -75,7 +75,7 @@ export function createServiceContext(
       try {
         model = await models.get(name);
       } catch (error) {
-        throw new HttpError(503, 'model_not_ready', `model "${name}" cannot be served: ${(error as Error).message}`, {
+        throw new HttpError(503, 'model_not_ready', `model "${name}" cannot be served: ${publicLoadProblem(error)}`, {
           'retry-after': '30',
         });
       }
@@ -90,7 +90,7 @@ export function createServiceContext(
       try {
         model = await models.getVersion(name, version);
       } catch (error) {
-        throw new HttpError(503, 'model_not_ready', `model "${name}" version ${version} cannot be served: ${(error as Error).message}`, { 'retry-after': '30' });
+        throw new HttpError(503, 'model_not_ready', `model "${name}" version ${version} cannot be served: ${publicLoadProblem(error)}`, { 'retry-after': '30' });
       }
       // The rollout plan names a version the repository does not have: a deployment mistake, not the caller's.
       if (!model) throw new HttpError(503, 'model_not_ready', `the rollout of "${name}" routes to version ${version}, which is not in the model repository`, { 'retry-after': '30' });
@@ -98,3 +98,23 @@ export function createServiceContext(
     },
   };
 }
+
+/** Load problems already written to the log (each once, bounded). */
+const loggedProblems = new Set<string>();
+
+/**
+ * A load error as an unauthenticated client may read it: the file named by its last three path
+ * segments (<name>/<version>/<file>) and no hashes. Absolute server paths and sha256 values go
+ * to the server log instead, once per distinct problem (#17 item 14).
+ */
+export function publicLoadProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!loggedProblems.has(message) && loggedProblems.size < 1_000) {
+    loggedProblems.add(message);
+    console.error(`edgeinfer: model load failed: ${message}`);
+  }
+  return message
+    .replace(/(?:[A-Za-z]:)?(?:[\\/][^\\/\s:"'`]+){4,}/g, (path) => path.split(/[\\/]/).slice(-3).join('/'))
+    .replace(/\b[0-9a-f]{64}\b/gi, '<sha256>');
+}
+

@@ -1,7 +1,7 @@
 // Node-only ModelSource over a directory laid out as models/<name>/<version>/model.json
 // (+ the .onnx it names): what the local server, the regional Lambda and tests read
 // models through. Verification (sha256) stays in core/model/repository.ts.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareVersions, type ModelSource } from '../../core/model/repository.ts';
@@ -51,11 +51,19 @@ export class FsModelSource implements ModelSource {
     return listing;
   }
 
-  /** Bytes of a file under the root; refuses paths that would leave it. */
+  /**
+   * Bytes of a file under the root; refuses paths that would leave it, by name or through a
+   * symlink (the real path of the file must lie under the real path of the root: a model.onnx
+   * linked to /etc/shadow or to another tenant's folder is refused, #17 item 14).
+   */
   async read(path: string): Promise<Uint8Array> {
     const absolute = this.#resolveInside(path);
-    return new Uint8Array(await readFile(absolute));
+    const [real, realRoot] = await Promise.all([realpath(absolute), (this.#realRoot ??= realpath(this.root))]);
+    if (!isInside(realRoot, real)) throw new Error(`path "${path}" resolves (through a symlink) outside the model repository ${this.root}`);
+    return new Uint8Array(await readFile(real));
   }
+
+  #realRoot: Promise<string> | undefined;
 
   /** The absolute file path, for error messages. */
   describe(path: string): string {
@@ -64,10 +72,13 @@ export class FsModelSource implements ModelSource {
 
   #resolveInside(path: string): string {
     const absolute = resolve(this.root, path);
-    const rel = relative(this.root, absolute);
-    if (isAbsolute(path) || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-      throw new Error(`path "${path}" is outside the model repository ${this.root}`);
-    }
+    if (isAbsolute(path) || !isInside(this.root, absolute)) throw new Error(`path "${path}" is outside the model repository ${this.root}`);
     return absolute;
   }
+}
+
+/** True when `path` lies strictly under `root` (both absolute). */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return !(rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel));
 }

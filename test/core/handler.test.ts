@@ -244,7 +244,10 @@ describe('a corrupt model', () => {
         new Request(`${BASE}/v1/predict`, { method: 'POST', body: '{"text":"hi"}', headers: { 'content-type': 'application/json' } }),
       );
       const message = await expectError(response, 503, 'model_not_ready');
-      expect(message).toContain(modelPath);
+      // #17 item 14: the file by its place in the repository, never the server's absolute path or the hashes (those go to the log).
+      expect(message).toContain('spam-edge/1/model.onnx');
+      expect(message).not.toContain(corrupt.root);
+      expect(message).not.toMatch(/[0-9a-f]{64}/);
       expect(message).toContain('sha256 mismatch');
     } finally {
       await broken.close();
@@ -261,7 +264,8 @@ describe('a corrupt model', () => {
     const broken = createLocalService({ modelsRoot: bad.root });
     try {
       const message = await expectError(await broken.fetch(new Request(`${BASE}/v2/models/spam-edge`)), 503, 'model_not_ready');
-      expect(message).toContain(join(other, 'model.json'));
+      expect(message).toContain('spam-edge/2/model.json');
+      expect(message).not.toContain(bad.root);
       expect(message).toContain('not valid JSON');
     } finally {
       await broken.close();

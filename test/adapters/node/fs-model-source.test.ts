@@ -1,7 +1,7 @@
 // FsModelSource over a real temporary model repository: listing skips training/ and
 // folders without model.json, loadVerifiedModel accepts the intact model (and ort-node runs
 // it), and refuses one whose bytes were altered with an error naming the file.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,5 +91,29 @@ describe('FsModelSource', () => {
     await expect(source.read('../README.md')).rejects.toThrow('is outside the model repository');
     await expect(source.read('/etc/passwd')).rejects.toThrow('is outside the model repository');
     expect(new TextDecoder().decode(await new FsModelSource(root).read('README.md'))).toBe('not a model');
+  });
+
+  // #17 item 14: the path check resolves real paths, so a symlink cannot lead out of the repository.
+  it('refuses a model file symlinked to outside the repository, and accepts one linked inside it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'edgeinfer-outside-'));
+    const repo = mkdtempSync(join(tmpdir(), 'edgeinfer-symlinked-'));
+    try {
+      writeFileSync(join(outside, 'secret.onnx'), 'not yours');
+      const dir = join(repo, 'quantized-bag', '1');
+      cpSync(join(root, 'quantized-bag', '1'), dir, { recursive: true });
+      cpSync(join(dir, 'model.onnx'), join(repo, 'shared.onnx'));
+      rmSync(join(dir, 'model.onnx'));
+      symlinkSync(join(outside, 'secret.onnx'), join(dir, 'model.onnx'));
+      const source = new FsModelSource(repo);
+      await expect(source.read('quantized-bag/1/model.onnx')).rejects.toThrow(/resolves \(through a symlink\) outside the model repository/);
+      await expect(loadVerifiedModel(source, 'quantized-bag', '1')).rejects.toThrow(/outside the model repository/);
+      // A link to a file inside the repository is fine (a graph shared between versions).
+      rmSync(join(dir, 'model.onnx'));
+      symlinkSync(join(repo, 'shared.onnx'), join(dir, 'model.onnx'));
+      expect((await loadVerifiedModel(source, 'quantized-bag', '1')).bytes.byteLength).toBe(model.bytes.byteLength);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
