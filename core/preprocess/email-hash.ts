@@ -199,18 +199,26 @@ export function emailToIds(text: string, params: EmailHashParams): Int32Array {
   return ids;
 }
 
+/**
+ * Upper bounds of the params a model.json may set: far above any sensible model (the example
+ * models use 8,192–65,536 buckets, 1,000–2,000 body characters, 512–8,192 ids) and low enough that one request
+ * allocates at most a few hundred KB.
+ */
+export const EMAIL_HASH_LIMITS = { buckets: 2 ** 30, bodyChars: 1_000_000, maxIds: 65_536, charNgrams: 16, extraHeaders: 32 } as const;
+
 /** Checks params read from a manifest; returns a message naming the bad field, or null. */
 export function validateEmailHashParams(params: unknown): string | null {
   if (typeof params !== 'object' || params === null) return 'params must be an object';
   const p = params as Record<string, unknown>;
-  const positiveInt = (k: string) => Number.isInteger(p[k]) && (p[k] as number) > 0;
-  if (!positiveInt('buckets')) return 'buckets must be a positive integer';
-  if (!positiveInt('bodyChars')) return 'bodyChars must be a positive integer';
-  if (!positiveInt('maxIds') || (p.maxIds as number) < 2) return 'maxIds must be an integer ≥ 2';
+  // Every size is bounded: a model file is input too, and maxIds = 2e8 once made every request allocate 800 MB.
+  const intIn = (k: string, min: number, max: number) => Number.isInteger(p[k]) && (p[k] as number) >= min && (p[k] as number) <= max;
+  if (!intIn('buckets', 1, EMAIL_HASH_LIMITS.buckets)) return `buckets must be an integer 1–${EMAIL_HASH_LIMITS.buckets}`;
+  if (!intIn('bodyChars', 1, EMAIL_HASH_LIMITS.bodyChars)) return `bodyChars must be an integer 1–${EMAIL_HASH_LIMITS.bodyChars}`;
+  if (!intIn('maxIds', 2, EMAIL_HASH_LIMITS.maxIds)) return `maxIds must be an integer 2–${EMAIL_HASH_LIMITS.maxIds}`;
   if (p.wordNgrams !== 1 && p.wordNgrams !== 2) return 'wordNgrams must be 1 or 2';
-  if (!Number.isInteger(p.charNgrams) || (p.charNgrams as number) < 0) return 'charNgrams must be an integer ≥ 0';
-  if (!Array.isArray(p.extraHeaders) || !p.extraHeaders.every((h) => typeof h === 'string')) {
-    return 'extraHeaders must be an array of strings';
+  if (!intIn('charNgrams', 0, EMAIL_HASH_LIMITS.charNgrams)) return `charNgrams must be an integer 0–${EMAIL_HASH_LIMITS.charNgrams}`;
+  if (!Array.isArray(p.extraHeaders) || p.extraHeaders.length > EMAIL_HASH_LIMITS.extraHeaders || !p.extraHeaders.every((h) => typeof h === 'string' && h.length <= 64)) {
+    return `extraHeaders must be an array of at most ${EMAIL_HASH_LIMITS.extraHeaders} header names (≤ 64 characters each)`;
   }
   return null;
 }
