@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { checkTemplate, specVersion } from '../build/deploy/validate-template.ts';
 import { lambdaEdgeTemplate } from '../build/targets/lambda-edge.ts';
 import { regionalTemplate } from '../build/targets/regional.ts';
+import { modelsForBuild } from '../build/model-tools/build-models.ts';
 import { seededTemplates } from '../test/build/deploy/seeded-templates.ts';
 
 const { values } = parseArgs({ options: { 'cfn-lint': { type: 'string' } } });
@@ -64,7 +65,7 @@ for (const kind of ['spec', 'edge', 'all']) {
   const total = rows.filter((r) => kind === 'all' || r.kind === kind).length;
   console.log(`${kind}: aws-service-spec ${count(kind, 'ours')}/${total}${cfnLint ? `, cfn-lint ${count(kind, 'cfnLint')}/${total}` : ''}`);
 }
-for (const [name, t] of [['lambda-edge', lambdaEdgeTemplate()], ['regional', regionalTemplate()]] as const) {
+for (const [name, t] of [['lambda-edge', lambdaEdgeTemplate()], ['regional', regionalTemplate(modelsForBuild({}, 'regional'))]] as const) {
   const text = JSON.stringify(t, null, 2);
   const a = await ours(text);
   const b = cfnLint?.(text);

@@ -1,6 +1,8 @@
-// `npm run build:<target> [-- --tier <tier>] [--out <dir>] [--env-file <file>] [--engines micro,ort-web]`:
+// `npm run build:<target> [-- --tier <tier>] [--out <dir>] [--env-file <file>] [--engines micro,ort-web] [--models a,b] [--models-dir DIR]`:
 // builds one provider target through build/pipeline.ts, prints the size table and exits 1
-// with the reason when the chosen tier cannot hold it. Baked configuration (Lambda@Edge)
+// with the reason when the chosen tier cannot hold it. Edge targets embed every model whose
+// model.json has role "edge" or "any", the regional target every "regional" or "any" one;
+// --models names the models instead. Baked configuration (Lambda@Edge)
 // comes from --env-file; only variable names are printed, never values.
 import { parseArgs } from 'node:util';
 import { EDGE_ENV_VARS } from '../adapters/edge/edge-service.ts';
@@ -9,12 +11,12 @@ import { TARGETS } from './targets/index.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { tier: { type: 'string' }, out: { type: 'string' }, 'env-file': { type: 'string' }, engines: { type: 'string' } },
+  options: { tier: { type: 'string' }, out: { type: 'string' }, 'env-file': { type: 'string' }, engines: { type: 'string' }, models: { type: 'string' }, 'models-dir': { type: 'string' } },
 });
 const name = positionals[0] ?? '';
 const target = TARGETS[name as keyof typeof TARGETS];
 if (!target) {
-  console.error(`usage: build/main.ts <${Object.keys(TARGETS).join('|')}> [--tier T] [--out DIR] [--env-file FILE] [--engines micro,ort-web]`);
+  console.error(`usage: build/main.ts <${Object.keys(TARGETS).join('|')}> [--tier T] [--out DIR] [--env-file FILE] [--engines micro,ort-web] [--models a,b] [--models-dir DIR]`);
   process.exit(2);
 }
 const baked: Record<string, string> = {};
@@ -29,6 +31,8 @@ try {
     ...(values.tier ? { tier: values.tier } : {}),
     ...(values.out ? { outDir: values.out } : {}),
     ...(values.engines ? { engines: values.engines.split(',').map((e) => e.trim()) as Array<'micro' | 'ort-web'> } : {}),
+    ...(values.models ? { models: values.models.split(',').map((m) => m.trim()).filter(Boolean) } : {}),
+    ...(values['models-dir'] ? { modelsRoot: values['models-dir'] } : {}),
     baked,
     log: (line) => console.log(line),
   });

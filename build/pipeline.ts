@@ -83,6 +83,10 @@ export interface TargetOptions {
   baked: Record<string, string>;
   /** Engines requested with --engines (targets choose their default). */
   engines?: Array<'micro' | 'ort-web'>;
+  /** Models requested with --models; default: every model of the function's role (build/model-tools/build-models.ts). */
+  models?: readonly string[];
+  /** The model repository targets list models from (default: the repository's models/). */
+  modelsRoot?: string;
 }
 
 /** Result of a build. */
@@ -211,7 +215,13 @@ export async function buildTarget(
   target: BuildTarget,
   options: Partial<TargetOptions> & { outDir?: string; modelsRoot?: string; log?: (line: string) => void } = {},
 ): Promise<BuildResult> {
-  const resolved: TargetOptions = { tier: options.tier ?? target.defaultTier, baked: options.baked ?? {}, ...(options.engines ? { engines: options.engines } : {}) };
+  const resolved: TargetOptions = {
+    tier: options.tier ?? target.defaultTier,
+    baked: options.baked ?? {},
+    ...(options.engines ? { engines: options.engines } : {}),
+    ...(options.models ? { models: options.models } : {}),
+    ...(options.modelsRoot ? { modelsRoot: options.modelsRoot } : {}),
+  };
   if (!target.tiers.includes(resolved.tier)) throw new Error(`--tier must be one of ${target.tiers.join(', ')} for ${target.name}, got "${resolved.tier}"`);
   const outDir = resolve(REPO_ROOT, options.outDir ?? target.defaultOut);
   const built = await bundleTargetFunctions(target, resolved, options.modelsRoot);

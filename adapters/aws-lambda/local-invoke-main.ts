@@ -13,7 +13,7 @@ const env = process.env;
 const functionName = env.LAMBDA_FUNCTION_NAME ?? 'edgeinfer-regional';
 const regional = createRegionalLambda({
   models: new FsModelSource(env.EDGEINFER_MODELS_DIR ?? DEFAULT_MODELS_ROOT),
-  preload: (env.EDGEINFER_PRELOAD ?? 'spam-regional').split(',').filter(Boolean),
+  preload: (env.EDGEINFER_PRELOAD ?? '').split(',').filter(Boolean),
 });
 const server = await startLocalInvokeServer(
   { functions: { [functionName]: regional.handler }, knobs: knobsFromEnv(env), timeoutMs: timeoutFromEnv(env) },

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InferenceService } from '../../core/handler.ts';
 import { withDemoPage, type DemoPageOptions } from './demo-page.ts';
+import { connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, enforceConnectionCaps, serverOptions, type ConnectionLimits, type ConnectionStats } from './connection-limits.ts';
 import { createLocalService, localServiceOptionsFromEnv, type LocalServiceOptions } from './local-service.ts';
 import { createRequestListener } from './node-http.ts';
 
@@ -13,13 +14,22 @@ export interface LocalServer {
   url: string;
   server: Server;
   service: InferenceService;
+  /** Sockets refused by the connection caps so far. */
+  connections(): ConnectionStats;
   /** Stops accepting, finishes in-flight and background work, releases models. */
   close(): Promise<void>;
 }
 
 /** Starts the server; resolves once models are warm and the port is bound. */
 export async function startLocalServer(
-  options: LocalServiceOptions & { host?: string; port?: number; log?: (line: string) => void; demo?: DemoPageOptions | false } = {},
+  options: LocalServiceOptions & {
+    host?: string;
+    port?: number;
+    log?: (line: string) => void;
+    demo?: DemoPageOptions | false;
+    /** Socket timeouts and caps (connection-limits.ts); defaults DEFAULT_CONNECTION_LIMITS. */
+    connectionLimits?: Partial<ConnectionLimits>;
+  } = {},
 ): Promise<LocalServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
@@ -32,8 +42,9 @@ export async function startLocalServer(
   const pending = new Set<Promise<unknown>>();
   // GET / serves the demo page (edgeinfer/client in the browser) unless turned off.
   const served = options.demo === false ? service : withDemoPage(service, { ...(options.modelsRoot ? { modelsRoot: options.modelsRoot } : {}), ...options.demo });
-  const server = createServer(createRequestListener(served, `${host}:${options.port ?? 8787}`, pending));
-  server.keepAliveTimeout = 5_000;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+  const server = createServer(serverOptions(limits), createRequestListener(served, `${host}:${options.port ?? 8787}`, pending));
+  const connections = enforceConnectionCaps(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, host, () => resolve());
@@ -44,6 +55,7 @@ export async function startLocalServer(
     url,
     server,
     service,
+    connections,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -63,7 +75,7 @@ async function main(): Promise<void> {
   }
   let local: LocalServer;
   try {
-    local = await startLocalServer({ ...localServiceOptionsFromEnv(process.env), host: process.env.HOST ?? '127.0.0.1', port });
+    local = await startLocalServer({ ...localServiceOptionsFromEnv(process.env), connectionLimits: connectionLimitsFromEnv(process.env), host: process.env.HOST ?? '127.0.0.1', port });
   } catch (error) {
     console.error(`edgeinfer: could not start: ${(error as Error).message}`);
     process.exit(1);

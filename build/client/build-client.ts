@@ -1,14 +1,19 @@
-// Builds edgeinfer/client for browsers and Node with esbuild: the client alone (ESM, what
-// package.json "exports" names), the edge model as its own module (model.json + the micro-
+// `npm run build:client [-- --model <name>] [--out DIR] [--models-dir DIR]`: builds
+// edgeinfer/client for browsers and Node with esbuild: the client alone (ESM, what
+// package.json "exports" names), the local model as its own module (model.json + the micro-
 // compiled graph, for local mode) and both in one bundle (to measure what local mode costs).
+// The local model is --model, or the repository's only model with role edge (or any).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { latestVersions, loadVerifiedModel } from '../../core/model/repository.ts';
 import { compileOnnxToModule } from '../micro/compile.ts';
+import { MicroCompileError } from '../micro/errors.ts';
+import { modelsForBuild } from '../model-tools/build-models.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,20 +44,26 @@ export interface ClientBuild {
 export interface BuildClientOptions {
   outDir?: string;
   modelsRoot?: string;
-  /** Edge model to bundle for local mode (its newest version). */
+  /** Model to bundle for local mode (its newest version); default: the repository's only edge model. */
   model?: string;
 }
 
 /** Builds the three bundles; resolves with their sizes (gzip level 9). */
 export async function buildClient(options: BuildClientOptions = {}): Promise<ClientBuild> {
   const outDir = resolve(options.outDir ?? DEFAULT_CLIENT_OUT_DIR);
-  const name = options.model ?? 'spam-edge';
   const source = new FsModelSource(options.modelsRoot);
+  const name = options.model ?? onlyEdgeModel(source.root);
   const latest = (await latestVersions(source)).find((m) => m.name === name);
   if (!latest) throw new Error(`no model "${name}" under ${source.root}`);
   const { manifest, bytes } = await loadVerifiedModel(source, name, latest.version);
   const modelId = `${name}@${latest.version}`;
-  const compiled = compileOnnxToModule(bytes, { name: modelId });
+  let compiled: ReturnType<typeof compileOnnxToModule>;
+  try {
+    compiled = compileOnnxToModule(bytes, { name: modelId });
+  } catch (error) {
+    if (!(error instanceof MicroCompileError)) throw error;
+    throw new Error(`${modelId} cannot run in the client: local mode needs the micro engine, and ${error.message}; choose another --model`);
+  }
 
   const srcDir = join(outDir, 'src');
   await mkdir(srcDir, { recursive: true });
@@ -89,12 +100,29 @@ export async function buildClient(options: BuildClientOptions = {}): Promise<Cli
   return { outDir, client, model, clientWithModel, modelId };
 }
 
+// Local mode runs one model; with several edge models in the repository the user names it.
+function onlyEdgeModel(root: string): string {
+  const edge = modelsForBuild({ modelsRoot: root }, 'edge');
+  if (edge.length > 1) throw new Error(`the repository has ${edge.length} edge models (${edge.join(', ')}): choose the client's local model with --model <name>`);
+  return edge[0]!;
+}
+
 async function main(): Promise<void> {
-  const out = await buildClient();
+  const { values } = parseArgs({ options: { model: { type: 'string' }, out: { type: 'string' }, 'models-dir': { type: 'string' } } });
+  const out = await buildClient({
+    ...(values.model ? { model: values.model } : {}),
+    ...(values.out ? { outDir: values.out } : {}),
+    ...(values['models-dir'] ? { modelsRoot: values['models-dir'] } : {}),
+  });
   for (const b of [out.client, out.model, out.clientWithModel]) {
     console.log(`${b.file.padEnd(32)} ${(b.bytes / 1024).toFixed(1).padStart(7)} KB  ${(b.gzipBytes / 1024).toFixed(1).padStart(6)} KB gzip`);
   }
   console.log(`wrote ${out.outDir} (local model ${out.modelId})`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main().catch((error: unknown) => {
+    console.error(`build:client: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}

@@ -9,8 +9,12 @@ export const OnnxDataType = {
   float32: 1,
   uint8: 2,
   int8: 3,
+  int16: 5,
   int32: 6,
   int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
 } as const;
 export type OnnxDType = keyof typeof OnnxDataType;
 
@@ -27,7 +31,8 @@ export type AttributeValue =
 export interface InitializerTensor {
   dtype: OnnxDType;
   dims: number[];
-  data: Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array | number[];
+  /** Elements; float16 as its half-precision bits, bool as 0/1. */
+  data: Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | BigInt64Array | number[];
 }
 
 interface ValueInfo {
@@ -49,7 +54,17 @@ function tensorProto(name: string, t: InitializerTensor): onnxProto.onnx.ITensor
       raw = new Uint8Array(Int8Array.from(t.data as ArrayLike<number>).buffer);
       break;
     case 'uint8':
+    case 'bool':
       raw = Uint8Array.from(t.data as ArrayLike<number>);
+      break;
+    case 'int16':
+      raw = new Uint8Array(Int16Array.from(t.data as ArrayLike<number>).buffer);
+      break;
+    case 'float16':
+      raw = new Uint8Array(Uint16Array.from(t.data as ArrayLike<number>).buffer);
+      break;
+    case 'float64':
+      raw = new Uint8Array(Float64Array.from(t.data as ArrayLike<number>).buffer);
       break;
     case 'int32':
       raw = new Uint8Array(Int32Array.from(t.data as ArrayLike<number>).buffer);

@@ -14,6 +14,7 @@ import { US_EAST_1_RULE } from '../deploy/validate-template.ts';
 import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
 import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
 import type { BuildTarget, EntryImports, FunctionSpec } from '../pipeline.ts';
+import { modelsForBuild } from '../model-tools/build-models.ts';
 
 
 // The body limit baked in by default is what CloudFront exposes to the trigger (more arrives
@@ -206,12 +207,12 @@ export const lambdaEdgeTarget: BuildTarget = {
   defaultOut: 'dist/lambda-edge',
   tiers: ['default'],
   defaultTier: 'default',
-  functions: (): FunctionSpec[] => [
-    { name: 'viewer-request', file: 'index.mjs', models: ['spam-edge'], engines: ['micro'], budget: 'lambda-edge-viewer', zip: true, entry: (i) => entry(i, 'viewer-request', false) },
+  functions: (options): FunctionSpec[] => [
+    { name: 'viewer-request', file: 'index.mjs', models: modelsForBuild(options, 'edge'), engines: ['micro'], budget: 'lambda-edge-viewer', zip: true, entry: (i) => entry(i, 'viewer-request', false) },
     {
       name: 'origin-request',
       file: 'index.mjs',
-      models: ['spam-edge'],
+      models: modelsForBuild(options, 'edge'),
       engines: ['micro', 'ort-web'],
       budget: 'lambda-edge-origin',
       zip: true,

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildTarget } from '../pipeline.ts';
+import { modelsForBuild } from '../model-tools/build-models.ts';
 
 /**
  * The publish directory `deploy:netlify` passes as --dir, relative to the folder holding
@@ -46,7 +47,7 @@ export const netlifyTarget: BuildTarget = {
     {
       name: 'edgeinfer',
       file: 'edgeinfer.js',
-      models: ['spam-edge'],
+      models: modelsForBuild(options, 'edge'),
       engines: ['micro'],
       budget: 'netlify',
       entry: (i) => `

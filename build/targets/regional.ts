@@ -7,9 +7,7 @@ import { join, relative } from 'node:path';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { latestVersions } from '../../core/model/repository.ts';
 import { REPO_ROOT, type BuildTarget } from '../pipeline.ts';
-
-/** Models the regional function serves. */
-export const REGIONAL_MODELS: [string, ...string[]] = ['spam-regional'];
+import { modelsForBuild } from '../model-tools/build-models.ts';
 
 async function filesUnder(dir: string, prefix: string, keep: (path: string) => boolean = () => true): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
@@ -22,11 +20,13 @@ async function filesUnder(dir: string, prefix: string, keep: (path: string) => b
   return out;
 }
 
-/** The payload the warm schedule sends: a real prediction on a one-line message. */
-export const REGIONAL_WARM_EVENT = { model: REGIONAL_MODELS[0], text: 'Subject: warmup', requestId: 'eventbridge-warm', deadlineMs: 4_102_444_800_000 };
+/** The payload the warm schedule sends: a real prediction on a one-line message, for the first model served. */
+export function regionalWarmEvent(model: string): object {
+  return { model, text: 'Subject: warmup', requestId: 'eventbridge-warm', deadlineMs: 4_102_444_800_000 };
+}
 
-/** The regional function's CloudFormation template. */
-export function regionalTemplate(): object {
+/** The regional function's CloudFormation template; `models` (the ones the zip carries) load at init. */
+export function regionalTemplate(models: readonly string[]): object {
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'edgeinfer regional escalation function (onnxruntime-node on CPU: AWS Lambda has no GPU)',
@@ -61,7 +61,7 @@ export function regionalTemplate(): object {
           MemorySize: { Ref: 'MemorySize' },
           Timeout: 30,
           Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: 'CodeKey' } },
-          Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: REGIONAL_MODELS.join(',') } },
+          Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: models.join(',') } },
         },
       },
       RegionalVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'RegionalFunction' }, Description: { Ref: 'CodeVersion' } } },
@@ -78,7 +78,7 @@ export function regionalTemplate(): object {
       // warm; the far deadline is capped by the function's own timeout.
       WarmSchedule: {
         Type: 'AWS::Events::Rule',
-        Properties: { ScheduleExpression: { Ref: 'WarmRate' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(REGIONAL_WARM_EVENT) }] },
+        Properties: { ScheduleExpression: { Ref: 'WarmRate' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(regionalWarmEvent(models[0] ?? '')) }] },
       },
       WarmPermission: {
         Type: 'AWS::Lambda::Permission',
@@ -94,7 +94,10 @@ export const regionalTarget: BuildTarget = {
   defaultOut: 'dist/regional',
   tiers: ['default'],
   defaultTier: 'default',
-  functions: () => [
+  functions: (options) => {
+    const served = modelsForBuild(options, 'regional');
+    const root = options.modelsRoot ?? join(REPO_ROOT, 'models');
+    return [
     {
       name: 'regional',
       file: 'index.mjs',
@@ -106,10 +109,10 @@ export const regionalTarget: BuildTarget = {
       external: ['onnxruntime-node'],
       entry: (i) => `export { handler } from ${i.repo('adapters/aws-lambda/regional-entry.ts')};`,
       extraFiles: async () => {
-        const source = new FsModelSource(join(REPO_ROOT, 'models'));
+        const source = new FsModelSource(root);
         const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
         const models: Record<string, Uint8Array> = {};
-        for (const name of REGIONAL_MODELS) Object.assign(models, await filesUnder(join(REPO_ROOT, 'models', name, versions.get(name)!), `models/${name}/${versions.get(name)}/`));
+        for (const name of served) Object.assign(models, await filesUnder(join(root, name, versions.get(name)!), `models/${name}/${versions.get(name)}/`));
         const ortNode = join(REPO_ROOT, 'node_modules/onnxruntime-node');
         const ortCommon = join(REPO_ROOT, 'node_modules/onnxruntime-common');
         return {
@@ -120,10 +123,11 @@ export const regionalTarget: BuildTarget = {
         };
       },
     },
-  ],
-  async write(outDir, built) {
+    ];
+  },
+  async write(outDir, built, options) {
     await writeFile(join(outDir, 'regional.zip'), built[0]!.zip!);
-    await writeFile(join(outDir, 'template.json'), `${JSON.stringify(regionalTemplate(), null, 2)}\n`);
+    await writeFile(join(outDir, 'template.json'), `${JSON.stringify(regionalTemplate(modelsForBuild(options, 'regional')), null, 2)}\n`);
     return ['regional.zip', 'template.json'];
   },
   advice: () => 'the regional zip must stay under 50 MB zipped: serve fewer models from it, or ship onnxruntime-node as a Lambda layer',

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildTarget, FunctionSpec } from '../pipeline.ts';
 import { checkVercelCron, parseVercelRegions, VERCEL_PLANS, type VercelTier } from './vercel-plans.ts';
+import { modelsForBuild } from '../model-tools/build-models.ts';
 import { EDGE_ENV_VARS } from '../../adapters/edge/edge-service.ts';
 import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
 import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
@@ -33,7 +34,7 @@ export const vercelTarget: BuildTarget = {
     const spec: FunctionSpec = {
       name: FUNCTION,
       file: 'index.js',
-      models: ['spam-edge'],
+      models: modelsForBuild(options, 'edge'),
       engines,
       budget: 'vercel',
       ...(ort ? { external: [`./${ORT_WEB_WASM_FILE}?module`], extraFiles: async () => ({ [ORT_WEB_WASM_FILE]: await readOrtWasmBinary() }) } : {}),

@@ -3,7 +3,7 @@
 // name the model. Written against structural types so each engine passes in its own
 // package (onnxruntime-web's bundle and onnxruntime-node carry separate Tensor classes).
 import type { ModelManifest } from '../model/manifest.ts';
-import type { EngineName, EngineSession, Tensor, TensorDType, TensorMap } from './types.ts';
+import { isTensorDType, TENSOR_DATA_CONSTRUCTORS, TENSOR_DTYPES, type EngineName, type EngineSession, type Tensor, type TensorDType, type TensorMap } from './types.ts';
 
 /** The part of an ORT tensor both packages share. */
 export interface OrtTensorLike {
@@ -48,16 +48,10 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const DATA_CONSTRUCTORS: { [T in TensorDType]: new (length: number) => Tensor<T>['data'] } = {
-  float32: Float32Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-};
-
 /** Wraps a core Tensor as an ORT tensor over the same typed array (no copy). */
 export function toOrtTensor(Ctor: OrtTensorConstructor, tensor: Tensor): OrtTensorLike {
+  // ORT takes 'bool' over a Uint8Array and 'float16' over the Uint16Array of half bits, as
+  // the core stores them (onnxruntime-common tensor-impl.js).
   return new Ctor(tensor.dtype, tensor.data, tensor.dims);
 }
 
@@ -66,18 +60,27 @@ export function toOrtTensor(Ctor: OrtTensorConstructor, tensor: Tensor): OrtTens
  * JS-owned arrays that ORT never touches again: onnxruntime-web copies each CPU output
  * out of the WASM heap (wasm-core-impl.ts), onnxruntime-node allocates a fresh
  * ArrayBuffer per output. The engine tests assert that a result survives the next run.
+ * An output type the core has no dtype for (string, uint16/32/64, 4-bit) is refused with
+ * a message naming it.
  */
 export function fromOrtTensor(value: OrtTensorLike, outputName: string, model: string, engine: EngineName): Tensor {
-  const dtype = value.type as TensorDType;
-  const Ctor = DATA_CONSTRUCTORS[dtype];
-  if (!Ctor || !(value.data instanceof Ctor)) {
-    throw new EngineError(
+  const refuse = () =>
+    new EngineError(
       'run_failed',
       `${model}: ${engine} returned output "${outputName}" as ${value.type}, which the core does not handle ` +
-        `(supported: ${Object.keys(DATA_CONSTRUCTORS).join(', ')})`,
+        `(supported: ${TENSOR_DTYPES.join(', ')})`,
     );
+  if (!isTensorDType(value.type)) throw refuse();
+  const dtype = value.type;
+  let data = value.data;
+  // Where the runtime has Float16Array (ORT then returns one), keep the bits: the core's
+  // float16 is a Uint16Array everywhere.
+  if (dtype === 'float16' && ArrayBuffer.isView(data) && !(data instanceof Uint16Array) && (data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT === 2) {
+    const view = data as unknown as { buffer: ArrayBuffer; byteOffset: number; length: number };
+    data = new Uint16Array(view.buffer, view.byteOffset, view.length);
   }
-  return { dtype, dims: [...value.dims], data: value.data } as Tensor;
+  if (!(data instanceof TENSOR_DATA_CONSTRUCTORS[dtype])) throw refuse();
+  return { dtype, dims: [...value.dims], data } as Tensor;
 }
 
 /**

@@ -3,16 +3,49 @@
 // only ever sees these interfaces.
 import type { ModelManifest } from '../model/manifest.ts';
 
-/** Element types the core passes to and from engines (ONNX names, lower-case). */
-export type TensorDType = 'float32' | 'int32' | 'int64' | 'int8' | 'uint8';
+/**
+ * Element types the core passes to and from engines (ONNX names, lower-case, as
+ * onnxruntime's JS Tensor spells them). Text is not a dtype here: BYTES inputs of the KServe
+ * route carry text to a model's preprocessing, never to an engine.
+ */
+export const TENSOR_DTYPES = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64'] as const;
 
-/** Typed array backing each dtype. */
+/** One of TENSOR_DTYPES. */
+export type TensorDType = (typeof TENSOR_DTYPES)[number];
+
+/**
+ * Typed array backing each dtype. `bool` is one byte per element (0 or 1), as ONNX Runtime
+ * and the KServe binary extension store it; `float16` holds the IEEE half-precision bits,
+ * since Float16Array is absent from the runtimes we target (Node 20, edge-runtime, Deno 2.8).
+ */
 export interface TensorDataByType {
-  float32: Float32Array;
+  bool: Uint8Array;
+  uint8: Uint8Array;
+  int8: Int8Array;
+  int16: Int16Array;
   int32: Int32Array;
   int64: BigInt64Array;
-  int8: Int8Array;
-  uint8: Uint8Array;
+  float16: Uint16Array;
+  float32: Float32Array;
+  float64: Float64Array;
+}
+
+/** The typed-array constructor of each dtype. */
+export const TENSOR_DATA_CONSTRUCTORS: { readonly [T in TensorDType]: new (length: number) => TensorDataByType[T] } = {
+  bool: Uint8Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float16: Uint16Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** True when `value` names a dtype the core handles. */
+export function isTensorDType(value: unknown): value is TensorDType {
+  return typeof value === 'string' && (TENSOR_DTYPES as readonly string[]).includes(value);
 }
 
 /** A dense tensor in row-major order. */

@@ -48,29 +48,41 @@ export async function readBodyBytes(request: CoreRequest, maxBytes: number, prer
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The media type of a request (lower-case, parameters dropped), "" when absent. */
+export function mediaTypeOf(request: CoreRequest): string {
+  return (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** A 415 naming the content type that was expected and the one sent. */
+export function unsupportedMediaType(request: CoreRequest, expected: string): HttpError {
+  const contentType = request.headers.get('content-type') ?? '';
+  return new HttpError(415, 'unsupported_media_type', `expected content-type ${expected}, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'}`);
+}
+
+/** True for application/json and any +json type. */
+export function isJsonMediaType(mediaType: string): boolean {
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
 /** Requires a JSON content type, reads at most `maxBytes`, and parses; each failure is a clear 4xx. */
 export async function readJsonBody(request: CoreRequest, maxBytes: number, preread?: Uint8Array): Promise<unknown> {
-  const contentType = request.headers.get('content-type') ?? '';
-  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-    throw new HttpError(
-      415,
-      'unsupported_media_type',
-      `expected content-type application/json, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'none'}`,
-    );
-  }
-  const bytes = await readBodyBytes(request, maxBytes, preread);
-  if (bytes.byteLength === 0) throw new HttpError(400, 'invalid_json', 'the request body is empty; send a JSON object');
+  if (!isJsonMediaType(mediaTypeOf(request))) throw unsupportedMediaType(request, 'application/json');
+  return parseJsonBytes(await readBodyBytes(request, maxBytes, preread), 'the request body');
+}
+
+/** Strict UTF-8 then JSON.parse of `bytes`; `what` names them in the 400 ("the request body"). */
+export function parseJsonBytes(bytes: Uint8Array, what: string): unknown {
+  if (bytes.byteLength === 0) throw new HttpError(400, 'invalid_json', `${what} is empty; send a JSON object`);
   let text: string;
   try {
     text = strictUtf8.decode(bytes);
   } catch {
-    throw new HttpError(400, 'invalid_json', 'the request body is not valid UTF-8');
+    throw new HttpError(400, 'invalid_json', `${what} is not valid UTF-8`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+    throw new HttpError(400, 'invalid_json', `${what} is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
   }
 }
 

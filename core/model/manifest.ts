@@ -1,6 +1,6 @@
 // model.json: what a model version declares about itself (after Triton's model
 // configuration). Parsed and checked once at load; the rest of the core trusts it.
-import type { TensorDType } from '../engine/types.ts';
+import { TENSOR_DTYPES, type TensorDType } from '../engine/types.ts';
 import type { PreprocessingSpec } from '../preprocess/index.ts';
 
 /** One declared input or output. `-1` marks a variable dimension. */
@@ -36,7 +36,7 @@ export interface ModelManifest {
   training?: Record<string, unknown>;
 }
 
-const DTYPES: readonly string[] = ['float32', 'int32', 'int64', 'int8', 'uint8'];
+const DTYPES: readonly string[] = TENSOR_DTYPES;
 
 function tensorSpecProblem(value: unknown, where: string): string | null {
   if (typeof value !== 'object' || value === null) return `${where} must be an object`;

@@ -2,11 +2,13 @@
 // core never reads process.env):
 //   EDGEINFER_RATE_LIMIT           "600/60s" (requests per window per client key) or "off"
 //   EDGEINFER_RATE_LIMIT_STORE     "upstash" (default when UPSTASH_REDIS_REST_URL/TOKEN are set) or "memory"
-//   EDGEINFER_RATE_LIMIT_BUDGET_MS time budget of one Upstash check (default 15; over it the request passes)
+//   EDGEINFER_RATE_LIMIT_BUDGET_MS time budget of one Upstash check (default 15; over it only the
+//                                  local floor decides: layered-rate-limiter.ts)
 //   EDGEINFER_API_KEYS             comma-separated API keys; `x-api-key: <one of them>` gets its own bucket
 //   EDGEINFER_TRUST_FORWARDED_FOR  "1": key by X-Forwarded-For's last entry when the platform reports no client IP
 // Bad values fail at startup, naming the variable.
 import { DEFAULT_RATE_LIMIT_BUDGET_MS, createUpstashRateLimiter } from './upstash-rate-limiter.ts';
+import { LayeredRateLimiter } from './layered-rate-limiter.ts';
 import { MemoryRateLimiter } from './memory-rate-limiter.ts';
 import { RateLimitGate } from './rate-limit-gate.ts';
 import { formatRateLimitSpec, parseRateLimitSpec } from './rate-limiter.ts';
@@ -46,8 +48,10 @@ export function createRateLimitFromEnv(env: Env, defaultSpec?: string): { gate?:
   const apiKeys = new Set((env.EDGEINFER_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean));
   const trust = env.EDGEINFER_TRUST_FORWARDED_FOR;
   if (trust !== undefined && trust !== '' && trust !== '0' && trust !== '1') throw new Error(`EDGEINFER_TRUST_FORWARDED_FOR must be 1 or 0, got "${trust}"`);
-  const limiter = store === 'upstash' && upstash ? createUpstashRateLimiter({ ...spec, ...upstash, budgetMs }) : new MemoryRateLimiter(spec);
+  // The in-memory limiter always runs: with Upstash it is the floor the fleet count refines.
+  const local = new MemoryRateLimiter(spec);
+  const limiter = store === 'upstash' && upstash ? new LayeredRateLimiter(local, createUpstashRateLimiter({ ...spec, ...upstash, budgetMs })) : local;
   const gate = new RateLimitGate(limiter, { ...(apiKeys.size ? { apiKeys } : {}), ...(trust === '1' ? { trustForwardedFor: true } : {}) });
-  const where = store === 'upstash' ? `on Upstash (budget ${budgetMs} ms, fails open)` : 'in memory';
+  const where = store === 'upstash' ? `in memory, refined on Upstash (budget ${budgetMs} ms; past it the local count decides)` : 'in memory';
   return { gate, description: `rate limit ${formatRateLimitSpec(spec)} per client ${where}${apiKeys.size ? `, ${apiKeys.size} API key(s)` : ''}` };
 }

@@ -43,7 +43,7 @@ function rateLimitCounters(service: ServiceContext): string[] {
   if (!counts) return [];
   const failOpen = Object.entries(counts.failOpen).map(([why, n]) => `edgeinfer_rate_limit_decisions_total{outcome="fail_open_${why}"} ${n}`);
   return [
-    '# HELP edgeinfer_rate_limit_decisions_total Rate-limit checks of this isolate by outcome (fail_open_*: the store could not decide in time; the request went through).',
+    '# HELP edgeinfer_rate_limit_decisions_total Rate-limit checks of this isolate by outcome (fail_open_*: the fleet-wide count could not decide in time; the local floor allowed the request).',
     '# TYPE edgeinfer_rate_limit_decisions_total counter',
     `edgeinfer_rate_limit_decisions_total{outcome="allowed"} ${counts.allowed}`,
     `edgeinfer_rate_limit_decisions_total{outcome="refused"} ${counts.refused}`,

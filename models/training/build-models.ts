@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EMAIL_HASH_ID, EMAIL_HASH_VERSION } from '../../core/preprocess/index.ts';
-import { parseManifest, type ModelManifest } from '../../core/model/manifest.ts';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { LABELS, loadSplits } from './dataset.ts';
 import { argmax, forward, type Example, type FastTextWeights } from './fasttext.ts';
 import { binaryMetrics, round, type BinaryMetrics } from './metrics.ts';
@@ -135,7 +135,9 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   const calibrated = keptCalibration(join(dir, 'model.json'), sha256);
   const m = testEval.metrics;
   const int8CostPoints = fp32Test ? round((fp32Test.metrics.accuracy - m.accuracy) * 100, 2) : undefined;
-  const manifest: ModelManifest = {
+  // model.json in its first format (top-level labels + probabilitiesOutput), which the core's
+  // parser maps onto the normalised form; parseManifest below checks what is written.
+  const manifest = {
     name: spec.name,
     version: spec.version,
     file: 'model.onnx',
@@ -149,7 +151,8 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
     labels: [...LABELS],
     preprocessing: { id: EMAIL_HASH_ID, version: EMAIL_HASH_VERSION, params: spec.preprocessing },
     engine: spec.engine,
-    cascade: { threshold: calibrated.threshold },
+    role: spec.role,
+    cascade: { threshold: calibrated.threshold, ...(spec.cascadeTo ? { regional: spec.cascadeTo } : {}) },
     cache: { ttlSeconds: 3600 },
     metrics: {
       evaluatedWith: 'onnxruntime-node, graphOptimizationLevel basic',

@@ -13,6 +13,10 @@ export interface ModelSpec {
   /** Also output the penultimate-layer activation as `embedding`. */
   embeddingOutput: boolean;
   engine: EngineChoice;
+  /** Which builds embed it (model.json "role"): the edge targets or the regional function. */
+  role: 'edge' | 'regional';
+  /** The model a low-confidence answer escalates to (model.json "cascade.regional"). */
+  cascadeTo?: string;
   preprocessing: EmailHashParams;
   training: Omit<FastTextConfig, 'buckets' | 'classes'>;
   /** Header-less views added to training (train-graphs.ts toTrainingExamples): the body alone, and its opening. */
@@ -29,6 +33,8 @@ export const EDGE_SPEC: ModelSpec = {
   augment: { bodies: true, openings: true },
   embeddingOutput: false,
   engine: 'auto',
+  role: 'edge',
+  cascadeTo: 'spam-regional',
   preprocessing: { buckets: 8192, bodyChars: 1000, wordNgrams: 1, charNgrams: 0, extraHeaders: [], maxIds: 512 },
   training: { dim: 16, hidden: 16, epochs: 10, learningRate: 0.05, embeddingLearningRateScale: 20, weightDecay: 0, seed: 1 },
   bars: { minTestAccuracy: 0.975, maxInt8CostPoints: 0.2, maxModelBytes: 300 * 1024 },
@@ -45,6 +51,7 @@ export const REGIONAL_SPEC: ModelSpec = {
   augment: { bodies: true, openings: false },
   embeddingOutput: true,
   engine: 'ort',
+  role: 'regional',
   preprocessing: {
     buckets: 65536,
     bodyChars: 2000,

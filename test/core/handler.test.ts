@@ -169,8 +169,8 @@ describe('KServe V2', () => {
     const meta = (await (await get('/v2/models/spam-edge')).json()) as Record<string, any>;
     expect(meta.name).toBe('spam-edge');
     expect(meta.versions).toEqual(['1']);
-    expect(meta.inputs).toContainEqual({ name: 'ids', datatype: 'INT32', shape: [1, -1] });
-    expect(meta.inputs).toContainEqual({ name: 'text', datatype: 'BYTES', shape: [1] });
+    expect(meta.inputs).toContainEqual({ name: 'ids', datatype: 'INT32', shape: [1, -1], parameters: { source: 'text', optional: false } });
+    expect(meta.inputs).toContainEqual({ name: 'text', datatype: 'BYTES', shape: [1], parameters: { source: 'text', optional: false } });
     expect(meta.outputs).toContainEqual({ name: 'probabilities', datatype: 'FP32', shape: [1, 2] });
     expect(meta.parameters.engine).toBe('ort-node');
     expect((await get('/v2/models/spam-edge/versions/1/ready')).status).toBe(200);

@@ -3,6 +3,7 @@
 // Request (`toRequest`) for any invoke(Request) → Response (edge artifacts), or is sent over
 // a real socket by test/fuzz/socket-sender.ts (the node server).
 import { seededRandom } from '../../models/training/prng.ts';
+import { binaryCase, dtypeCase, multiInputCase, SPAM_SIGNATURES, type FuzzModelSignature } from './kserve-cases.ts';
 
 /** One generated request. `body` is raw bytes so invalid UTF-8 survives. */
 export interface FuzzCase {
@@ -50,6 +51,8 @@ interface Gen {
   int(lo: number, hi: number): number;
   pick<T>(items: readonly T[]): T;
   maxBody: number;
+  /** Signatures of the models the target serves (KServe families aim at their inputs). */
+  models: readonly FuzzModelSignature[];
 }
 
 type Family = (g: Gen) => Omit<FuzzCase, 'index' | 'kind'>;
@@ -272,6 +275,9 @@ const FAMILIES: Record<string, Family> = {
     else body = inferBody('ids', 'INT32', [1, 5000], Array.from({ length: 5000 }, (_, i) => i % 8000));
     return post(inferPath(g), JSON.stringify(body));
   },
+  'kserve-multi-input': multiInputCase,
+  'kserve-dtypes': dtypeCase,
+  'kserve-binary': binaryCase,
 };
 
 function inferBody(name: string, datatype: string, shape: unknown, data: unknown): unknown {
@@ -286,13 +292,14 @@ function inferBodyRaw(dataJson: string): string {
 export const FUZZ_FAMILIES = Object.keys(FAMILIES);
 
 /** Generates `count` cases from `seed`; families rotate so every family appears evenly. */
-export function* generateBadRequests(seed: number, count: number, maxBodyBytes = 65_536): Generator<FuzzCase> {
+export function* generateBadRequests(seed: number, count: number, maxBodyBytes = 65_536, models: readonly FuzzModelSignature[] = SPAM_SIGNATURES): Generator<FuzzCase> {
   const rand = seededRandom(seed); // the same seed gives the same cases everywhere
   const g: Gen = {
     rand,
     int: (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1)),
     pick: (items) => items[Math.floor(rand() * items.length)] as (typeof items)[number],
     maxBody: maxBodyBytes,
+    models,
   };
   for (let index = 0; index < count; index++) {
     const kind = FUZZ_FAMILIES[index % FUZZ_FAMILIES.length] as string;
@@ -353,10 +360,10 @@ export function invokeSender(invoke: (request: Request) => Promise<Response>, ba
 }
 
 /** Runs `count` cases from `seed` through `send`, `concurrency` at a time, and summarizes. */
-export async function runFuzz(send: FuzzSender, options: { seed: number; count: number; concurrency?: number; maxBodyBytes?: number }): Promise<FuzzSummary> {
+export async function runFuzz(send: FuzzSender, options: { seed: number; count: number; concurrency?: number; maxBodyBytes?: number; models?: readonly FuzzModelSignature[] }): Promise<FuzzSummary> {
   const started = performance.now();
   const summary: FuzzSummary = { seed: options.seed, sent: 0, answered: 0, byStatus: {}, byCode: {}, byKind: {}, violations: [], violationCount: 0, ms: 0 };
-  const cases = generateBadRequests(options.seed, options.count, options.maxBodyBytes);
+  const cases = generateBadRequests(options.seed, options.count, options.maxBodyBytes, options.models);
   const bump = (record: Record<string, number>, key: string) => (record[key] = (record[key] ?? 0) + 1);
   const worker = async () => {
     for (;;) {

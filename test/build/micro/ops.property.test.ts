@@ -12,7 +12,7 @@ const SEED = Number(process.env.MICRO_PROPERTY_SEED ?? 0);
 type Feed = (name: string, t: Tensor, declared?: Array<number | string>) => string;
 type Generator = (r: Random, i: number) => PropertyCase;
 
-const ONNX_TYPE: Record<TensorDType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7 };
+const ONNX_TYPE: Record<TensorDType, number> = { float32: 1, uint8: 2, int8: 3, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 
 function randomTensor(r: Random, dtype: TensorDType, dims: number[]): Tensor {
   const n = size(dims);

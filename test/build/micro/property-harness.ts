@@ -51,6 +51,7 @@ export function tensor(dtype: TensorDType, dims: number[], values: ArrayLike<num
     case 'int8': return { dtype, dims, data: Int8Array.from(values) };
     case 'uint8': return { dtype, dims, data: Uint8Array.from(values) };
     case 'int64': return { dtype, dims, data: BigInt64Array.from(Array.from(values), (v) => BigInt(v)) };
+    default: throw new Error(`property cases do not generate ${dtype} tensors (the micro compiler does not take them)`);
   }
 }
 

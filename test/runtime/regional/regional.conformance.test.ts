@@ -15,7 +15,7 @@ import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
-import { REGIONAL_WARM_EVENT, regionalTarget } from '../../../build/targets/regional.ts';
+import { regionalTarget, regionalWarmEvent } from '../../../build/targets/regional.ts';
 import { goldenMessages } from '../conformance.ts';
 
 let result: BuildResult;
@@ -86,7 +86,7 @@ describe('conformance: regional zip through the local Invoke API', () => {
   it("answers the warm schedule's event with a prediction, not a function error", async () => {
     const template = JSON.parse(readFileSync(join(result.outDir, 'template.json'), 'utf8'));
     const event = JSON.parse(template.Resources.WarmSchedule.Properties.Targets[0].Input);
-    expect(event).toEqual(REGIONAL_WARM_EVENT);
+    expect(event).toEqual(regionalWarmEvent('spam-regional'));
     const got = await invokeZip(event);
     expect(got.functionError).toBeUndefined();
     expect(got.body.model.name).toBe('spam-regional');
