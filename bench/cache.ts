@@ -78,7 +78,7 @@ const regionalName = 'spam-regional';
 let regionalSha = `${'0'.repeat(48)}${'regional'.split('').map((c) => c.charCodeAt(0).toString(16)).join('')}`.slice(-64);
 if (catalog.has(regionalName)) regionalSha = (await service.context.requireModel(regionalName)).manifest.sha256;
 const edgeSha = edge.manifest.sha256;
-const ppVersion = edge.manifest.preprocessing.version;
+const ppVersion = edge.manifest.preprocessing!.version;
 
 interface EdgeAnswer {
   label: string;

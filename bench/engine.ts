@@ -19,6 +19,7 @@ import type { MicroModule } from '../core/engine/micro/types.ts';
 import type { EngineSession, TensorMap } from '../core/engine/types.ts';
 import { machineLine, summarize } from './stats.ts';
 import { loadModelAndTestFeeds } from './test-feeds.ts';
+import { classificationTensor } from '../core/model/manifest.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -107,8 +108,8 @@ let mismatches = 0;
 let maxDiff = 0;
 for (const feed of feeds) {
   const [a, b] = [await microCold.session.run(feed), await web.session.run(feed)];
-  const pa = a[manifest.probabilitiesOutput]!.data as Float32Array;
-  const pb = b[manifest.probabilitiesOutput]!.data as Float32Array;
+  const pa = a[classificationTensor(manifest)]!.data as Float32Array;
+  const pb = b[classificationTensor(manifest)]!.data as Float32Array;
   for (let i = 0; i < pa.length; i++) {
     const d = Math.abs(pa[i]! - pb[i]!);
     maxDiff = Math.max(maxDiff, d);

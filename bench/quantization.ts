@@ -22,7 +22,7 @@ import type { MicroModule } from '../core/engine/micro/types.ts';
 import { createOrtNodeEngine } from '../core/engine/ort-node/ort-node-engine.ts';
 import { createOrtWebEngine } from '../core/engine/ort-web/ort-web-engine.ts';
 import type { Engine, EngineSession, Tensor, TensorMap } from '../core/engine/types.ts';
-import type { ModelManifest } from '../core/model/manifest.ts';
+import { requireTextPreprocessing, classificationTensor, type ModelManifest } from '../core/model/manifest.ts';
 import { loadVerifiedModel } from '../core/model/repository.ts';
 import { createPreprocessor } from '../core/preprocess/index.ts';
 import { loadSplits } from '../models/training/dataset.ts';
@@ -83,7 +83,7 @@ for (const [engine, e] of Object.entries(engines)) {
 }
 
 const inputName = manifest.inputs[0]!.name;
-const preprocessor = createPreprocessor(manifest.preprocessing);
+const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
 const test = loadSplits().test;
 const feeds: TensorMap[] = test.map((m) => {
   const ids = preprocessor.toIds(m.text);
@@ -94,7 +94,7 @@ const feeds: TensorMap[] = test.map((m) => {
 const probabilities: Record<string, Float32Array[]> = {};
 for (const [key, { session }] of Object.entries(sessions)) {
   probabilities[key] = [];
-  for (const feed of feeds) probabilities[key].push(Float32Array.from((await session.run(feed))[manifest.probabilitiesOutput]!.data as Float32Array));
+  for (const feed of feeds) probabilities[key].push(Float32Array.from((await session.run(feed))[classificationTensor(manifest)]!.data as Float32Array));
 }
 const argmax = (p: Float32Array) => (p[1]! > p[0]! ? 1 : 0);
 const accuracy = (key: string) => probabilities[key]!.filter((p, i) => argmax(p) === test[i]!.label).length / test.length;

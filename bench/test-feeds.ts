@@ -5,6 +5,7 @@ import type { Tensor, TensorMap } from '../core/engine/types.ts';
 import { latestVersions, loadVerifiedModel } from '../core/model/repository.ts';
 import { createPreprocessor } from '../core/preprocess/index.ts';
 import { loadSplits } from '../models/training/dataset.ts';
+import { requireTextPreprocessing } from '../core/model/manifest.ts';
 
 /** Loads `modelName` (exits the process when there is none) and its test-split feeds. */
 export async function loadModelAndTestFeeds(modelName: string, root?: string) {
@@ -16,7 +17,7 @@ export async function loadModelAndTestFeeds(modelName: string, root?: string) {
   }
   const { manifest, bytes } = await loadVerifiedModel(source, latest.name, latest.version);
   const inputName = manifest.inputs[0]!.name;
-  const preprocessor = createPreprocessor(manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
   const feeds: TensorMap[] = loadSplits().test.map((m) => {
     const ids = preprocessor.toIds(m.text);
     return { [inputName]: { dtype: 'int32', dims: [1, ids.length], data: ids } as Tensor };

@@ -2,6 +2,7 @@
 // preprocessing and sends compact token ids ({ids, preprocessing: {id, version}}); with a
 // local model it answers the confident cases itself and calls the endpoint only where the
 // edge policy would escalate. Web-standard only (fetch, typed arrays).
+import { requireTextPreprocessing } from '../core/model/manifest.ts';
 import { preprocessingFingerprint } from '../core/preprocess/fingerprint.ts';
 import { createPreprocessor, type PreprocessingSpec, type Preprocessor } from '../core/preprocess/index.ts';
 import type { PredictResponse } from '../core/routes/predict.ts';
@@ -108,7 +109,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
       const ownModel = local && (!options.model || options.model === local.manifest.name);
       const spec = askServer
         ? fetchPreprocessing()
-        : Promise.resolve(ownModel ? local.manifest.preprocessing : options.preprocessing ?? fetchPreprocessing());
+        : Promise.resolve(ownModel ? requireTextPreprocessing(local.manifest) : options.preprocessing ?? fetchPreprocessing());
       preprocessor = spec.then(async (s) => {
         const made = createPreprocessor(await s);
         return { preprocessor: made, sent: { id: made.id, version: made.version, fingerprint: preprocessingFingerprint(await s) } };

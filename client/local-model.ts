@@ -2,7 +2,7 @@
 // browser or Node, with the preprocessing and the confidence policy the server uses, so a
 // local answer is the server's edge answer and a local escalation is the server's.
 import type { MicroModule } from '../core/engine/micro/types.ts';
-import type { ModelManifest } from '../core/model/manifest.ts';
+import { requireTextPreprocessing, classificationTensor, type ModelManifest } from '../core/model/manifest.ts';
 import { createPreprocessor, type Preprocessor } from '../core/preprocess/index.ts';
 import { edgeConfidencePolicy, type CascadeConfig } from '../core/router/cascade.ts';
 import { assessConfidence, type ConfidenceAssessment, type ConfidencePolicy } from '../core/router/confidence.ts';
@@ -43,16 +43,16 @@ export function createLocalModel(
   const input = manifest.inputs[0];
   if (!input) throw new Error(`${label}: model.json declares no input`);
   const policy = edgeConfidencePolicy(manifest, cascade);
-  const preprocessor = createPreprocessor(manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
   return {
     manifest,
     policy,
     preprocessor,
     classify(ids) {
       const outputs = module.run({ [input.name]: { dtype: 'int32', dims: [1, ids.length], data: ids } });
-      const probabilities = outputs[manifest.probabilitiesOutput];
+      const probabilities = outputs[classificationTensor(manifest)];
       if (!probabilities || probabilities.data.length !== manifest.labels.length) {
-        throw new Error(`${label}: output "${manifest.probabilitiesOutput}" should hold ${manifest.labels.length} probabilities`);
+        throw new Error(`${label}: output "${classificationTensor(manifest)}" should hold ${manifest.labels.length} probabilities`);
       }
       const values = Array.from(probabilities.data as ArrayLike<number>, Number);
       const confidence = assessConfidence(values, policy);

@@ -11,11 +11,12 @@ import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
-import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
+import type { SignedFetchRegionalTierOptions } from './signed-fetch-regional-tier.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import { createRateLimitFromEnv, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 
 /** Variables an edge service reads (all optional). */
 export type EdgeEnv = Readonly<Record<string, string | undefined>>;
@@ -49,6 +50,8 @@ export const EDGE_ENV_VARS = [
   'EDGEINFER_MAX_BODY_BYTES',
   // Rate limits: off at the edge unless EDGEINFER_RATE_LIMIT is set (Upstash when configured, else per isolate).
   ...RATE_LIMIT_ENV_NAMES,
+  // Cross-origin access: off unless EDGEINFER_CORS_ORIGINS is set.
+  ...CORS_ENV_NAMES,
   'EDGEINFER_REGIONAL',
   'EDGEINFER_REGIONAL_FUNCTION',
   'EDGEINFER_REGIONAL_QUALIFIER',
@@ -73,11 +76,14 @@ export function costProviderFrom(value: string): EdgeProvider {
 
 function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
   const options = regionalTierOptions(env);
-  return options ? createLambdaRegionalTier(options) : undefined;
+  if (!options) return undefined;
+  // Evaluated on the first escalation, not at cold start (a bundler keeps the module in the
+  // bundle, wrapped so that it is only parsed until then).
+  return lazyRegionalTier('lambda', () => import('./signed-fetch-regional-tier.ts').then((m) => m.createSignedFetchRegionalTier(options)));
 }
 
 /** The regional tier's options from the edge's variables (undefined: no regional tier). */
-export function regionalTierOptions(env: EdgeEnv): Parameters<typeof createLambdaRegionalTier>[0] | undefined {
+export function regionalTierOptions(env: EdgeEnv): SignedFetchRegionalTierOptions | undefined {
   // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
   if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
   const missing = ['EDGEINFER_AWS_ACCESS_KEY_ID', 'EDGEINFER_AWS_SECRET_ACCESS_KEY'].filter((name) => !env[name]);
@@ -95,6 +101,23 @@ export function regionalTierOptions(env: EdgeEnv): Parameters<typeof createLambd
       accessKeyId: env.EDGEINFER_AWS_ACCESS_KEY_ID as string,
       secretAccessKey: env.EDGEINFER_AWS_SECRET_ACCESS_KEY as string,
       ...(env.EDGEINFER_AWS_SESSION_TOKEN ? { sessionToken: env.EDGEINFER_AWS_SESSION_TOKEN } : {}),
+    },
+  };
+}
+
+/** A regional tier created on its first call; `invoke` still never rejects. */
+export function lazyRegionalTier(kind: string, create: () => Promise<RegionalTier>): RegionalTier {
+  let tier: Promise<RegionalTier> | undefined;
+  return {
+    kind,
+    async invoke(request, signal) {
+      tier ??= create();
+      try {
+        return await (await tier).invoke(request, signal);
+      } catch (error) {
+        tier = undefined;
+        return { ok: false, reason: 'network_error', message: `regional client could not be created: ${error instanceof Error ? error.message : String(error)}` };
+      }
     },
   };
 }
@@ -131,7 +154,9 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   // No default limit at the edge: each request to Upstash is a billed command, and the
   // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
   const { gate } = createRateLimitFromEnv(env);
+  const cors = createCorsFromEnv(env);
   return createInferenceService({
+    ...(cors ? { cors } : {}),
     telemetry,
     ...(gate ? { rateLimit: gate } : {}),
     models: new EmbeddedModelSource(options.files),

@@ -30,7 +30,7 @@ export function createModelIdentifier(
         .read(path)
         .then((bytes) => {
           const manifest = parseManifest(new TextDecoder().decode(bytes), source.describe(path));
-          return { sha256: manifest.sha256, preprocessingVersion: manifest.preprocessing.version, ttlSeconds: manifest.cache.ttlSeconds };
+          return { sha256: manifest.sha256, preprocessingVersion: manifest.preprocessing?.version ?? 0, ttlSeconds: manifest.cache.ttlSeconds };
         })
         .catch(() => undefined);
       known.set(id, identity);

@@ -3,6 +3,7 @@
 // bundler at the edge); this module reads them through a ModelSource, verifies the
 // SHA-256 and refuses anything it cannot serve with an error naming the file.
 import { parseManifest, type ModelManifest } from './manifest.ts';
+import { isValidModelName, isValidModelVersion } from './names.ts';
 
 /** Read access to a model repository. Paths are relative to the repository root. */
 export interface ModelSource {
@@ -12,6 +13,12 @@ export interface ModelSource {
   read(path: string): Promise<Uint8Array>;
   /** Human-readable location of `path` for error messages (e.g. an absolute file path). */
   describe(path: string): string;
+  /**
+   * The sha256 a build verified this file against when it left the bytes out (an edge
+   * bundle that carries the model as a micro module bound to that sha256); undefined when
+   * the bytes are here to be read and hashed.
+   */
+  verifiedDigest?(path: string): string | undefined;
 }
 
 /** A verified model version: its manifest and the exact bytes whose hash it declares. */
@@ -49,6 +56,13 @@ export function compareVersions(a: string, b: string): number {
 
 /** Reads, parses and verifies one model version. */
 export async function loadVerifiedModel(source: ModelSource, name: string, version: string): Promise<VerifiedModel> {
+  // Folder names become cache keys, metric series and strings in generated code.
+  if (!isValidModelName(name) || !isValidModelVersion(version)) {
+    throw new ModelLoadError(
+      source.describe(`${JSON.stringify(name).slice(1, -1).slice(0, 80)}/${JSON.stringify(version).slice(1, -1).slice(0, 40)}`),
+      'model and version folder names must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}; rename the folder',
+    );
+  }
   const manifestPath = `${name}/${version}/model.json`;
   let manifestBytes: Uint8Array;
   try {
@@ -69,6 +83,14 @@ export async function loadVerifiedModel(source: ModelSource, name: string, versi
     );
   }
   const modelPath = `${name}/${version}/${manifest.file}`;
+  const verified = source.verifiedDigest?.(modelPath);
+  if (verified !== undefined) {
+    if (verified !== manifest.sha256) {
+      throw new ModelLoadError(source.describe(modelPath), `sha256 mismatch: model.json declares ${manifest.sha256} but the build verified ${verified}; rebuild`);
+    }
+    // No bytes: engines find the compiled module by manifest.sha256 (micro) or refuse.
+    return { manifest, bytes: new Uint8Array(0) };
+  }
   let bytes: Uint8Array;
   try {
     bytes = await source.read(modelPath);

@@ -3,7 +3,7 @@
 // range and within its length limit, since an out-of-range Gather index is undefined
 // behaviour in some engines.
 import { HttpError } from '../http/errors.ts';
-import type { EmailHashParams } from '../preprocess/index.ts';
+import type { EmailHashParams, PreprocessingSpec } from '../preprocess/index.ts';
 import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import type { LoadedModel } from './loaded-model.ts';
 
@@ -19,7 +19,7 @@ export function requireText(value: unknown, field = 'text'): string {
 
 /** Checks a list of token ids against the model's preprocessing parameters. */
 export function requireIds(value: unknown, model: LoadedModel, field = 'ids'): Int32Array {
-  const params = model.manifest.preprocessing.params as EmailHashParams;
+  const params = textPreprocessingOf(model).params as EmailHashParams;
   if (!Array.isArray(value)) throw new HttpError(400, 'invalid_request', `field "${field}" must be an array of integers`);
   if (value.length === 0) throw new HttpError(400, 'invalid_request', `field "${field}" is empty; send at least one token id`);
   if (value.length > params.maxIds) {
@@ -38,6 +38,13 @@ export function requireIds(value: unknown, model: LoadedModel, field = 'ids'): I
     ids[i] = id;
   }
   return ids;
+}
+
+/** The model's text preprocessing; 400 when the model takes no text (nor ids made from it). */
+function textPreprocessingOf(model: LoadedModel): PreprocessingSpec {
+  const spec = model.manifest.preprocessing;
+  if (!spec) throw new HttpError(400, 'invalid_request', `${model.manifest.name} takes no text or token ids; send its inputs by name ("inputs")`);
+  return spec;
 }
 
 /**
@@ -64,7 +71,7 @@ export function describeType(value: unknown): string {
  * and the ids must be valid for the model.
  */
 export function requireClientIds(ids: unknown, preprocessing: unknown, model: LoadedModel): Int32Array {
-  const served = model.manifest.preprocessing;
+  const served = textPreprocessingOf(model);
   const expected = `${served.id} v${served.version}`;
   if (preprocessing === undefined) {
     throw new HttpError(400, 'invalid_request', `token ids need field "preprocessing": {"id": "${served.id}", "version": ${served.version}}`);

@@ -4,7 +4,7 @@
 import type { EngineRegistry } from '../engine/registry.ts';
 import { loadOnPreferredEngine } from '../engine/select.ts';
 import type { EngineName, EngineSession, Tensor, TensorMap } from '../engine/types.ts';
-import type { ModelManifest } from '../model/manifest.ts';
+import { classificationTensor, requireTextPreprocessing, type ModelManifest } from '../model/manifest.ts';
 import { loadVerifiedModel, type ModelSource } from '../model/repository.ts';
 import { createPreprocessor, type Preprocessor } from '../preprocess/index.ts';
 
@@ -43,7 +43,7 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   const t0 = performance.now();
   const { manifest, bytes } = await loadVerifiedModel(source, name, version);
-  const preprocessor = createPreprocessor(manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
   const selected = await loadOnPreferredEngine(manifest, bytes, registry, ortPreference);
   const model = createLoadedModel(manifest, preprocessor, selected.engine, selected.session, selected.skipped);
   // Warmup: a real inference through the same path requests take; failure means not ready.
@@ -83,10 +83,11 @@ function createLoadedModel(
 
 /** Reads the probabilities output and names the winning label. */
 export function toClassification(manifest: ModelManifest, outputs: TensorMap): Classification {
-  const probabilities = outputs[manifest.probabilitiesOutput];
+  const tensor = classificationTensor(manifest);
+  const probabilities = outputs[tensor];
   if (!probabilities || probabilities.data.length !== manifest.labels.length) {
     throw new Error(
-      `${manifest.name}@${manifest.version}: output "${manifest.probabilitiesOutput}" should hold ${manifest.labels.length} probabilities`,
+      `${manifest.name}@${manifest.version}: output "${tensor}" should hold ${manifest.labels.length} probabilities`,
     );
   }
   const scores: Record<string, number> = {};

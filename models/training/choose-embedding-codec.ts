@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../../build/onnx/builder.ts';
 import { chooseEmbeddingCodec, type CodecChoice } from '../../core/cache/embedding-codecs.ts';
-import { parseManifest } from '../../core/model/manifest.ts';
+import { requireTextPreprocessing, classificationTensor, parseManifest } from '../../core/model/manifest.ts';
 import { createPreprocessor } from '../../core/preprocess/index.ts';
 import { loadSplits } from './dataset.ts';
 import { EMBEDDING_OUTPUT, IDS_INPUT } from './onnx-export.ts';
@@ -47,16 +47,16 @@ export async function measureModelCodecs(modelDir: string, target: number): Prom
   if (!manifest.outputs.some((o) => o.name === EMBEDDING_OUTPUT)) throw new Error(`${manifest.name}@${manifest.version} has no "${EMBEDDING_OUTPUT}" output`);
   const bytes = new Uint8Array(readFileSync(join(modelDir, manifest.file)));
   const head = headFromModel(bytes);
-  const pre = createPreprocessor(manifest.preprocessing);
+  const pre = createPreprocessor(requireTextPreprocessing(manifest));
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1, interOpNumThreads: 1 });
   const embeddings: Float32Array[] = [];
   try {
     for (const message of loadSplits().calibration) {
       const ids = pre.toIds(message.text);
-      const out = await session.run({ [IDS_INPUT]: new ort.Tensor('int32', ids, [1, ids.length]) }, [EMBEDDING_OUTPUT, manifest.probabilitiesOutput]);
+      const out = await session.run({ [IDS_INPUT]: new ort.Tensor('int32', ids, [1, ids.length]) }, [EMBEDDING_OUTPUT, classificationTensor(manifest)]);
       const embedding = Float32Array.from(out[EMBEDDING_OUTPUT]?.data as Float32Array);
       // The head read from the initializers must agree with the model's own answer.
-      const probabilities = out[manifest.probabilitiesOutput]?.data as Float32Array;
+      const probabilities = out[classificationTensor(manifest)]?.data as Float32Array;
       const modelLabel = (probabilities[1] as number) > (probabilities[0] as number) ? 1 : 0;
       if (head(embedding) !== modelLabel) throw new Error('the head rebuilt from w2/b2 disagrees with the model: refusing to measure');
       embeddings.push(embedding);

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
 import type { InferenceService } from '../../core/handler.ts';
-import { parseManifest } from '../../core/model/manifest.ts';
+import { requireTextPreprocessing, parseManifest } from '../../core/model/manifest.ts';
 import { createPreprocessor } from '../../core/preprocess/index.ts';
 import { createLocalService } from '../../adapters/node/local-service.ts';
 import { writeRegionalModelRepo } from '../helpers/regional-model-repo.ts';
@@ -59,7 +59,7 @@ describe('POST /v1/predict', () => {
     const dir = join(repo.root, 'spam-edge', '1');
     const manifest = parseManifest(readFileSync(join(dir, 'model.json'), 'utf8'), 'model.json');
     const session = await (await createOrtNodeEngine()).load(new Uint8Array(readFileSync(join(dir, 'model.onnx'))), manifest);
-    const ids = createPreprocessor(manifest.preprocessing).toIds(text);
+    const ids = createPreprocessor(requireTextPreprocessing(manifest)).toIds(text);
     const out = await session.run({ ids: { dtype: 'int32', dims: [1, ids.length], data: ids } });
     const probabilities = Array.from(out.probabilities!.data as Float32Array);
     expect(answer.scores.ham).toBe(probabilities[0]);
@@ -192,7 +192,7 @@ describe('KServe V2', () => {
     expect(probs.data).toEqual([v1.scores.ham, v1.scores.spam]);
 
     const manifest = parseManifest(readFileSync(join(repo.root, 'spam-edge', '1', 'model.json'), 'utf8'), 'model.json');
-    const ids = Array.from(createPreprocessor(manifest.preprocessing).toIds(text));
+    const ids = Array.from(createPreprocessor(requireTextPreprocessing(manifest)).toIds(text));
     const viaIds = await post(
       '/v2/models/spam-edge/versions/1/infer',
       JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT32', shape: [1, ids.length], data: ids }], outputs: [{ name: 'probabilities' }] }),

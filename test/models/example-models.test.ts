@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { decodeModel } from '../../build/onnx/builder.ts';
-import type { ModelManifest } from '../../core/model/manifest.ts';
+import { requireTextPreprocessing, type ModelManifest } from '../../core/model/manifest.ts';
 import { loadVerifiedModel } from '../../core/model/repository.ts';
 import { createPreprocessor } from '../../core/preprocess/index.ts';
 import { LABELS, loadSplits } from '../../models/training/dataset.ts';
@@ -28,7 +28,7 @@ interface Evaluated {
 
 async function evaluateOnTestSplit(name: string): Promise<Evaluated> {
   const { manifest, bytes } = await loadVerifiedModel(new FsModelSource(), name, '1');
-  const preprocessor = createPreprocessor(manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   const predictions: number[] = [];
   let firstOutputs: Record<string, ort.Tensor> = {};
@@ -52,7 +52,7 @@ describe('spam-edge@1', () => {
   });
 
   it('declares ids int32 [1,-1] → probabilities float32 [1,2] in label order, engine auto', () => {
-    expect(edge.manifest.inputs).toEqual([{ name: 'ids', dtype: 'int32', shape: [1, -1] }]);
+    expect(edge.manifest.inputs).toEqual([{ name: 'ids', dtype: 'int32', shape: [1, -1], source: 'text', text: 'ids', optional: false }]);
     expect(edge.manifest.outputs).toEqual([{ name: 'probabilities', dtype: 'float32', shape: [1, 2] }]);
     expect(edge.manifest.labels).toEqual([...LABELS]);
     expect(edge.manifest.engine).toBe('auto');
@@ -94,7 +94,7 @@ describe('spam-regional@1', () => {
 
   it('declares probabilities [1,2] and the penultimate embedding [1,H], engine ort', () => {
     const hidden = (regional.manifest.training as Record<string, number>).hidden as number;
-    expect(regional.manifest.inputs).toEqual([{ name: 'ids', dtype: 'int32', shape: [1, -1] }]);
+    expect(regional.manifest.inputs).toEqual([{ name: 'ids', dtype: 'int32', shape: [1, -1], source: 'text', text: 'ids', optional: false }]);
     expect(regional.manifest.outputs).toEqual([
       { name: 'probabilities', dtype: 'float32', shape: [1, 2] },
       { name: 'embedding', dtype: 'float32', shape: [1, hidden] },

@@ -10,6 +10,7 @@ import type { EngineSession } from '../../../core/engine/types.ts';
 import { latestVersions, loadVerifiedModel, type VerifiedModel } from '../../../core/model/repository.ts';
 import { createPreprocessor } from '../../../core/preprocess/index.ts';
 import { loadSplits, type LabeledMessage } from '../../../models/training/dataset.ts';
+import { requireTextPreprocessing, classificationTensor } from '../../../core/model/manifest.ts';
 
 /** The example models `npm run models` trains and commits. */
 const EXAMPLE_MODELS = ['spam-edge', 'spam-regional'];
@@ -41,7 +42,7 @@ describe('ort-web vs ort-node on the models in models/', () => {
     const model = models.find((m) => m.manifest.name === name);
     expect(model, `models/${name} is missing`).toBeDefined();
     const { manifest, bytes } = model!;
-    const preprocessor = createPreprocessor(manifest.preprocessing);
+    const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
     const input = manifest.inputs[0]!;
     const sessions: EngineSession[] = [await web.load(bytes, manifest), await node.load(bytes, manifest)];
     const [webSession, nodeSession] = sessions as [EngineSession, EngineSession];
@@ -63,7 +64,7 @@ describe('ort-web vs ort-node on the models in models/', () => {
           expect(da.length).toBe(db.length);
           for (let i = 0; i < da.length; i++) maxDiff[output.name] = Math.max(maxDiff[output.name]!, Math.abs(da[i]! - db[i]!));
         }
-        const probabilities = w[manifest.probabilitiesOutput]!.data as Float32Array;
+        const probabilities = w[classificationTensor(manifest)]!.data as Float32Array;
         const predictedSpam = probabilities[probabilitiesIndex]! > 0.5;
         if (predictedSpam === (message.label === 1)) correct++;
       }
@@ -77,7 +78,7 @@ describe('ort-web vs ort-node on the models in models/', () => {
 
   it('every other model in models/ also agrees on its first outputs', async () => {
     for (const { manifest, bytes } of models.filter((m) => !EXAMPLE_MODELS.includes(m.manifest.name))) {
-      const preprocessor = createPreprocessor(manifest.preprocessing);
+      const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
       const ws = await web.load(bytes, manifest);
       const ns = await node.load(bytes, manifest);
       for (const message of messages.slice(0, 50)) {

@@ -13,6 +13,7 @@ import { createOrtNodeEngine } from '../../../core/engine/ort-node/ort-node-engi
 import { loadVerifiedModel, type VerifiedModel } from '../../../core/model/repository.ts';
 import { createPreprocessor } from '../../../core/preprocess/index.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
+import { requireTextPreprocessing } from '../../../core/model/manifest.ts';
 
 let bundle: string;
 let wasmBytes: Buffer<ArrayBuffer>;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   bundle = result.outputFiles[0]!.text;
   wasmBytes = readFileSync(ortWasmPath()) as Buffer<ArrayBuffer>;
   model = await loadVerifiedModel(new FsModelSource(), 'spam-edge', '1');
-  const preprocessor = createPreprocessor(model.manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(model.manifest));
   idLists = loadSplits().test.slice(0, 40).map((m) => Array.from(preprocessor.toIds(m.text)));
 });
 

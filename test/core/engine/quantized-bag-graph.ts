@@ -2,7 +2,7 @@
 // use: int8 Gather → Cast → Mul (row scale) → ReduceMean → DequantizeLinear weights → MatMul
 // → Add → Relu → MatMul → Add → Softmax. Same seed → same bytes.
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
-import type { ModelManifest } from '../../../core/model/manifest.ts';
+import { normaliseManifest, type ModelManifest } from '../../../core/model/manifest.ts';
 import { seededRandom } from '../../../models/training/prng.ts';
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
@@ -56,7 +56,7 @@ export function buildQuantizedBagModel(seed = 7): {
   // protobufjs hands back a Node Buffer, whose slice() is a view: copy into a plain Uint8Array.
   const bytes = new Uint8Array(g.encode(17));
 
-  const manifest: ModelManifest = {
+  const manifest: ModelManifest = normaliseManifest({
     name: 'quantized-bag',
     version: '1',
     file: 'model.onnx',
@@ -72,7 +72,7 @@ export function buildQuantizedBagModel(seed = 7): {
     engine: 'ort',
     cascade: { threshold: null },
     cache: { ttlSeconds: 60 },
-  };
+  }, 'quantized-bag test manifest');
   const reference = (ids: Int32Array) => {
     const mean = new Array<number>(dims).fill(0);
     for (const id of ids) for (let d = 0; d < dims; d++) mean[d]! += (embQ[id * dims + d]! * embScale[d]!) / ids.length;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Cascade, DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
-import type { ModelManifest } from '../../../core/model/manifest.ts';
+import { normaliseManifest, type ModelJson, type ModelManifest } from '../../../core/model/manifest.ts';
 
-const manifest = (over: Partial<ModelManifest> = {}): ModelManifest => ({
+const manifest = (over: Partial<ModelJson> = {}): ModelManifest =>
+  normaliseManifest({
   name: 'spam-edge',
   version: '1',
   file: 'model.onnx',
@@ -16,7 +17,7 @@ const manifest = (over: Partial<ModelManifest> = {}): ModelManifest => ({
   cascade: { threshold: 0.9 },
   cache: { ttlSeconds: 60 },
   ...over,
-});
+}, 'cascade test manifest');
 
 describe('Cascade', () => {
   it('routes paired edge models only, with the threshold from model.json, one router per version', () => {

@@ -84,10 +84,10 @@ describe('/v1/predict with client ids', () => {
   });
 
   it('checks the params fingerprint when the client sends one (same id and version, other buckets → 409)', async () => {
-    const own = preprocessingFingerprint(edge.manifest.preprocessing);
+    const own = preprocessingFingerprint(edge.manifest.preprocessing!);
     const ids = Array.from(edge.preprocessor.toIds(confidentText));
     expect((await post({ ids, preprocessing: { ...PREPROCESSING, fingerprint: own } })).status).toBe(200);
-    const stale = preprocessingFingerprint({ ...edge.manifest.preprocessing, params: { ...(edge.manifest.preprocessing.params as object), buckets: 4096 } });
+    const stale = preprocessingFingerprint({ ...edge.manifest.preprocessing!, params: { ...(edge.manifest.preprocessing!.params as object), buckets: 4096 } });
     expect(stale).not.toBe(own);
     const response = await post({ ids, preprocessing: { ...PREPROCESSING, fingerprint: stale } });
     expect(response.status).toBe(409);
@@ -121,6 +121,6 @@ describe('/v1/predict with client ids', () => {
   it('GET /v2/models/spam-edge carries the preprocessing params a client needs', async () => {
     const response = await service.fetch(new Request('http://edgeinfer.test/v2/models/spam-edge'));
     const metadata = (await response.json()) as { parameters: { preprocessing: unknown } };
-    expect(metadata.parameters.preprocessing).toEqual({ ...edge.manifest.preprocessing, fingerprint: preprocessingFingerprint(edge.manifest.preprocessing) });
+    expect(metadata.parameters.preprocessing).toEqual({ ...edge.manifest.preprocessing!, fingerprint: preprocessingFingerprint(edge.manifest.preprocessing!) });
   });
 });

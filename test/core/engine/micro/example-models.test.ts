@@ -12,6 +12,7 @@ import { latestVersions, loadVerifiedModel } from '../../../../core/model/reposi
 import { createPreprocessor } from '../../../../core/preprocess/index.ts';
 import { loadSplits } from '../../../../models/training/dataset.ts';
 import { tensorMismatch } from '../../../build/micro/oracle.ts';
+import { requireTextPreprocessing } from '../../../../core/model/manifest.ts';
 
 const EXAMPLES = ['spam-edge', 'spam-regional'];
 // Another repository can be checked the same way (MICRO_EXAMPLES_ROOT=/path/to/models).
@@ -28,7 +29,7 @@ for (const name of EXAMPLES) {
       const compiled = compileOnnxToModule(bytes, { name: `${name}@${latest.version}` });
       const module = await importMicroModule(compiled.source, name);
       const ort = await (await createNodeOrtWebEngine()).load(bytes, manifest);
-      const preprocessor = createPreprocessor(manifest.preprocessing);
+      const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
       const inputName = manifest.inputs[0]!.name;
       const test = loadSplits().test;
       const problems: string[] = [];

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_MODELS_ROOT } from '../../../../adapters/node/fs-model-source.ts';
 import { createLocalService, localServiceOptionsFromEnv } from '../../../../adapters/node/local-service.ts';
 import { createOrtNodeEngine } from '../../../../core/engine/ort-node/ort-node-engine.ts';
-import { parseManifest } from '../../../../core/model/manifest.ts';
+import { requireTextPreprocessing, parseManifest } from '../../../../core/model/manifest.ts';
 import { createPreprocessor } from '../../../../core/preprocess/index.ts';
 
 const BASE = 'http://local.test';
@@ -43,7 +43,7 @@ describe('local service with the micro engine (default)', () => {
     const dir = join(DEFAULT_MODELS_ROOT, 'spam-edge', '1');
     const manifest = parseManifest(readFileSync(join(dir, 'model.json'), 'utf8'), 'model.json');
     const session = await (await createOrtNodeEngine()).load(new Uint8Array(readFileSync(join(dir, 'model.onnx'))), manifest);
-    const ids = createPreprocessor(manifest.preprocessing).toIds(text);
+    const ids = createPreprocessor(requireTextPreprocessing(manifest)).toIds(text);
     const reference = (await session.run({ ids: { dtype: 'int32', dims: [1, ids.length], data: ids } })).probabilities!.data as Float32Array;
     await session.release();
     expect(Math.abs(answer.scores.ham - reference[0]!)).toBeLessThanOrEqual(1e-5);

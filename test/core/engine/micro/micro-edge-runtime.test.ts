@@ -12,6 +12,7 @@ import { FsModelSource } from '../../../../adapters/node/fs-model-source.ts';
 import { compileOnnxToModule } from '../../../../build/micro/compile.ts';
 import { createOrtNodeEngine } from '../../../../core/engine/ort-node/ort-node-engine.ts';
 import { loadVerifiedModel } from '../../../../core/model/repository.ts';
+import { requireTextPreprocessing } from '../../../../core/model/manifest.ts';
 import { createPreprocessor } from '../../../../core/preprocess/index.ts';
 import { loadSplits } from '../../../../models/training/dataset.ts';
 
@@ -57,7 +58,7 @@ globalThis.runMicro = async (modelBase64, manifestJson, idLists) => {
   expect(() => runtime.evaluate('eval("1")')).toThrow(/Code generation from strings disallowed/);
   runtime.evaluate(bundled.outputFiles[0]!.text);
 
-  const preprocessor = createPreprocessor(model.manifest.preprocessing);
+  const preprocessor = createPreprocessor(requireTextPreprocessing(model.manifest));
   const idLists = loadSplits().test.slice(0, 150).map((m) => Array.from(preprocessor.toIds(m.text)));
   idLists.push([]); // an empty id list, too
   const call = `runMicro(${JSON.stringify(Buffer.from(model.bytes).toString('base64'))}, ${JSON.stringify(JSON.stringify(model.manifest))}, ${JSON.stringify(idLists)})`;
