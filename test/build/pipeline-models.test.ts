@@ -33,7 +33,7 @@ function graphMicroCannotCompile(): Uint8Array {
   g.input('ids', 'int32', [1, 'n']);
   const [x] = g.node('Cast', ['ids'], undefined, { to: { int: 1 } });
   const [y] = g.node('ReduceSum', [x!], undefined, { keepdims: { int: 1 } });
-  g.node('LayerNormalization', [y!, y!], ['probabilities']);
+  g.node('Det', [y!], ['probabilities']);
   g.output('probabilities', 'float32', [1, 2]);
   return g.encode(17);
 }
@@ -82,7 +82,7 @@ describe('engine choice per model and function', () => {
     const failure = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {} }, models).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ModelServingError);
     expect((failure as Error).message).toMatch(
-      /^vercel\/edgeinfer cannot serve spam-edge@1: the micro compiler cannot compile it \(node "LayerNormalization_\d+" uses op LayerNormalization.*\), and this function carries no ONNX Runtime\. Fix: build with --engines micro,ort-web --tier enterprise/,
+      /^vercel\/edgeinfer cannot serve spam-edge@1: the micro compiler cannot compile it \(node "Det_\d+" uses op Det.*\), and this function carries no ONNX Runtime\. Fix: build with --engines micro,ort-web --tier enterprise/,
     );
     const [fn] = await bundleTargetFunctions(vercelTarget, { tier: 'enterprise', baked: {}, engines: ['micro', 'ort-web'] }, models);
     expect(fn!.models[0]).toMatchObject({ engine: 'ort-web', microSkipped: expect.stringMatching(/^the micro compiler cannot compile it/) });
