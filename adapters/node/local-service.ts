@@ -8,6 +8,7 @@ import { EngineRegistry } from '../../core/engine/registry.ts';
 import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
+import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -197,14 +198,66 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     ...(regional ? { regional } : {}),
     digest: nodeSha256Hex,
   });
+  const budgetMs = options.config?.cascade?.budgetMs ?? DEFAULT_CASCADE_CONFIG.budgetMs;
   return {
     ...service,
+    // Ready means a first request answers like any later one: every model is loaded and
+    // warmed, and so is the in-process regional tier (its first call loads the regional
+    // model, which alone can overrun the escalation budget).
+    async warm() {
+      const states = await service.warm();
+      if (choice.kind === 'in-process' && regional) {
+        const report = await warmRegionalTier(regional, await regionalModelsOf(models), budgetMs);
+        if (report) options.log?.(`edgeinfer: ${report}`);
+      }
+      return states;
+    },
     async close() {
       await Promise.allSettled([...background]);
       await service.close();
       await closeRegional();
     },
   };
+}
+
+/**
+ * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
+ * edge model names in `cascade.regional`, and the configured default pairs.
+ */
+export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
+  const names = new Set<string>(Object.values((DEFAULT_CASCADE_CONFIG as { regionalModels?: Record<string, string> }).regionalModels ?? {}));
+  for (const { name, version } of await latestVersions(source)) {
+    try {
+      const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };
+      if (raw.role === 'regional') names.add(name);
+      if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
+    } catch {
+      // A model.json that does not read is reported by the model store.
+    }
+  }
+  const present = new Set((await latestVersions(source)).map((m) => m.name));
+  return [...names].filter((name) => present.has(name)).sort();
+}
+
+/**
+ * Calls the regional tier for each model until one call answers within the escalation
+ * budget (the first loads and warms the model), at most 5 calls each; returns a log line.
+ */
+export async function warmRegionalTier(tier: RegionalTier, models: readonly string[], budgetMs: number): Promise<string | undefined> {
+  if (models.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const model of models) {
+    let last = '';
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const t0 = performance.now();
+      const outcome = await tier.invoke({ model, text: 'Subject: warmup\n\nedgeinfer warmup request', requestId: `warm-${attempt}`, deadlineMs: Date.now() + 30_000 }, AbortSignal.timeout(30_000));
+      const ms = performance.now() - t0;
+      last = outcome.ok ? `${ms.toFixed(1)} ms` : `${outcome.reason}: ${outcome.message}`;
+      if (outcome.ok && ms <= budgetMs) break;
+    }
+    parts.push(`${model} ${last}`);
+  }
+  return `regional tier ${tier.kind} warm (${parts.join(', ')}; budget ${budgetMs} ms)`;
 }
 
 /** Cache-key digest with node:crypto: the same hex SHA-256 of UTF-8 as the core's portable one, several times faster. */
