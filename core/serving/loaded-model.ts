@@ -90,7 +90,8 @@ export function toClassification(manifest: ModelManifest, outputs: TensorMap): C
       `${manifest.name}@${manifest.version}: output "${tensor}" should hold ${manifest.labels.length} probabilities`,
     );
   }
-  const scores: Record<string, number> = {};
+  // Null prototype: labels come from model files ("__proto__" is a label like any other).
+  const scores = Object.create(null) as Record<string, number>;
   let best = 0;
   for (let i = 0; i < manifest.labels.length; i++) {
     const p = Number(probabilities.data[i]);
