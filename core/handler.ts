@@ -7,6 +7,7 @@ import type { TextDigest } from './cache/keys.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
 import type { OnlineFeatures } from './features/online-features.ts';
+import type { FeatureAssembler } from './features/feature-assembler.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
 import { toResponse, type RouteResult } from './http/reply.ts';
@@ -66,6 +67,11 @@ export interface InferenceServiceOptions {
   digest?: TextDigest;
   /** Feature views to fetch with every prediction (reported in the answer); none by default. */
   features?: OnlineFeatures;
+  /**
+   * Fills the features/embedding inputs models declare (core/features createFeatureAssembler).
+   * Without one, such inputs take their declared defaults and answers say degraded "features_unavailable".
+   */
+  featureAssembler?: FeatureAssembler;
   /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
   telemetry?: TelemetryOptions | false;
   /** Phased rollouts per model (split, canary, shadow); none by default (the latest version serves). */
@@ -151,7 +157,12 @@ const ROUTES: RouteEntry[] = [
 /** Builds the inference service for one isolate. */
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
-  const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
+  const models = new ModelStore({
+    source: options.models,
+    engines: options.engines,
+    ortPreference: options.ortPreference,
+    ...(options.featureAssembler ? { features: options.featureAssembler } : {}),
+  });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
   const caching = options.cache && options.cache.policy.mode !== 'off'
     ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name), options.digest)
