@@ -14,7 +14,7 @@ import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
 import { MicroCompileError } from './micro/errors.ts';
-import { checkSize, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
+import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
 
 /** The repository root (absolute, with a trailing slash). */
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -60,6 +60,8 @@ export interface BuiltFunction {
   zip?: Uint8Array;
   /** Bundle bytes by contributor (package, or repository folder), largest first, before compression. */
   composition: Array<{ source: string; bytes: number }>;
+  /** Each embedded model: the engine chosen for it and its share of the bundle. */
+  models: ModelPlan[];
 }
 
 /** A deployment target. */
@@ -103,41 +105,144 @@ function tierOf(budget: FunctionSpec['budget'], tier: string): { name: string; t
   return { name: 'default', tier: tiers.default as SizeTier };
 }
 
-async function writeGenerated(dir: string, modelNames: readonly string[], engines: FunctionSpec['engines'], modelsRoot: string): Promise<void> {
+/** How one function serves one embedded model, decided at build time. */
+export interface ModelPlan {
+  /** "name@version". */
+  model: string;
+  /** "none": left out of this function because another function of the target serves it with ORT. */
+  engine: 'micro' | 'ort-web' | 'none';
+  /** Why micro was not chosen (ORT models), or undefined. */
+  microSkipped?: string;
+  /** Repository paths embedded as bytes (model.json, files it names, the .onnx for ORT). */
+  embedded: string[];
+  /** Bytes of this model in the bundle (its generated modules, minified), and their gzip alone. */
+  bundleBytes: number;
+  gzipBytes: number;
+}
+
+/** Raised when a function cannot serve a model it embeds; the message names the model, the engine problem and the fix. */
+export class ModelServingError extends Error {
+  constructor(
+    readonly target: string,
+    readonly fn: string,
+    readonly model: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${target}/${fn} cannot serve ${model}: ${problem}. Fix: ${fix}`);
+    this.name = 'ModelServingError';
+  }
+}
+
+// Paths a manifest names beside its graph: the graph itself and `preprocessing.params.file`
+// (a tokenizer.json). Only plain relative paths inside the version folder are accepted.
+function namedFiles(manifest: { file: string; preprocessing?: unknown }, where: string): string[] {
+  const params = (manifest.preprocessing as { params?: { file?: unknown } } | undefined)?.params;
+  const extra = params && typeof params.file === 'string' ? [params.file] : [];
+  for (const file of extra) {
+    if (!/^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/.test(file) || file.split('/').includes('..')) {
+      throw new Error(`${where}: preprocessing.params.file must be a relative path inside the model's folder, got "${file}"`);
+    }
+  }
+  return extra;
+}
+
+function fixFor(target: string, spec: FunctionSpec, ortElsewhere: boolean): string {
+  const fixes: string[] = [];
+  if (spec.engines.includes('ort-web')) fixes.push('set "engine": "auto" or "ort" in its model.json so ONNX Runtime serves it');
+  else if (ortElsewhere) fixes.push(`leave it to the ${target} function that carries ONNX Runtime (--models for this function without it)`);
+  else if (target === 'vercel') fixes.push('build with --engines micro,ort-web --tier enterprise (ONNX Runtime fits only Vercel Enterprise)');
+  else if (target === 'netlify') fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise)');
+  fixes.push('or mark it "role": "regional" so the regional function serves it, or leave it out with --models');
+  return fixes.join('; ');
+}
+
+async function writeGenerated(
+  dir: string,
+  spec: FunctionSpec,
+  target: { name: string; ortElsewhere: boolean },
+  modelsRoot: string,
+  budgetBytes: number,
+): Promise<Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>> {
+  const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
-  const fileLines: string[] = [];
+  const modelImports: string[] = [];
   const microImports: string[] = [];
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
-  for (const name of modelNames) {
+  const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
+  const refuse = (model: string, problem: string) => new ModelServingError(target.name, spec.name, model, problem, fixFor(target.name, spec, target.ortElsewhere));
+  for (const [index, name] of modelNames.entries()) {
     const version = latest.get(name);
     if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
+    // The sha256 is checked here, at build time; a micro-only bundle never hashes at cold start.
     const model = await loadVerifiedModel(source, name, version);
+    const label = `${name}@${version}`;
+    const manifest = model.manifest as typeof model.manifest & { engine: string };
     const jsonPath = `${name}/${version}/model.json`;
-    fileLines.push(`  ${JSON.stringify(jsonPath)}: bytesFromBase64(${JSON.stringify(Buffer.from(await source.read(jsonPath)).toString('base64'))}),`);
-    fileLines.push(`  ${JSON.stringify(`${name}/${version}/${model.manifest.file}`)}: bytesFromBase64(${JSON.stringify(Buffer.from(model.bytes).toString('base64'))}),`);
-    if (!engines.includes('micro') || model.manifest.engine === 'ort') continue;
-    try {
-      const compiled = compileOnnxToModule(model.bytes, { name: `${name}@${version}` });
-      const file = `micro-${microEntries.length}.mjs`;
-      await writeFile(join(dir, file), compiled.source);
-      microImports.push(`import * as m${microEntries.length} from './${file}';`);
-      microEntries.push(`  ${JSON.stringify(model.manifest.sha256)}: m${microEntries.length},`);
-    } catch (error) {
-      if (!(error instanceof MicroCompileError)) throw error;
-      if (!engines.includes('ort-web')) throw new Error(`${name}@${version} does not compile to a micro module and this function carries no ORT: ${error.message}`);
-      failures[model.manifest.sha256] = error.message;
+    const graphPath = `${name}/${version}/${manifest.file}`;
+    const extra = namedFiles(manifest, source.describe(jsonPath)).map((file) => `${name}/${version}/${file}`);
+    let engine: ModelPlan['engine'] | undefined;
+    let microSkipped: string | undefined;
+    const generated: string[] = [];
+    if (manifest.engine === 'ort') microSkipped = 'model.json asks for engine "ort"';
+    else if (!engines.includes('micro')) microSkipped = 'this function carries no micro engine';
+    else {
+      try {
+        const compiled = compileOnnxToModule(model.bytes, { name: label });
+        const gzip = gzipSync(compiled.source, { level: 9 }).length;
+        if (gzip > budgetBytes) {
+          microSkipped = `its micro module is ${formatBytes(gzip)} gzip, over the ${formatBytes(budgetBytes)} budget of this function`;
+        } else {
+          const file = `micro-${index}.mjs`;
+          await writeFile(join(dir, file), compiled.source);
+          generated.push(file);
+          microImports.push(`import * as m${index} from './${file}';`);
+          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: m${index},`);
+          engine = 'micro';
+        }
+      } catch (error) {
+        if (!(error instanceof MicroCompileError)) throw error;
+        microSkipped = `the micro compiler cannot compile it (${error.message})`;
+      }
     }
+    if (!engine) {
+      if (manifest.engine === 'micro') throw refuse(label, `model.json asks for engine "micro", but ${microSkipped}`);
+      if (!engines.includes('ort-web') && target.ortElsewhere) {
+        // Another function of this target carries ORT (Lambda@Edge: origin-request): it serves the model.
+        plans.push({ model: label, engine: 'none', microSkipped: `${microSkipped}; left out of this function, served by the ${target.name} function that carries ONNX Runtime`, embedded: [], generated: [] });
+        continue;
+      }
+      if (!engines.includes('ort-web')) throw refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`);
+      engine = 'ort-web';
+      // Kept so a request for it names the reason (the ORT engine serves it).
+      if (engines.includes('micro')) failures[manifest.sha256] = microSkipped!;
+    }
+    // One copy of each model: micro models embed their compiled module (bound to the .onnx's
+    // sha256, verified above) and no graph bytes; ORT models embed the graph, checked at load.
+    const embedded = [jsonPath, ...extra, ...(engine === 'ort-web' ? [graphPath] : [])];
+    const lines: string[] = [];
+    for (const path of embedded) lines.push(`  ${JSON.stringify(path)}: bytesFromBase64(${JSON.stringify(Buffer.from(await source.read(path)).toString('base64'))}),`);
+    if (engine === 'micro') lines.push(`  ${JSON.stringify(graphPath)}: verifiedAtBuild(${JSON.stringify(manifest.sha256)}),`);
+    const modelFile = `model-${index}.generated.mjs`;
+    await writeFile(
+      join(dir, modelFile),
+      `import { bytesFromBase64, verifiedAtBuild } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport default {\n${lines.join('\n')}\n};\n`,
+    );
+    generated.push(modelFile);
+    modelImports.push(`import f${index} from './${modelFile}';`);
+    plans.push({ model: label, engine, ...(microSkipped ? { microSkipped } : {}), embedded, generated });
   }
   await writeFile(
     join(dir, 'models.generated.mjs'),
-    `import { bytesFromBase64 } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport const files = {\n${fileLines.join('\n')}\n};\n`,
+    `${modelImports.join('\n')}\nexport const files = { ${modelImports.map((line) => `...${/import (f\d+)/.exec(line)![1]}`).join(', ')} };\n`,
   );
   await writeFile(
     join(dir, 'micro.generated.mjs'),
     `${microImports.join('\n')}\nexport const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
+  return plans;
 }
 
 // Groups the bundle's inputs: node_modules packages by name, generated modules, repository folders.
@@ -160,11 +265,24 @@ function composition(metafile: Metafile, work: string): BuiltFunction['compositi
   return [...bytes].map(([source, n]) => ({ source, bytes: n })).sort((a, b) => b.bytes - a.bytes);
 }
 
+// Bytes of each generated file in the bundle (minified), by file name.
+function generatedBytes(metafile: Metafile, work: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const absolute = resolve(REPO_ROOT, input);
+      if (absolute.startsWith(work)) out.set(relative(work, absolute), bytesInOutput);
+    }
+  }
+  return out;
+}
+
 /** Builds one function: generated modules, bundle, sizes. */
-async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string): Promise<BuiltFunction> {
+async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean): Promise<BuiltFunction> {
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
-    await writeGenerated(work, spec.models, spec.engines, modelsRoot);
+    const { tier: budgetTier } = tierOf(spec.budget, options.tier);
+    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere }, modelsRoot, budgetTier.limitBytes);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
@@ -197,7 +315,18 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
     const zip = spec.zip ? zipSync(Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, [bytes, { level: 9 }]])), { mtime: new Date('2026-01-01T00:00:00Z') }) : undefined;
     const { name: tierName, tier } = tierOf(spec.budget, options.tier);
     const size = checkSize(targetName, spec.name, { rawBytes, gzipBytes, ...(zip ? { zipBytes: zip.length } : {}) }, tierName, tier);
-    return { spec, files, size, ...(zip ? { zip } : {}), composition: composition(result.metafile!, work) };
+    const inBundle = generatedBytes(result.metafile!, work);
+    const models: ModelPlan[] = [];
+    for (const { generated, ...plan } of plans) {
+      let bundleBytes = 0;
+      let modelGzip = 0;
+      for (const file of generated) {
+        bundleBytes += inBundle.get(file) ?? 0;
+        modelGzip += gzipSync(await readFile(join(work, file)), { level: 9 }).length;
+      }
+      models.push({ ...plan, bundleBytes, gzipBytes: modelGzip });
+    }
+    return { spec, files, size, ...(zip ? { zip } : {}), composition: composition(result.metafile!, work), models };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -206,7 +335,11 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
 /** Bundles and measures a target's functions without writing anything (bench:size). */
 export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
   const built: BuiltFunction[] = [];
-  for (const spec of target.functions(options)) built.push(await buildFunction(spec, options, target.name, modelsRoot));
+  const specs = target.functions(options);
+  for (const spec of specs) {
+    const ortElsewhere = specs.some((other) => other !== spec && other.engines.includes('ort-web'));
+    built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere));
+  }
   return built;
 }
 
@@ -227,6 +360,7 @@ export async function buildTarget(
   const built = await bundleTargetFunctions(target, resolved, options.modelsRoot);
   const sizes = built.map((b) => b.size);
   options.log?.(formatSizeTable(sizes));
+  options.log?.(formatModelShares(built.flatMap((b) => b.models.map((m) => ({ ...m, target: target.name, artifact: b.spec.name, limitBytes: b.size.limitBytes, measure: b.size.measure })))));
   const over = built.find((b) => !b.size.fits);
   if (over) throw new SizeBudgetError(over.size, target.advice(over.spec, resolved.tier));
   await rm(outDir, { recursive: true, force: true });

@@ -65,3 +65,31 @@ export class SizeBudgetError extends Error {
     this.name = 'SizeBudgetError';
   }
 }
+
+/** One embedded model's share of a function's budget (the pipeline's ModelPlan, placed). */
+export interface ModelShare {
+  target: string;
+  artifact: string;
+  model: string;
+  engine: string;
+  /** Why micro was passed over, when ORT serves the model. */
+  microSkipped?: string;
+  bundleBytes: number;
+  /** Its generated modules gzipped alone (shared dictionary ignored: an upper bound of its cost). */
+  gzipBytes: number;
+  limitBytes: number;
+  measure: SizeMeasure;
+}
+
+/** One line per model and function: engine chosen, bytes, share of the size budget. */
+export function formatModelShares(rows: ModelShare[]): string {
+  if (rows.length === 0) return 'models: none embedded';
+  return rows
+    .map((r) => {
+      const share = ((100 * r.gzipBytes) / r.limitBytes).toFixed(1);
+      if (r.engine === 'none') return `model ${r.model} in ${r.target}/${r.artifact}: not embedded (${r.microSkipped ?? 'no engine here'})`;
+      const why = r.microSkipped ? ` (not micro: ${r.microSkipped})` : '';
+      return `model ${r.model} in ${r.target}/${r.artifact}: engine ${r.engine}${why}, ${formatBytes(r.bundleBytes)} in the bundle, ${formatBytes(r.gzipBytes)} gzip = ${share}% of the ${formatBytes(r.limitBytes)} ${r.measure} budget`;
+    })
+    .join('\n');
+}

@@ -6,11 +6,11 @@ import { PredictionCaching } from './cache/prediction-caching.ts';
 import type { TextDigest } from './cache/keys.ts';
 import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
-import type { OnlineFeatures } from './features/online-features.ts';
 import type { FeatureAssembler } from './features/feature-assembler.ts';
 import type { EngineName } from './engine/types.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
 import { toResponse, type RouteResult } from './http/reply.ts';
+import { annotateCors, corsPreflight, type CorsConfig } from './http/cors.ts';
 import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
@@ -65,19 +65,16 @@ export interface InferenceServiceOptions {
    * portable pure-JS default (the node server passes node:crypto's). Must give the same digest.
    */
   digest?: TextDigest;
-  /** Feature views to fetch with every prediction (reported in the answer); none by default. */
-  features?: OnlineFeatures;
-  /**
-   * Fills the features/embedding inputs models declare (core/features createFeatureAssembler).
-   * Without one, such inputs take their declared defaults and answers say degraded "features_unavailable".
-   */
-  featureAssembler?: FeatureAssembler;
+  /** Assembler of feature and embedding inputs over the declared views (and of `"explain": true` answers); none by default. */
+  features?: FeatureAssembler;
   /** Telemetry settings (windows, prices, fleet store on Redis); `false` turns recording off. On by default. */
   telemetry?: TelemetryOptions | false;
   /** Phased rollouts per model (split, canary, shadow); none by default (the latest version serves). */
   rollout?: RolloutConfig;
   /** Per-client rate limit of the inference routes (core/ratelimit/config.ts `createRateLimitFromEnv`); none by default. */
   rateLimit?: RateLimitGate;
+  /** Cross-origin access (core/http/cors.ts `createCorsFromEnv`); none by default (same-origin only). */
+  cors?: CorsConfig;
   /** Called with unexpected errors (a 500 was answered); defaults to console.error. */
   onInternalError?: (error: unknown, request: CoreRequest) => void;
 }
@@ -161,7 +158,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     source: options.models,
     engines: options.engines,
     ortPreference: options.ortPreference,
-    ...(options.featureAssembler ? { features: options.featureAssembler } : {}),
+    ...(options.features ? { features: options.features } : {}),
   });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
   const caching = options.cache && options.cache.policy.mode !== 'off'
@@ -176,9 +173,17 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   if (options.rateLimit) context.rateLimit = options.rateLimit;
   const onInternalError = options.onInternalError ?? ((error: unknown) => console.error('edgeinfer: internal error', error));
 
+  const cors = options.cors;
+
   async function handle(request: CoreRequest, requestContext: RequestContext = {}): Promise<RouteResult> {
     let response: RouteResult;
     let errorCode: string | undefined;
+    // A preflight is answered before routing, rate limiting and reading any body.
+    const preflight = cors ? corsPreflight(cors, request) : undefined;
+    if (preflight) {
+      telemetry?.recordResponse(preflight.status);
+      return preflight;
+    }
     try {
       response = await route(request, context, requestContext);
     } catch (error) {
@@ -186,6 +191,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
       errorCode = error instanceof HttpError ? error.code : 'internal_error';
       response = errorResponse(error);
     }
+    if (cors) annotateCors(cors, request, response);
     if (telemetry) {
       telemetry.recordResponse(response.status, errorCode);
       telemetry.afterResponse(requestContext.waitUntil);

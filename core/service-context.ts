@@ -2,7 +2,7 @@
 // that turns "model not found / not loadable" into the right HTTP error.
 import { HttpError } from './http/errors.ts';
 import type { PredictionCaching } from './cache/prediction-caching.ts';
-import type { OnlineFeatures } from './features/online-features.ts';
+import type { FeatureAssembler } from './features/feature-assembler.ts';
 import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
@@ -42,8 +42,8 @@ export interface ServiceContext {
   cascade: Cascade;
   /** The prediction cache (L1, and L2 where configured); absent → nothing is cached. */
   caching?: PredictionCaching;
-  /** Online feature views fetched for each prediction (one round trip); absent → none. */
-  features?: OnlineFeatures;
+  /** Assembles feature and embedding inputs from the declared views (one round trip a request); absent → none. */
+  features?: FeatureAssembler;
   /** Metrics of this isolate (and the fleet, with a fleet store); absent when turned off. */
   telemetry?: Telemetry;
   /** Phased rollouts of model versions (traffic split, canary, shadow); absent → the latest version serves. */
@@ -62,7 +62,7 @@ export function createServiceContext(
   models: ModelStore,
   cascade: Cascade,
   caching?: PredictionCaching,
-  features?: OnlineFeatures,
+  features?: FeatureAssembler,
 ): ServiceContext {
   return {
     config,

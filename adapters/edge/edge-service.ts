@@ -11,11 +11,11 @@ import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
-import { createLambdaRegionalTier } from '../../core/router/lambda-regional-tier.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import { createRateLimitFromEnv, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 
 /** Variables an edge service reads (all optional). */
 export type EdgeEnv = Readonly<Record<string, string | undefined>>;
@@ -43,6 +43,8 @@ export const EDGE_ENV_VARS = [
   'EDGEINFER_MAX_BODY_BYTES',
   // Rate limits: off at the edge unless EDGEINFER_RATE_LIMIT is set (Upstash when configured, else per isolate).
   ...RATE_LIMIT_ENV_NAMES,
+  // Cross-origin access: off unless EDGEINFER_CORS_ORIGINS is set.
+  ...CORS_ENV_NAMES,
   'EDGEINFER_REGIONAL',
   'EDGEINFER_REGIONAL_FUNCTION',
   'EDGEINFER_REGIONAL_QUALIFIER',
@@ -71,7 +73,7 @@ function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
   if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
   const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((name) => !env[name]);
   if (missing.length) throw new Error(`EDGEINFER_REGIONAL=lambda needs ${missing.join(' and ')} (edge runtimes have no AWS credential chain)`);
-  return createLambdaRegionalTier({
+  const options = {
     functionName: env.EDGEINFER_REGIONAL_FUNCTION ?? 'edgeinfer-regional',
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.EDGEINFER_REGIONAL_QUALIFIER ? { qualifier: env.EDGEINFER_REGIONAL_QUALIFIER } : {}),
@@ -81,7 +83,27 @@ function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
       ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
     },
-  });
+  };
+  // Evaluated on the first escalation, not at cold start (a bundler keeps the module in the
+  // bundle, wrapped so that it is only parsed until then).
+  return lazyRegionalTier('lambda', () => import('./signed-fetch-regional-tier.ts').then((m) => m.createSignedFetchRegionalTier(options)));
+}
+
+/** A regional tier created on its first call; `invoke` still never rejects. */
+export function lazyRegionalTier(kind: string, create: () => Promise<RegionalTier>): RegionalTier {
+  let tier: Promise<RegionalTier> | undefined;
+  return {
+    kind,
+    async invoke(request, signal) {
+      tier ??= create();
+      try {
+        return await (await tier).invoke(request, signal);
+      } catch (error) {
+        tier = undefined;
+        return { ok: false, reason: 'network_error', message: `regional client could not be created: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    },
+  };
 }
 
 /** Builds the edge service of one isolate. Bad configuration throws, naming the variable. */
@@ -116,7 +138,9 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   // No default limit at the edge: each request to Upstash is a billed command, and the
   // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
   const { gate } = createRateLimitFromEnv(env);
+  const cors = createCorsFromEnv(env);
   return createInferenceService({
+    ...(cors ? { cors } : {}),
     telemetry,
     ...(gate ? { rateLimit: gate } : {}),
     models: new EmbeddedModelSource(options.files),

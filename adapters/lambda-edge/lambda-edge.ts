@@ -4,7 +4,11 @@
 //   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html
 //   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-generating-http-responses.html
 // Lambda@Edge has no environment variables: configuration is baked into the bundle at build.
+// The handler gives the core a light request view and writes its JSON replies directly: in
+// Node, the first web Request/Response/Headers loads undici (tens of ms of a cold start).
 import type { InferenceService } from '../../core/handler.ts';
+import type { CoreRequest } from '../../core/http/core-request.ts';
+import { JsonReply } from '../../core/http/reply.ts';
 import { bytesFromBase64 } from '../../core/model/embedded-source.ts';
 
 /** CloudFront header lists: lower-cased name → [{key, value}]. */
@@ -93,6 +97,47 @@ export async function createCloudFrontResult(response: Response): Promise<CloudF
   };
 }
 
+/** Host header values that can sit in a URL's authority as they are. */
+const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * The core's view of a CloudFront request (no undici object built) and its body bytes, which
+ * travel as RequestContext.body. A truncated body is dropped (answered 413, never parsed).
+ */
+export function createCoreRequestFromCloudFront(event: CloudFrontRequestEvent): { request: CoreRequest; body?: Uint8Array; truncated: boolean; clientIp?: string } {
+  const { config, request: cf } = event.Records[0]!.cf;
+  const lists = cf.headers ?? {};
+  const hostHeader = lists.host?.[0]?.value;
+  const host = hostHeader !== undefined && PLAIN_HOST.test(hostHeader) ? hostHeader : config.distributionDomainName && PLAIN_HOST.test(config.distributionDomainName) ? config.distributionDomainName : 'localhost';
+  const uri = cf.uri?.startsWith('/') ? cf.uri : `/${cf.uri ?? ''}`;
+  const truncated = Boolean(cf.body?.inputTruncated);
+  const data = cf.body?.data;
+  let body: Uint8Array | undefined;
+  if (!truncated && data && cf.method !== 'GET' && cf.method !== 'HEAD') body = cf.body?.encoding === 'base64' ? bytesFromBase64(data) : new TextEncoder().encode(data);
+  const request: CoreRequest = {
+    method: cf.method,
+    url: `https://${host}${uri}${cf.querystring ? `?${cf.querystring}` : ''}`,
+    headers: {
+      // CloudFront keys header lists by lower-cased name; repeated values join as Headers.get does.
+      get(name: string): string | null {
+        const list = lists[name.toLowerCase()];
+        return list && list.length ? list.map((h) => h.value).join(', ') : null;
+      },
+    },
+    body: null,
+  };
+  return { request, ...(body ? { body } : {}), truncated, ...(cf.clientIp ? { clientIp: cf.clientIp } : {}) };
+}
+
+function resultFromJsonReply(reply: JsonReply): CloudFrontResultResponse {
+  const headers: CloudFrontHeaders = {};
+  for (const [name, value] of Object.entries(reply.headers)) {
+    const lower = name.toLowerCase();
+    if (!READ_ONLY_HEADERS.has(lower)) (headers[lower] ??= []).push({ key: lower, value });
+  }
+  return { status: String(reply.status), headers, body: reply.text(), bodyEncoding: 'text' };
+}
+
 /** The Lambda handler of a viewer- or origin-request trigger. */
 export function createLambdaEdgeHandler(service: InferenceService, options: { trigger: 'viewer-request' | 'origin-request' }): (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse> {
   // CloudFront truncates bodies it exposes (40 KB viewer, 1 MB origin) and says so with
@@ -102,14 +147,15 @@ export function createLambdaEdgeHandler(service: InferenceService, options: { tr
   const hint = options.trigger === 'viewer-request' ? 'or send it to the origin-request behaviour (/v2/*, 1 MB)' : undefined;
   return async (event) => {
     const background: Promise<unknown>[] = [];
-    const { request, truncated, clientIp } = createRequestFromCloudFront(event);
-    const response = await service.fetch(request, {
+    const { request, body, truncated, clientIp } = createCoreRequestFromCloudFront(event);
+    const answer = await service.handle(request, {
       waitUntil: (p) => void background.push(p),
       platform: event,
+      ...(body ? { body } : {}),
       ...(clientIp ? { clientIp } : {}),
       ...(truncated ? { bodyTruncated: { limitBytes: exposed, ...(hint ? { hint } : {}) } } : {}),
     });
-    const result = await createCloudFrontResult(response);
+    const result = answer instanceof JsonReply ? resultFromJsonReply(answer) : await createCloudFrontResult(answer);
     // Lambda freezes the container after the handler returns: finish write-backs first.
     await Promise.allSettled(background);
     return result;

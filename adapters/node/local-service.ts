@@ -8,6 +8,7 @@ import { EngineRegistry } from '../../core/engine/registry.ts';
 import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
+import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -17,13 +18,15 @@ import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
 import { CACHE_ENV_NAMES, createCacheFromEnv, type CacheEnv } from '../../core/cache/config.ts';
 import type { CachePolicyOptions } from '../../core/cache/policy.ts';
-import { featureViewsByName } from '../../core/features/feature-views.ts';
-import { OnlineFeatures } from '../../core/features/online-features.ts';
+import type { FeatureRepository } from '../../core/features/declarations.ts';
+import { createFeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { loadFeatureRepository } from '../../features/index.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
+import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
 import { createRateLimitFromEnv, LOCAL_DEFAULT_RATE_LIMIT, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
 
 /** Which regional tier the local service escalates to. */
@@ -54,8 +57,8 @@ export interface LocalServiceOptions {
   cache?: CacheEnv;
   /** Tuning of the cache policy beyond the environment (e.g. the PoP→region latency a hit avoids, as bench:fleet models it). */
   cachePolicy?: Partial<CachePolicyOptions>;
-  /** Feature views fetched with every prediction, comma-separated (EDGEINFER_FEATURES, e.g. "sender_domain"); none by default. */
-  features?: string;
+  /** Declared feature views (default: the repository's features/ folder); `false`: none. */
+  features?: FeatureRepository | false;
   /**
    * Telemetry settings; `false` turns it off. Default: on, priced as `costProvider`, and
    * flushing to Upstash (for the fleet view) when the cache's UPSTASH_REDIS_REST_URL/TOKEN are set.
@@ -72,6 +75,8 @@ export interface LocalServiceOptions {
    * UPSTASH_REDIS_REST_URL/TOKEN are set.
    */
   rateLimit?: Record<string, string | undefined>;
+  /** Cross-origin access: the EDGEINFER_CORS_* variables (core/http/cors.ts); unset: off (same-origin only). */
+  cors?: Record<string, string | undefined>;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -82,10 +87,10 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
   const cache: CacheEnv = {};
   for (const name of CACHE_ENV_NAMES) if (env[name] !== undefined) cache[name] = env[name];
   options.cache = cache;
-  if (env.EDGEINFER_FEATURES) options.features = env.EDGEINFER_FEATURES;
   // On by default for `npm start`: a person using the demo never meets it, a script flooding the server does.
   options.rateLimit = { EDGEINFER_RATE_LIMIT: LOCAL_DEFAULT_RATE_LIMIT };
   for (const name of RATE_LIMIT_ENV_NAMES) if (env[name] !== undefined) options.rateLimit[name] = env[name];
+  for (const name of CORS_ENV_NAMES) if (env[name] !== undefined) (options.cors ??= {})[name] = env[name];
   if (env.EDGEINFER_MODELS_DIR) options.modelsRoot = env.EDGEINFER_MODELS_DIR;
   if (env.EDGEINFER_ORT_ENGINE === 'ort-web') options.ortPreference = ['ort-web', 'ort-node'];
   if (env.EDGEINFER_MICRO === '0') options.micro = false;
@@ -160,9 +165,12 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     },
   });
   options.log?.(`edgeinfer: ${description}`);
-  const views = options.features ? featureViewsByName(options.features) : [];
-  const features = views.length ? new OnlineFeatures({ views, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
-  if (features) options.log?.(`edgeinfer: features ${views.map((v) => `${v.name}@${v.version}`).join(', ')}${cache.remote ? '' : ' (no Upstash: defaults only)'}`);
+  const repository = options.features === false ? undefined : (options.features ?? loadFeatureRepository());
+  const features = repository && repository.views.size > 0 ? createFeatureAssembler({ repository, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
+  if (repository && features) {
+    const views = [...repository.views.values()].map((v) => `${v.name}@${v.version}`).join(', ');
+    options.log?.(`edgeinfer: feature views ${views}${cache.remote ? '' : ' (no Upstash: declared defaults, answers marked features_unavailable)'}`);
+  }
   const upstash = options.cache?.UPSTASH_REDIS_REST_URL && options.cache.UPSTASH_REDIS_REST_TOKEN ? { url: options.cache.UPSTASH_REDIS_REST_URL, token: options.cache.UPSTASH_REDIS_REST_TOKEN } : undefined;
   const telemetry: TelemetryOptions | false =
     options.telemetry === false
@@ -174,7 +182,10 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
         };
   const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }) : undefined;
   if (rateLimit) options.log?.(`edgeinfer: ${rateLimit.description}`);
+  const cors = options.cors ? createCorsFromEnv(options.cors) : undefined;
+  if (cors) options.log?.(`edgeinfer: CORS for ${cors.origins === '*' ? 'any origin' : [...cors.origins].join(', ')}`);
   const service = createInferenceService({
+    ...(cors ? { cors } : {}),
     models,
     telemetry,
     ...(rateLimit?.gate ? { rateLimit: rateLimit.gate } : {}),
@@ -187,14 +198,66 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
     ...(regional ? { regional } : {}),
     digest: nodeSha256Hex,
   });
+  const budgetMs = options.config?.cascade?.budgetMs ?? DEFAULT_CASCADE_CONFIG.budgetMs;
   return {
     ...service,
+    // Ready means a first request answers like any later one: every model is loaded and
+    // warmed, and so is the in-process regional tier (its first call loads the regional
+    // model, which alone can overrun the escalation budget).
+    async warm() {
+      const states = await service.warm();
+      if (choice.kind === 'in-process' && regional) {
+        const report = await warmRegionalTier(regional, await regionalModelsOf(models), budgetMs);
+        if (report) options.log?.(`edgeinfer: ${report}`);
+      }
+      return states;
+    },
     async close() {
       await Promise.allSettled([...background]);
       await service.close();
       await closeRegional();
     },
   };
+}
+
+/**
+ * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
+ * edge model names in `cascade.regional`, and the configured default pairs.
+ */
+export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
+  const names = new Set<string>(Object.values((DEFAULT_CASCADE_CONFIG as { regionalModels?: Record<string, string> }).regionalModels ?? {}));
+  for (const { name, version } of await latestVersions(source)) {
+    try {
+      const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };
+      if (raw.role === 'regional') names.add(name);
+      if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
+    } catch {
+      // A model.json that does not read is reported by the model store.
+    }
+  }
+  const present = new Set((await latestVersions(source)).map((m) => m.name));
+  return [...names].filter((name) => present.has(name)).sort();
+}
+
+/**
+ * Calls the regional tier for each model until one call answers within the escalation
+ * budget (the first loads and warms the model), at most 5 calls each; returns a log line.
+ */
+export async function warmRegionalTier(tier: RegionalTier, models: readonly string[], budgetMs: number): Promise<string | undefined> {
+  if (models.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const model of models) {
+    let last = '';
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const t0 = performance.now();
+      const outcome = await tier.invoke({ model, text: 'Subject: warmup\n\nedgeinfer warmup request', requestId: `warm-${attempt}`, deadlineMs: Date.now() + 30_000 }, AbortSignal.timeout(30_000));
+      const ms = performance.now() - t0;
+      last = outcome.ok ? `${ms.toFixed(1)} ms` : `${outcome.reason}: ${outcome.message}`;
+      if (outcome.ok && ms <= budgetMs) break;
+    }
+    parts.push(`${model} ${last}`);
+  }
+  return `regional tier ${tier.kind} warm (${parts.join(', ')}; budget ${budgetMs} ms)`;
 }
 
 /** Cache-key digest with node:crypto: the same hex SHA-256 of UTF-8 as the core's portable one, several times faster. */

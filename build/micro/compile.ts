@@ -3,9 +3,11 @@
 // no eval, no WASM and no imports, so it runs unchanged in V8 isolates, Deno and Node.
 import { createHash } from 'node:crypto';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
-import { readOnnxGraph, type DType, type IrGraph } from './model-ir.ts';
-import { ARRAY_OF, ModuleWriter, quoted, type Dim, type Value } from './module-writer.ts';
-import { OP_EMITTERS, SUPPORTED_OPS, materialize, type OpContext } from './ops.ts';
+import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
+import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
+import { foldBatchNorm } from './rewrite.ts';
+import { materialize, opKey, type OpContext } from './ops.ts';
+import { OP_EMITTERS, SUPPORTED_OPS } from './registry.ts';
 
 /** Version of the generated module's contract (metadata + run). */
 export const MICRO_MODULE_FORMAT = 'edgeinfer-micro/1';
@@ -32,7 +34,13 @@ export interface MicroModuleMetadata {
 export interface CompileOptions {
   /** Model name, recorded in the metadata and the module's header comment. */
   name: string;
+  /** Size and work limits checked before allocating or folding (defaults: DEFAULT_BUDGET). */
+  budget?: Partial<CompileBudget>;
+  /** Called about once a second on long compiles. */
+  onProgress?: (p: { done: number; total: number; node: string }) => void;
 }
+
+export type { CompileBudget };
 
 export interface CompiledMicroModule {
   /** The ES module source (JavaScript). */
@@ -44,20 +52,27 @@ export interface CompiledMicroModule {
   constantBytes: number;
 }
 
-/** Checks that every node is an op the micro engine implements; throws naming the first that is not. */
+/** Ops handled by the compiler itself rather than an emitter (they hold subgraphs). */
+const CONTROL_OPS = new Set(['If']);
+
+/** Checks that every node (subgraphs included) is an op the micro engine implements; throws naming the first that is not. */
 export function assertSupported(graph: IrGraph): void {
-  for (const node of graph.nodes) {
-    const standard = node.domain === '' || node.domain === 'ai.onnx';
-    if (!standard || !Object.hasOwn(OP_EMITTERS, node.opType)) {
-      const op = standard ? node.opType : `${node.domain}.${node.opType}`;
-      throw new MicroCompileError(
-        'unsupported_op',
-        `node "${node.name}" uses op ${op}, which the micro engine does not implement (it compiles ${SUPPORTED_OPS.join(', ')}); ${ORT_FALLBACK_HINT}`,
-        node.name,
-        node.opType,
-      );
+  const check = (nodes: readonly IrNode[]): void => {
+    for (const node of nodes) {
+      const standard = node.domain === '' || node.domain === 'ai.onnx';
+      const op = opKey(node);
+      if (!Object.hasOwn(OP_EMITTERS, op) && !(standard && CONTROL_OPS.has(op))) {
+        throw new MicroCompileError(
+          'unsupported_op',
+          `node "${node.name}" uses op ${op}, which the micro engine does not implement (it compiles ${SUPPORTED_OPS.join(', ')}); ${ORT_FALLBACK_HINT}`,
+          node.name,
+          node.opType,
+        );
+      }
+      for (const sub of node.subgraphs?.values() ?? []) check(sub.nodes);
     }
-  }
+  };
+  check(graph.nodes);
   if (graph.opset < 7) {
     throw new MicroCompileError('invalid_model', `default-domain opset ${graph.opset} is older than the micro engine supports (7+, 13+ recommended); ${ORT_FALLBACK_HINT}`);
   }
@@ -102,24 +117,43 @@ function specOf(name: string, dtype: DType, dims: readonly (number | string | nu
 /**
  * Compiles an ONNX model to an ES module exporting `metadata` (MicroModuleMetadata) and
  * `run(feeds) → outputs` (synchronous; tensors as {dtype, dims, data}). Throws a
- * MicroCompileError naming the node, the op and the fix when the graph cannot be compiled.
+ * MicroCompileError naming the node, the op and the fix when the graph cannot be compiled;
+ * any other failure on a crafted graph is reported as one too, so a build refuses that
+ * model alone instead of stopping.
  */
 export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptions): CompiledMicroModule {
-  const graph = readOnnxGraph(onnxBytes);
+  try {
+    return compileUnchecked(onnxBytes, options);
+  } catch (error) {
+    if (error instanceof MicroCompileError) throw error;
+    throw new MicroCompileError('invalid_model', `the micro compiler could not compile this graph (${(error as Error)?.message ?? String(error)}); ${ORT_FALLBACK_HINT}`);
+  }
+}
+
+function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): CompiledMicroModule {
+  const budget = resolveBudget(options.budget);
+  const progress = options.onProgress;
+  const graph = readOnnxGraph(onnxBytes, budget);
+  graph.nodes = foldBatchNorm(graph);
   assertSupported(graph);
-  const w = new ModuleWriter();
+  const w = new ModuleWriter(budget);
   const values = new Map<string, Value>();
+  // Initializers of the graph and of the subgraphs being compiled, innermost last.
+  const initializerScopes: Array<Map<string, ConstTensor>> = [graph.initializers];
   let constantBytes = 0;
   const valueOf = (name: string): Value | undefined => {
     const known = values.get(name);
     if (known) return known;
-    const init = graph.initializers.get(name);
-    if (!init) return undefined;
-    // Constants enter the module on first use, so unused initializers cost nothing.
-    constantBytes += init.data.byteLength;
-    const v: Value = { dtype: init.dtype, dims: init.dims, buf: w.constant(init.data), stage: 'const', data: init.data };
-    values.set(name, v);
-    return v;
+    for (let s = initializerScopes.length - 1; s >= 0; s--) {
+      const init = initializerScopes[s]!.get(name);
+      if (!init) continue;
+      // Constants enter the module on first use, so unused initializers cost nothing.
+      constantBytes += init.data.byteLength;
+      const v: Value = { dtype: init.dtype, dims: init.dims, buf: w.constant(init.data), stage: 'const', data: init.data };
+      values.set(name, v);
+      return v;
+    }
+    return undefined;
   };
 
   // Graph inputs: checked and bound at the top of run().
@@ -136,7 +170,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
       prologue.push(`  const ${local} = feeds[INPUTS[${i}].name].dims[${k}];`);
       if (typeof d === 'string') {
         const shared = symbols.get(d);
-        if (shared) prologue.push(`  if (${local} !== ${shared}) fail("bad_input", "inputs disagree on dimension ${quoted(d)}: " + ${local} + " vs " + ${shared});`);
+        if (shared) prologue.push(`  if (${local} !== ${shared}) fail("bad_input", "inputs disagree on dimension " + ${w.text(d)} + ": " + ${local} + " vs " + ${shared});`);
         else symbols.set(d, local);
       }
       return local;
@@ -152,70 +186,160 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     values.set(input.name, { dtype: input.dtype, dims, buf, stage: 'run' });
   });
 
-  // Only nodes that lead to an output are compiled.
-  const live = new Set(graph.outputs.map((o) => o.name));
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const node = graph.nodes[i]!;
-    if (node.outputs.some((o) => live.has(o))) for (const name of node.inputs) if (name) live.add(name);
-  }
-
-  // How many times each value is read; a value read once may be fused into its reader.
+  // How many times each value is read (subgraphs included); a value read once may be fused into its reader.
   const reads = new Map<string, number>();
-  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
-  for (const node of graph.nodes) {
-    if (!node.outputs.some((o) => live.has(o))) continue;
-    for (const name of node.inputs) if (name) reads.set(name, (reads.get(name) ?? 0) + 1);
-  }
+  // Values that must be materialised: graph outputs and subgraph outputs.
+  const pinned = new Set(graph.outputs.map((o) => o.name));
+  const countReads = (nodes: readonly IrNode[], live: Set<string>): void => {
+    for (const node of nodes) {
+      if (!node.outputs.some((o) => live.has(o))) continue;
+      for (const name of node.inputs) if (name) reads.set(name, (reads.get(name) ?? 0) + 1);
+      // An If reads its condition from a buffer.
+      if (node.subgraphs && node.inputs[0]) pinned.add(node.inputs[0]);
+      for (const sub of node.subgraphs?.values() ?? []) {
+        for (const o of sub.outputs) {
+          pinned.add(o);
+          reads.set(o, (reads.get(o) ?? 0) + 1);
+        }
+        countReads(sub.nodes, liveSet(sub.nodes, sub.outputs));
+      }
+    }
+  };
+  const topLive = liveSet(graph.nodes, graph.outputs.map((o) => o.name));
+  countReads(graph.nodes, topLive);
 
   const ops: Record<string, number> = {};
   let foldedNodes = 0;
-  for (const node of graph.nodes) {
-    if (!node.outputs.some((o) => live.has(o))) continue;
-    const fail = (code: MicroCompileErrorCode, problem: string): never => {
-      throw new MicroCompileError(code, `node "${node.name}" (op ${node.opType}): ${problem}; ${ORT_FALLBACK_HINT}`, node.name, node.opType);
-    };
-    const inputs = node.inputs.map((name) => {
-      if (!name) return undefined;
-      const v = valueOf(name);
-      if (!v) fail('invalid_model', `reads "${name}", which no earlier node, input or initializer provides (nodes must be in topological order)`);
-      return v;
-    });
-    // A node whose inputs are all constants runs once, at import (e.g. dequantizing weights).
-    const atImport = inputs.every((v) => !v || v.stage !== 'run');
-    w.section = atImport ? 'init' : 'run';
-    if (atImport) foldedNodes++;
-    const stage = atImport ? 'init' : 'run';
-    const ctx: OpContext = {
-      w,
-      node,
-      opset: graph.opset,
-      input: (i) => {
-        const v = inputs[i];
-        return v && materialize(ctx, v);
-      },
-      need: (i) => materialize(ctx, inputs[i] ?? fail('invalid_model', `input ${i} is required`)),
-      raw: (i) => inputs[i] ?? fail('invalid_model', `input ${i} is required`),
-      canDefer: (i) => {
-        const name = node.outputs[i];
-        return !atImport && !!name && reads.get(name) === 1 && !graphOutputs.has(name);
-      },
-      define: (i, value) => {
-        const name = node.outputs[i];
-        if (name) values.set(name, value);
-      },
-      output: (i, dtype, dims) => {
-        const v: Value = { dtype, dims, buf: w.alloc(dtype, dims), stage };
-        const name = node.outputs[i];
-        if (name) values.set(name, v);
+  const totalNodes = countNodes(graph.nodes);
+  let doneNodes = 0;
+  let lastReport = Date.now();
+
+  const compileNodes = (nodes: readonly IrNode[], live: Set<string>): void => {
+    for (const node of nodes) {
+      if (!node.outputs.some((o) => live.has(o))) continue;
+      const fail = (code: MicroCompileErrorCode, problem: string): never => {
+        throw new MicroCompileError(code, `node "${node.name}" (op ${node.opType}): ${problem}; ${ORT_FALLBACK_HINT}`, node.name, node.opType);
+      };
+      const inputs = node.inputs.map((name) => {
+        if (!name) return undefined;
+        const v = valueOf(name);
+        if (!v) fail('invalid_model', `reads "${name}", which no earlier node, input or initializer provides (nodes must be in topological order)`);
         return v;
-      },
-      fail,
-    };
-    w.startNode();
-    OP_EMITTERS[node.opType]!(ctx);
-    w.finishNode(`${node.name}: ${node.opType}`);
-    ops[node.opType] = (ops[node.opType] ?? 0) + 1;
-  }
+      });
+      if (node.opType === 'If' && (node.domain === '' || node.domain === 'ai.onnx')) {
+        compileIf(node, inputs[0] ?? fail('invalid_model', 'If needs a condition'), fail);
+      } else {
+        // A node whose inputs are all constants runs once, at import (e.g. dequantizing weights).
+        const atImport = inputs.every((v) => !v || v.stage !== 'run');
+        w.section = atImport ? 'init' : 'run';
+        if (atImport) foldedNodes++;
+        const stage = atImport ? 'init' : 'run';
+        w.budgetWhere = `node "${node.name}" (op ${node.opType})`;
+        const ctx: OpContext = {
+          w,
+          node,
+          opset: graph.opset,
+          stage,
+          input: (i) => {
+            const v = inputs[i];
+            return v && materialize(ctx, v);
+          },
+          need: (i) => materialize(ctx, inputs[i] ?? fail('invalid_model', `input ${i} is required`)),
+          raw: (i) => inputs[i] ?? fail('invalid_model', `input ${i} is required`),
+          has: (i) => inputs[i] !== undefined,
+          count: () => inputs.length,
+          canDefer: (i) => {
+            const name = node.outputs[i];
+            return !atImport && !!name && reads.get(name) === 1 && !pinned.has(name);
+          },
+          define: (i, value) => {
+            const name = node.outputs[i];
+            if (name) values.set(name, value);
+          },
+          output: (i, dtype, dims) => {
+            const v: Value = { dtype, dims, buf: w.alloc(dtype, dims), stage };
+            const name = node.outputs[i];
+            if (name) values.set(name, v);
+            return v;
+          },
+          fail,
+        };
+        w.startNode();
+        OP_EMITTERS[opKey(node)]!(ctx);
+        w.finishNode(`${node.name}: ${node.opType}`);
+      }
+      ops[opKey(node)] = (ops[opKey(node)] ?? 0) + 1;
+      doneNodes++;
+      if (progress && Date.now() - lastReport > 1000) {
+        lastReport = Date.now();
+        progress({ done: doneNodes, total: totalNodes, node: node.name });
+      }
+    }
+  };
+
+  // If: a condition known at compile time compiles one branch inline; otherwise both
+  // branches are compiled into an if/else that copies the branch outputs into shared buffers.
+  const compileIf = (node: IrNode, cond: Value, fail: (code: MicroCompileErrorCode, problem: string) => never): void => {
+    const thenBranch = node.subgraphs?.get('then_branch') ?? fail('invalid_model', 'If lacks then_branch');
+    const elseBranch = node.subgraphs?.get('else_branch') ?? fail('invalid_model', 'If lacks else_branch');
+    if (thenBranch.outputs.length !== node.outputs.length || elseBranch.outputs.length !== node.outputs.length) {
+      fail('invalid_model', 'the branches must produce as many outputs as the If');
+    }
+    if (cond.data) {
+      const branch = cond.data[0] ? thenBranch : elseBranch;
+      initializerScopes.push(branch.initializers);
+      compileNodes(branch.nodes, liveSet(branch.nodes, branch.outputs));
+      initializerScopes.pop();
+      node.outputs.forEach((name, i) => {
+        const v = valueOf(branch.outputs[i]!) ?? fail('invalid_model', `branch output "${branch.outputs[i]}" is produced by no node`);
+        if (name) values.set(name, v);
+      });
+      foldedNodes++;
+      return;
+    }
+    const implicit = (node.implicitInputs ?? []).map((n) => valueOf(n));
+    const section = cond.stage === 'run' || implicit.some((v) => v?.stage === 'run') ? 'run' : 'init';
+    const stage = section;
+    const indent = section === 'run' ? '  ' : '';
+    const target = (): string[] => (section === 'run' ? w.run : w.init);
+    target().push(`${indent}// ${w.commentText(node.name)}: If`);
+    target().push(`${indent}if (${cond.buf}[0]) {`);
+    const outs: Value[] = [];
+    for (const [k, branch] of [thenBranch, elseBranch].entries()) {
+      if (k === 1) target().push(`${indent}} else {`);
+      initializerScopes.push(branch.initializers);
+      compileNodes(branch.nodes, liveSet(branch.nodes, branch.outputs));
+      initializerScopes.pop();
+      w.section = section;
+      w.startNode();
+      branch.outputs.forEach((name, i) => {
+        const v = valueOf(name) ?? fail('invalid_model', `branch output "${name}" is produced by no node`);
+        if (v.lazy) fail('invalid_model', `branch output "${name}" was left unmaterialised (compiler bug)`);
+        for (const d of v.dims) {
+          if (typeof d === 'string' && !/^s\d+_\d+$/.test(d)) fail('unsupported_shape', `branch output "${name}" has a shape computed inside the branch; the micro engine needs If outputs of static shape (or input dimensions)`);
+        }
+        let out = outs[i];
+        if (!out) {
+          out = { dtype: v.dtype, dims: v.dims, buf: w.alloc(v.dtype, v.dims), stage };
+          outs[i] = out;
+        } else {
+          if (out.dtype !== v.dtype) fail('invalid_model', `the branches produce output ${i} as ${out.dtype} and ${v.dtype}`);
+          if (out.dims.length !== v.dims.length || out.dims.some((d, j) => d !== v.dims[j])) {
+            fail('unsupported_shape', `the branches produce output ${i} of shapes [${out.dims.join(', ')}] and [${v.dims.join(', ')}]; the micro engine needs both alike`);
+          }
+          w.grow(out.buf, out.dtype, out.dims);
+        }
+        w.emit(`${out.buf}.set(${v.buf}.subarray(0, ${w.prod(v.dims)}));`);
+      });
+      w.finishNode(`${node.name}: If ${k === 0 ? 'then' : 'else'} outputs`);
+    }
+    target().push(`${indent}}`);
+    node.outputs.forEach((name, i) => {
+      if (name) values.set(name, outs[i]!);
+    });
+  };
+
+  compileNodes(graph.nodes, topLive);
 
   // Outputs are copied out, so callers may keep them while the buffers are reused.
   const results: string[] = [];
@@ -243,10 +367,11 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     ops,
   };
   const source = [
-    `// Generated by the edgeinfer micro compiler from "${options.name}" (sha256 ${metadata.sourceSha256}).`,
+    // The name is the only model-supplied text in a comment: newlines and line separators become spaces.
+    `// Generated by the edgeinfer micro compiler from ${w.commentText(JSON.stringify(options.name))} (sha256 ${metadata.sourceSha256}).`,
     '// Do not edit: rebuild with `npm run build:micro`. Plain ES module: no imports, no eval, no WASM.',
     '',
-    `export const metadata = ${JSON.stringify(metadata)};`,
+    `export const metadata = ${jsString(metadata)};`,
     'const INPUTS = metadata.inputs;',
     'const OUTPUTS = metadata.outputs;',
     '',
@@ -255,7 +380,7 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     '',
     '// Constants, in their stored types.',
     ...w.constants,
-    `const NODES = ${JSON.stringify(w.nodeNames)};`,
+    `const NODES = ${jsString(w.nodeNames)};`,
     '',
     '// Buffers, allocated once (variable-size ones grow on demand).',
     ...w.buffers,
@@ -274,4 +399,23 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
     '',
   ].join('\n');
   return { source, metadata, foldedNodes, constantBytes };
+}
+
+/** Names of values that lead to `outputs` through `nodes` (subgraph reads included). */
+function liveSet(nodes: readonly IrNode[], outputs: readonly string[]): Set<string> {
+  const live = new Set(outputs);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i]!;
+    if (node.outputs.some((o) => live.has(o))) for (const name of [...node.inputs, ...(node.implicitInputs ?? [])]) if (name) live.add(name);
+  }
+  return live;
+}
+
+function countNodes(nodes: readonly IrNode[]): number {
+  let n = 0;
+  for (const node of nodes) {
+    n++;
+    for (const sub of node.subgraphs?.values() ?? []) n += countNodes(sub.nodes);
+  }
+  return n;
 }

@@ -1,5 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
+import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
 /** A dimension: a number when static, else the name of a JS constant holding it at run time. */
@@ -35,7 +36,42 @@ export const ARRAY_OF: Record<DType, string> = {
   int64: 'Float64Array',
   int8: 'Int8Array',
   uint8: 'Uint8Array',
+  bool: 'Uint8Array',
 };
+
+/** Bytes per element of each dtype's typed array. */
+export const BYTES_OF_DTYPE: Record<DType, number> = { float32: 4, int32: 4, int64: 8, int8: 1, uint8: 1, bool: 1 };
+
+/**
+ * Limits checked before anything is allocated or computed, so a crafted graph is refused
+ * (per model) instead of exhausting memory or CPU at build time or at import.
+ */
+export interface CompileBudget {
+  /** Elements of any one tensor (constant, buffer, or folded result). */
+  maxTensorElements: number;
+  /** Bytes of all buffers the module allocates (static sizes; growable ones are checked at run time by their inputs). */
+  maxBufferBytes: number;
+  /** Multiply-adds of work done once at import (folded MatMul/Gemm/Conv over constants). */
+  maxImportMacs: number;
+  /** Bytes of constant data in the .onnx. */
+  maxConstantBytes: number;
+}
+
+export const DEFAULT_BUDGET: CompileBudget = {
+  maxTensorElements: 64 * 1024 * 1024,
+  maxBufferBytes: 512 * 1024 * 1024,
+  maxImportMacs: 2e8,
+  maxConstantBytes: 256 * 1024 * 1024,
+};
+
+export function resolveBudget(partial: Partial<CompileBudget> | undefined): CompileBudget {
+  return { ...DEFAULT_BUDGET, ...(partial ?? {}) };
+}
+
+/** The one way model-supplied text enters generated code: a JS literal (JSON plus the two line separators). */
+export function jsString(value: unknown): string {
+  return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 /** Names of buffers and constants (see `alloc`, `scratch`, `constant`) and input data (f<n>). */
@@ -51,6 +87,57 @@ export class ModuleWriter {
   /** Node names quoted in run-time errors, emitted once as the module's NODES table. */
   readonly nodeNames: string[] = [];
   #counter = 0;
+  #bufferBytes = 0;
+  readonly budget: CompileBudget;
+  /** Which node is being compiled, for budget refusals. */
+  budgetWhere = 'the graph';
+
+  constructor(budget: CompileBudget = DEFAULT_BUDGET) {
+    this.budget = budget;
+  }
+
+  /** Refuses a tensor of `elements` elements (or a negative/non-integer size) before it is allocated. */
+  checkElements(elements: number, what: string): void {
+    if (!Number.isSafeInteger(elements) || elements < 0) {
+      throw new MicroCompileError('invalid_model', `${this.budgetWhere}: ${what} has an invalid size (${elements}); ${ORT_FALLBACK_HINT}`);
+    }
+    if (elements > this.budget.maxTensorElements) {
+      throw new MicroCompileError(
+        'unsupported_shape',
+        `${this.budgetWhere}: ${what} would hold ${elements} elements, over the micro budget of ${this.budget.maxTensorElements}; ${ORT_FALLBACK_HINT}`,
+      );
+    }
+  }
+
+  /** Counts work done at import (folded nodes) against the budget. */
+  #importMacs = 0;
+  chargeImport(macs: Dim): void {
+    if (this.section !== 'init') return;
+    if (typeof macs !== 'number') return;
+    this.#importMacs += macs;
+    if (this.#importMacs > this.budget.maxImportMacs) {
+      throw new MicroCompileError(
+        'unsupported_shape',
+        `${this.budgetWhere}: computing constants at import would take ${this.#importMacs.toExponential(2)} multiply-adds, over the micro budget of ${this.budget.maxImportMacs.toExponential(2)}; ${ORT_FALLBACK_HINT}`,
+      );
+    }
+  }
+
+  /** A JS string literal of model-supplied text, for generated code. */
+  text(value: string): string {
+    return jsString(value);
+  }
+
+  /** Model-supplied text inside a // comment: line terminators become spaces. */
+  commentText(value: string): string {
+    return value.replace(/[\r\n\u2028\u2029]/g, ' ');
+  }
+
+  /** Grows a variable-size buffer to hold `dims` (nothing for static sizes). */
+  grow(buf: string, dtype: DType, dims: readonly Dim[]): void {
+    const size = this.prod(dims);
+    if (typeof size !== 'number') this.#pre.push(`if (${buf}.length < ${size}) ${buf} = new ${ARRAY_OF[dtype]}(${size});`);
+  }
   /** Where node code currently goes: module top level (import time) or the run function. */
   section: 'init' | 'run' = 'run';
   /** Lines of the node being emitted: `pre` sits in function scope, `body` in a block. */
@@ -71,7 +158,7 @@ export class ModuleWriter {
   finishNode(comment: string): void {
     const target = this.section === 'init' ? this.init : this.run;
     const indent = this.section === 'init' ? '' : '  ';
-    target.push(`${indent}// ${comment.replace(/[\r\n\u2028\u2029]/g, ' ')}`);
+    target.push(`${indent}// ${this.commentText(comment)}`);
     for (const line of this.#pre) target.push(indent + line);
     if (this.#body.length > 0) {
       // Hot loops read block-local consts: module-level bindings cost a context load and a
@@ -136,6 +223,11 @@ export class ModuleWriter {
     const size = this.prod(dims);
     const ctor = ARRAY_OF[dtype];
     if (typeof size === 'number') {
+      this.checkElements(size, 'a buffer');
+      this.#bufferBytes += size * BYTES_OF_DTYPE[dtype];
+      if (this.#bufferBytes > this.budget.maxBufferBytes) {
+        throw new MicroCompileError('unsupported_shape', `${this.budgetWhere}: the module's buffers would take ${this.#bufferBytes} bytes, over the micro budget of ${this.budget.maxBufferBytes}; ${ORT_FALLBACK_HINT}`);
+      }
       this.buffers.push(`const ${name} = new ${ctor}(${size});`);
     } else {
       this.buffers.push(`let ${name} = new ${ctor}(0);`);
@@ -148,6 +240,7 @@ export class ModuleWriter {
   scratch(size: Dim): string {
     const name = this.fresh('acc');
     if (typeof size === 'number') {
+      this.checkElements(size, 'a scratch buffer');
       this.buffers.push(`const ${name} = new Float64Array(${size});`);
     } else {
       this.buffers.push(`let ${name} = new Float64Array(0);`);
@@ -275,7 +368,7 @@ function bytesOf(text) {
   return bytes.buffer;
 }`;
 
-/** Text safe inside a double-quoted JS string literal (model-supplied names). */
+/** Text safe inside a double-quoted JS string literal (model-supplied names): jsString without its quotes. */
 export function quoted(text: string): string {
-  return JSON.stringify(text).slice(1, -1);
+  return jsString(text).slice(1, -1);
 }

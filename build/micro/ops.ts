@@ -10,6 +10,12 @@ export interface OpContext {
   readonly w: ModuleWriter;
   readonly node: IrNode;
   readonly opset: number;
+  /** Where the node's code runs: once at import (all inputs constant) or per call. */
+  readonly stage: 'init' | 'run';
+  /** Whether input i is given (not omitted). */
+  has(i: number): boolean;
+  /** Number of input slots (omitted ones included). */
+  count(): number;
   /** The i-th input, or undefined when omitted. */
   input(i: number): Value | undefined;
   /** The i-th input, materialised; a compile error when absent. */
@@ -24,53 +30,58 @@ export interface OpContext {
   fail(code: MicroCompileErrorCode, problem: string): never;
 }
 
-type OpEmitter = (ctx: OpContext) => void;
+export type OpEmitter = (ctx: OpContext) => void;
 
-const FLOAT_ONLY = ['float32'] as const;
+/** The registry key of a node: the op type, prefixed by its domain outside the default one. */
+export function opKey(node: IrNode): string {
+  return node.domain === '' || node.domain === 'ai.onnx' ? node.opType : `${node.domain}.${node.opType}`;
+}
 
-function attr(ctx: OpContext, name: string): AttrValue | undefined {
+export const FLOAT_ONLY = ['float32'] as const;
+
+export function attr(ctx: OpContext, name: string): AttrValue | undefined {
   return ctx.node.attrs.get(name);
 }
-function attrInt(ctx: OpContext, name: string, fallback: number): number {
+export function attrInt(ctx: OpContext, name: string, fallback: number): number {
   const v = attr(ctx, name);
   return typeof v === 'number' ? v : fallback;
 }
-function attrFloat(ctx: OpContext, name: string, fallback: number): number {
+export function attrFloat(ctx: OpContext, name: string, fallback: number): number {
   const v = attr(ctx, name);
   return typeof v === 'number' ? v : fallback;
 }
-function attrInts(ctx: OpContext, name: string): number[] | undefined {
+export function attrInts(ctx: OpContext, name: string): number[] | undefined {
   const v = attr(ctx, name);
   return Array.isArray(v) ? v : undefined;
 }
 
-function requireDtype(ctx: OpContext, v: Value, allowed: readonly DType[], what: string): void {
+export function requireDtype(ctx: OpContext, v: Value, allowed: readonly DType[], what: string): void {
   if (!allowed.includes(v.dtype)) {
     ctx.fail('unsupported_dtype', `${what} is ${v.dtype}; the micro engine implements this op for ${allowed.join(', ')} only`);
   }
 }
 
 /** Values of an input that must be known at compile time (shapes, axes). */
-function constValues(ctx: OpContext, i: number, what: string): number[] {
+export function constValues(ctx: OpContext, i: number, what: string): number[] {
   const v = ctx.need(i);
   if (!v.data) ctx.fail('unsupported_shape', `${what} (input ${i}) is computed at run time; the micro engine needs it as a constant`);
   return Array.from(v.data as ArrayLike<number>);
 }
 
-function normAxis(ctx: OpContext, axis: number, rank: number): number {
+export function normAxis(ctx: OpContext, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) ctx.fail('invalid_model', `axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 
 /** Axes from the opset-13+ input when given, else from the older attribute. */
-function axesOf(ctx: OpContext, inputIndex: number, rank: number): number[] | undefined {
+export function axesOf(ctx: OpContext, inputIndex: number, rank: number): number[] | undefined {
   const fromInput = ctx.node.inputs[inputIndex] ? constValues(ctx, inputIndex, 'axes') : undefined;
   const axes = fromInput ?? attrInts(ctx, 'axes');
   return axes?.map((a) => normAxis(ctx, a, rank));
 }
 
-function sumDims(ctx: OpContext, dims: Dim[]): Dim {
+export function sumDims(ctx: OpContext, dims: Dim[]): Dim {
   let n = 0;
   const symbols: string[] = [];
   for (const d of dims) {
@@ -82,7 +93,7 @@ function sumDims(ctx: OpContext, dims: Dim[]): Dim {
 }
 
 /** Numpy broadcasting of shapes; variable dims are checked at run time. */
-function broadcastShape(ctx: OpContext, shapes: ReadonlyArray<readonly Dim[]>): Dim[] {
+export function broadcastShape(ctx: OpContext, shapes: ReadonlyArray<readonly Dim[]>): Dim[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: Dim[] = [];
   for (let k = 0; k < rank; k++) {
@@ -109,13 +120,14 @@ function broadcastShape(ctx: OpContext, shapes: ReadonlyArray<readonly Dim[]>): 
 }
 
 /** An expression as the dtype's typed array would store it (so fused code equals unfused). */
-function coerce(dtype: DType, e: string): string {
+export function coerce(dtype: DType, e: string): string {
   switch (dtype) {
     case 'float32': return `Math.fround(${e})`;
     case 'int32': return `((${e}) | 0)`;
     case 'int8': return `((${e}) << 24 >> 24)`;
     case 'uint8': return `((${e}) & 255)`;
     case 'int64': return `(${e})`;
+    case 'bool': return `((${e}) ? 1 : 0)`;
   }
 }
 
@@ -148,7 +160,7 @@ function expand(ctx: OpContext, v: Value): Expansion {
  * Loops over `iter` reading `values` element-wise (lazy ones computed inline) plus index
  * operands given only by dims (e.g. an accumulator); `body` gets element expressions.
  */
-function elementLoops(
+export function elementLoops(
   ctx: OpContext,
   iter: readonly Dim[],
   values: Value[],
@@ -198,7 +210,7 @@ export function materialize(ctx: OpContext, v: Value): Value {
 }
 
 /** An element-wise op: left lazy for its single consumer to fuse, else computed now. */
-function mapOp(ctx: OpContext, dtype: DType, dims: Dim[], operands: Value[], expr: (args: string[]) => string): void {
+export function mapOp(ctx: OpContext, dtype: DType, dims: Dim[], operands: Value[], expr: (args: string[]) => string): void {
   const full = (args: string[]) => coerce(dtype, expr(args));
   if (ctx.canDefer(0)) {
     ctx.define(0, { dtype, dims, buf: '', stage: 'run', lazy: { kind: 'map', operands, expr: full } });
@@ -208,7 +220,7 @@ function mapOp(ctx: OpContext, dtype: DType, dims: Dim[], operands: Value[], exp
   elementLoops(ctx, dims, operands, [], (el, _i, o) => [`${y.buf}[${o}] = ${full(el)};`]);
 }
 
-function binary(expr: (a: string, b: string, dtype: DType) => string): OpEmitter {
+export function binary(expr: (a: string, b: string, dtype: DType) => string): OpEmitter {
   return (ctx) => {
     const a = ctx.raw(0);
     const b = ctx.raw(1);
@@ -218,7 +230,7 @@ function binary(expr: (a: string, b: string, dtype: DType) => string): OpEmitter
   };
 }
 
-function unaryFloat(expr: (x: string) => string): OpEmitter {
+export function unaryFloat(expr: (x: string) => string): OpEmitter {
   return (ctx) => {
     const x = ctx.raw(0);
     requireDtype(ctx, x, FLOAT_ONLY, 'the input');
@@ -227,7 +239,7 @@ function unaryFloat(expr: (x: string) => string): OpEmitter {
 }
 
 /** A view: same buffer, new dims (Reshape, Flatten, Squeeze, Unsqueeze, Identity). */
-function view(ctx: OpContext, input: Value, dims: Dim[]): void {
+export function view(ctx: OpContext, input: Value, dims: Dim[]): void {
   const lazy = input.lazy;
   if (lazy?.kind === 'gather' && ctx.canDefer(0)) {
     // Still rows of the same table picked by the same ids when only the row part is reshaped.
@@ -247,7 +259,7 @@ function view(ctx: OpContext, input: Value, dims: Dim[]): void {
   ctx.define(0, { dtype: x.dtype, dims, buf: x.buf, stage: x.stage, ...(x.data ? { data: x.data } : {}) });
 }
 
-function withoutAxis(dims: readonly Dim[], axis: number): Dim[] {
+export function withoutAxis(dims: readonly Dim[], axis: number): Dim[] {
   return dims.filter((_, k) => k !== axis);
 }
 
@@ -353,7 +365,7 @@ function meanOf(acc: string, count: Dim): string {
   return typeof count === 'number' ? `${acc} / ${count}` : `(${count} === 0 ? 0 : ${acc} / ${count})`;
 }
 
-function alignRight(dims: readonly Dim[], rank: number): Dim[] {
+export function alignRight(dims: readonly Dim[], rank: number): Dim[] {
   return [...Array<Dim>(rank - dims.length).fill(1), ...dims];
 }
 
@@ -417,12 +429,29 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
   return true;
 }
 
-function reduce(kind: 'sum' | 'mean'): OpEmitter {
+export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsquare' | 'l1' | 'l2' | 'logsum' | 'logsumexp';
+
+/** Accumulator start, step and finish of each reduction (doubles throughout, as a float64 accumulator). */
+const REDUCERS: Record<ReduceKind, { init: string; step: (acc: string, v: string) => string; finish?: (acc: string, count: Dim) => string }> = {
+  sum: { init: '0', step: (a, v) => `${a} += ${v};` },
+  mean: { init: '0', step: (a, v) => `${a} += ${v};`, finish: (a, n) => meanOf(a, n) },
+  max: { init: '-Infinity', step: (a, v) => `{ const v = ${v}; if (v > ${a} || v !== v) ${a} = v; }` },
+  min: { init: 'Infinity', step: (a, v) => `{ const v = ${v}; if (v < ${a} || v !== v) ${a} = v; }` },
+  prod: { init: '1', step: (a, v) => `${a} *= ${v};` },
+  sumsquare: { init: '0', step: (a, v) => `{ const v = ${v}; ${a} += v * v; }` },
+  l1: { init: '0', step: (a, v) => `${a} += Math.abs(${v});` },
+  l2: { init: '0', step: (a, v) => `{ const v = ${v}; ${a} += v * v; }`, finish: (a) => `Math.sqrt(${a})` },
+  logsum: { init: '0', step: (a, v) => `${a} += ${v};`, finish: (a) => `Math.log(${a})` },
+  logsumexp: { init: '0', step: (a, v) => `${a} += Math.exp(${v});`, finish: (a) => `Math.log(${a})` },
+};
+
+export function reduce(kind: ReduceKind): OpEmitter {
   return (ctx) => {
     const x = ctx.raw(0);
-    requireDtype(ctx, x, ['float32', 'int32', 'int64'], 'the input');
+    requireDtype(ctx, x, ['float32', 'int32', 'int64', ...(kind === 'max' || kind === 'min' ? (['int8', 'uint8'] as const) : [])], 'the input');
     const rank = x.dims.length;
     const keepdims = attrInt(ctx, 'keepdims', 1) === 1;
+    // ReduceSum took axes as an input from opset 13, the others from opset 18.
     let axes = axesOf(ctx, 1, rank);
     if (!axes || axes.length === 0) {
       if (attrInt(ctx, 'noop_with_empty_axes', 0) === 1) return view(ctx, x, x.dims);
@@ -431,14 +460,15 @@ function reduce(kind: 'sum' | 'mean'): OpEmitter {
     const reduced = new Set(axes);
     const kept = x.dims.map((d, k) => (reduced.has(k) ? 1 : d));
     const outDims = keepdims ? kept : x.dims.filter((_, k) => !reduced.has(k));
-    if (x.lazy && tryEmbeddingBag(ctx, x, reduced, kind, outDims)) return;
+    if ((kind === 'sum' || kind === 'mean') && x.lazy && tryEmbeddingBag(ctx, x, reduced, kind, outDims)) return;
     const n = ctx.w.prod(kept);
     const count = ctx.w.prod(x.dims.filter((_, k) => reduced.has(k)));
     const acc = ctx.w.scratch(n);
-    ctx.w.emit(`${acc}.fill(0, 0, ${n});`);
-    elementLoops(ctx, x.dims, [x], [kept], ([v], [io]) => [`${acc}[${io}] += ${v};`]);
+    const r = REDUCERS[kind];
+    ctx.w.emit(`${acc}.fill(${r.init}, 0, ${n});`);
+    elementLoops(ctx, x.dims, [x], [kept], ([v], [io]) => [r.step(`${acc}[${io}]`, v!)]);
     const y = ctx.output(0, x.dtype, outDims);
-    const value = kind === 'mean' ? meanOf(`${acc}[i]`, count) : `${acc}[i]`;
+    const value = r.finish ? r.finish(`${acc}[i]`, count) : `${acc}[i]`;
     ctx.w.emit(`for (let i = 0; i < ${n}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
   };
 }
@@ -495,8 +525,8 @@ function perChannelLoop(p: { outer: Dim; channels: Dim; inner: Dim }, setup: str
   ];
 }
 
-/** Op type → emitter. Anything else fails to compile. */
-export const OP_EMITTERS: Record<string, OpEmitter> = {
+/** Op type → emitter for the ops of this file (registry.ts holds the full table). */
+export const BASE_EMITTERS: Record<string, OpEmitter> = {
   Add: binary((a, b) => `${a} + ${b}`),
   Sub: binary((a, b) => `${a} - ${b}`),
   Mul: binary((a, b, t) => (t === 'int32' ? `Math.imul(${a}, ${b})` : `${a} * ${b}`)),
@@ -511,13 +541,21 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
   MatMulInteger: matmul(true),
   ReduceSum: reduce('sum'),
   ReduceMean: reduce('mean'),
+  ReduceMax: reduce('max'),
+  ReduceMin: reduce('min'),
+  ReduceProd: reduce('prod'),
+  ReduceSumSquare: reduce('sumsquare'),
+  ReduceL1: reduce('l1'),
+  ReduceL2: reduce('l2'),
+  ReduceLogSum: reduce('logsum'),
+  ReduceLogSumExp: reduce('logsumexp'),
 
   Identity: (ctx) => view(ctx, ctx.raw(0), ctx.raw(0).dims),
 
   Constant: (ctx) => {
     const [key, value] = [...ctx.node.attrs.entries()][0] ?? [];
     let t: ConstTensor;
-    if (key === 'value' && typeof value === 'object' && !Array.isArray(value)) t = value;
+    if (key === 'value' && typeof value === 'object' && !Array.isArray(value) && 'data' in value) t = value;
     else if (key === 'value_float' && typeof value === 'number') t = { dtype: 'float32', dims: [], data: Float32Array.of(value) };
     else if (key === 'value_floats' && Array.isArray(value)) t = { dtype: 'float32', dims: [value.length], data: Float32Array.from(value) };
     else if (key === 'value_int' && typeof value === 'number') t = { dtype: 'int64', dims: [], data: Float64Array.of(value) };
@@ -773,8 +811,5 @@ export const OP_EMITTERS: Record<string, OpEmitter> = {
     );
   },
 };
-
-/** Ops the micro engine compiles, for error messages and docs. */
-export const SUPPORTED_OPS: readonly string[] = Object.keys(OP_EMITTERS).sort();
 
 export { MicroCompileError, ORT_FALLBACK_HINT };

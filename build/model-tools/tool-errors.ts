@@ -6,10 +6,8 @@ export class ModelToolError extends Error {
   override name = 'ModelToolError';
 }
 
-/** Element types the engines take (core/engine/types.ts). */
-export const SERVED_DTYPES = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64'] as const;
+/** Element types a model.json may declare (the engines' dtypes). */
+export { MANIFEST_DTYPES as SERVED_DTYPES } from '../../core/model/manifest.ts';
 
-/** The documented set for model names and versions (core/model/names.ts). */
-export function validModelName(name: unknown): name is string {
-  return typeof name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
-}
+/** The documented set for model names and versions. */
+export { isValidModelName as validModelName } from '../../core/model/names.ts';

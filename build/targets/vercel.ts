@@ -67,8 +67,13 @@ export default createVercelEdgeHandler(service);
     await writeFile(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     return ['config.json', ...Object.keys(fn.files).map((f) => `functions/${FUNCTION}.func/${f}`), `functions/${FUNCTION}.func/.vc-config.json`];
   },
-  advice: (fn, tier) =>
-    fn.engines.includes('ort-web')
-      ? `the ORT WASM runtime alone is 3.7 MB gzip: build with the micro engine only (drop --engines ort-web; models need engine "auto" or "micro"), or choose --tier enterprise (4 MB)`
-      : `embed fewer or smaller models (quantize to int8), or choose a larger --tier than "${tier}" (pro 2 MB, enterprise 4 MB)`,
+  // Only tiers larger than the one chosen are suggested (an Enterprise build is told what else to change).
+  advice: (fn, tier) => {
+    const larger = tier === 'hobby' ? 'a larger --tier (pro 2 MB, enterprise 4 MB)' : tier === 'pro' ? '--tier enterprise (4 MB)' : undefined;
+    if (fn.engines.includes('ort-web')) {
+      const ort = 'the ORT WASM runtime alone is 3.7 MB gzip: build with the micro engine only (drop --engines ort-web; models need engine "auto" or "micro")';
+      return tier === 'enterprise' ? `${ort}, or embed fewer or smaller models beside it (--models), or serve the large ones from the regional function` : `${ort}, or choose --tier enterprise (4 MB)`;
+    }
+    return `embed fewer or smaller models (quantize to int8, --models)${larger ? `, or choose ${larger}` : ', or serve the large ones from the regional function'}`;
+  },
 };

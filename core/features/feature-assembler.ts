@@ -69,6 +69,10 @@ export interface AssembledFeatures {
 /** The contract the core calls for inputs with source `features` or `embedding`. */
 export interface FeatureAssembler {
   assemble(inputs: readonly FeatureInputSpec[], fields: Readonly<Record<string, string | number>>, text?: string): Promise<AssembledFeatures>;
+  /** Values of the views keyed by the request text (the spam sender-domain view), for `"explain": true` answers. */
+  explainText?(text: string): Promise<AssembledFeatures>;
+  /** Counters for /metrics. */
+  stats?(): FeatureAssemblerStats;
 }
 
 /** Counters since creation (exported to /metrics). */
@@ -112,10 +116,7 @@ type StoredValue = { values: Record<string, number> } | { vector: Float32Array; 
 export interface DeclaredFeatureAssembler extends FeatureAssembler {
   readonly repository: FeatureRepository;
   stats(): FeatureAssemblerStats;
-  /**
-   * Values of every view keyed by the request text (the spam sender-domain view), for
-   * answers that show them; the same one round trip and defaults as assemble().
-   */
+  /** Every view keyed by the request text, with the same one round trip and defaults as assemble(). */
   explainText(text: string): Promise<AssembledFeatures>;
 }
 

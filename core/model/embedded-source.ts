@@ -1,9 +1,23 @@
 // A ModelSource over files embedded in the bundle (edge targets have no file system): a map
 // of repository-relative path → bytes, which the build pipeline generates from models/.
+// A graph that the build compiled to a micro module is not embedded at all: its entry is a
+// marker holding the sha256 the build verified the .onnx against, and the micro module
+// (bound to that sha256) is the one copy of the model. So a micro-only bundle neither
+// decodes nor hashes graph bytes at cold start; graphs ORT loads are embedded and hashed.
 import { compareVersions, type ModelSource } from './repository.ts';
 
-/** Repository files by path relative to the root, e.g. "spam-edge/1/model.onnx". */
-export type EmbeddedFiles = Readonly<Record<string, Uint8Array>>;
+/** A file verified at build time and left out of the bundle (its sha256, hex). */
+export interface VerifiedAtBuild {
+  readonly verifiedSha256: string;
+}
+
+/** Repository files by path relative to the root, e.g. "spam-edge/1/model.json". */
+export type EmbeddedFiles = Readonly<Record<string, Uint8Array | VerifiedAtBuild>>;
+
+/** Marks a file as verified at build and not embedded (the pipeline's generated modules call it). */
+export function verifiedAtBuild(sha256: string): VerifiedAtBuild {
+  return { verifiedSha256: sha256 };
+}
 
 /** Decodes base64 text to bytes (atob: web-standard, no Buffer). */
 export function bytesFromBase64(text: string): Uint8Array {
@@ -15,7 +29,7 @@ export function bytesFromBase64(text: string): Uint8Array {
 
 /** A read-only model repository held in memory. */
 export class EmbeddedModelSource implements ModelSource {
-  readonly #files: Map<string, Uint8Array>;
+  readonly #files: Map<string, Uint8Array | VerifiedAtBuild>;
 
   constructor(files: EmbeddedFiles) {
     this.#files = new Map(Object.entries(files));
@@ -36,9 +50,17 @@ export class EmbeddedModelSource implements ModelSource {
   }
 
   async read(path: string): Promise<Uint8Array> {
-    const bytes = this.#files.get(path);
-    if (!bytes) throw new Error(`not embedded in this build (embedded: ${[...this.#files.keys()].join(', ') || 'none'})`);
-    return bytes;
+    const entry = this.#files.get(path);
+    if (!entry) throw new Error(`not embedded in this build (embedded: ${[...this.#files.keys()].join(', ') || 'none'})`);
+    if (!(entry instanceof Uint8Array)) {
+      throw new Error('not embedded in this build: it was verified and compiled to a micro module at build time, so only the micro engine serves it here');
+    }
+    return entry;
+  }
+
+  verifiedDigest(path: string): string | undefined {
+    const entry = this.#files.get(path);
+    return entry && !(entry instanceof Uint8Array) ? entry.verifiedSha256 : undefined;
   }
 
   describe(path: string): string {

@@ -13,6 +13,12 @@ export interface ModelSource {
   read(path: string): Promise<Uint8Array>;
   /** Human-readable location of `path` for error messages (e.g. an absolute file path). */
   describe(path: string): string;
+  /**
+   * The sha256 a build verified this file against when it left the bytes out (an edge
+   * bundle that carries the model as a micro module bound to that sha256); undefined when
+   * the bytes are here to be read and hashed.
+   */
+  verifiedDigest?(path: string): string | undefined;
 }
 
 /** A verified model version: its manifest and the exact bytes whose hash it declares. */
@@ -77,6 +83,14 @@ export async function loadVerifiedModel(source: ModelSource, name: string, versi
     );
   }
   const modelPath = `${name}/${version}/${manifest.file}`;
+  const verified = source.verifiedDigest?.(modelPath);
+  if (verified !== undefined) {
+    if (verified !== manifest.sha256) {
+      throw new ModelLoadError(source.describe(modelPath), `sha256 mismatch: model.json declares ${manifest.sha256} but the build verified ${verified}; rebuild`);
+    }
+    // No bytes: engines find the compiled module by manifest.sha256 (micro) or refuse.
+    return { manifest, bytes: new Uint8Array(0) };
+  }
   let bytes: Uint8Array;
   try {
     bytes = await source.read(modelPath);

@@ -8,7 +8,7 @@
 // sends through fetch (FetchHttpHandler) and hashes with crypto.subtle; it has no default
 // credential chain there, so edge builds must pass `credentials` explicitly.
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { regionalPredictionProblem, type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from './regional-tier.ts';
+import { describeFunctionError, regionalPredictionProblem, type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from './regional-tier.ts';
 
 /** Where and how to reach the regional function. */
 export interface LambdaRegionalTierOptions {
@@ -94,15 +94,4 @@ function classifyInvokeError(error: unknown, signal: AbortSignal): RegionalOutco
     return { ok: false, reason: 'service_error', message: `Invoke API error ${status} ${e.name ?? ''}: ${message}` };
   }
   return { ok: false, reason: 'network_error', message: `regional endpoint unreachable (${e.name ?? 'Error'}: ${message})` };
-}
-
-/** Lambda puts {errorType, errorMessage} in the payload of a function error. */
-function describeFunctionError(text: string): string {
-  try {
-    const body = JSON.parse(text) as { errorType?: string; errorMessage?: string };
-    if (body.errorType || body.errorMessage) return `${body.errorType ?? 'Error'}: ${body.errorMessage ?? ''}`;
-  } catch {
-    // fall through: show the raw text
-  }
-  return text.slice(0, 200) || '(no payload)';
 }

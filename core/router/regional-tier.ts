@@ -64,3 +64,14 @@ export function regionalPredictionProblem(value: unknown): string | null {
   }
   return null;
 }
+
+/** Lambda puts {errorType, errorMessage} in the payload of a function error: one line of it. */
+export function describeFunctionError(text: string): string {
+  try {
+    const body = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+    if (body.errorType || body.errorMessage) return `${body.errorType ?? 'Error'}: ${body.errorMessage ?? ''}`;
+  } catch {
+    // fall through: show the raw text
+  }
+  return text.slice(0, 200) || '(no payload)';
+}

@@ -8,7 +8,7 @@ import { predictionKey } from '../cache/keys.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
 import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.ts';
 import type { RequestContext } from '../handler.ts';
-import type { FeatureFetch } from '../features/online-features.ts';
+import type { FeatureValueSource } from '../features/feature-assembler.ts';
 import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts';
 import { HttpError } from '../http/errors.ts';
 import { JsonReply } from '../http/reply.ts';
@@ -17,7 +17,7 @@ import { assessConfidence } from '../router/confidence.ts';
 import { requireClientIds, requireText } from '../serving/inputs.ts';
 import type { ServiceContext } from '../service-context.ts';
 
-const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'model'] as const;
+const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'model', 'explain'] as const;
 
 /** The JSON answer of /v1/predict. */
 export interface PredictResponse {
@@ -35,8 +35,8 @@ export interface PredictResponse {
   cached: boolean;
   /** Present when the service has a cache: the level that answered, what L2 did, the policy. */
   cache?: { level: CacheLevel | null; l2: L2Status; policy: CachePolicyMode };
-  /** Online features of the request, per view (when the service fetches any). */
-  features?: Record<string, { entity: string | null; source: FeatureFetch['sources'][string]['source']; values: Record<string, number> }>;
+  /** With `"explain": true`: the feature views of the request, per view (entity, where the value came from, the value). */
+  features?: Record<string, { entity: string | null; source: FeatureValueSource; values?: Record<string, number> }>;
   timings: Record<string, number>;
 }
 
@@ -64,10 +64,11 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const model = version === undefined ? await service.requireModel(modelName) : await service.requireModelVersion(modelName, version);
   const identity = { name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256 };
   const clientIds = text === undefined ? requireClientIds(body.ids, body.preprocessing, model) : undefined;
-  // Features are fetched alongside the model (one round trip for every view), not before it.
-  // Never rejects in practice; the guard keeps a surprise from becoming an unhandled rejection.
-  // Ids carry no sender: feature views need the text.
-  const featuresFetch = text === undefined ? undefined : service.features?.fetch(text).catch(() => undefined);
+  if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new HttpError(400, 'invalid_request', 'field "explain" must be true or false');
+  // Views keyed by the text are read alongside the model (one round trip for every view), not
+  // before it, and only when the answer is to show them. Never rejects in practice; the guard
+  // keeps a surprise from becoming an unhandled rejection. Ids carry no sender.
+  const featuresFetch = body.explain === true && text !== undefined ? service.features?.explainText?.(text).catch(() => undefined) : undefined;
   const caching = service.caching;
   // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
   const hash = caching ? timer.time('hash', () => caching.hashInput(text ?? clientIds)) : '';
@@ -160,10 +161,8 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   }
   const fetched = featuresFetch ? await featuresFetch : undefined;
   if (fetched) {
-    timer.record('features', fetched.ms);
-    answer.features = Object.fromEntries(
-      Object.entries(fetched.values).map(([view, values]) => [view, { ...(fetched.sources[view] as { entity: string | null; source: 'l1' | 'l2' | 'default' }), values }]),
-    );
+    timer.record('features', fetched.ms ?? 0);
+    answer.features = fetched.explain as NonNullable<PredictResponse['features']>;
   }
   let serverTiming = '';
   if (caching) {

@@ -101,12 +101,13 @@ export function dashboardPoint(window: MetricsWindow): DashboardPoint {
 
 /** Label counts per model version, from the predictions counter. */
 export function labelDistribution(window: MetricsWindow): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
+  // Null prototypes: model names and labels come from files and the regional tier ("__proto__", "constructor").
+  const out = Object.create(null) as Record<string, Record<string, number>>;
   for (const [series, count] of window.counters) {
     if (!series.startsWith('edgeinfer_predictions_total{')) continue;
     const { labels } = parseSeries(series);
     const arm = `${labels.model}@${labels.version}`;
-    const counts = (out[arm] ??= {});
+    const counts = (out[arm] ??= Object.create(null) as Record<string, number>);
     const label = labels.label ?? '';
     counts[label] = (counts[label] ?? 0) + count;
   }

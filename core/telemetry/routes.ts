@@ -51,6 +51,31 @@ function rateLimitCounters(service: ServiceContext): string[] {
   ];
 }
 
+/** Feature-view reads of this isolate: values by source (absent entities are the defaults), requests served from defaults because Redis was slow or down, round trips. */
+function featureCounters(service: ServiceContext): string[] {
+  const stats = service.features?.stats?.();
+  if (!stats) return [];
+  return [
+    '# HELP edgeinfer_feature_values_total Feature-view values assembled by where they came from (default: absent entity, missing entity field, invalid value or Redis unavailable).',
+    '# TYPE edgeinfer_feature_values_total counter',
+    `edgeinfer_feature_values_total{source="l1"} ${stats.fromL1}`,
+    `edgeinfer_feature_values_total{source="l2"} ${stats.fromL2}`,
+    `edgeinfer_feature_values_total{source="default"} ${stats.defaults}`,
+    '# HELP edgeinfer_feature_absent_entities_total Entities looked up and absent from the feature store (their declared defaults were used).',
+    '# TYPE edgeinfer_feature_absent_entities_total counter',
+    `edgeinfer_feature_absent_entities_total ${stats.absentEntities}`,
+    '# HELP edgeinfer_feature_missing_entity_fields_total Views whose entity field the request did not carry.',
+    '# TYPE edgeinfer_feature_missing_entity_fields_total counter',
+    `edgeinfer_feature_missing_entity_fields_total ${stats.missingEntityFields}`,
+    '# HELP edgeinfer_feature_unavailable_total Assemblies answered from defaults because Redis was slow, down or not configured.',
+    '# TYPE edgeinfer_feature_unavailable_total counter',
+    `edgeinfer_feature_unavailable_total ${stats.unavailable}`,
+    '# HELP edgeinfer_feature_round_trips_total Round trips to the feature store (at most one per request).',
+    '# TYPE edgeinfer_feature_round_trips_total counter',
+    `edgeinfer_feature_round_trips_total ${stats.roundTrips}`,
+  ];
+}
+
 async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
@@ -63,6 +88,12 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     '# HELP edgeinfer_telemetry_flush_failures_total Flushes of metrics to the fleet store that failed.',
     '# TYPE edgeinfer_telemetry_flush_failures_total counter',
     `edgeinfer_telemetry_flush_failures_total ${telemetry.flushFailures}`,
+    '# HELP edgeinfer_telemetry_fleet_entries_skipped_total Fleet-store entries skipped when reading the fleet (malformed, oversized, forged).',
+    '# TYPE edgeinfer_telemetry_fleet_entries_skipped_total counter',
+    `edgeinfer_telemetry_fleet_entries_skipped_total ${telemetry.fleetEntriesSkipped}`,
+    '# HELP edgeinfer_telemetry_label_overflows_total Label values recorded as "(other)": past their series bounds (e.g. 64 labels per model version) or longer than 128 characters.',
+    '# TYPE edgeinfer_telemetry_label_overflows_total counter',
+    `edgeinfer_telemetry_label_overflows_total ${telemetry.labelOverflows()}`,
     '# HELP edgeinfer_telemetry_otlp_push_failures_total Pushes to the OTLP collector that failed.',
     '# TYPE edgeinfer_telemetry_otlp_push_failures_total counter',
     `edgeinfer_telemetry_otlp_push_failures_total ${telemetry.pushFailures}`,
@@ -71,6 +102,7 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
     ...rolloutGauges(service),
     ...rateLimitCounters(service),
+    ...featureCounters(service),
   ];
   return new Response(renderPrometheus(snapshot.total, extra), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' } });
 }

@@ -7,6 +7,13 @@ import { DDSketch } from '@datadog/sketches-js';
 /** Relative accuracy of every latency sketch: a reported quantile is within 1 % of a real sample's value. */
 export const SKETCH_RELATIVE_ACCURACY = 0.01;
 
+/**
+ * Bounds of a sketch read from outside. At 1 % accuracy key k stands for about 1.0202^k ms:
+ * ±2,000 covers 1e-17 ms to 1e17 ms, far past any latency; 4,096 bins, a few tens of KB.
+ */
+export const MAX_SKETCH_KEY = 2_000;
+export const MAX_SKETCH_BINS = 4_096;
+
 /** A sketch as JSON: accuracy, summary statistics and the positive store's bins from `k0` on. */
 export interface SerializedSketch {
   a: number;
@@ -68,21 +75,35 @@ export class LatencySketch {
     };
   }
 
-  /** Rebuilds a sketch from its JSON; throws on a malformed one (callers decide to skip it). */
+  /**
+   * Rebuilds a sketch from its JSON; throws on a malformed or oversized one (callers decide
+   * to skip it). What comes from the fleet store is checked before anything is allocated: a
+   * forged `k0` of 1e8 once made the store's `fill` exhaust the heap, and a sketch of another
+   * relative accuracy made every merge throw.
+   */
   static fromJSON(json: SerializedSketch): LatencySketch {
-    if (!json || !Array.isArray(json.bins) || !(json.a > 0 && json.a < 1)) throw new Error('not a serialised latency sketch');
+    if (!json || typeof json !== 'object' || !Array.isArray(json.bins)) throw new Error('not a serialised latency sketch');
+    if (json.a !== SKETCH_RELATIVE_ACCURACY) throw new Error(`a latency sketch must have relative accuracy ${SKETCH_RELATIVE_ACCURACY}`);
+    if (!Number.isSafeInteger(json.k0) || Math.abs(json.k0) > MAX_SKETCH_KEY || json.bins.length > MAX_SKETCH_BINS || Math.abs(json.k0 + json.bins.length) > MAX_SKETCH_KEY) {
+      throw new Error(`a latency sketch's bins must lie within keys ±${MAX_SKETCH_KEY} (at most ${MAX_SKETCH_BINS} of them)`);
+    }
+    for (const field of ['n', 'sum', 'min', 'max', 'zero'] as const) {
+      const value = json[field];
+      if (typeof value !== 'number' || !Number.isFinite(value) || (field !== 'min' && field !== 'max' && value < 0)) throw new Error(`a latency sketch's ${field} must be a finite number`);
+    }
+    for (const weight of json.bins) if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new Error("a latency sketch's bins must be finite counts ≥ 0");
     const out = new LatencySketch(json.a);
     const s = out.sketch;
     for (let i = 0; i < json.bins.length; i++) {
-      const weight = Number(json.bins[i]);
+      const weight = json.bins[i] as number;
       if (weight > 0) s.store.add(json.k0 + i, weight);
     }
-    s.zeroCount = Number(json.zero) || 0;
+    s.zeroCount = json.zero;
     s.count = s.store.count + s.zeroCount;
-    s.sum = Number(json.sum) || 0;
+    s.sum = json.sum;
     if (s.count > 0) {
-      s.min = Number(json.min);
-      s.max = Number(json.max);
+      s.min = json.min;
+      s.max = json.max;
     }
     return out;
   }

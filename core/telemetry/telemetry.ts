@@ -52,15 +52,21 @@ export interface TelemetrySnapshot {
 // Series keys are interned per family: recording builds no strings (see SeriesFamily).
 const REQUESTS = new SeriesFamily('edgeinfer_requests_total', ['status']);
 const ERRORS = new SeriesFamily('edgeinfer_errors_total', ['code']);
-const PREDICTIONS = new SeriesFamily('edgeinfer_predictions_total', ['model', 'version', 'label', 'path']);
-const LATENCY = new SeriesFamily('edgeinfer_latency_ms', ['model', 'version', 'path']);
+// Bounded per parent: 32 models, 8 versions each, 64 labels per version (a model's declared
+// labels; a hostile regional tier's inventions go to "(other)"), 4 paths. See SeriesFamily.
+const PREDICTIONS = new SeriesFamily('edgeinfer_predictions_total', ['model', 'version', 'label', 'path'], [32, 8, 64, 4]);
+const LATENCY = new SeriesFamily('edgeinfer_latency_ms', ['model', 'version', 'path'], [32, 8, 4]);
 const STAGES = new SeriesFamily('edgeinfer_stage_ms', ['stage']);
 const CACHE_HITS = new SeriesFamily('edgeinfer_cache_hits_total', ['level']);
 const CACHE_L2 = new SeriesFamily('edgeinfer_cache_l2_total', ['status']);
 const ESCALATIONS = new SeriesFamily('edgeinfer_escalations_total', ['cause', 'outcome']);
 const DEGRADED = new SeriesFamily('edgeinfer_degraded_total', ['reason']);
 const COST = new SeriesFamily('edgeinfer_cost_usd_total', ['path']);
+const FAMILIES = [REQUESTS, ERRORS, PREDICTIONS, LATENCY, STAGES, CACHE_HITS, CACHE_L2, ESCALATIONS, DEGRADED, COST];
 const STATUS_TEXT: string[] = [];
+/** Largest serialised window read from the fleet store, and isolates merged per window. */
+const MAX_FLEET_ENTRY_CHARS = 1_000_000;
+const MAX_FLEET_MEMBERS = 1_000;
 /**
  * The stages the predict route times (its StageTimer names). Read by name rather than by
  * iterating the timings object: for-in over a fresh object per request was most of the
@@ -91,6 +97,8 @@ export class Telemetry {
   #flushAgain = false;
   /** Flush attempts that failed (Redis down): visible in /metrics, never thrown. */
   flushFailures = 0;
+  /** Fleet-store entries skipped as malformed, oversized or beyond the member bound: visible in /metrics. */
+  fleetEntriesSkipped = 0;
   readonly otlp: OtlpOptions | undefined;
   readonly #startedAt: number;
   #lastPush = -Infinity;
@@ -167,6 +175,13 @@ export class Telemetry {
     });
     w.inc(COST.key(path), usd);
     return path;
+  }
+
+  /** Label values recorded as "(other)" because their family's bounds were reached (every family of this module). */
+  labelOverflows(): number {
+    let n = 0;
+    for (const family of FAMILIES) n += family.overflows;
+    return n;
   }
 
   /** This isolate's windows and their total. */
@@ -268,13 +283,20 @@ export class Telemetry {
       const start = starts[i] as number;
       const window = new MetricsWindow(start, start + this.windowMs);
       let any = false;
+      let count = 0;
       for (const [member, json] of Object.entries(members)) {
+        // Checked before parsing and merging: a forged entry must cost a bounded amount and never fail the read.
+        if (++count > MAX_FLEET_MEMBERS || typeof json !== 'string' || json.length > MAX_FLEET_ENTRY_CHARS) {
+          this.fleetEntriesSkipped++;
+          continue;
+        }
         try {
           window.merge(MetricsWindow.fromJSON(JSON.parse(json)));
           isolates.add(member);
           any = true;
         } catch {
-          // A malformed entry (another version's format, a partial write) is skipped, not fatal.
+          // A malformed entry (another version's format, a partial write, a forgery) is skipped and counted, not fatal.
+          this.fleetEntriesSkipped++;
         }
       }
       if (any) {

@@ -87,7 +87,9 @@ export function createMicroEngine(options: MicroEngineOptions = {}): MicroEngine
     name: 'micro',
     async load(modelBytes: Uint8Array, manifest: ModelManifest): Promise<EngineSession> {
       const model = modelLabel(manifest);
-      const sha = await sha256Hex(modelBytes);
+      // No bytes: the source held none because the build verified them against manifest.sha256
+      // and bundled the module compiled from them (core/model/embedded-source.ts).
+      const sha = modelBytes.length === 0 ? manifest.sha256 : await sha256Hex(modelBytes);
       let pending = compiled.get(sha);
       if (!pending) {
         const failure = options.compileFailures?.[sha];

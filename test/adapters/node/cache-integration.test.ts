@@ -12,7 +12,8 @@ import type { CacheEnv } from '../../../core/cache/config.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 import { computeSenderDomainRows, writeRows } from '../../../models/training/materialize-features.ts';
-import { senderDomain, SENDER_DOMAIN_VIEW } from '../../../core/features/feature-views.ts';
+import { senderDomain, tabularDefaults, type TabularFeatureView } from '../../../core/features/declarations.ts';
+import { loadFeatureRepository } from '../../../features/index.ts';
 import { createUpstashRemoteCache } from '../../../core/cache/remote-cache.ts';
 import { writeRegionalModelRepo } from '../../helpers/regional-model-repo.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
@@ -64,8 +65,8 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     EDGEINFER_CACHE_BUDGET_MS: '1000',
     ...extra,
   });
-  const predict = async (server: LocalServer, text: string) => {
-    const response = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+  const predict = async (server: LocalServer, text: string, extra: Record<string, unknown> = {}) => {
+    const response = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, ...extra }) });
     return { status: response.status, answer: (await response.json()) as Answer, serverTiming: response.headers.get('server-timing') ?? '' };
   };
 
@@ -169,27 +170,31 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(afterStop.every((r) => r.answer.tier === 'regional' && typeof r.answer.label === 'string')).toBe(true);
   });
 
-  it('EDGEINFER_FEATURES: materialized sender-domain features come with the answer; unknown senders get defaults', async () => {
+  it('explain: the declared sender-domain view, materialized, comes with the answer; unknown senders get the declared defaults', async () => {
     const splits = loadSplits();
-    const rows = computeSenderDomainRows(splits.train);
+    const view = loadFeatureRepository().view('sender_domain') as TabularFeatureView;
+    const rows = computeSenderDomainRows(splits.train, view);
     const remote = createUpstashRemoteCache({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, budgetMs: 5_000 });
-    expect((await writeRows(remote, rows, 600, 500)).written).toBe(rows.length);
+    const written = await writeRows(remote, rows, 600, 500);
+    expect(written.written + written.unchanged).toBe(rows.length);
     setEdgeThreshold(repo.root, 0);
-    const server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, config: GENEROUS_BUDGET, cache: upstash('auto'), features: 'sender_domain' });
+    const server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, config: GENEROUS_BUDGET, cache: upstash('auto') });
     servers.push(server);
-    const byDomain = new Map(rows.map((r) => [r.entity, r.features]));
+    const byDomain = new Map(rows.map((r) => [r.entity, JSON.parse(r.value) as Record<string, number>]));
     const known = splits.test.find((m) => byDomain.has(senderDomain(m.text) ?? '')) as { text: string };
     const domain = senderDomain(known.text) as string;
-    const { status, answer } = await predict(server, known.text);
+    // Without "explain" the answer carries no features (and costs no lookup).
+    expect((await predict(server, known.text)).answer).not.toHaveProperty('features');
+    const { status, answer } = await predict(server, known.text, { explain: true });
     expect(status).toBe(200);
     const features = (answer as unknown as { features: Record<string, { entity: string; source: string; values: Record<string, number> }> }).features;
     expect(features.sender_domain).toEqual({ entity: domain, source: 'l2', values: byDomain.get(domain) });
     expect(answer.timings.featuresMs).toBeGreaterThan(0);
-    const unknown = await predict(server, 'From: someone@not-in-training.example\nSubject: hi\n\nhello');
+    const unknown = await predict(server, 'From: someone@not-in-training.example\nSubject: hi\n\nhello', { explain: true });
     expect((unknown.answer as unknown as { features: Record<string, { source: string; values: unknown }> }).features.sender_domain).toEqual({
       entity: 'not-in-training.example',
       source: 'default',
-      values: SENDER_DOMAIN_VIEW.defaults,
+      values: tabularDefaults(view),
     });
   });
 

