@@ -9,6 +9,8 @@ import type { MicroModule } from '../../core/engine/micro/types.ts';
 import type { Engine } from '../../core/engine/types.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
+import { createFeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { embeddedFeatureRepository } from '../../features/embedded.ts';
 import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
@@ -155,7 +157,10 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
   const { gate } = createRateLimitFromEnv(env);
   const cors = createCorsFromEnv(env);
+  // The declared feature views travel in the bundle; their values come from Upstash (defaults without it).
+  const features = createFeatureAssembler({ repository: embeddedFeatureRepository(), ...(cache.remote ? { remote: cache.remote } : {}) });
   return createInferenceService({
+    features,
     ...(cors ? { cors } : {}),
     telemetry,
     ...(gate ? { rateLimit: gate } : {}),
