@@ -56,7 +56,8 @@ export function createLocalModel(
       }
       const values = Array.from(probabilities.data as ArrayLike<number>, Number);
       const confidence = assessConfidence(values, policy);
-      const scores: Record<string, number> = {};
+      // Null prototype: labels come from model files ("__proto__" is a label like any other).
+      const scores = Object.create(null) as Record<string, number>;
       manifest.labels.forEach((name, i) => (scores[name] = values[i] as number));
       return { label: manifest.labels[confidence.best] as string, scores, confidence };
     },

@@ -220,7 +220,8 @@ async function route(request: CoreRequest, service: ServiceContext, requestConte
   for (const entry of ROUTES) {
     const match = entry.pattern.exec(pathname);
     if (!match) continue;
-    const handler = entry.methods[request.method];
+    // Own keys only: a method spelled "constructor" or "__proto__" is just not allowed.
+    const handler = Object.hasOwn(entry.methods, request.method) ? entry.methods[request.method] : undefined;
     if (!handler) {
       const allowed = Object.keys(entry.methods).join(', ');
       throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${pathname}; use ${allowed}`, { allow: allowed });

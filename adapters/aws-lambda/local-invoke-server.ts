@@ -72,7 +72,7 @@ export async function startLocalInvokeServer(options: LocalInvokeServerOptions, 
     const name = decodeURIComponent(match[1] as string).split(':').at(-1) as string; // ARNs end with the name
     const body = await readBody(req);
     if (body === null) return serviceError(res, 413, 'RequestTooLargeException', `request payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-    const fn = options.functions[name];
+    const fn = Object.hasOwn(options.functions, name) ? options.functions[name] : undefined;
     if (!fn) return serviceError(res, 404, 'ResourceNotFoundException', `Function not found: ${name}`);
     invocations.set(name, (invocations.get(name) ?? 0) + 1);
 

@@ -1,5 +1,6 @@
 // The demo page of `npm start` (GET /): a text box answered through edgeinfer/client, with
-// a local-mode toggle. Static HTML and two scripts built by esbuild on first request
+// a local-mode toggle, and a second example on tabular data (flight delays: request fields in,
+// features and embeddings assembled from the edge cache, shown with where each came from). Static HTML and two scripts built by esbuild on first request
 // (build/client); no external assets. Node only: the build runs here, not in the core.
 import type { CoreRequest } from '../../core/http/core-request.ts';
 import { readFile } from 'node:fs/promises';
@@ -81,7 +82,13 @@ function demoHtml(modelId: string): string {
   textarea { width: 100%; box-sizing: border-box; height: 9rem; font: 13px/1.4 ui-monospace, monospace; padding: .5rem; }
   .row { display: flex; gap: 1rem; align-items: center; margin: .6rem 0 1rem; flex-wrap: wrap; }
   button { font: inherit; padding: .35rem 1.1rem; }
-  #answer { border: 1px solid #d4d9de; border-radius: 6px; padding: .8rem 1rem; min-height: 4rem; }
+  #answer, .answer { border: 1px solid #d4d9de; border-radius: 6px; padding: .8rem 1rem; min-height: 4rem; }
+  h2 { font-size: 1.15rem; margin: 2rem 0 .2rem; }
+  #flightLabel { font-size: 1.5rem; font-weight: 600; }
+  #flightLabel.delayed { color: #b3261e; } #flightLabel.on_time { color: #1e7b34; }
+  table { border-collapse: collapse; margin-top: .6rem; font-size: 13px; }
+  td, th { padding: .15rem .6rem; text-align: left; border-bottom: 1px solid #eef1f4; }
+  td.src-default { color: #8a5a00; } .error { color: #b3261e; white-space: pre-wrap; }
   #label { font-size: 1.5rem; font-weight: 600; }
   #label.spam { color: #b3261e; } #label.ham { color: #1e7b34; }
   .badge { display: inline-block; padding: 0 .45rem; border-radius: 4px; background: #eef1f4; margin-right: .35rem; font-size: .85rem; }
@@ -111,6 +118,22 @@ Congratulations!!! You have been selected. Click here to claim your $1000 prize,
   <div id="error"></div>
 </section>
 <p id="stats"></p>
+<h2>Second example: will this flight leave 15+ minutes late?</h2>
+<p class="sub">flights-edge takes the request fields, the declared feature views of the origin, destination, route and hour (materialized to Redis by <code>npm run features:materialize</code>) and the origin's learned embedding; <code>"explain": true</code> shows every value used and where it came from (l1, l2, default).</p>
+<form id="flight" class="row">
+  <label>origin <input id="origin" value="ORD" size="4" list="airports"></label>
+  <label>destination <input id="destination" value="LGA" size="4" list="airports"></label>
+  <label>departure <input id="departure" type="datetime-local" value="2001-07-02T17:30"></label>
+  <label>distance (mi) <input id="distance" type="number" value="733" min="1" max="6000" style="width:5rem"></label>
+  <button id="predictFlight" type="submit">Predict delay</button>
+</form>
+<datalist id="airports"><option>ATL</option><option>ORD</option><option>DFW</option><option>LAX</option><option>SFO</option><option>DEN</option><option>LGA</option><option>JFK</option><option>BOS</option><option>SEA</option><option>PHX</option><option>LAS</option><option>MSP</option><option>DTW</option><option>EWR</option></datalist>
+<section id="flightAnswer" class="answer">
+  <div><span id="flightLabel">–</span> <span id="flightProbability"></span></div>
+  <div id="flightBadges"></div>
+  <table id="flightFeatures"></table>
+  <div id="flightError" class="error"></div>
+</section>
 <script type="module">
 import { createClient, createLocalModel } from '${CLIENT_PATH}';
 const $ = (id) => document.getElementById(id);
@@ -168,9 +191,59 @@ async function predict() {
   $('stats').textContent = (client.localMode ? 'local mode' : 'server mode') + ': ' + s.predictions + ' predictions, ' + s.answeredLocally + ' answered in the page, ' + s.endpointRequests + ' requests to the endpoint (' + s.textRequests + ' with text)';
 }
 $('predict').addEventListener('click', predict);
+// Second example: plain fetch, since the request is fields, not text.
+function badge(text, warn) {
+  const span = document.createElement('span');
+  span.className = warn ? 'badge warn' : 'badge';
+  span.textContent = text;
+  return span;
+}
+async function predictFlight(event) {
+  event?.preventDefault();
+  $('flightError').textContent = '';
+  const when = new Date($('departure').value + 'Z');
+  const fields = {
+    origin: $('origin').value.trim().toUpperCase(),
+    destination: $('destination').value.trim().toUpperCase(),
+    hour: when.getUTCHours(),
+    day_of_week: when.getUTCDay(),
+    distance: Number($('distance').value),
+  };
+  const response = await fetch('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flights-edge', fields, explain: true }) });
+  const answer = await response.json();
+  if (!response.ok) {
+    $('flightError').textContent = (answer.error?.code ?? response.status) + ': ' + (answer.error?.message ?? '');
+    return answer;
+  }
+  $('flightLabel').textContent = answer.label;
+  $('flightLabel').className = answer.label;
+  $('flightProbability').textContent = 'P(delayed) ' + (answer.scores?.delayed ?? NaN).toFixed(3);
+  $('flightBadges').replaceChildren(
+    badge('model ' + answer.model.name + '@' + answer.model.version, false),
+    badge('tier ' + answer.tier, false),
+    badge(answer.cached ? 'cached (' + answer.cache.level + ')' : 'not cached', false),
+    badge(answer.degraded ? 'degraded: ' + answer.reason : 'not degraded', answer.degraded),
+  );
+  const head = document.createElement('tr');
+  head.innerHTML = '<th>view</th><th>entity</th><th>from</th><th>values</th>';
+  const rows = Object.entries(answer.features ?? {}).map(([view, f]) => {
+    const tr = document.createElement('tr');
+    const values = f.values ? Object.entries(f.values).map(([k, v]) => k + ' ' + Number(v).toFixed(3)).join('  ') : (f.vector ?? []).map((v) => Number(v).toFixed(3)).join(' ') + (f.codec ? '  (' + f.codec + ')' : '');
+    for (const [text, cls] of [[view], [f.entity ?? '(none)'], [f.source, 'src-' + f.source], [values]]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      tr.append(td);
+    }
+    return tr;
+  });
+  $('flightFeatures').replaceChildren(head, ...rows);
+  return answer;
+}
+$('flight').addEventListener('submit', (e) => predictFlight(e).catch((error) => { $('flightError').textContent = error.message; }));
 $('local').addEventListener('change', (e) => setLocalMode(e.target.checked).catch((error) => { $('error').textContent = error.message; e.target.checked = false; }));
 // For tests and the curious: the client module and both clients.
-window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict };
+window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict, predictFlight };
 $('predict').disabled = false;
 $('status').textContent = 'server mode';
 document.body.dataset.ready = 'true';

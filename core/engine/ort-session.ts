@@ -129,13 +129,14 @@ export async function createOrtEngineSession(
       if (released) throw new EngineError('session_released', `${model}: ${engine} session was released; load the model again`);
       let results: Record<string, OrtTensorLike>;
       try {
-        const ortFeeds: Record<string, OrtTensorLike> = {};
+        // Null prototypes: tensor names are free text (a graph may name one "__proto__").
+        const ortFeeds: Record<string, OrtTensorLike> = Object.create(null);
         for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(OrtTensor, tensor);
         results = await session.run(ortFeeds, outputNames);
       } catch (error) {
         throw new EngineError('run_failed', `${model}: ${engine} run failed: ${errorMessage(error)}`, { cause: error });
       }
-      const out: TensorMap = {};
+      const out: TensorMap = Object.create(null);
       for (const name of outputNames) {
         const value = results[name];
         if (!value) throw new EngineError('run_failed', `${model}: ${engine} run returned no output "${name}"`);

@@ -102,7 +102,7 @@ export class ModelRollout {
       throw new Error(`rollout of "${model}": split needs at least one version with a positive weight, got ${JSON.stringify(plan.split)}`);
     }
     const canary = plan.canary;
-    if (canary && !(canary.version in plan.split)) throw new Error(`rollout of "${model}": canary version "${canary.version}" is not in the split`);
+    if (canary && !Object.hasOwn(plan.split, canary.version)) throw new Error(`rollout of "${model}": canary version "${canary.version}" is not in the split`);
     if (canary?.steps && !canary.steps.every((s) => s >= 0 && s <= 1)) throw new Error(`rollout of "${model}": canary steps are shares of traffic in [0, 1]`);
     this.model = model;
     this.plan = plan;

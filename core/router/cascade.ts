@@ -50,13 +50,14 @@ export class Cascade {
 
   /** The route for an edge model, or undefined when the model does not escalate. */
   routeFor(manifest: ModelManifest): CascadeRoute | undefined {
-    const regionalModel = this.config.regionalModels[manifest.name];
+    // Own keys only: a model named "constructor" must not find Object.prototype's (#17 item 13).
+    const regionalModel = Object.hasOwn(this.config.regionalModels, manifest.name) ? this.config.regionalModels[manifest.name] : undefined;
     if (regionalModel === undefined) return undefined;
     // Keyed by sha: a new model version (new threshold) gets a fresh router and breaker.
     const key = `${manifest.name}@${manifest.sha256}`;
     let route = this.#routes.get(key);
     if (!route) {
-      const own = this.config.models?.[manifest.name] ?? {};
+      const own = (this.config.models && Object.hasOwn(this.config.models, manifest.name) ? this.config.models[manifest.name] : undefined) ?? {};
       const { maxInFlight } = this.config;
       const budgetMs = own.budgetMs ?? this.config.budgetMs;
       const circuit = own.circuit ?? this.config.circuit;
@@ -83,7 +84,8 @@ export function edgeConfidencePolicy(
   manifest: ModelManifest,
   config: Pick<CascadeConfig, 'measure' | 'models'> = DEFAULT_CASCADE_CONFIG,
 ): ConfidencePolicy {
-  const measure = config.models?.[manifest.name]?.measure ?? calibratedMeasure(manifest) ?? config.measure;
+  const own = config.models && Object.hasOwn(config.models, manifest.name) ? config.models[manifest.name] : undefined;
+  const measure = own?.measure ?? calibratedMeasure(manifest) ?? config.measure;
   return { measure, threshold: manifest.cascade.threshold };
 }
 

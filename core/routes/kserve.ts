@@ -12,14 +12,14 @@ import { HttpError, jsonResponse } from '../http/errors.ts';
 import { StageTimer } from '../http/timing.ts';
 import { EngineError } from '../engine/ort-session.ts';
 import type { Tensor, TensorMap } from '../engine/types.ts';
-import type { ModelManifest, TensorSpec } from '../model/manifest.ts';
+import type { InputSpec, ModelManifest, TensorSpec } from '../model/manifest.ts';
 import type { EmailHashParams } from '../preprocess/index.ts';
 import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import { describeType, previewValue, requireIds, requireText } from '../serving/inputs.ts';
 import type { LoadedModel } from '../serving/loaded-model.ts';
 import { bytesElementsFromBinary, tensorFromBinary, tensorToBinary } from '../serving/tensor-binary.ts';
 import { V2_DATATYPE } from '../serving/tensor-dtypes.ts';
-import { checkShape, tensorFromData, tensorToJson } from '../serving/tensor-json.ts';
+import { checkShape, elementCount, tensorFromData, tensorToJson } from '../serving/tensor-json.ts';
 import type { ServiceContext } from '../service-context.ts';
 
 /** Protocol extensions this server implements, as GET /v2 reports them. */
@@ -28,29 +28,13 @@ export const KSERVE_EXTENSIONS = ['binary_tensor_data'] as const;
 /** Name of the BYTES input that carries raw text to a model's preprocessing. */
 const TEXT_INPUT = 'text';
 
-type InputSource = 'request' | 'text' | 'features' | 'embedding' | 'fields' | 'constant';
-
-/** Where an input's values come from; model.json files written before sources existed feed preprocessed ids. */
-function sourceOf(spec: TensorSpec): InputSource {
-  return (spec as TensorSpec & { source?: InputSource }).source ?? 'text';
-}
-
-function isOptional(spec: TensorSpec): boolean {
-  return (spec as TensorSpec & { optional?: boolean }).optional === true;
-}
-
-function maxBatchOf(manifest: ModelManifest): number {
-  return (manifest as ModelManifest & { batch?: { max: number } }).batch?.max ?? 1;
-}
-
 function hasTextSource(manifest: ModelManifest): boolean {
-  return manifest.inputs.some((spec) => sourceOf(spec) === 'text');
+  return manifest.inputs.some((spec) => spec.source === 'text');
 }
 
 /** What a client may send: request inputs, and for a text model its text products (ids) plus "text". */
-function sendable(spec: TensorSpec): boolean {
-  const source = sourceOf(spec);
-  return source === 'request' || source === 'text';
+function sendable(spec: InputSpec): boolean {
+  return spec.source === 'request' || spec.source === 'text';
 }
 
 function describeSpec(spec: TensorSpec): string {
@@ -81,9 +65,9 @@ export function serverMetadata(service: ServiceContext): Response {
 export async function modelMetadata(service: ServiceContext, name: string, version: string | undefined): Promise<Response> {
   const model = await requireVersion(service, name, version);
   const m = model.manifest;
-  const inputs = m.inputs.filter(sendable).map((spec) => ({ ...tensorMetadata(spec), parameters: { source: sourceOf(spec), optional: isOptional(spec) } }));
+  const inputs = m.inputs.filter(sendable).map((spec) => ({ ...tensorMetadata(spec), parameters: { source: spec.source, optional: spec.optional } }));
   if (hasTextSource(m)) inputs.push({ name: TEXT_INPUT, datatype: 'BYTES', shape: [1], parameters: { source: 'text', optional: false } });
-  const preprocessing = (m as { preprocessing?: ModelManifest['preprocessing'] }).preprocessing;
+  const preprocessing = m.preprocessing;
   return jsonResponse({
     name: m.name,
     versions: [m.version],
@@ -93,8 +77,8 @@ export async function modelMetadata(service: ServiceContext, name: string, versi
     parameters: {
       sha256: m.sha256,
       labels: m.labels,
-      max_batch_size: maxBatchOf(m),
-      server_inputs: m.inputs.filter((spec) => !sendable(spec)).map((spec) => ({ ...tensorMetadata(spec), source: sourceOf(spec) })),
+      max_batch_size: m.batch.max,
+      server_inputs: m.inputs.filter((spec) => !sendable(spec)).map((spec) => ({ ...tensorMetadata(spec), source: spec.source })),
       // With params, a client can produce the same ids itself (edgeinfer/client).
       preprocessing: preprocessing
         ? { id: preprocessing.id, version: preprocessing.version, params: preprocessing.params, fingerprint: preprocessingFingerprint(preprocessing) }
@@ -194,7 +178,8 @@ function parseInputs(list: unknown, model: LoadedModel, binary: BinaryCursor): P
   if (!Array.isArray(list) || list.length === 0) throw bad(`"inputs" must be a non-empty array of tensors; ${m.name} takes ${acceptedInputs(m)}`);
   const limit = m.inputs.length + (textModel ? 1 : 0);
   if (list.length > limit) throw bad(`"inputs" has ${list.length} tensors; ${m.name} takes at most ${limit}: ${acceptedInputs(m)}`);
-  const parsed: ParsedInputs = { tensors: {} };
+  // Null prototype: a graph may name an input "__proto__" or "constructor".
+  const parsed: ParsedInputs = { tensors: Object.create(null) as TensorMap };
   const seen = new Set<string>();
   list.forEach((item, i) => {
     const input = requireObject(item, `inputs[${i}]`);
@@ -215,21 +200,20 @@ function parseInputs(list: unknown, model: LoadedModel, binary: BinaryCursor): P
     }
     const spec = m.inputs.find((s) => s.name === name);
     if (!spec) throw bad(`unknown ${where}; ${m.name} takes ${acceptedInputs(m)}`);
-    const source = sourceOf(spec);
-    if (source !== 'request' && source !== 'text') throw bad(`${where} is filled by the server (source "${source}"); ${m.name} takes ${acceptedInputs(m)}`);
-    parsed.tensors[name] = source === 'text' ? textProductFromInput(input, bytes, spec, model, where) : requestTensor(input, bytes, spec, maxBatchOf(m), where);
+    if (!sendable(spec)) throw bad(`${where} is filled by the server (source "${spec.source}"); ${m.name} takes ${acceptedInputs(m)}`);
+    parsed.tensors[name] = spec.source === 'text' ? textProductFromInput(input, bytes, spec, model, where) : requestTensor(input, bytes, spec, m.batch.max, where);
   });
   binary.finish();
 
-  const missing = m.inputs.filter((spec) => sourceOf(spec) === 'request' && !isOptional(spec) && !seen.has(spec.name));
+  const missing = m.inputs.filter((spec) => spec.source === 'request' && !spec.optional && !seen.has(spec.name));
   if (missing.length > 0) throw bad(`missing input${missing.length > 1 ? 's' : ''} ${missing.map(describeSpec).join(', ')}; ${m.name} takes ${acceptedInputs(m)}`);
   if (textModel && parsed.text === undefined) {
-    const products = m.inputs.filter((spec) => sourceOf(spec) === 'text');
+    const products = m.inputs.filter((spec) => spec.source === 'text');
     const absent = products.filter((spec) => !seen.has(spec.name));
     if (absent.length === products.length) throw bad(`${m.name} needs a BYTES input "${TEXT_INPUT}" (shape [1], the raw text) or its preprocessed ${products.map(describeSpec).join(', ')}`);
     if (absent.length > 0) throw bad(`missing input${absent.length > 1 ? 's' : ''} ${absent.map(describeSpec).join(', ')}: send every preprocessed tensor, or "${TEXT_INPUT}" instead`);
   }
-  if (parsed.text !== undefined && m.inputs.some((spec) => sourceOf(spec) === 'text' && seen.has(spec.name))) {
+  if (parsed.text !== undefined && m.inputs.some((spec) => spec.source === 'text' && seen.has(spec.name))) {
     throw bad(`send either "${TEXT_INPUT}" or its preprocessed tensors, not both`);
   }
   return parsed;
@@ -279,9 +263,9 @@ function textProductFromInput(input: Record<string, unknown>, bytes: Uint8Array 
     throw bad(`${where} must have datatype ${datatypes.map((d) => `"${d}"`).join(' or ')}, got ${previewValue(input.datatype)}`);
   }
   const sentDtype = input.datatype === 'INT64' ? 'int64' : input.datatype === 'INT32' ? 'int32' : spec.dtype;
-  const shape = checkShape(input.shape, spec, where, maxBatchOf(model.manifest));
+  const shape = checkShape(input.shape, spec, where, model.manifest.batch.max);
   const sent = bytes ? tensorFromBinary(bytes, shape, sentDtype, where) : tensorFromData(input.data, shape, sentDtype, where);
-  const preprocessing = (model.manifest as { preprocessing?: ModelManifest['preprocessing'] }).preprocessing;
+  const preprocessing = model.manifest.preprocessing;
   if (integer && preprocessing?.id === 'email-hash' && (preprocessing.params as EmailHashParams | undefined)?.buckets !== undefined) {
     const ids = requireIds(Array.from(sent.data as ArrayLike<number | bigint>, Number), model, `${spec.name}.data`);
     return { dtype: 'int32', dims: shape, data: ids };
@@ -315,12 +299,23 @@ function requestedOutputs(outputs: unknown, model: LoadedModel, binaryDefault: b
   });
 }
 
-/** The feeds the engine gets: the parsed tensors, plus the preprocessed text when "text" was sent. */
+/**
+ * The feeds the engine gets: the parsed tensors, optional request inputs left out filled with
+ * their default (variable dims at 1), and the preprocessed text when "text" was sent.
+ */
 function feedsOf(parsed: ParsedInputs, model: LoadedModel): TensorMap {
-  if (parsed.text === undefined) return parsed.tensors;
-  const idsSpec = model.manifest.inputs.find((spec) => sourceOf(spec) === 'text') as TensorSpec;
+  const feeds: TensorMap = Object.assign(Object.create(null) as TensorMap, parsed.tensors);
+  for (const spec of model.manifest.inputs) {
+    if (spec.source !== 'request' || !spec.optional || spec.name in feeds) continue;
+    const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
+    const fill = spec.default ?? 0;
+    feeds[spec.name] = tensorFromData(new Array(elementCount(shape)).fill(spec.dtype === 'bool' ? fill !== 0 : fill), shape, spec.dtype, `input "${spec.name}" (default)`);
+  }
+  if (parsed.text === undefined) return feeds;
+  const idsSpec = model.manifest.inputs.find((spec) => spec.source === 'text') as TensorSpec;
   const ids = model.preprocessor.toIds(parsed.text);
-  return { ...parsed.tensors, [idsSpec.name]: { dtype: 'int32', dims: [1, ids.length], data: ids } };
+  feeds[idsSpec.name] = { dtype: 'int32', dims: [1, ids.length], data: ids };
+  return feeds;
 }
 
 /** POST /v2/models/{name}[/versions/{v}]/infer. */

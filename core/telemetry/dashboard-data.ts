@@ -60,7 +60,7 @@ export function rolloutArms(window: MetricsWindow, status: readonly RolloutStatu
       const requests = window.sum('edgeinfer_rollout_requests_total', { model: s.model, version });
       const errors = window.sum('edgeinfer_rollout_requests_total', { model: s.model, version, outcome: 'error' });
       const latency = window.sketch('edgeinfer_rollout_latency_ms', { model: s.model, version });
-      const arm: RolloutArm = { model: s.model, version, weight: (s.weights[version] ?? 0) / total, requests, errorRate: requests ? errors / requests : null, p99Ms: latency.count ? latency.quantile(0.99) : null };
+      const arm: RolloutArm = { model: s.model, version, weight: (Object.hasOwn(s.weights, version) ? (s.weights[version] as number) : 0) / total, requests, errorRate: requests ? errors / requests : null, p99Ms: latency.count ? latency.quantile(0.99) : null };
       if (s.canary?.version === version) {
         arm.role = s.canary.state;
         if (s.canary.reason) arm.reason = s.canary.reason;

@@ -45,7 +45,7 @@ export function renderPrometheus(window: MetricsWindow, extra: string[] = []): s
   for (const [series, value] of [...window.counters].sort(([a], [b]) => (a < b ? -1 : 1))) add(parseSeries(series).name, `${series} ${formatNumber(value)}`);
   for (const [series, sketch] of [...window.sketches].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const parsed = parseSeries(series);
-    const name = SUMMARY_NAMES[parsed.name] ?? parsed.name;
+    const name = (Object.hasOwn(SUMMARY_NAMES, parsed.name) ? SUMMARY_NAMES[parsed.name] : undefined) ?? parsed.name;
     const scale = name === parsed.name ? 1 : 1 / 1000;
     for (const q of QUANTILES) add(name, `${seriesKey(name, { ...parsed.labels, quantile: q })} ${formatNumber(sketch.quantile(q) * scale)}`);
     const suffix = series.slice(parsed.name.length);
@@ -62,7 +62,8 @@ export function renderPrometheus(window: MetricsWindow, extra: string[] = []): s
   }
   const out: string[] = [];
   for (const [name, lines] of byName) {
-    const [type, help] = HELP[name] ?? ['untyped', name];
+    // Own keys only: a series named "constructor" (a forged fleet entry) is untyped, not Object.
+    const [type, help] = (Object.hasOwn(HELP, name) ? HELP[name] : undefined) ?? ['untyped', name];
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
   }
   return [...out, ...extra].join('\n') + '\n';

@@ -11,6 +11,8 @@ export interface FuzzInputSignature {
   datatype: string;
   /** -1 for a variable dim. */
   shape: number[];
+  /** A concrete shape the graph runs on (variable dims the graph needs large, e.g. audio samples). */
+  example?: number[];
 }
 
 /** A served model the generator aims at (names from the target's repository). */
@@ -62,8 +64,9 @@ function inferPath(g: KserveGen, model: string): string {
   return g.pick([`/v2/models/${model}/infer`, `/v2/models/${model}/versions/1/infer`, `/v2/models/${model}/versions/2/infer`]);
 }
 
-/** A concrete shape for a declared one: -1 dims 1–3, a leading -1 within the batch limit. */
-function concreteShape(g: KserveGen, shape: number[], maxBatch: number): number[] {
+/** A concrete shape for a declared one: the example, or -1 dims 1–3 with a leading -1 within the batch limit. */
+function concreteShape(g: KserveGen, shape: number[], maxBatch: number, example?: number[]): number[] {
+  if (example && g.rand() < 0.6) return [...example];
   return shape.map((d, i) => (d !== -1 ? d : i === 0 ? g.int(1, maxBatch) : g.int(1, 3)));
 }
 
@@ -107,7 +110,7 @@ interface JsonInput {
 
 /** A valid JSON input for a signature input. */
 function validInput(g: KserveGen, input: FuzzInputSignature, maxBatch: number): JsonInput & { shape: number[]; data: Array<number | boolean> } {
-  const shape = concreteShape(g, input.shape, maxBatch);
+  const shape = concreteShape(g, input.shape, maxBatch, input.example);
   return { name: input.name, datatype: input.datatype, shape, data: Array.from({ length: count(shape) }, () => goodValue(g, input.datatype)) };
 }
 

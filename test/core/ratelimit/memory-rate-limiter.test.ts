@@ -67,3 +67,24 @@ describe('addressBucket', () => {
     expect(addressBucket('::1')).toBe('0:0:0:0::/64');
   });
 });
+
+// Issue #17 item 12: one client, one bucket, whatever the spelling of its address.
+describe('addressBucket canonicalises IPv6 before taking the /64', () => {
+  it('leading zeros and case do not make a new bucket', () => {
+    expect(addressBucket('2001:0db8::1')).toBe(addressBucket('2001:db8::1'));
+    expect(addressBucket('2001:0DB8:0001:0002::1')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('[2001:db8::1]')).toBe('2001:db8:0:0::/64');
+    expect(addressBucket('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('IPv4-mapped addresses count as their IPv4 in every spelling, not as one shared bucket', () => {
+    for (const mapped of ['::ffff:198.51.100.4', '::FFFF:198.51.100.4', '0:0:0:0:0:ffff:198.51.100.4', '::ffff:c633:6404']) expect(addressBucket(mapped), mapped).toBe('198.51.100.4');
+    expect(addressBucket('::ffff:7f00:1')).not.toBe(addressBucket('::ffff:7f00:2'));
+  });
+
+  it('what does not parse is its own bounded bucket', () => {
+    expect(addressBucket('1::2::3')).toBe('1::2::3');
+    expect(addressBucket(`${'a:'.repeat(100)}`).length).toBeLessThanOrEqual(64);
+  });
+});
+

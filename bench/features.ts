@@ -1,0 +1,93 @@
+// Benchmark (not a test) of feature assembly on the request path, flights example: real Redis
+// behind the local Upstash REST server, the declared views (features/*.json) materialized from
+// vega-datasets, the flights-edge signature's three inputs (10 view values, 3 request fields,
+// the airport embedding), requests drawn from real June flights. Measures, interleaved:
+//  - L1 hit: every view of the request already decoded in the isolate;
+//  - L2: every view from Redis (L1 off), one MGET however many views;
+//  - round trips per request, counted by the assembler.
+// Usage: npm run bench:features -- [--iterations 2000] [--seed 7]
+// Last line: one JSON object.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startUpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
+import { createUpstashRemoteCache } from '../core/cache/remote-cache.ts';
+import { createFeatureAssembler, type FeatureInputSpec } from '../core/features/feature-assembler.ts';
+import { loadFeatureRepository } from '../features/index.ts';
+import { FLIGHT_SPLITS, loadFlights } from '../models/training/flights-data.ts';
+import { computeRows, writeRows } from '../models/training/materialize-features.ts';
+import { createPrng } from '../models/training/prng.ts';
+import { machineLine, summarize } from './stats.ts';
+
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, seed: { type: 'string', default: '7' } } });
+const iterations = Number(values.iterations);
+const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const token = 'bench-features';
+
+const manifest = JSON.parse(readFileSync(new URL('../models/flights-edge/1/model.json', import.meta.url), 'utf8')) as { inputs: Array<{ source: string }> };
+const inputs = manifest.inputs.filter((i): i is FeatureInputSpec => i.source === 'features' || i.source === 'embedding');
+const repository = loadFeatureRepository();
+const rest = await startUpstashRestServer({ port: 0, token, redisUrl });
+try {
+  const writer = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 30_000, autoPipelining: false });
+  const views = [...repository.views.values()].filter((v) => v.source.kind === 'flights' || v.source.kind === 'flights-embeddings');
+  const materialized = await computeRows(views);
+  for (const { view, rows } of materialized) await writeRows(writer, rows, view.ttlSeconds, 1000);
+  const flights = await loadFlights();
+  const prng = createPrng(Number(values.seed));
+  const requests = Array.from({ length: iterations }, () => {
+    let i: number;
+    do i = Math.floor(prng.next() * flights.size);
+    while ((flights.day[i] as number) < FLIGHT_SPLITS.test.from);
+    return {
+      origin: flights.airports[flights.origin[i] as number] as string,
+      destination: flights.airports[flights.destination[i] as number] as string,
+      hour: flights.hour[i] as number,
+      day_of_week: flights.dayOfWeek[i] as number,
+      distance: flights.distance[i] as number,
+    };
+  });
+  const remote = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 1_000 });
+  await remote.warm();
+  const warm = createFeatureAssembler({ repository, remote });
+  const cold = createFeatureAssembler({ repository, remote, l1MaxEntries: 0 });
+  for (const r of requests.slice(0, 200)) await cold.assemble(inputs, r); // connection warm-up
+  for (const r of requests) await warm.assemble(inputs, r); // fills L1
+  const warmBefore = warm.stats();
+  const coldBefore = cold.stats();
+  const l1: number[] = [];
+  const l2: number[] = [];
+  const fromSources = { l1: 0, l2: 0, default: 0 };
+  for (const r of requests) {
+    let t = performance.now();
+    await warm.assemble(inputs, r);
+    l1.push(performance.now() - t);
+    t = performance.now();
+    const out = await cold.assemble(inputs, r);
+    l2.push(performance.now() - t);
+    for (const e of Object.values(out.explain) as Array<{ source: keyof typeof fromSources }>) fromSources[e.source]++;
+  }
+  const warmStats = warm.stats();
+  const coldStats = cold.stats();
+  const result = {
+    machine: await machineLine(),
+    iterations,
+    views: new Set(inputs.flatMap((i) => (i.source === 'embedding' ? [i.view] : i.features.map((f) => f.split('.')[0])))).size,
+    l1HitMs: summarize(l1, 4),
+    l2Ms: summarize(l2, 3),
+    ratioL2toL1P50: Math.round((summarize(l2).p50 / summarize(l1, 4).p50) * 10) / 10,
+    roundTripsPerRequest: {
+      l1: (warmStats.roundTrips - warmBefore.roundTrips) / iterations,
+      l2: (coldStats.roundTrips - coldBefore.roundTrips) / iterations,
+    },
+    l2ValuesBySource: fromSources,
+    redisCommandsPerL2Request: 1,
+    degradedL2: coldStats.unavailable - coldBefore.unavailable,
+  };
+  console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, ${result.machine}`);
+  console.log(`  L1 hit      p50 ${result.l1HitMs.p50} ms  p99 ${result.l1HitMs.p99} ms  round trips/request ${result.roundTripsPerRequest.l1}`);
+  console.log(`  L2 (REST→Redis) p50 ${result.l2Ms.p50} ms  p99 ${result.l2Ms.p99} ms  round trips/request ${result.roundTripsPerRequest.l2}  (${result.ratioL2toL1P50}× L1 at p50)`);
+  console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded: ${result.degradedL2}`);
+  console.log(JSON.stringify(result));
+} finally {
+  await rest.close();
+}

