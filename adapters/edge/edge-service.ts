@@ -9,9 +9,12 @@ import type { MicroModule } from '../../core/engine/micro/types.ts';
 import type { Engine } from '../../core/engine/types.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
+import { createFeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { embeddedFeatureRepository } from '../../features/embedded.ts';
 import { EmbeddedModelSource, type EmbeddedFiles } from '../../core/model/embedded-source.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import type { RegionalTier } from '../../core/router/regional-tier.ts';
+import type { SignedFetchRegionalTierOptions } from './signed-fetch-regional-tier.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
 import { createRateLimitFromEnv, RATE_LIMIT_ENV_NAMES } from '../../core/ratelimit/config.ts';
@@ -36,6 +39,12 @@ export interface EdgeServiceOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
+/** The edge's AWS variables (the node server keeps the SDK's standard chain: AWS_*, profiles, roles). */
+export const EDGE_AWS_ENV_NAMES = ['EDGEINFER_AWS_REGION', 'EDGEINFER_AWS_ACCESS_KEY_ID', 'EDGEINFER_AWS_SECRET_ACCESS_KEY', 'EDGEINFER_AWS_SESSION_TOKEN'] as const;
+
+/** The alias the regional template publishes, warms and gives provisioned concurrency: escalations go there unless told otherwise. */
+export const REGIONAL_ALIAS = 'live';
+
 /** Variables an edge build may bake in or read; the rest of the environment is ignored. */
 export const EDGE_ENV_VARS = [
   ...CACHE_ENV_NAMES,
@@ -54,10 +63,9 @@ export const EDGE_ENV_VARS = [
   'EDGEINFER_COST_PROVIDER',
   'EDGEINFER_POP',
   'EDGEINFER_OTLP_URL',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
+  // The regional tier's credentials under names of our own: Vercel may set AWS_* itself (to
+  // values that are no usable credentials for this account) and Netlify reserves them.
+  ...EDGE_AWS_ENV_NAMES,
 ] as const;
 
 /** EDGEINFER_COST_PROVIDER checked: whose edge prices cost the predictions (the node server reads it too). */
@@ -69,24 +77,34 @@ export function costProviderFrom(value: string): EdgeProvider {
 }
 
 function regionalFrom(env: EdgeEnv): RegionalTier | undefined {
-  // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
-  if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
-  const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((name) => !env[name]);
-  if (missing.length) throw new Error(`EDGEINFER_REGIONAL=lambda needs ${missing.join(' and ')} (edge runtimes have no AWS credential chain)`);
-  const options = {
-    functionName: env.EDGEINFER_REGIONAL_FUNCTION ?? 'edgeinfer-regional',
-    region: env.AWS_REGION ?? 'us-east-1',
-    ...(env.EDGEINFER_REGIONAL_QUALIFIER ? { qualifier: env.EDGEINFER_REGIONAL_QUALIFIER } : {}),
-    ...(env.EDGEINFER_REGIONAL_ENDPOINT ? { endpoint: env.EDGEINFER_REGIONAL_ENDPOINT } : {}),
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID as string,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
-      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-    },
-  };
+  const options = regionalTierOptions(env);
+  if (!options) return undefined;
   // Evaluated on the first escalation, not at cold start (a bundler keeps the module in the
   // bundle, wrapped so that it is only parsed until then).
   return lazyRegionalTier('lambda', () => import('./signed-fetch-regional-tier.ts').then((m) => m.createSignedFetchRegionalTier(options)));
+}
+
+/** The regional tier's options from the edge's variables (undefined: no regional tier). */
+export function regionalTierOptions(env: EdgeEnv): SignedFetchRegionalTierOptions | undefined {
+  // Web runtimes have no AWS credential chain: the tier exists only with explicit keys.
+  if (env.EDGEINFER_REGIONAL !== 'lambda') return undefined;
+  const missing = ['EDGEINFER_AWS_ACCESS_KEY_ID', 'EDGEINFER_AWS_SECRET_ACCESS_KEY'].filter((name) => !env[name]);
+  if (missing.length) {
+    const legacy = env.AWS_ACCESS_KEY_ID ? ' (AWS_ACCESS_KEY_ID is not read at the edge: Vercel sets AWS_* itself and Netlify reserves them)' : '';
+    throw new Error(`EDGEINFER_REGIONAL=lambda needs ${missing.join(' and ')} (edge runtimes have no AWS credential chain)${legacy}`);
+  }
+  return {
+    functionName: env.EDGEINFER_REGIONAL_FUNCTION ?? 'edgeinfer-regional',
+    region: env.EDGEINFER_AWS_REGION ?? 'us-east-1',
+    // $LATEST is neither warmed nor provisioned: the `live` alias is (build/targets/regional.ts).
+    qualifier: env.EDGEINFER_REGIONAL_QUALIFIER || REGIONAL_ALIAS,
+    ...(env.EDGEINFER_REGIONAL_ENDPOINT ? { endpoint: env.EDGEINFER_REGIONAL_ENDPOINT } : {}),
+    credentials: {
+      accessKeyId: env.EDGEINFER_AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: env.EDGEINFER_AWS_SECRET_ACCESS_KEY as string,
+      ...(env.EDGEINFER_AWS_SESSION_TOKEN ? { sessionToken: env.EDGEINFER_AWS_SESSION_TOKEN } : {}),
+    },
+  };
 }
 
 /** A regional tier created on its first call; `invoke` still never rejects. */
@@ -139,7 +157,10 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   // providers offer rate limiting in front of the function; set EDGEINFER_RATE_LIMIT to turn it on.
   const { gate } = createRateLimitFromEnv(env);
   const cors = createCorsFromEnv(env);
+  // The declared feature views travel in the bundle; their values come from Upstash (defaults without it).
+  const features = createFeatureAssembler({ repository: embeddedFeatureRepository(), ...(cache.remote ? { remote: cache.remote } : {}) });
   return createInferenceService({
+    features,
     ...(cors ? { cors } : {}),
     telemetry,
     ...(gate ? { rateLimit: gate } : {}),

@@ -47,6 +47,17 @@ export interface CloudFrontResultResponse {
 /** Body bytes CloudFront exposes to a Lambda@Edge function (edge-functions-restrictions): more is truncated. */
 export const CLOUDFRONT_BODY_LIMITS = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
 
+/**
+ * The origin-request function's warm path. CloudFront picks a trigger by path pattern, so the
+ * warm schedule (and `npm run warm`) reach the origin-request function through a behaviour of
+ * its own; the adapter hands the core its /_warm route. The viewer-request function never sees
+ * this path (its behaviour does not match it) and answers it 404 like any unknown route.
+ */
+export const ORIGIN_REQUEST_WARM_PATH = '/_warm/origin-request';
+
+/** Header naming the trigger that answered, so a warmer reports per function. */
+export const TRIGGER_HEADER = 'x-edgeinfer-function';
+
 /** Headers a function may not set on a generated response (CloudFront rejects or owns them). */
 const READ_ONLY_HEADERS = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'via', 'proxy-connection']);
 
@@ -64,8 +75,12 @@ export function createRequestFromCloudFront(event: CloudFrontRequestEvent): { re
   const { config, request: cf } = event.Records[0]!.cf;
   const headers = new Headers();
   for (const [name, list] of Object.entries(cf.headers ?? {})) for (const { value } of list) headers.append(name, value);
-  const host = headers.get('host') ?? config.distributionDomainName ?? 'localhost';
-  const url = `https://${host}${cf.uri}${cf.querystring ? `?${cf.querystring}` : ''}`;
+  // Under an origin request policy that forwards all viewer headers except Host (the template's),
+  // an origin-request event's Host is the origin's domain: the distribution's is the one the viewer used.
+  const origin = config.eventType === 'origin-request';
+  const host = (origin ? config.distributionDomainName : undefined) ?? headers.get('host') ?? config.distributionDomainName ?? 'localhost';
+  const uri = origin && cf.uri === ORIGIN_REQUEST_WARM_PATH ? '/_warm' : cf.uri;
+  const url = `https://${host}${uri}${cf.querystring ? `?${cf.querystring}` : ''}`;
   const data = cf.body?.data;
   // A truncated body is dropped here (never decoded): the core answers 413 and nothing parses a prefix.
   const truncated = Boolean(cf.body?.inputTruncated);
@@ -107,9 +122,13 @@ const PLAIN_HOST = /^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5
 export function createCoreRequestFromCloudFront(event: CloudFrontRequestEvent): { request: CoreRequest; body?: Uint8Array; truncated: boolean; clientIp?: string } {
   const { config, request: cf } = event.Records[0]!.cf;
   const lists = cf.headers ?? {};
-  const hostHeader = lists.host?.[0]?.value;
+  // Under an origin request policy that forwards all viewer headers except Host (the template's),
+  // an origin-request event's Host is the origin's domain: the distribution's is the one the viewer used.
+  const origin = config.eventType === 'origin-request';
+  const hostHeader = origin && config.distributionDomainName ? undefined : lists.host?.[0]?.value;
   const host = hostHeader !== undefined && PLAIN_HOST.test(hostHeader) ? hostHeader : config.distributionDomainName && PLAIN_HOST.test(config.distributionDomainName) ? config.distributionDomainName : 'localhost';
-  const uri = cf.uri?.startsWith('/') ? cf.uri : `/${cf.uri ?? ''}`;
+  const path = cf.uri?.startsWith('/') ? cf.uri : `/${cf.uri ?? ''}`;
+  const uri = origin && path === ORIGIN_REQUEST_WARM_PATH ? '/_warm' : path;
   const truncated = Boolean(cf.body?.inputTruncated);
   const data = cf.body?.data;
   let body: Uint8Array | undefined;
@@ -156,6 +175,7 @@ export function createLambdaEdgeHandler(service: InferenceService, options: { tr
       ...(truncated ? { bodyTruncated: { limitBytes: exposed, ...(hint ? { hint } : {}) } } : {}),
     });
     const result = answer instanceof JsonReply ? resultFromJsonReply(answer) : await createCloudFrontResult(answer);
+    result.headers[TRIGGER_HEADER] = [{ key: TRIGGER_HEADER, value: options.trigger }];
     // Lambda freezes the container after the handler returns: finish write-backs first.
     await Promise.allSettled(background);
     return result;

@@ -5,9 +5,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { isValidModelName, isValidModelVersion, MODEL_NAME_PATTERN } from '../../core/model/names.ts';
 import { loadVerifiedModel } from '../../core/model/repository.ts';
-import { compileOnnxToModule } from './compile.ts';
-import { MicroCompileError } from './errors.ts';
+import { compileOnnxToModule, type CompileBudget } from './compile.ts';
+import { jsString } from './module-writer.ts';
 
 /** What happened to one model version. */
 export interface MicroBuildEntry {
@@ -31,7 +32,7 @@ export interface MicroBuildResult {
 }
 
 /** Compiles the repository at `modelsRoot` into `outDir` (both absolute or cwd-relative). */
-export async function buildMicroModules(modelsRoot: string, outDir: string): Promise<MicroBuildResult> {
+export async function buildMicroModules(modelsRoot: string, outDir: string, options: { budget?: Partial<CompileBudget> } = {}): Promise<MicroBuildResult> {
   const source = new FsModelSource(modelsRoot);
   const entries: MicroBuildEntry[] = [];
   const imports: string[] = [];
@@ -40,15 +41,32 @@ export async function buildMicroModules(modelsRoot: string, outDir: string): Pro
   await mkdir(outDir, { recursive: true });
   for (const { name, versions } of await source.list()) {
     for (const version of versions) {
-      const { manifest, bytes } = await loadVerifiedModel(source, name, version);
-      const entry: MicroBuildEntry = { model: `${name}@${version}`, engine: manifest.engine, sha256: manifest.sha256, status: 'skipped' };
+      const entry: MicroBuildEntry = { model: `${name}@${version}`, engine: 'auto', sha256: '', status: 'skipped' };
       entries.push(entry);
+      // Folder names become file paths and strings in generated code: only the documented set.
+      if (!isValidModelName(name) || !isValidModelVersion(version)) {
+        entry.status = 'failed';
+        entry.reason = `refused: model folder names and versions must match ${MODEL_NAME_PATTERN.source}; rename the folder`;
+        continue;
+      }
+      // One bad model (unreadable model.json, sha mismatch, crafted graph) is refused alone.
+      let loaded: Awaited<ReturnType<typeof loadVerifiedModel>>;
+      try {
+        loaded = await loadVerifiedModel(source, name, version);
+      } catch (error) {
+        entry.status = 'failed';
+        entry.reason = `refused: ${firstLine(error)}`;
+        continue;
+      }
+      const { manifest, bytes } = loaded;
+      entry.engine = manifest.engine;
+      entry.sha256 = manifest.sha256;
       if (manifest.engine === 'ort') {
         entry.reason = 'model.json says engine "ort"';
         continue;
       }
       try {
-        const compiled = compileOnnxToModule(bytes, { name: `${name}@${version}` });
+        const compiled = compileOnnxToModule(bytes, { name: `${name}@${version}`, ...(options.budget ? { budget: options.budget } : {}) });
         const file = join(name, version, 'model.mjs');
         await mkdir(join(outDir, name, version), { recursive: true });
         await writeFile(join(outDir, file), compiled.source);
@@ -57,13 +75,12 @@ export async function buildMicroModules(modelsRoot: string, outDir: string): Pro
         entry.moduleBytes = Buffer.byteLength(compiled.source);
         entry.moduleGzipBytes = gzipSync(compiled.source, { level: 9 }).length;
         const id = `m${modules.length}`;
-        imports.push(`import * as ${id} from './${file.split('\\').join('/')}';`);
-        modules.push(`  ${JSON.stringify(manifest.sha256)}: ${id},`);
+        imports.push(`import * as ${id} from ${jsString(`./${file.split('\\').join('/')}`)};`);
+        modules.push(`  ${jsString(manifest.sha256)}: ${id},`);
       } catch (error) {
-        if (!(error instanceof MicroCompileError)) throw error;
         entry.status = 'failed';
-        entry.reason = error.message;
-        failures[manifest.sha256] = error.message;
+        entry.reason = firstLine(error);
+        failures[manifest.sha256] = entry.reason;
       }
     }
   }
@@ -80,7 +97,7 @@ export async function buildMicroModules(modelsRoot: string, outDir: string): Pro
       '};',
       '',
       '/** Models that asked for `auto` but did not compile, by sha256: why. */',
-      `export const microCompileFailures = ${JSON.stringify(failures, null, 2)};`,
+      `export const microCompileFailures = ${jsString(failures)};`,
       '',
     ].join('\n'),
   );
@@ -97,4 +114,9 @@ export function formatMicroBuild(result: MicroBuildResult, outDir: string): stri
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line), `index: ${relative(process.cwd(), result.index) || result.index} (out: ${outDir})`].join('\n');
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]!;
 }

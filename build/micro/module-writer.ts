@@ -58,8 +58,8 @@ export interface CompileBudget {
 }
 
 export const DEFAULT_BUDGET: CompileBudget = {
-  maxTensorElements: 64 * 1024 * 1024,
-  maxBufferBytes: 512 * 1024 * 1024,
+  maxTensorElements: 16 * 1024 * 1024,
+  maxBufferBytes: 256 * 1024 * 1024,
   maxImportMacs: 2e8,
   maxConstantBytes: 256 * 1024 * 1024,
 };
@@ -350,6 +350,9 @@ export function literal(v: number): string {
 }
 
 function base64(bytes: Uint8Array): string {
+  // Node's btoa is pure JS and takes seconds on megabytes; Buffer encodes natively.
+  const NodeBuffer = (globalThis as { Buffer?: { from(b: Uint8Array): { toString(enc: 'base64'): string } } }).Buffer;
+  if (NodeBuffer) return NodeBuffer.from(bytes).toString('base64');
   let out = '';
   const chunk = 0x8000;
   for (let i = 0; i < bytes.length; i += chunk) out += String.fromCharCode(...bytes.subarray(i, i + chunk));

@@ -340,6 +340,7 @@ function matmul(integer: boolean): OpEmitter {
         else ctx.fail('unsupported_shape', 'b_zero_point must be a scalar or one value per column of B');
       }
     }
+    ctx.w.chargeImport(ctx.w.prod([...batch, M, K, N]));
     const MK = ctx.w.prod([M, K]);
     const KN = ctx.w.prod([K, N]);
     const MN = ctx.w.prod([M, N]);
@@ -594,6 +595,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     const M = transA ? a.dims[1]! : a.dims[0]!;
     const K = transA ? a.dims[0]! : a.dims[1]!;
     const N = transB ? b.dims[0]! : b.dims[1]!;
+    ctx.w.chargeImport(ctx.w.prod([M, K, N]));
     const y = ctx.output(0, 'float32', [M, N]);
     const aAt = transA ? `${a.buf}[k * ${M} + m]` : `${a.buf}[m * ${K} + k]`;
     const bAt = transB ? `${b.buf}[n * ${K} + k]` : `${b.buf}[k * ${N} + n]`;

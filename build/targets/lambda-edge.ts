@@ -9,7 +9,8 @@
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLOUDFRONT_BODY_LIMITS } from '../../adapters/lambda-edge/lambda-edge.ts';
+import { CLOUDFRONT_BODY_LIMITS, ORIGIN_REQUEST_WARM_PATH } from '../../adapters/lambda-edge/lambda-edge.ts';
+import { US_EAST_1_RULE } from '../deploy/validate-template.ts';
 import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
 import { ORT_WEB_WASM_FILE } from '../../core/engine/ort-web/ort-web-engine.ts';
 import type { BuildTarget, EntryImports, FunctionSpec } from '../pipeline.ts';
@@ -34,36 +35,92 @@ export const handler = createLambdaEdgeHandler(service, { trigger: ${JSON.string
 `;
 }
 
-/** The CloudFormation template of the two functions and their distribution. */
+/** The managed CloudFront policies the behaviours use, by id (CloudFormation takes ids, not names). */
+export const CLOUDFRONT_MANAGED_POLICIES = {
+  // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+  // Every answer is computed per request (and cached by our own two-level cache): nothing in CloudFront's cache.
+  CachingDisabled: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+  // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+  // All viewer headers, cookies and query strings except Host. Without an origin request policy
+  // (and a cache policy that forwards nothing) CloudFront passes an origin-request trigger only
+  // the headers it adds itself: no Content-Type, Authorization or x-api-key, so POST /v2/… was 415.
+  AllViewerExceptHostHeader: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+} as const;
+
+/** Path the EventBridge warm schedule calls to reach the origin-request function (its own behaviour). */
+export const ORIGIN_WARM_PATH = ORIGIN_REQUEST_WARM_PATH;
+
+/** The CloudFront behaviours: path pattern → trigger (the default behaviour is `*`). */
+export const LAMBDA_EDGE_BEHAVIOURS = [
+  { pathPattern: ORIGIN_WARM_PATH, trigger: 'origin-request' },
+  { pathPattern: '/v2/*', trigger: 'origin-request' },
+  { pathPattern: '*', trigger: 'viewer-request' },
+] as const;
+
+/** Memory and timeout of each function, within the Lambda@Edge limits of its trigger (LAMBDA_EDGE_LIMITS). */
+export const LAMBDA_EDGE_SIZING = { 'viewer-request': { memory: 128, timeout: 5 }, 'origin-request': { memory: 1024, timeout: 30 } } as const;
+
+/**
+ * The CloudFormation template of the two functions and their distribution.
+ *
+ * Redeploys: each function's code key and version description carry that zip's own hash, so
+ * a deploy where one zip changed publishes one new version (a shared hash made CloudFormation
+ * publish both, and Lambda refuses a version of unchanged code: "A version for this Lambda
+ * function exists"). Functions and versions are Retain: CloudFront's replicas keep a replaced
+ * version undeletable for hours ("You can delete a Lambda@Edge function only when the replicas
+ * of the function have been deleted by CloudFront", lambda-edge-delete-replicas.html), which
+ * otherwise fails the update's cleanup and any stack deletion.
+ */
 export function lambdaEdgeTemplate(): object {
-  const fn = (zip: string, memory: number, timeout: number) => ({
+  const retain = { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' };
+  const fn = (trigger: keyof typeof LAMBDA_EDGE_SIZING, key: string) => ({
     Type: 'AWS::Lambda::Function',
+    ...retain,
     Properties: {
       // nodejs20.x stopped accepting new functions in June 2026 (AWS Lambda runtime deprecation table).
       Runtime: 'nodejs22.x',
       Handler: 'index.handler',
       Role: { 'Fn::GetAtt': ['EdgeFunctionRole', 'Arn'] },
-      MemorySize: memory,
-      Timeout: timeout,
-      Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { 'Fn::Sub': `\${CodePrefix}${zip}` } },
+      MemorySize: LAMBDA_EDGE_SIZING[trigger].memory,
+      Timeout: LAMBDA_EDGE_SIZING[trigger].timeout,
+      Code: { S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: key } },
     },
   });
-  const association = (event: string, version: string) => ({ EventType: event, IncludeBody: true, LambdaFunctionARN: { Ref: version } });
-  const behaviour = { TargetOriginId: 'unused-origin', ViewerProtocolPolicy: 'https-only', AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'], CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad' };
+  const version = (fnId: string, hash: string, trigger: string) => ({
+    Type: 'AWS::Lambda::Version',
+    ...retain,
+    Properties: { FunctionName: { Ref: fnId }, Description: { 'Fn::Sub': `${trigger} \${${hash}}` } },
+  });
+  const association = (event: string, versionId: string) => ({ EventType: event, IncludeBody: true, LambdaFunctionARN: { Ref: versionId } });
+  const behaviour = {
+    TargetOriginId: 'unused-origin',
+    ViewerProtocolPolicy: 'https-only',
+    AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+    CachePolicyId: CLOUDFRONT_MANAGED_POLICIES.CachingDisabled,
+    OriginRequestPolicyId: CLOUDFRONT_MANAGED_POLICIES.AllViewerExceptHostHeader,
+  };
+  const versionOf = { 'viewer-request': 'ViewerRequestVersion', 'origin-request': 'OriginRequestVersion' } as const;
+  const warmTarget = (id: string, destination: string) => ({ Id: id, Arn: { 'Fn::GetAtt': [destination, 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['WarmRole', 'Arn'] } });
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'edgeinfer on Lambda@Edge (deploy in us-east-1: Lambda@Edge functions must live there)',
     Parameters: {
-      CodeBucket: { Type: 'String', Description: 'S3 bucket (us-east-1) holding viewer-request.zip and origin-request.zip' },
-      CodePrefix: { Type: 'String', Default: '', Description: 'key prefix of the zips in CodeBucket' },
+      CodeBucket: { Type: 'String', Description: 'S3 bucket in us-east-1 holding the two zips' },
+      ViewerRequestKey: { Type: 'String', Description: 'S3 key of viewer-request.zip (carries its content hash)' },
+      OriginRequestKey: { Type: 'String', Description: 'S3 key of origin-request.zip (carries its content hash)' },
+      ViewerRequestHash: { Type: 'String', Default: 'initial', Description: 'content hash of viewer-request.zip: a new value publishes a new viewer-request version' },
+      OriginRequestHash: { Type: 'String', Default: 'initial', Description: 'content hash of origin-request.zip: a new value publishes a new origin-request version' },
       AdminToken: { Type: 'String', NoEcho: true, Default: '', Description: 'the EDGEINFER_ADMIN_TOKEN baked into the zips; empty disables the warm schedule' },
-      WarmSchedule: { Type: 'String', Default: 'rate(5 minutes)' },
-      CodeVersion: { Type: 'String', Default: 'initial', Description: 'content hash of the zips: a new value publishes new function versions' },
+      WarmRate: { Type: 'String', Default: 'rate(5 minutes)', Description: 'EventBridge schedule expression of the warm pings' },
     },
+    // A stack created in any other region fails here, before anything is created.
+    Rules: { LambdaEdgeRegion: US_EAST_1_RULE },
     Conditions: { Warm: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AdminToken' }, ''] }] } },
     Resources: {
       EdgeFunctionRole: {
         Type: 'AWS::IAM::Role',
+        // Retained with the functions it executes: a replica still running needs its role.
+        ...retain,
         Properties: {
           AssumeRolePolicyDocument: {
             Version: '2012-10-17',
@@ -72,12 +129,10 @@ export function lambdaEdgeTemplate(): object {
           ManagedPolicyArns: ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
         },
       },
-      ViewerRequestFunction: fn('viewer-request.zip', 128, 5),
-      // Versions are immutable: a new Description (the code hash) makes CloudFormation publish
-      // a new one, and the distribution's association follows it.
-      ViewerRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' }, Description: { Ref: 'CodeVersion' } } },
-      OriginRequestFunction: fn('origin-request.zip', 1024, 30),
-      OriginRequestVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'OriginRequestFunction' }, Description: { Ref: 'CodeVersion' } } },
+      ViewerRequestFunction: fn('viewer-request', 'ViewerRequestKey'),
+      ViewerRequestVersion: version('ViewerRequestFunction', 'ViewerRequestHash', 'viewer-request'),
+      OriginRequestFunction: fn('origin-request', 'OriginRequestKey'),
+      OriginRequestVersion: version('OriginRequestFunction', 'OriginRequestHash', 'origin-request'),
       Distribution: {
         Type: 'AWS::CloudFront::Distribution',
         Properties: {
@@ -86,8 +141,12 @@ export function lambdaEdgeTemplate(): object {
             Comment: 'edgeinfer',
             // Both functions answer every request themselves: the origin is never contacted.
             Origins: [{ Id: 'unused-origin', DomainName: 'example.com', CustomOriginConfig: { OriginProtocolPolicy: 'https-only' } }],
-            DefaultCacheBehavior: { ...behaviour, LambdaFunctionAssociations: [association('viewer-request', 'ViewerRequestVersion')] },
-            CacheBehaviors: [{ ...behaviour, PathPattern: '/v2/*', LambdaFunctionAssociations: [association('origin-request', 'OriginRequestVersion')] }],
+            DefaultCacheBehavior: { ...behaviour, LambdaFunctionAssociations: [association('viewer-request', versionOf['viewer-request'])] },
+            CacheBehaviors: LAMBDA_EDGE_BEHAVIOURS.filter((b) => b.pathPattern !== '*').map((b) => ({
+              ...behaviour,
+              PathPattern: b.pathPattern,
+              LambdaFunctionAssociations: [association(b.trigger, versionOf[b.trigger])],
+            })),
           },
         },
       },
@@ -96,25 +155,42 @@ export function lambdaEdgeTemplate(): object {
         Condition: 'Warm',
         Properties: { AuthorizationType: 'API_KEY', AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'Authorization', ApiKeyValue: { 'Fn::Sub': 'Bearer ${AdminToken}' } } } },
       },
+      // One destination per trigger: /_warm runs on the viewer-request function (default
+      // behaviour), ORIGIN_WARM_PATH on the origin-request one (its own behaviour).
       WarmDestination: {
         Type: 'AWS::Events::ApiDestination',
         Condition: 'Warm',
         Properties: { ConnectionArn: { 'Fn::GetAtt': ['WarmConnection', 'Arn'] }, HttpMethod: 'GET', InvocationEndpoint: { 'Fn::Sub': 'https://${Distribution.DomainName}/_warm' } },
+      },
+      WarmOriginDestination: {
+        Type: 'AWS::Events::ApiDestination',
+        Condition: 'Warm',
+        Properties: { ConnectionArn: { 'Fn::GetAtt': ['WarmConnection', 'Arn'] }, HttpMethod: 'GET', InvocationEndpoint: { 'Fn::Sub': `https://\${Distribution.DomainName}${ORIGIN_WARM_PATH}` } },
       },
       WarmRole: {
         Type: 'AWS::IAM::Role',
         Condition: 'Warm',
         Properties: {
           AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
-          Policies: [{ PolicyName: 'invoke-warm-destination', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'events:InvokeApiDestination', Resource: { 'Fn::GetAtt': ['WarmDestination', 'Arn'] } }] } }],
+          Policies: [
+            {
+              PolicyName: 'invoke-warm-destinations',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 'events:InvokeApiDestination', Resource: [{ 'Fn::GetAtt': ['WarmDestination', 'Arn'] }, { 'Fn::GetAtt': ['WarmOriginDestination', 'Arn'] }] }],
+              },
+            },
+          ],
         },
       },
+      // EventBridge calls from us-east-1: each ping reaches the one CloudFront location nearest
+      // to it (README: what each schedule warms). `npm run warm` covers other locations.
       WarmSchedule: {
         Type: 'AWS::Events::Rule',
         Condition: 'Warm',
         Properties: {
-          ScheduleExpression: { Ref: 'WarmSchedule' },
-          Targets: [{ Id: 'warm', Arn: { 'Fn::GetAtt': ['WarmDestination', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['WarmRole', 'Arn'] } }],
+          ScheduleExpression: { Ref: 'WarmRate' },
+          Targets: [warmTarget('warm-viewer-request', 'WarmDestination'), warmTarget('warm-origin-request', 'WarmOriginDestination')],
         },
       },
     },

@@ -7,6 +7,15 @@ import { join } from 'node:path';
 import type { BuildTarget } from '../pipeline.ts';
 import { modelsForBuild } from '../model-tools/build-models.ts';
 
+/**
+ * The publish directory `deploy:netlify` passes as --dir, relative to the folder holding
+ * .netlify (the build writes it beside .netlify/v1). One page and nothing else: `netlify deploy`
+ * without a publish directory publishes the base directory (the repository, dist/ included,
+ * where a Lambda@Edge build holds its baked secrets). https://cli.netlify.com/commands/deploy/
+ */
+export const NETLIFY_PUBLISH_DIR = '.netlify/edgeinfer-publish';
+const PUBLISH_PAGE = '<!doctype html><meta charset="utf-8"><title>edgeinfer</title><p>edgeinfer: POST /v1/predict, GET /healthz.</p>\n';
+
 /** Paths the edge function serves (URLPattern syntax). */
 export const NETLIFY_PATHS = ['/v1/*', '/v2', '/v2/*', '/healthz', '/_warm', '/metrics', '/dashboard', '/dashboard/*'];
 // Body limit: the core's default (64 KB) unless EDGEINFER_MAX_BODY_BYTES is set. Netlify
@@ -59,7 +68,10 @@ export const config = { path: ${JSON.stringify(NETLIFY_PATHS)}, method: ['GET', 
     await mkdir(join(outDir, 'functions'), { recursive: true });
     for (const [name, bytes] of Object.entries(fn.files)) await writeFile(join(outDir, 'edge-functions', name), bytes);
     await writeFile(join(outDir, 'functions', 'edgeinfer-warm.mjs'), WARM_FUNCTION);
-    return [...Object.keys(fn.files).map((f) => `edge-functions/${f}`), 'functions/edgeinfer-warm.mjs'];
+    const publish = join(outDir, '..', NETLIFY_PUBLISH_DIR.split('/').pop()!);
+    await mkdir(publish, { recursive: true });
+    await writeFile(join(publish, 'index.html'), PUBLISH_PAGE);
+    return [...Object.keys(fn.files).map((f) => `edge-functions/${f}`), 'functions/edgeinfer-warm.mjs', `../${NETLIFY_PUBLISH_DIR.split('/').pop()}/index.html`];
   },
   advice: () => 'embed fewer or smaller models (Netlify allows 20 MB compressed per deploy)',
 };

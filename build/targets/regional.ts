@@ -35,7 +35,9 @@ export function regionalTemplate(models: readonly string[]): object {
       CodeKey: { Type: 'String', Default: 'regional.zip' },
       MemorySize: { Type: 'Number', Default: 2048 },
       ProvisionedConcurrency: { Type: 'Number', Default: 0, Description: 'containers kept initialised on the live alias (0 = none)' },
-      WarmSchedule: { Type: 'String', Default: 'rate(5 minutes)' },
+      // Not "WarmSchedule": that is the rule's logical id, and CloudFormation wants parameter and
+      // resource ids unique across the template (parameters-section-structure.html).
+      WarmRate: { Type: 'String', Default: 'rate(5 minutes)', Description: 'EventBridge schedule expression of the warm invocation' },
       CodeVersion: { Type: 'String', Default: 'initial', Description: 'content hash of the zip: a new value publishes a new version' },
     },
     Conditions: { Provisioned: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ProvisionedConcurrency' }, 0] }] } },
@@ -76,7 +78,7 @@ export function regionalTemplate(models: readonly string[]): object {
       // warm; the far deadline is capped by the function's own timeout.
       WarmSchedule: {
         Type: 'AWS::Events::Rule',
-        Properties: { ScheduleExpression: { Ref: 'WarmSchedule' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(regionalWarmEvent(models[0] ?? '')) }] },
+        Properties: { ScheduleExpression: { Ref: 'WarmRate' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(regionalWarmEvent(models[0] ?? '')) }] },
       },
       WarmPermission: {
         Type: 'AWS::Lambda::Permission',

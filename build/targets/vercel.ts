@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildTarget, FunctionSpec } from '../pipeline.ts';
+import { checkVercelCron, parseVercelRegions, VERCEL_PLANS, type VercelTier } from './vercel-plans.ts';
 import { modelsForBuild } from '../model-tools/build-models.ts';
 import { EDGE_ENV_VARS } from '../../adapters/edge/edge-service.ts';
 import { readOrtWasmBinary } from '../../adapters/node/ort-wasm-binary.ts';
@@ -17,8 +18,10 @@ export const VERCEL_ROUTE_SOURCE = '^/(v1/.*|v2(?:/.*)?|healthz|_warm|metrics|da
 // Body limit: the core's default (64 KB) unless EDGEINFER_MAX_BODY_BYTES is set. Vercel itself
 // refuses bodies over 4.5 MB (its functions' request body limit), far above what a text
 // classifier needs; the smaller limit keeps parsing within the edge's CPU time.
-/** Warmer schedule (Vercel crons call GET with `Authorization: Bearer $CRON_SECRET`). */
-export const VERCEL_WARM_SCHEDULE = '*/5 * * * *';
+/** Warmer schedule of a tier (Vercel crons call GET with `Authorization: Bearer $CRON_SECRET`); Hobby allows daily crons only. */
+export function vercelWarmSchedule(tier: string): string {
+  return VERCEL_PLANS[tier as VercelTier]?.warmSchedule ?? VERCEL_PLANS.hobby.warmSchedule;
+}
 
 export const vercelTarget: BuildTarget = {
   name: 'vercel',
@@ -37,32 +40,38 @@ export const vercelTarget: BuildTarget = {
       ...(ort ? { external: [`./${ORT_WEB_WASM_FILE}?module`], extraFiles: async () => ({ [ORT_WEB_WASM_FILE]: await readOrtWasmBinary() }) } : {}),
       entry: (i) => `
 import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
-import { createVercelEdgeHandler, vercelEnv } from ${i.repo('adapters/vercel-edge/vercel-edge.ts')};
+import { createVercelEdgeHandler, vercelAdminToken, vercelEnv } from ${i.repo('adapters/vercel-edge/vercel-edge.ts')};
 import { files } from ${i.models};
 import { microModules, microCompileFailures } from ${i.micro};
 ${ort ? `import wasmModule from './${ORT_WEB_WASM_FILE}?module';\nimport { createOrtWebEngine } from ${i.repo('core/engine/ort-web/ort-web-engine.ts')};` : ''}
 const env = vercelEnv();
-// Vercel's cron sends CRON_SECRET as the bearer token: it opens /_warm when no admin token is set.
+// Vercel's cron sends CRON_SECRET as the bearer token: /_warm accepts it beside EDGEINFER_ADMIN_TOKEN.
+const tokens = { adminToken: env.EDGEINFER_ADMIN_TOKEN, cronSecret: env.CRON_SECRET };
 const service = createEdgeService({
   files, microModules, microCompileFailures,
   ${ort ? 'ortWeb: () => createOrtWebEngine({ wasmModule }),' : ''}
-  env: { ...env, EDGEINFER_ADMIN_TOKEN: env.EDGEINFER_ADMIN_TOKEN || env.CRON_SECRET },
+  env: { ...env, EDGEINFER_ADMIN_TOKEN: vercelAdminToken(tokens) },
 });
-export default createVercelEdgeHandler(service);
+export default createVercelEdgeHandler(service, tokens);
 `,
     };
     return [spec];
   },
-  async write(outDir, built) {
+  async write(outDir, built, options) {
     const fn = built[0]!;
+    const tier = (options.tier in VERCEL_PLANS ? options.tier : 'hobby') as VercelTier;
+    const schedule = vercelWarmSchedule(tier);
+    checkVercelCron(tier, schedule);
+    // EDGEINFER_VERCEL_REGIONS=fra1,iad1 pins the function to those regions (default: all, nearest the viewer).
+    const regions = parseVercelRegions(process.env.EDGEINFER_VERCEL_REGIONS);
     const funcDir = join(outDir, 'functions', `${FUNCTION}.func`);
     await mkdir(funcDir, { recursive: true });
     for (const [name, bytes] of Object.entries(fn.files)) await writeFile(join(funcDir, name), bytes);
-    await writeFile(join(funcDir, '.vc-config.json'), `${JSON.stringify({ runtime: 'edge', entrypoint: fn.spec.file, envVarsInUse: ['CRON_SECRET', ...EDGE_ENV_VARS] }, null, 2)}\n`);
+    await writeFile(join(funcDir, '.vc-config.json'), `${JSON.stringify({ runtime: 'edge', entrypoint: fn.spec.file, envVarsInUse: ['CRON_SECRET', ...EDGE_ENV_VARS], ...(regions ? { regions } : {}) }, null, 2)}\n`);
     const config = {
       version: 3,
       routes: [{ src: VERCEL_ROUTE_SOURCE, dest: `/${FUNCTION}` }],
-      crons: [{ path: '/_warm', schedule: VERCEL_WARM_SCHEDULE }],
+      crons: [{ path: '/_warm', schedule }],
     };
     await writeFile(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     return ['config.json', ...Object.keys(fn.files).map((f) => `functions/${FUNCTION}.func/${f}`), `functions/${FUNCTION}.func/.vc-config.json`];

@@ -120,6 +120,11 @@ export function parseFeatureView(json: string, file: string): FeatureViewDeclara
   } catch (error) {
     throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
   }
+  return featureViewFrom(raw, file);
+}
+
+/** {@link parseFeatureView} of an already parsed value (a bundled JSON module). */
+export function featureViewFrom(raw: unknown, file: string): FeatureViewDeclaration {
   const fail = (problem: string): never => {
     throw new Error(`${file}: ${problem}`);
   };

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../../adapters/lambda-edge/lambda-edge.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
 import { lambdaEdgeTarget } from '../../../build/targets/lambda-edge.ts';
-import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, ortModelsRoot, type GoldenRequest, type Invoke } from '../conformance.ts';
+import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, goldenRequests, ortModelsRoot, type GoldenRequest, type Invoke } from '../conformance.ts';
+import { behaviourFor, distributionEvent } from './cloudfront-distribution.ts';
 
 type Handler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse>;
 const EXPOSED_BODY = { 'viewer-request': 40 * 1024, 'origin-request': 1024 * 1024 } as const;
@@ -79,6 +80,51 @@ function invokeWith(trigger: keyof typeof EXPOSED_BODY, build?: () => Promise<{ 
 }
 
 defineConformanceSuite('lambda@edge viewer-request', invokeWith('viewer-request'));
+
+// Through the distribution: each golden request goes to the function its path's behaviour names
+// in the built template.json, with the headers CloudFront passes under that behaviour's cache and
+// origin request policies (cloudfront-distribution.ts), not the viewer's headers verbatim.
+async function throughDistribution(): Promise<{ invoke: Invoke; answer: (request: GoldenRequest, override?: Parameters<typeof distributionEvent>[3]) => Promise<{ status: number; function: string; body: any }> }> {
+  const { dir } = await buildOnce();
+  const template = JSON.parse(readFileSync(join(dir, 'out', 'template.json'), 'utf8'));
+  const handlers = { 'viewer-request': await loadHandler('viewer-request'), 'origin-request': await loadHandler('origin-request') };
+  const answer = async (request: GoldenRequest, override?: Parameters<typeof distributionEvent>[3]) => {
+    const { behaviour, event } = distributionEvent(template, request, EXPOSED_BODY, override);
+    const result = await handlers[behaviour.trigger](event);
+    const text = result.bodyEncoding === 'base64' ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
+    const headers = Object.fromEntries(Object.entries(result.headers).map(([name, list]) => [name, list.map((h) => h.value).join(', ')]));
+    return { status: Number(result.status), function: headers['x-edgeinfer-function']!, headers, body: JSON.parse(text) };
+  };
+  return { answer, invoke: async (request) => answer(request) };
+}
+defineConformanceSuite('lambda@edge through the distribution (template behaviours, CloudFront headers)', throughDistribution);
+
+describe('CloudFront behaviours and policies of the built template', () => {
+  it('every route reaches the function its behaviour names; /v2/* and the origin warm path reach origin-request', async () => {
+    const { dir } = await buildOnce();
+    const template = JSON.parse(readFileSync(join(dir, 'out', 'template.json'), 'utf8'));
+    const { answer } = await throughDistribution();
+    for (const request of goldenRequests()) {
+      const expected = request.path.startsWith('/v2/') ? 'origin-request' : 'viewer-request';
+      expect(behaviourFor(template, request.path).trigger, request.path).toBe(expected);
+      expect((await answer(request)).function, request.id).toBe(expected);
+    }
+    const warm = await answer({ id: 'warm-origin', method: 'GET', path: '/_warm/origin-request', headers: { authorization: `Bearer ${CONFORMANCE_ADMIN_TOKEN}` } });
+    expect(warm.function).toBe('origin-request');
+    expect(warm.status, JSON.stringify(warm.body).slice(0, 200)).toBe(200);
+    expect(warm.body.warmed).toBe(true);
+  });
+
+  it('POST /v2/…/infer: 415 when the behaviour has no origin request policy (CloudFront passes no Content-Type), 200 under the template\'s', async () => {
+    const { answer } = await throughDistribution();
+    const infer = goldenRequests().find((r) => r.id === 'kserve-text')!;
+    const without = await answer(infer, { originRequestPolicyId: undefined });
+    expect(without.status).toBe(415);
+    expect(without.body.error.code).toBe('unsupported_media_type');
+    const withPolicy = await answer(infer);
+    expect(withPolicy.status, JSON.stringify(withPolicy.body).slice(0, 200)).toBe(200);
+  });
+});
 defineConformanceSuite('lambda@edge origin-request', invokeWith('origin-request'));
 // The origin-request zip carries ORT and its WASM for models the micro engine cannot run.
 defineOrtEngineCheck(
@@ -103,13 +149,20 @@ it('the viewer zip fits 1 MB without ORT; the template wires both triggers in us
   const template = JSON.parse(readFileSync(join(dir, 'out', 'template.json'), 'utf8'));
   const principals = template.Resources.EdgeFunctionRole.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service;
   expect(principals).toEqual(['lambda.amazonaws.com', 'edgelambda.amazonaws.com']);
-  expect(template.Resources.ViewerRequestVersion).toEqual({ Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' }, Description: { Ref: 'CodeVersion' } } });
+  // Each version's description is its own zip's hash; versions and functions outlive CloudFront's replicas (Retain).
+  expect(template.Resources.ViewerRequestVersion).toEqual({ Type: 'AWS::Lambda::Version', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { FunctionName: { Ref: 'ViewerRequestFunction' }, Description: { 'Fn::Sub': 'viewer-request ${ViewerRequestHash}' } } });
+  expect(template.Resources.OriginRequestVersion.Properties.Description).toEqual({ 'Fn::Sub': 'origin-request ${OriginRequestHash}' });
   expect(template.Resources.ViewerRequestFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', MemorySize: 128, Timeout: 5 });
   expect(template.Resources.OriginRequestFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 30 });
-  expect(template.Resources.WarmSchedule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['WarmDestination', 'Arn'] });
+  // One warm target per trigger.
+  expect(template.Resources.WarmSchedule.Properties.Targets.map((t: { Arn: unknown }) => t.Arn)).toEqual([{ 'Fn::GetAtt': ['WarmDestination', 'Arn'] }, { 'Fn::GetAtt': ['WarmOriginDestination', 'Arn'] }]);
   const config = template.Resources.Distribution.Properties.DistributionConfig;
   expect(config.DefaultCacheBehavior.LambdaFunctionAssociations).toEqual([{ EventType: 'viewer-request', IncludeBody: true, LambdaFunctionARN: { Ref: 'ViewerRequestVersion' } }]);
-  expect(config.CacheBehaviors[0].LambdaFunctionAssociations[0].EventType).toBe('origin-request');
+  expect(config.CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/_warm/origin-request', '/v2/*']);
+  for (const b of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+    expect(b).toMatchObject({ CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac' });
+  }
+  expect(config.CacheBehaviors[1].LambdaFunctionAssociations[0]).toEqual({ EventType: 'origin-request', IncludeBody: true, LambdaFunctionARN: { Ref: 'OriginRequestVersion' } });
   // Secrets are baked into the bundle, never into the template.
   expect(JSON.stringify(template)).not.toContain(CONFORMANCE_ADMIN_TOKEN);
 });

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { deserializeBuildOutput, EdgeFunction, FileFsRef } from '@vercel/build-utils';
 import { expect, it } from 'vitest';
 import { buildTarget, REPO_ROOT } from '../../../build/pipeline.ts';
-import { vercelTarget, VERCEL_ROUTE_SOURCE, VERCEL_WARM_SCHEDULE } from '../../../build/targets/vercel.ts';
+import { vercelTarget, VERCEL_ROUTE_SOURCE } from '../../../build/targets/vercel.ts';
 import { CONFORMANCE_ADMIN_TOKEN, defineConformanceSuite, defineOrtEngineCheck, ortModelsRoot, type Invoke } from '../conformance.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../../build/vercel-edge-runtime.ts';
 
-let readBack: { routes: unknown; crons: unknown; entrypoint: string; size: { gzipBytes: number; fits: boolean } } | undefined;
+let readBack: { routes: unknown; crons: unknown; entrypoint: string; entryFile: string; size: { gzipBytes: number; fits: boolean } } | undefined;
 
 defineConformanceSuite('vercel edge (edge-runtime)', async () => {
   const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-vercel-')), '.vercel/output');
@@ -29,7 +29,7 @@ defineConformanceSuite('vercel edge (edge-runtime)', async () => {
   const fn = output.output.edgeinfer;
   if (!(fn instanceof EdgeFunction)) throw new Error(`edgeinfer is not an edge function: ${String(fn?.type)}`);
   const entry = fn.files[fn.entrypoint] as FileFsRef;
-  readBack = { routes: output.routes, crons: output.crons, entrypoint: fn.entrypoint, size: result.sizes[0]! };
+  readBack = { routes: output.routes, crons: output.crons, entrypoint: fn.entrypoint, entryFile: entry.fsPath, size: result.sizes[0]! };
 
   return { invoke: await startInEdgeRuntime(entry.fsPath, { EDGEINFER_ADMIN_TOKEN: CONFORMANCE_ADMIN_TOKEN }) };
 });
@@ -65,11 +65,25 @@ it('the Build Output API tree reads back with routes, the warm cron and an edge 
   expect(readBack).toBeDefined();
   expect(readBack!.entrypoint).toBe('index.js');
   expect(readBack!.routes).toEqual([{ src: VERCEL_ROUTE_SOURCE, dest: '/edgeinfer' }]);
-  expect(readBack!.crons).toEqual([{ path: '/_warm', schedule: VERCEL_WARM_SCHEDULE }]);
+  // The default tier is Hobby, whose crons may run once a day at most (a */5 cron fails the deploy).
+  expect(readBack!.crons).toEqual([{ path: '/_warm', schedule: '0 6 * * *' }]);
   // Vercel matches `src` against the path: every route of the suite reaches the function.
   const route = new RegExp(VERCEL_ROUTE_SOURCE);
   for (const path of ['/v1/predict', '/v1/cache', '/v2', '/v2/health/ready', '/v2/models/spam-edge/versions/1/infer', '/healthz', '/_warm', '/metrics', '/dashboard', '/dashboard/data', '/dashboard/login']) expect(route.test(path), path).toBe(true);
   for (const path of ['/', '/index.html', '/v3/nothing', '/_warmer', '/metricsx', '/dashboards']) expect(route.test(path), path).toBe(false);
   expect(readBack!.size.fits).toBe(true);
   expect(readBack!.size.gzipBytes).toBeLessThan(1024 * 1024);
+});
+
+// Vercel's cron sends `Authorization: Bearer <CRON_SECRET>` (vercel.com/docs/cron-jobs/manage-cron-jobs).
+// With EDGEINFER_ADMIN_TOKEN also set (and different), /_warm takes either; the cron secret
+// opens nothing else.
+it('with EDGEINFER_ADMIN_TOKEN and a different CRON_SECRET, /_warm accepts either token and /metrics only the admin token', async () => {
+  expect(readBack).toBeDefined();
+  const invoke = await startInEdgeRuntime(readBack!.entryFile, { EDGEINFER_ADMIN_TOKEN: 'admin-token-1234567890', CRON_SECRET: 'cron-secret-0987654321' });
+  const get = (path: string, token: string) => invoke({ id: path, method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
+  expect((await get('/_warm', 'cron-secret-0987654321')).status).toBe(200);
+  expect((await get('/_warm', 'admin-token-1234567890')).status).toBe(200);
+  expect((await get('/_warm', 'neither-of-them')).status).toBe(403);
+  expect((await get('/metrics', 'cron-secret-0987654321')).status).toBe(403);
 });
