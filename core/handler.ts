@@ -154,7 +154,12 @@ const ROUTES: RouteEntry[] = [
 /** Builds the inference service for one isolate. */
 export function createInferenceService(options: InferenceServiceOptions): InferenceService {
   const config: ServiceConfig = { ...DEFAULT_SERVICE_CONFIG, ...options.config };
-  const models = new ModelStore({ source: options.models, engines: options.engines, ortPreference: options.ortPreference });
+  const models = new ModelStore({
+    source: options.models,
+    engines: options.engines,
+    ortPreference: options.ortPreference,
+    ...(options.features ? { features: options.features } : {}),
+  });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
   const caching = options.cache && options.cache.policy.mode !== 'off'
     ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name), options.digest)

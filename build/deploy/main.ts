@@ -1,7 +1,7 @@
 // `npm run deploy:<provider> [-- --yes] [--out DIR]`: prints the deploy plan (dry run) or,
 // with --yes, runs it. Missing credentials give an error naming the variables to set.
 import { parseArgs } from 'node:util';
-import { DeployError, formatPlan, planDeploy, runPlan, type DeployProvider } from './plan.ts';
+import { checkPlanTemplates, DeployError, formatPlan, planDeploy, runPlan, type DeployProvider } from './plan.ts';
 
 const PROVIDERS: DeployProvider[] = ['vercel', 'netlify', 'lambda-edge', 'regional'];
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { yes: { type: 'boolean', default: false }, out: { type: 'string' } } });
@@ -13,6 +13,8 @@ if (!PROVIDERS.includes(provider)) {
 try {
   const plan = planDeploy(provider, process.env, values.out);
   console.log(formatPlan(plan));
+  // The dry run checks the templates too (runPlan checks them again before deploying).
+  if (!values.yes) for (const line of await checkPlanTemplates(plan)) console.log(`  ${line}`);
   if (values.yes) await runPlan(plan, process.env, (line) => console.log(line));
 } catch (error) {
   console.error(error instanceof DeployError ? error.message : error);

@@ -650,7 +650,7 @@ export interface ModelJson {
   inputs: Array<TensorSpec & { source?: InputSource; optional?: boolean; default?: number; text?: string; features?: string[]; view?: string; fields?: string[]; value?: number | number[] }>;
   outputs: TensorSpec[];
   preprocessing?: PreprocessingSpec;
-  output?: OutputMeaning;
+  output?: Omit<ClassificationOutput, 'activation'> & { activation?: ClassificationActivation } | RegressionOutput | RawOutput;
   /** The first format: class probabilities in `labels` order. */
   probabilitiesOutput?: string;
   labels?: string[];

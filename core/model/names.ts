@@ -16,17 +16,20 @@ export function isValidModelVersion(version: unknown): version is string {
   return isValidModelName(version);
 }
 
-/** Longest accepted tensor name or label, in UTF-16 code units. */
+/** Longest accepted label, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 128;
+
+/** Longest accepted tensor name (exporters write long ones: openWakeWord's timer model names its output with a JSON map). */
+export const MAX_TENSOR_NAME_LENGTH = 256;
 
 // C0/C1 controls, and the line/paragraph separators that end a JavaScript string literal.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** Why a tensor (input/output) name is not acceptable, or null: non-empty, ≤ 128, no control characters. */
+/** Why a tensor (input/output) name is not acceptable, or null: non-empty, ≤ 256, no control characters. */
 export function tensorNameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name === '') return 'must be a non-empty string';
-  if (name.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters`;
+  if (name.length > MAX_TENSOR_NAME_LENGTH) return `must be at most ${MAX_TENSOR_NAME_LENGTH} characters`;
   if (CONTROL.test(name)) return 'must not contain control or line-separator characters';
   return null;
 }

@@ -4,6 +4,7 @@
 import type { EngineRegistry } from '../engine/registry.ts';
 import type { EngineName } from '../engine/types.ts';
 import { latestVersions, type ModelSource } from '../model/repository.ts';
+import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import { loadModel, type LoadedModel } from './loaded-model.ts';
 
 /** Where a model stands. */
@@ -18,6 +19,8 @@ export interface ModelStoreOptions {
   engines: EngineRegistry;
   /** ORT engines in the order this target prefers them (e.g. ort-node before ort-web in Node). */
   ortPreference: readonly EngineName[];
+  /** Fills features/embedding inputs of the models (core/features); absent → declared defaults, answers degraded. */
+  features?: FeatureAssembler;
 }
 
 /** Served models, by name (the latest version of each). */
@@ -31,6 +34,10 @@ export class ModelStore {
 
   constructor(options: ModelStoreOptions) {
     this.#options = options;
+  }
+
+  #loadOptions() {
+    return this.#options.features ? { features: this.#options.features } : {};
   }
 
   /** Model name → version served, read once from the repository. */
@@ -51,7 +58,7 @@ export class ModelStore {
     let pending = this.#loading.get(name);
     if (!pending) {
       this.#states.set(name, { status: 'loading', version });
-      pending = loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference).then(
+      pending = loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference, this.#loadOptions()).then(
         (model) => {
           this.#states.set(name, { status: 'ready', version, model });
           return model;
@@ -80,7 +87,7 @@ export class ModelStore {
     if (!pending) {
       pending = this.#options.source.list().then((models) => {
         if (!models.some((m) => m.name === name && m.versions.includes(version))) return undefined;
-        return loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference);
+        return loadModel(this.#options.source, name, version, this.#options.engines, this.#options.ortPreference, this.#loadOptions());
       });
       pending.catch(() => {});
       this.#versions.set(key, pending);

@@ -33,7 +33,7 @@ describe('fuzzing the Lambda@Edge artifacts (CloudFront events)', () => {
   });
 
   it('answers 400 seeded bad requests: none ≥ 500, every error JSON with a code, both triggers reached', async () => {
-    const summary = await runFuzz(target.send, { seed: 20261130, count: 400, concurrency: 4 });
+    const summary = await runFuzz(target.send, { seed: 20261130, count: 400, concurrency: 4, models: target.models });
     expectCleanFuzz(summary, 400);
     const { byTrigger } = target.details!() as { byTrigger: Record<string, number> };
     expect(byTrigger['viewer-request']).toBeGreaterThan(100);

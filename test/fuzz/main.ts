@@ -68,7 +68,7 @@ for (const name of wanted) {
   let summary: FuzzSummary;
   let good = { status: 0, code: 'not sent' } as { status: number; code: string; violation?: string };
   try {
-    summary = await runFuzz(target.send, { seed, count, concurrency: Number(values.concurrency ?? target.concurrency) });
+    summary = await runFuzz(target.send, { seed, count, concurrency: Number(values.concurrency ?? target.concurrency), models: target.models });
     const details = target.details?.() ?? {};
     good = await target.send(goodRequest()).catch((error: Error) => ({ status: 0, code: 'lost', violation: error.message }));
     const crashes = unhandled.length - unhandledBefore + (target.alive() ? 0 : 1);

@@ -23,7 +23,7 @@ describe.skipIf(unavailable)('fuzzing the Netlify edge artifact (Deno)', () => {
   });
 
   it('answers 400 seeded bad requests over sockets: none ≥ 500, every error JSON with a code, Deno still serving', async () => {
-    const summary = await runFuzz(target.send, { seed: 20261129, count: 400, concurrency: 8 });
+    const summary = await runFuzz(target.send, { seed: 20261129, count: 400, concurrency: 8, models: target.models });
     expectCleanFuzz(summary, 400);
     expect(target.alive()).toBe(true);
     expect((await target.send(goodRequest())).status).toBe(200);

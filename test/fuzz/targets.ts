@@ -18,6 +18,8 @@ import { netlifyTarget } from '../../build/targets/netlify.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
 import { invokeSender, type FuzzCase, type FuzzSender } from './bad-requests.ts';
+import { SPAM_SIGNATURES, type FuzzModelSignature } from './kserve-cases.ts';
+import { thirdPartySignatures, writeThirdPartyRepo } from '../helpers/third-party-models.ts';
 import { cloudFrontSender, type CloudFrontHandler, type CloudFrontTrigger } from './cloudfront-sender.ts';
 import { socketSender } from './socket-sender.ts';
 
@@ -32,6 +34,8 @@ export interface FuzzTarget {
   send: FuzzSender;
   /** Concurrency that suits the target (sockets, or in-process calls in flight). */
   concurrency: number;
+  /** Signatures of the models it serves, for the KServe families. */
+  models: FuzzModelSignature[];
   /** False once the process or runtime behind the target has died. */
   alive(): boolean;
   /** What the target printed (stderr of a child), for the report of a failure. */
@@ -101,18 +105,23 @@ async function stop(child: ChildProcess): Promise<void> {
 async function startNode(): Promise<FuzzTarget> {
   // The per-client rate limit `npm start` applies would answer most of one client's 10,000
   // requests 429 before any validator saw them: off, so every request reaches the checks.
-  const server = await spawnReady(process.execPath, ['--import', 'tsx', 'adapters/node/server.ts'], { ...process.env, ...NO_RATE_LIMIT, PORT: '0', HOST: '127.0.0.1' }, /ready on (http:\/\/127\.0\.0\.1:\d+)/);
+  // The example models plus real third-party graphs (several inputs, INT64 scalars, a batch
+  // dim, every dtype), so the KServe families reach each validator and the engines behind them.
+  const repo = writeThirdPartyRepo(undefined, { spam: true });
+  const server = await spawnReady(process.execPath, ['--import', 'tsx', 'adapters/node/server.ts'], { ...process.env, ...NO_RATE_LIMIT, PORT: '0', HOST: '127.0.0.1', EDGEINFER_MODELS_DIR: repo.root }, /ready on (http:\/\/127\.0\.0\.1:\d+)/);
   const sender = socketSender(server.match[1]!, { sockets: 16 });
   return {
     name: 'node',
-    runs: "npm start's server (node:http), over sockets",
+    runs: "npm start's server (node:http), over sockets; spam models + alexa, melspectrogram, silero_vad, dtypes",
     send: sender.send,
     concurrency: 16,
+    models: [...SPAM_SIGNATURES, ...thirdPartySignatures()],
     alive: server.alive,
     log: server.log,
     close: async () => {
       sender.close();
       await stop(server.child);
+      repo.cleanup();
     },
   };
 }
@@ -133,6 +142,8 @@ async function startVercel(): Promise<FuzzTarget> {
     runs: 'built Vercel function (Hobby tier, micro engine) in edge-runtime 4, code generation off',
     send: invokeSender(invoke, 'https://edgeinfer.vercel.test'),
     concurrency: 8,
+    // Hobby's 1 MB carries the spam model only (a wake-word graph alone is ~0.8 MB gzip compiled).
+    models: SPAM_SIGNATURES.slice(0, 1),
     alive: () => true, // in process: a dead runtime shows as failed requests and a failed good request
     log: () => '',
     close: async () => rmSync(dir, { recursive: true, force: true }),
@@ -144,7 +155,11 @@ async function startNetlify(): Promise<FuzzTarget> {
   if (!deno) throw new Error(netlifyUnavailable()!);
   const dir = tempDir('netlify');
   const out = join(dir, '.netlify/v1');
-  await buildTarget(netlifyTarget, { outDir: out });
+  // Netlify carries the micro engine only: the third-party graphs it compiles.
+  const netlifyModels = ['alexa', 'melspectrogram'];
+  const repo = writeThirdPartyRepo(netlifyModels, { spam: true });
+  await buildTarget(netlifyTarget, { outDir: out, modelsRoot: repo.root });
+  repo.cleanup();
   const serve = fileURLToPath(new URL('../runtime/netlify/deno-serve.mjs', import.meta.url));
   const server = await spawnReady(deno, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], { ...process.env, ...NO_RATE_LIMIT, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, /listening (\d+)/);
   const url = `http://127.0.0.1:${server.match[1]}`;
@@ -154,6 +169,7 @@ async function startNetlify(): Promise<FuzzTarget> {
     runs: `built Netlify edge function in Deno ${denoVersion(deno)} (Deno.serve, as Netlify calls it), over sockets`,
     send: sender.send,
     concurrency: 16,
+    models: [...SPAM_SIGNATURES.slice(0, 1), ...thirdPartySignatures(netlifyModels)],
     alive: server.alive,
     log: server.log,
     close: async () => {
@@ -171,7 +187,11 @@ function denoVersion(deno: string): string {
 
 async function startLambdaEdge(): Promise<FuzzTarget> {
   const dir = tempDir('lambda-edge');
-  await buildTarget(lambdaEdgeTarget, { outDir: join(dir, 'out') });
+  // /v2/* reaches origin-request, which carries ONNX Runtime: every third-party graph, the
+  // wake-word ones marked engine "ort" so the 1 MB viewer-request zip keeps the spam model only.
+  const repo = writeThirdPartyRepo(undefined, { spam: true, overrides: { alexa: { engine: 'ort' }, melspectrogram: { engine: 'ort' } } });
+  await buildTarget(lambdaEdgeTarget, { outDir: join(dir, 'out'), modelsRoot: repo.root });
+  repo.cleanup();
   const handlers = {} as Record<CloudFrontTrigger, CloudFrontHandler>;
   for (const trigger of ['viewer-request', 'origin-request'] as const) {
     for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', `${trigger}.zip`))))) {
@@ -186,6 +206,7 @@ async function startLambdaEdge(): Promise<FuzzTarget> {
     runs: 'built viewer-request and origin-request zips in Node, CloudFront events (body base64, cut at 40 KB / 1 MB with inputTruncated)',
     send: cloudFrontSender(handlers, counts),
     concurrency: 8,
+    models: [...SPAM_SIGNATURES.slice(0, 1), ...thirdPartySignatures()],
     alive: () => true, // in process: a thrown handler is counted as a 5xx; crashes surface as unhandled errors
     log: () => '',
     details: () => ({ byTrigger: { ...counts } }),

@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('fuzzing the Vercel edge artifact', () => {
   it('answers 500 seeded bad requests: none ≥ 500, every error JSON with a code', async () => {
-    const summary = await runFuzz(target.send, { seed: 20261128, count: 500, concurrency: 4 });
+    const summary = await runFuzz(target.send, { seed: 20261128, count: 500, concurrency: 4, models: target.models });
     expectCleanFuzz(summary, 500);
     expect((await target.send(goodRequest())).status).toBe(200);
   });

@@ -103,7 +103,10 @@ const REPO_MODELS = join(dirname(fileURLToPath(import.meta.url)), '../../models'
  * Writes <root>/<name>/1/{model.onnx, model.json} for each model (and copies the example spam
  * models when `spam` is set, so a target also answers its usual requests).
  */
-export function writeThirdPartyRepo(names: readonly string[] = THIRD_PARTY_MODELS, options: { spam?: boolean } = {}): {
+export function writeThirdPartyRepo(
+  names: readonly string[] = THIRD_PARTY_MODELS,
+  options: { spam?: boolean; /** model.json fields to set per model, e.g. {alexa: {engine: 'ort'}} */ overrides?: Record<string, Record<string, unknown>> } = {},
+): {
   root: string;
   /** Path of each model's .onnx inside the repository. */
   files: Record<string, string>;
@@ -121,7 +124,7 @@ export function writeThirdPartyRepo(names: readonly string[] = THIRD_PARTY_MODEL
     writeFileSync(files[name], bytes);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const inputs = decl.inputs.map(({ example: _example, ...spec }) => spec);
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ name, version: '1', file: 'model.onnx', sha256, inputs, outputs: decl.outputs, ...decl.extra }, null, 2));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ name, version: '1', file: 'model.onnx', sha256, inputs, outputs: decl.outputs, ...decl.extra, ...options.overrides?.[name] }, null, 2));
   }
   return { root, files, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }

@@ -7,10 +7,17 @@ import { lambdaEdgeTemplate } from '../../../build/targets/lambda-edge.ts';
 import { regionalTemplate } from '../../../build/targets/regional.ts';
 import { modelsForBuild } from '../../../build/model-tools/build-models.ts';
 import { seededTemplates } from './seeded-templates.ts';
+import { REGIONAL_ALIAS } from '../../../adapters/edge/edge-service.ts';
 
 describe('CloudFormation templates the builds write', () => {
   it('lambda-edge: 0 problems against the specification and the Lambda@Edge rules', async () => {
     expect(await checkTemplate(`${JSON.stringify(lambdaEdgeTemplate(), null, 2)}\n`)).toEqual([]);
+  });
+
+  it('regional: the alias the edge escalates to by default is the one the template warms and provisions', () => {
+    const template = regionalTemplate(modelsForBuild({}, 'regional')) as { Resources: Record<string, { Properties: Record<string, unknown> }> };
+    expect(template.Resources.RegionalAlias!.Properties.Name).toBe(REGIONAL_ALIAS);
+    expect(JSON.stringify(template.Resources.WarmSchedule)).toContain('RegionalAlias');
   });
 
   it('regional: 0 problems against the specification (it associates no edge function)', async () => {
