@@ -109,7 +109,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     try {
       options.rollout = JSON.parse(env.EDGEINFER_ROLLOUT) as RolloutConfig;
     } catch (error) {
-      throw new Error(`EDGEINFER_ROLLOUT must be JSON like {"spam-edge": {"split": {"1": 90, "2": 10}}}: ${(error as Error).message}`);
+      throw new Error(`EDGEINFER_ROLLOUT must be JSON like {"<model>": {"split": {"1": 90, "2": 10}}}: ${(error as Error).message}`);
     }
   }
   if (env.EDGEINFER_TELEMETRY_WINDOW_MS) {
