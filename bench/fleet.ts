@@ -112,7 +112,7 @@ function serviceFor(strategy: StrategyName, popIndex: number): InferenceService 
     cachePolicy: { knownComputeMs: { regional: regionalCallMs(pop, INVOKE_MS, 1) } },
     telemetry: false,
     ...(strategy === 'edge-only'
-      ? { regional: { kind: 'none' as const }, config: { maxBodyBytes: MAX_BODY_BYTES, cascade: { ...DEFAULT_CASCADE_CONFIG, regionalModels: {} } } }
+      ? { regional: { kind: 'none' as const }, config: { maxBodyBytes: MAX_BODY_BYTES, cascade: { ...DEFAULT_CASCADE_CONFIG, enabled: false } } }
       : { config: { maxBodyBytes: MAX_BODY_BYTES } }),
   });
 }

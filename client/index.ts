@@ -17,7 +17,11 @@ export interface ClientOptions {
   endpoint: string;
   /** fetch to use (defaults to the global one). */
   fetch?: typeof fetch;
-  /** Model to ask for; the local model's name when there is one, else the server's default "spam-edge". */
+  /**
+   * Model to ask for; default: the local model's. Needed unless `local` or `preprocessing`
+   * is given (the client must know whose preprocessing to run); with `preprocessing` alone
+   * the request names no model and the server's default answers.
+   */
   model?: string;
   /** The model's preprocessing; fetched once from GET /v2/models/{model} when absent (and no local model). */
   preprocessing?: PreprocessingSpec;
@@ -89,14 +93,15 @@ export interface EdgeInferClient {
   stats(): ClientStats;
 }
 
-const DEFAULT_MODEL = 'spam-edge';
-
 /** Creates a client. Nothing is fetched until the first call. */
 export function createClient(options: ClientOptions): EdgeInferClient {
   const base = options.endpoint.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const local = options.local;
-  const model = options.model ?? local?.manifest.name ?? DEFAULT_MODEL;
+  const model = options.model ?? local?.manifest.name;
+  if (model === undefined && !options.preprocessing) {
+    throw new TypeError('createClient: name the model ({ model: "<name>" }), or give a local model or its preprocessing');
+  }
   const sendText = options.sendTextWhenUnsure ?? true;
   const stats: ClientStats = { predictions: 0, answeredLocally: 0, endpointRequests: 0, textRequests: 0 };
   let localMode = options.localMode ?? local !== undefined;
@@ -121,6 +126,9 @@ export function createClient(options: ClientOptions): EdgeInferClient {
   }
 
   async function fetchPreprocessing(): Promise<PreprocessingSpec> {
+    if (model === undefined) {
+      throw new EdgeInferError(409, 'preprocessing_mismatch', "the server's default model does not take the pinned preprocessing; name the model (createClient({ model }))");
+    }
     const response = await doFetch(`${base}/v2/models/${encodeURIComponent(model)}`);
     const body = (await readJson(response)) as { parameters?: { preprocessing?: PreprocessingSpec } };
     const spec = body.parameters?.preprocessing;
@@ -136,7 +144,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
     const response = await doFetch(`${base}/v1/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...body, model }),
+      body: JSON.stringify(model === undefined ? body : { ...body, model }),
     });
     return (await readJson(response)) as PredictResponse;
   }

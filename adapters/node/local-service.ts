@@ -66,7 +66,7 @@ export interface LocalServiceOptions {
   telemetry?: TelemetryOptions | false;
   /** Whose edge prices cost the predictions (EDGEINFER_COST_PROVIDER; default vercel-edge). */
   costProvider?: EdgeProvider;
-  /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"spam-edge": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
+  /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"<model>": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
   rollout?: RolloutConfig;
   /**
    * Per-client rate limit of the inference routes: the EDGEINFER_RATE_LIMIT* variables
@@ -104,6 +104,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     };
   }
   if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
+  if (env.EDGEINFER_DEFAULT_MODEL) options.config = { ...options.config, defaultModel: env.EDGEINFER_DEFAULT_MODEL };
   if (env.EDGEINFER_COST_PROVIDER) options.costProvider = costProviderFrom(env.EDGEINFER_COST_PROVIDER);
   if (env.EDGEINFER_ROLLOUT) {
     try {
@@ -222,10 +223,10 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
 
 /**
  * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
- * edge model names in `cascade.regional`, and the configured default pairs.
+ * edge model names in `cascade.regional`.
  */
 export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
-  const names = new Set<string>(Object.values((DEFAULT_CASCADE_CONFIG as { regionalModels?: Record<string, string> }).regionalModels ?? {}));
+  const names = new Set<string>();
   for (const { name, version } of await latestVersions(source)) {
     try {
       const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };

@@ -56,7 +56,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
   }
   const text = body.ids === undefined ? requireText(body.text) : undefined;
-  const modelName = body.model === undefined ? service.config.defaultModel : body.model;
+  const modelName = body.model === undefined ? await service.defaultModel('text') : body.model;
   if (typeof modelName !== 'string') throw new HttpError(400, 'invalid_request', 'field "model" must be a string naming a model');
 
   // A rollout picks the version (sticky by the request's key header); otherwise the latest serves.

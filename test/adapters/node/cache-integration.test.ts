@@ -22,8 +22,8 @@ import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
 const hasRedis = await redisAvailable('node server + Upstash cache integration tests');
 // Fresh seeds per run: new model shas, so L2 holds nothing from an earlier run.
 const seed = (Date.now() % 100_000) * 10;
-const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed);
-const newBuild = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + 5);
+const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed, { cascade: { 'spam-edge': 'spam-regional' } });
+const newBuild = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + 5, { cascade: { 'spam-edge': 'spam-regional' } });
 const texts = loadSplits()
   .test.slice(0, 40)
   .map((m) => m.text);
@@ -35,7 +35,7 @@ const GENEROUS_BUDGET = { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 10_000
 function setEdgeThreshold(root: string, threshold: number | null): void {
   const file = join(root, 'spam-edge', '1', 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.cascade = { threshold };
+  manifest.cascade = { ...manifest.cascade, threshold };
   writeFileSync(file, JSON.stringify(manifest));
 }
 

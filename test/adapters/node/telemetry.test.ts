@@ -15,7 +15,7 @@ import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-lo
 
 const hasRedis = await redisAvailable('telemetry fleet store over Upstash REST');
 // The regional budget is not under test; a loaded machine must not turn escalations into timeouts.
-const config = { cascade: { regionalModels: { 'spam-edge': 'spam-regional' }, measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
+const config = { cascade: { measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
 
 function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   const family = parsePrometheusTextFormat(text).find((f) => f.name === name);
