@@ -261,9 +261,12 @@ export async function warmRegionalTier(tier: RegionalTier, models: readonly stri
   return `regional tier ${tier.kind} warm (${parts.join(', ')}; budget ${budgetMs} ms)`;
 }
 
-/** Cache-key digest with node:crypto: the same hex SHA-256 of UTF-8 as the core's portable one, several times faster. */
-export function nodeSha256Hex(...parts: string[]): string {
+/** Cache-key digest with node:crypto: the same hex SHA-256 (strings as UTF-8, bytes as they are) as the core's portable one, several times faster. */
+export function nodeSha256Hex(...parts: Array<string | Uint8Array>): string {
   const hash = createHash('sha256');
-  for (const part of parts) hash.update(part, 'utf8');
+  for (const part of parts) {
+    if (typeof part === 'string') hash.update(part, 'utf8');
+    else hash.update(part);
+  }
   return hash.digest('hex');
 }

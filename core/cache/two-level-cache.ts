@@ -2,7 +2,7 @@
 // says it pays, L2 (Upstash), then the computation. Concurrent misses for one key share a
 // single computation (single-flight). Only successful results are stored; L2 writes and
 // hot-key counts run after the response through the adapter's waitUntil.
-import { hotKeysKey, parsePredictionKey } from './keys.ts';
+import { hotKeysKey, keyScope, parsePredictionKey } from './keys.ts';
 import { LruCache } from './lru.ts';
 import { CachePolicy, type AnswerTier, type CacheDecision } from './policy.ts';
 import type { RemoteCache, RemoteSkipReason } from './remote-cache.ts';
@@ -174,11 +174,11 @@ export class TwoLevelCache {
    * the hot-key set, then one MGET). Values only exist in L2 where the policy writes them
    * (always, or auto where L2 pays). Returns how many entries L1 received.
    */
-  async primeFromHotKeys(modelSha: string, count: number, ttlSeconds: number, isValid?: (value: unknown) => boolean): Promise<number> {
+  async primeFromHotKeys(scope: string, count: number, ttlSeconds: number, isValid?: (value: unknown) => boolean): Promise<number> {
     if (!this.remote || this.policy.mode === 'off' || this.policy.mode === 'l1' || count <= 0) return 0;
-    const top = await this.remote.topMembers(hotKeysKey(modelSha), count);
+    const top = await this.remote.topMembers(hotKeysKey(scope), count);
     if (top.status !== 'hit') return 0;
-    const keys = top.value.map(({ member }) => `p:${modelSha}:${member}`);
+    const keys = top.value.map(({ member }) => `p:${scope}:${member}`);
     const read = await this.remote.mget(keys);
     if (read.status !== 'hit') return 0;
     let primed = 0;
@@ -250,7 +250,7 @@ export class TwoLevelCache {
     if (!parts) return;
     this.#stats.hotKeyIncrements++;
     // Scored by the sampling step, so scores estimate request counts.
-    (waitUntil ?? this.#waitUntil)(this.remote.zincrby(hotKeysKey(parts.modelSha), `${parts.preprocessingVersion}:${parts.inputHash}`, this.#hotKeySampleEvery));
+    (waitUntil ?? this.#waitUntil)(this.remote.zincrby(hotKeysKey(keyScope(parts)), parts.inputHash, this.#hotKeySampleEvery));
   }
 }
 

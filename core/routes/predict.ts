@@ -4,7 +4,7 @@
 // models with a regional pair go through the cascade router (core/router).
 import type { CoreRequest } from '../http/core-request.ts';
 import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
-import { predictionKey } from '../cache/keys.ts';
+import { isClassificationOf } from '../cache/prediction-values.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
 import type { CacheLevel, CacheTrace, L2Status } from '../cache/two-level-cache.ts';
 import type { RequestContext } from '../handler.ts';
@@ -70,8 +70,15 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   // keeps a surprise from becoming an unhandled rejection. Ids carry no sender.
   const featuresFetch = body.explain === true && text !== undefined ? service.features?.explainText?.(text).catch(() => undefined) : undefined;
   const caching = service.caching;
-  // An id list hashes as JSON ("j:[...]"), a text as "s:...": the two never share a key.
-  const hash = caching ? timer.time('hash', () => caching.hashInput(text ?? clientIds)) : '';
+  // The key hashes what the model is fed: the ids as a tensor, or the text its preprocessing
+  // tokenises (bound by the fingerprint); so ids and text never share a key.
+  const fed = model.signature.textInputs[0]?.name;
+  const edgeKey =
+    caching && fed !== undefined
+      ? timer.time('hash', () =>
+          clientIds ? caching.edgeKey(model.manifest, { [fed]: { dtype: 'int32', dims: [1, clientIds.length], data: clientIds } }, undefined, [fed]) : caching.edgeKey(model.manifest, {}, text, [fed]),
+        )
+      : undefined;
   let edgeTrace: CacheTrace | undefined;
   const classify = async (): Promise<EdgeAnswer> => {
     const ids = clientIds ?? (await timer.time('preprocess', () => model.preprocessor.toIds(text as string)));
@@ -80,13 +87,15 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   };
   const runEdge = async () => {
     let result: EdgeAnswer;
-    if (caching) {
-      const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: model.manifest.preprocessing?.version ?? 0, inputHash: hash });
+    if (caching && edgeKey !== undefined) {
+      const labels = model.manifest.labels;
       const cached = await caching.cache.getOrCompute({
-        key,
+        key: edgeKey,
         tier: 'edge',
         ttlSeconds: model.manifest.cache.ttlSeconds,
         compute: classify,
+        // A value of another shape or labels under this key is a miss, never an answer.
+        isValid: (value): value is EdgeAnswer => isClassificationOf(value, labels),
         ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
       });
       result = cached.value;
@@ -100,7 +109,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   let regionalTrace: CacheTrace | undefined;
 
   const route = service.cascade.routeFor(model.manifest);
-  const regionalInL1 = caching && route && text !== undefined ? await caching.peekRegional(route.regionalModel, hash) : undefined;
+  const regionalInL1 = caching && route && text !== undefined ? await caching.peekRegional(route.regionalModel, text) : undefined;
   let answer: PredictResponse;
   if (!route) {
     const result = await runEdge();

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import type { CacheEnv } from '../../../core/cache/config.ts';
+import { modelFingerprint } from '../../../core/cache/model-identity.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 import { computeSenderDomainRows, writeRows } from '../../../models/training/materialize-features.ts';
@@ -103,7 +104,8 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(again.answer.timings.inferMs).toBeUndefined();
     expect(again.serverTiming).toMatch(/cache;desc="l1"/);
 
-    await waitForKeys(`p:${repo.sha256['spam-edge']}:*`); // the L2 write runs after the response
+    // The L2 write runs after the response, under the edge key space and the model's fingerprint.
+    await waitForKeys(`p:e:${modelFingerprint((await a.service.context.requireModel('spam-edge')).manifest)}:*`);
     const b = await start(repo.root, upstash('always'));
     const other = await predict(b, texts[0] as string);
     expect(other.answer).toMatchObject({ cached: true, cache: { level: 'l2', l2: 'hit' } });

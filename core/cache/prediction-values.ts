@@ -1,0 +1,46 @@
+// Checks of values read from the prediction cache (L1, L2 or primed by the warmer) against
+// what was stored under that key: a value of another shape, another model or labels the
+// model does not have is a miss, never an error and never an answer (#17 items 1 and 3).
+import type { RegionalOutcome } from '../router/regional-tier.ts';
+import { regionalPredictionProblem } from '../router/regional-tier.ts';
+import type { ModelIdentity } from './model-identity.ts';
+
+/** A classification as the edge path caches it (no raw tensors). */
+export interface CachedClassification {
+  label: string;
+  scores: Record<string, number>;
+  confidence: number;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * True when `value` is a classification over exactly `labels`: finite probabilities in
+ * [0, 1], the label one of them and not beaten by another score, the confidence its score.
+ */
+export function isClassificationOf(value: unknown, labels: readonly string[]): value is CachedClassification {
+  if (!isRecord(value) || typeof value.label !== 'string' || !isRecord(value.scores) || typeof value.confidence !== 'number') return false;
+  const scores = value.scores;
+  const keys = Object.keys(scores);
+  if (keys.length !== labels.length || !labels.includes(value.label)) return false;
+  let top = -Infinity;
+  for (const label of labels) {
+    if (!Object.hasOwn(scores, label)) return false;
+    const score = scores[label];
+    if (typeof score !== 'number' || !(score >= 0 && score <= 1)) return false;
+    if (score > top) top = score;
+  }
+  return scores[value.label] === top && value.confidence === top;
+}
+
+/** True when `value` is a successful regional outcome from exactly this model version, over its labels. */
+export function isRegionalOutcomeOf(value: unknown, identity: ModelIdentity): value is Extract<RegionalOutcome, { ok: true }> {
+  if (!isRecord(value) || value.ok !== true || regionalPredictionProblem(value.prediction) !== null) return false;
+  const prediction = value.prediction as Extract<RegionalOutcome, { ok: true }>['prediction'];
+  const { model } = prediction;
+  if (model.sha256 !== identity.sha256 || model.name !== identity.name || model.version !== identity.version) return false;
+  if (identity.labels.length === 0) return true;
+  return isClassificationOf({ label: prediction.label, scores: prediction.scores, confidence: Math.max(...Object.values(prediction.scores)) }, identity.labels);
+}
