@@ -4,7 +4,7 @@
 // tensors (a changed feature value is a new key, never a stale answer), and the answer says
 // when features came from defaults (`degraded`, `features_unavailable`). Edge tier only: the
 // cascade to a regional model for field requests is not wired yet.
-import { predictionKey } from '../cache/keys.ts';
+import { isClassificationOf } from '../cache/prediction-values.ts';
 import type { RequestContext } from '../handler.ts';
 import { HttpError } from '../http/errors.ts';
 import type { StageTimer } from '../http/timing.ts';
@@ -47,8 +47,18 @@ export async function predictFromFields(
   let level: PredictResponse['cache'] = undefined;
   const caching = service.caching;
   if (caching) {
-    const key = predictionKey({ modelSha: identity.sha256, preprocessingVersion: 0, inputHash: timer.time('hash', () => caching.hashInput(assembled.feeds)) });
-    const cached = await caching.cache.getOrCompute({ key, tier: 'edge', ttlSeconds: model.manifest.cache.ttlSeconds, compute: classify, ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}) });
+    // Every declared input is in the feeds (fields, views, embeddings, constants): the key is the tensors the model sees.
+    const key = timer.time('hash', () => caching.edgeKey(model.manifest, assembled.feeds));
+    const labels = model.manifest.labels;
+    const cached = await caching.cache.getOrCompute({
+      key,
+      tier: 'edge',
+      ttlSeconds: model.manifest.cache.ttlSeconds,
+      compute: classify,
+      // A value of another shape or labels under this key is a miss, never an answer.
+      isValid: (value): value is Awaited<ReturnType<typeof classify>> => isClassificationOf(value, labels),
+      ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
+    });
     result = cached.value;
     level = { level: cached.trace.level, l2: cached.trace.l2, policy: caching.cache.policy.mode };
   } else result = await classify();

@@ -61,7 +61,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     if (body.text !== undefined || body.ids !== undefined) throw new HttpError(400, 'invalid_request', 'send "fields" without "text" or "ids"');
     if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new HttpError(400, 'invalid_request', 'field "explain" must be true or false');
     const fields = requireFields(body.fields);
-    const name = body.model === undefined ? service.config.defaultModel : body.model;
+    const name = body.model === undefined ? await service.defaultModel('fields') : body.model;
     if (typeof name !== 'string') throw new HttpError(400, 'invalid_request', 'field "model" must be a string naming a model');
     const answer = await predictFromFields(await service.requireModel(name), fields, body.explain === true, service, timer, context);
     const timings = timer.snapshot();
