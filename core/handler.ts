@@ -14,6 +14,8 @@ import { annotateCors, corsPreflight, type CorsConfig } from './http/cors.ts';
 import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
+import { withCheckedAnswers } from './router/checked-regional-tier.ts';
+import { createModelIdentifier } from './cache/model-identity.ts';
 import { handlePredict } from './routes/predict.ts';
 import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
 import { Telemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
@@ -161,10 +163,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     ...(options.features ? { features: options.features } : {}),
   });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
-  const caching = options.cache && options.cache.policy.mode !== 'off'
-    ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name), options.digest)
-    : undefined;
-  const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
+  const latest = async (name: string) => (await models.catalog()).get(name);
+  const caching = options.cache && options.cache.policy.mode !== 'off' ? new PredictionCaching(options.cache, options.models, latest, options.digest) : undefined;
+  // Regional answers are checked against the requested model's model.json before they are cached or served (#17 item 5).
+  const identify = caching?.identify ?? createModelIdentifier(options.models, latest);
+  const checked = options.regional ? withCheckedAnswers(options.regional, identify) : undefined;
+  const regional = caching && checked ? caching.wrapRegional(checked) : checked;
   const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);
   // Every response and prediction is recorded synchronously, without I/O; flushes to Redis run after responses.
   if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);
