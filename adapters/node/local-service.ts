@@ -105,6 +105,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     };
   }
   if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
+  if (env.EDGEINFER_SESSION_KEY) options.config = { ...options.config, sessionKey: env.EDGEINFER_SESSION_KEY };
   if (env.EDGEINFER_DEFAULT_MODEL) options.config = { ...options.config, defaultModel: env.EDGEINFER_DEFAULT_MODEL };
   if (env.EDGEINFER_COST_PROVIDER) options.costProvider = costProviderFrom(env.EDGEINFER_COST_PROVIDER);
   if (env.EDGEINFER_ROLLOUT) {
