@@ -34,6 +34,8 @@ export interface RequestContext {
   platform?: unknown;
   /** The client's IP address as the adapter saw it (the node server's socket peer); gates the dashboard without a token. */
   peerAddress?: string;
+  /** True when the client's connection to this process is TLS (the node server's socket); decides the cookie's Secure flag. Unset: the request URL's scheme, as the platform built it. */
+  secureTransport?: boolean;
   /**
    * The whole request body, when the adapter already read it (the node server buffers small
    * uploads): the Request then has no body of its own and routes read this instead.

@@ -14,7 +14,7 @@ import { enginePreference } from '../../core/engine/select.ts';
 import type { EngineName, TensorMap } from '../../core/engine/types.ts';
 import type { ModelManifest } from '../../core/model/manifest.ts';
 import { latestVersions, loadVerifiedModel } from '../../core/model/repository.ts';
-import { loadModel, warmupFeeds, type LoadedModel } from '../../core/serving/loaded-model.ts';
+import { firstWarmupRequest, loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
 import { formatTensor } from './onnx-signature.ts';
 
 /** The local server's ORT order (adapters/node/local-service.ts). */
@@ -63,7 +63,7 @@ function signatureOf(manifest: ModelManifest): string {
 
 async function timeRuns(model: LoadedModel, runs: number): Promise<number> {
   // The inputs warmup ran on (model.json's first warmup request, else the generated one).
-  const feeds = await warmupFeeds(model);
+  const feeds = (await model.assemble(firstWarmupRequest(model), { offline: true })).feeds;
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();

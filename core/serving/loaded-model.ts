@@ -334,10 +334,9 @@ function describeSendable(signature: ModelSignature): string {
   return parts.join(', ') || 'no client tensors';
 }
 
-/** The graph inputs of a model's first warmup request (model.json's, else the generated one), assembled as warmup does (model:check times runs on them). */
-export async function warmupFeeds(model: LoadedModel): Promise<TensorMap> {
-  const warmup = model.manifest.warmup[0] ?? generatedWarmup();
-  return (await model.assemble(warmupRequest(warmup as WarmupRequest, model.signature), { offline: true })).feeds;
+/** The model's first warmup request (model.json `warmup`, else built from the signature) as a ModelRequest: what GET /_warm runs for a model without text inputs. */
+export function firstWarmupRequest(model: Pick<LoadedModel, 'manifest' | 'signature'>): ModelRequest {
+  return warmupRequest(model.manifest.warmup[0] ?? generatedWarmup(), model.signature);
 }
 
 /** The warmup of a model without model.json warmup: zeros of the declared shapes, a short text, zero fields. */
