@@ -13,13 +13,11 @@ import { V2_DATATYPE } from '../serving/tensor-dtypes.ts';
 
 const bad = (message: string) => new HttpError(400, 'invalid_request', message);
 
-/** The parts of a request body that carry model inputs (already type-checked where cheap). */
-export interface PredictInputs {
-  text?: string;
+/** The parts of a request body that carry tensors (checked here against the model). */
+export interface PredictBody {
   ids?: unknown;
   preprocessing?: unknown;
   inputs?: unknown;
-  fields?: Record<string, string | number>;
 }
 
 /** What the model is given, and what of it the cascade can forward. */
@@ -37,16 +35,22 @@ export function describeAccepted(model: LoadedModel): string {
   return parts.join(', ') || 'nothing a client sends';
 }
 
-/** Checks the inputs of `body` against `model` and builds its ModelRequest. */
-export function prepareRequest(body: PredictInputs, model: LoadedModel): PreparedRequest {
+/**
+ * Checks the inputs of a request against `model` and builds its ModelRequest: `text` and
+ * `fields` already checked by the route, `body`'s ids and tensors checked here.
+ */
+export function prepareRequest(model: LoadedModel, text: string | undefined, body: PredictBody, fields?: Record<string, string | number>): PreparedRequest {
   const label = `${model.manifest.name}@${model.manifest.version}`;
   const request: ModelRequest = {};
   const prepared: PreparedRequest = { request };
-  const tensors: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
-  if (body.text !== undefined) {
+  if (text !== undefined) {
     if (!model.signature.textInputs.length) throw bad(`${label} takes no text; it takes ${describeAccepted(model)}`);
-    request.text = body.text;
+    request.text = text;
   }
+  if (fields !== undefined) request.fields = fields;
+  // The usual request (text alone) ends here.
+  if (body.ids === undefined && body.inputs === undefined && body.preprocessing === undefined) return prepared;
+  const tensors: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   if (body.ids !== undefined) {
     const first = model.signature.textInputs[0];
     // Ids are checked against the preprocessing's bounds (bucket range, length): only one that
@@ -75,7 +79,6 @@ export function prepareRequest(body: PredictInputs, model: LoadedModel): Prepare
     }
   }
   if (Object.keys(tensors).length) request.tensors = tensors;
-  if (body.fields !== undefined) request.fields = body.fields;
   return prepared;
 }
 

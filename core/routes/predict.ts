@@ -22,7 +22,7 @@ import { JsonReply } from '../http/reply.ts';
 import { StageTimer } from '../http/timing.ts';
 import { assessConfidence } from '../router/confidence.ts';
 import { requireText } from '../serving/inputs.ts';
-import type { LoadedModel } from '../serving/loaded-model.ts';
+import type { AssembledInputs, LoadedModel } from '../serving/loaded-model.ts';
 import type { RawAnswer } from '../serving/model-io.ts';
 import type { RequestShape, ServiceContext } from '../service-context.ts';
 import { describeAccepted, prepareRequest, requireFields } from './predict-request.ts';
@@ -90,14 +90,20 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const model = version === undefined ? await service.requireModel(modelName) : await service.requireModelVersion(modelName, version);
   const { manifest } = model;
   const identity = { name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
-  const prepared = prepareRequest({ ...(text !== undefined ? { text } : {}), ids: body.ids, preprocessing: body.preprocessing, inputs: body.inputs, ...(fields ? { fields } : {}) }, model);
+  const prepared = prepareRequest(model, text, body, fields);
   const caching = service.caching;
+  const facts = factsOf(model);
+  const { hasFeatureInputs } = facts;
   // The text inputs are made only on a cache miss: the key hashes the text itself (the
-  // model's fingerprint binds the preprocessing that makes them).
-  const hasFeatureInputs = manifest.inputs.some((i) => i.source === 'features' || i.source === 'embedding');
-  const assembling = model.assemble(prepared.request, { deferText: true });
-  const assembled = hasFeatureInputs ? await timer.time('features', () => assembling) : await assembling;
-  const deferred = model.signature.textInputs.filter((i) => !(i.name in assembled.feeds));
+  // model's fingerprint binds the preprocessing that makes them). A text-only model (the spam
+  // models) sent text has nothing else to assemble: the hot path skips it.
+  const textOnly = model.signature.textOnly && !prepared.request.tensors;
+  const assembled: Pick<AssembledInputs, 'feeds' | 'features' | 'degraded'> = textOnly
+    ? { feeds: {} }
+    : hasFeatureInputs
+      ? await timer.time('features', () => model.assemble(prepared.request, { deferText: true }))
+      : await model.assemble(prepared.request, { deferText: true });
+  const deferred = textOnly ? model.signature.textInputs : model.signature.textInputs.filter((i) => !(i.name in assembled.feeds));
   if (deferred.length && text === undefined) {
     throw new HttpError(400, 'invalid_request', `${manifest.name}@${manifest.version} needs "text" (its input "${deferred[0]?.name}" is made from it); it takes ${describeAccepted(model)}`);
   }
@@ -105,7 +111,8 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   // before it, and only when the answer is to show them. Never rejects in practice; the guard
   // keeps a surprise from becoming an unhandled rejection. Ids carry no sender.
   const featuresFetch = body.explain === true && text !== undefined && !hasFeatureInputs ? service.features?.explainText?.(text).catch(() => undefined) : undefined;
-  const edgeKey = caching ? timer.time('hash', () => caching.edgeKey(manifest, assembled.feeds, text)) : undefined;
+  const hashOfText = caching && text !== undefined ? timer.time('hash', () => caching.hashText(text)) : undefined;
+  const edgeKey = caching ? caching.edgeKey(manifest, assembled.feeds, hashOfText) : undefined;
 
   const compute = async (): Promise<CachedAnswer> => {
     let feeds: TensorMap = assembled.feeds;
@@ -120,14 +127,13 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   const runEdge = async (): Promise<EdgeRun> => {
     let answer: CachedAnswer;
     if (caching && edgeKey !== undefined) {
-      const outputNames = manifest.outputs.map((o) => o.name);
       const cached = await caching.cache.getOrCompute({
         key: edgeKey,
         tier: 'edge',
         ttlSeconds: manifest.cache.ttlSeconds,
         compute,
         // A value of another shape, kind or labels under this key is a miss, never an answer.
-        isValid: (value): value is CachedAnswer => isAnswerFor(value, manifest.output, outputNames),
+        isValid: facts.isValid,
         ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
       });
       answer = cached.value;
@@ -145,7 +151,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   // regional tier reads text: other requests answer at the edge.
   const route = service.cascade.routeFor(manifest);
   const cascades = route !== undefined && (text !== undefined || prepared.clientIds !== undefined);
-  const regionalInL1 = caching && route && text !== undefined ? await caching.peekRegional(route.regionalModel, text) : undefined;
+  const regionalInL1 = caching && route && hashOfText !== undefined ? await caching.peekRegional(route.regionalModel, hashOfText) : undefined;
   let answer: PredictResponse;
   if (!route || !cascades) {
     const result = await runEdge();
@@ -209,6 +215,28 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   answer.timings = timings;
   service.telemetry?.recordPrediction({ ...answer, label: answer.label ?? `(${answer.kind})` });
   return new JsonReply(answer, 200, { 'server-timing': StageTimer.header(timings) + serverTiming });
+}
+
+/** What the route reads of a model on every request, computed once per loaded model. */
+interface ModelFacts {
+  hasFeatureInputs: boolean;
+  isValid: (value: unknown) => value is CachedAnswer;
+}
+
+const modelFacts = new WeakMap<LoadedModel, ModelFacts>();
+
+function factsOf(model: LoadedModel): ModelFacts {
+  let facts = modelFacts.get(model);
+  if (!facts) {
+    const { manifest } = model;
+    const outputNames = manifest.outputs.map((o) => o.name);
+    facts = {
+      hasFeatureInputs: manifest.inputs.some((i) => i.source === 'features' || i.source === 'embedding'),
+      isValid: (value): value is CachedAnswer => isAnswerFor(value, manifest.output, outputNames),
+    };
+    modelFacts.set(model, facts);
+  }
+  return facts;
 }
 
 /** Runs the graph; inputs that passed every declared check yet the graph refused are the request's fault (400), as Triton answers it. */
