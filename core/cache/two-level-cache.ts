@@ -78,6 +78,10 @@ export interface TwoLevelCacheStats {
   l2Skipped: number;
   l2Writes: number;
   hotKeyIncrements: number;
+  /** Values read from L2 that failed their check (another shape, model or labels): served as misses. */
+  l2Corrupt: number;
+  /** Values the warmer read from L2 and left out of L1 (unreadable or failing their check). */
+  primeRejected: number;
 }
 
 interface L1Entry {
@@ -93,7 +97,7 @@ export class TwoLevelCache {
   readonly #waitUntil: WaitUntil;
   readonly #inFlight = new Map<string, Promise<CacheResult<unknown>>>();
   readonly #now: () => number;
-  #stats: TwoLevelCacheStats = { lookups: 0, l1Hits: 0, l2Hits: 0, computed: 0, shared: 0, l2Skipped: 0, l2Writes: 0, hotKeyIncrements: 0 };
+  #stats: TwoLevelCacheStats = { lookups: 0, l1Hits: 0, l2Hits: 0, computed: 0, shared: 0, l2Skipped: 0, l2Writes: 0, hotKeyIncrements: 0, l2Corrupt: 0, primeRejected: 0 };
 
   constructor(options: TwoLevelCacheOptions) {
     this.policy = options.policy;
@@ -178,13 +182,19 @@ export class TwoLevelCache {
     if (!this.remote || this.policy.mode === 'off' || this.policy.mode === 'l1' || count <= 0) return 0;
     const top = await this.remote.topMembers(hotKeysKey(scope), count);
     if (top.status !== 'hit') return 0;
-    const keys = top.value.map(({ member }) => `p:${scope}:${member}`);
+    // A member that does not make a prediction key (written by someone else) is not read.
+    const keys = top.value.map(({ member }) => `p:${scope}:${member}`).filter((key) => parsePredictionKey(key) !== null);
+    if (keys.length === 0) return 0;
     const read = await this.remote.mget(keys);
     if (read.status !== 'hit') return 0;
     let primed = 0;
     read.value.forEach((text, i) => {
-      const value = text === null ? undefined : decodeStored(text);
-      if (value === undefined || (isValid && !isValid(value))) return;
+      if (text === null) return;
+      const value = decodeStored(text);
+      if (value === undefined || (isValid && !isValid(value))) {
+        this.#stats.primeRejected++;
+        return;
+      }
       this.#storeL1(keys[i] as string, value, ttlSeconds * 1000);
       primed++;
     });
@@ -212,6 +222,7 @@ export class TwoLevelCache {
           return { value: value as T, trace: { level: 'l2', l1: 'miss', l2: 'hit', l2Ms, shared: false, why: decision.why } };
         }
         l2 = read.status === 'hit' ? 'corrupt' : 'miss';
+        if (l2 === 'corrupt') this.#stats.l2Corrupt++;
       }
     }
     const value = await this.#compute(request);
@@ -254,7 +265,9 @@ export class TwoLevelCache {
   }
 }
 
-function decodeStored(text: string): unknown {
+/** Our own JSON text, parsed; anything else (a number or object from a forged reply, bad JSON) is undefined. */
+function decodeStored(text: unknown): unknown {
+  if (typeof text !== 'string') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -76,6 +76,18 @@ function featureCounters(service: ServiceContext): string[] {
   ];
 }
 
+/** Cached values refused on read (#17 item 3): each was served as a miss, never as an answer. */
+function cacheCorruptCounters(service: ServiceContext): string[] {
+  const stats = service.caching?.cache.stats();
+  if (!stats) return [];
+  return [
+    '# HELP edgeinfer_cache_corrupt_total Values read from L2 (source="l2") or by the warmer (source="warm") that failed their check (shape, model version, labels): treated as misses.',
+    '# TYPE edgeinfer_cache_corrupt_total counter',
+    `edgeinfer_cache_corrupt_total{source="l2"} ${stats.l2Corrupt}`,
+    `edgeinfer_cache_corrupt_total{source="warm"} ${stats.primeRejected}`,
+  ];
+}
+
 async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
@@ -100,6 +112,7 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     '# HELP edgeinfer_telemetry_isolates Isolates whose metrics this exposition merges.',
     '# TYPE edgeinfer_telemetry_isolates gauge',
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
+    ...cacheCorruptCounters(service),
     ...rolloutGauges(service),
     ...rateLimitCounters(service),
     ...featureCounters(service),
