@@ -147,22 +147,33 @@ function namedFiles(manifest: { file: string; preprocessing?: unknown }, where: 
   return extra;
 }
 
-function fixFor(target: string, spec: FunctionSpec, ortElsewhere: boolean): string {
+function fixFor(target: string, spec: FunctionSpec, ortElsewhere: boolean, tier: string): string {
   const fixes: string[] = [];
   if (spec.engines.includes('ort-web')) fixes.push('set "engine": "auto" or "ort" in its model.json so ONNX Runtime serves it');
   else if (ortElsewhere) fixes.push(`leave it to the ${target} function that carries ONNX Runtime (--models for this function without it)`);
+  // Never suggest the tier the build is already on.
+  else if (target === 'vercel' && tier === 'enterprise') fixes.push('build with --engines micro,ort-web (ONNX Runtime fits Vercel Enterprise, this tier)');
   else if (target === 'vercel') fixes.push('build with --engines micro,ort-web --tier enterprise (ONNX Runtime fits only Vercel Enterprise)');
   else if (target === 'netlify') fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise)');
   fixes.push('or mark it "role": "regional" so the regional function serves it, or leave it out with --models');
   return fixes.join('; ');
 }
 
+/** State one function's build keeps across its attempts (see {@link buildFunction}). */
+interface FunctionBuildState {
+  /** Models left out of this function, name@version → why (it would not fit beside the others). */
+  leftOut: Map<string, string>;
+  /** Micro modules compiled so far, by name@version and graph sha256 (a retry does not compile again). */
+  compiled: Map<string, { source: string; gzip: number } | MicroCompileError>;
+}
+
 async function writeGenerated(
   dir: string,
   spec: FunctionSpec,
-  target: { name: string; ortElsewhere: boolean },
+  target: { name: string; ortElsewhere: boolean; tier: string },
   modelsRoot: string,
   budgetBytes: number,
+  state: FunctionBuildState,
 ): Promise<Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>> {
   const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
@@ -172,7 +183,7 @@ async function writeGenerated(
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
-  const refuse = (model: string, problem: string) => new ModelServingError(target.name, spec.name, model, problem, fixFor(target.name, spec, target.ortElsewhere));
+  const refuse = (model: string, problem: string) => new ModelServingError(target.name, spec.name, model, problem, fixFor(target.name, spec, target.ortElsewhere, target.tier));
   for (const [index, name] of modelNames.entries()) {
     const version = latest.get(name);
     if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
@@ -186,12 +197,28 @@ async function writeGenerated(
     let engine: ModelPlan['engine'] | undefined;
     let microSkipped: string | undefined;
     const generated: string[] = [];
+    const leftOut = state.leftOut.get(label);
+    if (leftOut !== undefined) {
+      plans.push({ model: label, engine: 'none', microSkipped: `${leftOut}; left out of this function, served by the ${target.name} function that carries ONNX Runtime`, embedded: [], generated: [] });
+      continue;
+    }
     if (manifest.engine === 'ort') microSkipped = 'model.json asks for engine "ort"';
     else if (!engines.includes('micro')) microSkipped = 'this function carries no micro engine';
     else {
       try {
-        const compiled = compileOnnxToModule(model.bytes, { name: label });
-        const gzip = gzipSync(compiled.source, { level: 9 }).length;
+        let compiled = state.compiled.get(`${label} ${manifest.sha256}`);
+        if (!compiled) {
+          try {
+            const { source } = compileOnnxToModule(model.bytes, { name: label });
+            compiled = { source, gzip: gzipSync(source, { level: 9 }).length };
+          } catch (error) {
+            if (!(error instanceof MicroCompileError)) throw error;
+            compiled = error;
+          }
+          state.compiled.set(`${label} ${manifest.sha256}`, compiled);
+        }
+        if (compiled instanceof MicroCompileError) throw compiled;
+        const gzip = compiled.gzip;
         if (gzip > budgetBytes) {
           microSkipped = `its micro module is ${formatBytes(gzip)} gzip, over the ${formatBytes(budgetBytes)} budget of this function`;
         } else {
@@ -277,12 +304,28 @@ function generatedBytes(metafile: Metafile, work: string): Map<string, number> {
   return out;
 }
 
-/** Builds one function: generated modules, bundle, sizes. */
+/**
+ * Builds one function: generated modules, bundle, sizes. Each model's micro module may fit the
+ * budget alone and not beside the others: a function whose models another function of the
+ * target also serves (Lambda@Edge viewer-request, origin-request carrying ORT) then leaves out
+ * its largest micro model and builds again, until it fits or has none left to leave out.
+ */
 async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean): Promise<BuiltFunction> {
+  const state: FunctionBuildState = { leftOut: new Map(), compiled: new Map() };
+  for (;;) {
+    const built = await buildFunctionOnce(spec, options, targetName, modelsRoot, ortElsewhere, state);
+    const largest = built.models.filter((m) => m.engine === 'micro').sort((a, b) => b.gzipBytes - a.gzipBytes)[0];
+    if (built.size.fits || !ortElsewhere || !largest) return built;
+    const measured = built.size.measure === 'zip' ? (built.size.zipBytes ?? built.size.gzipBytes) : built.size.gzipBytes;
+    state.leftOut.set(largest.model, `with it (${formatBytes(largest.gzipBytes)} gzip) beside the others this function is ${formatBytes(measured)} ${built.size.measure}, over its ${formatBytes(built.size.limitBytes)} budget`);
+  }
+}
+
+async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean, state: FunctionBuildState): Promise<BuiltFunction> {
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
     const { tier: budgetTier } = tierOf(spec.budget, options.tier);
-    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere }, modelsRoot, budgetTier.limitBytes);
+    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
@@ -333,9 +376,10 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
 }
 
 /** Bundles and measures a target's functions without writing anything (bench:size). */
-export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
+export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
   const built: BuiltFunction[] = [];
-  const specs = target.functions(options);
+  // The functions' model lists come from the repository being bundled, not the default one.
+  const specs = target.functions({ ...options, modelsRoot });
   for (const spec of specs) {
     const ortElsewhere = specs.some((other) => other !== spec && other.engines.includes('ort-web'));
     built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere));

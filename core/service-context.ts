@@ -28,6 +28,11 @@ export interface ServiceConfig {
   cascade: CascadeConfig;
   /** Bearer token of admin routes (GET /_warm, /metrics, /dashboard); unset → /_warm answers 404, /metrics is open, the dashboard is loopback-only. */
   adminToken?: string;
+  /**
+   * Key signing dashboard sessions (EDGEINFER_SESSION_KEY): shared by every isolate, and
+   * changing it revokes every session. Unset: a random key per isolate.
+   */
+  sessionKey?: string;
 }
 
 /** Default configuration: 64 KB bodies, the default model found in the repository. */

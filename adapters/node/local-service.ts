@@ -11,6 +11,7 @@ import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -106,6 +107,7 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     };
   }
   if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
+  if (env.EDGEINFER_SESSION_KEY) options.config = { ...options.config, sessionKey: env.EDGEINFER_SESSION_KEY };
   if (env.EDGEINFER_DEFAULT_MODEL) options.config = { ...options.config, defaultModel: env.EDGEINFER_DEFAULT_MODEL };
   if (env.EDGEINFER_COST_PROVIDER) options.costProvider = costProviderFrom(env.EDGEINFER_COST_PROVIDER);
   if (env.EDGEINFER_ROLLOUT) {
@@ -225,21 +227,25 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
 
 /**
  * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
- * edge model names in `cascade.regional`.
+ * edge model names in `cascade.regional`; only those that read text (or its ids), since that is
+ * all a regional request carries (a tabular regional model is not reachable through the tier).
  */
 export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
   const names = new Set<string>();
+  const readsText = new Set<string>();
   for (const { name, version } of await latestVersions(source)) {
     try {
-      const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };
+      const json = new TextDecoder().decode(await source.read(`${name}/${version}/model.json`));
+      const raw = JSON.parse(json) as { role?: unknown; cascade?: { regional?: unknown } };
       if (raw.role === 'regional') names.add(name);
       if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
+      if (parseManifest(json, `${name}/${version}/model.json`).inputs.some((i) => i.source === 'text')) readsText.add(name);
     } catch {
       // A model.json that does not read is reported by the model store.
     }
   }
   const present = new Set((await latestVersions(source)).map((m) => m.name));
-  return [...names].filter((name) => present.has(name)).sort();
+  return [...names].filter((name) => present.has(name) && readsText.has(name)).sort();
 }
 
 /**

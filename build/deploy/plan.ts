@@ -57,7 +57,7 @@ export const PROVIDER_CLIS = {
 const DEFAULT_OUT: Record<DeployProvider, string> = { vercel: '.vercel/output', netlify: '.netlify/v1', 'lambda-edge': 'dist/lambda-edge', regional: 'dist/regional' };
 
 /** Variables whose values must never be published (the Netlify publish directory is checked for them). */
-export const SECRET_VARIABLES = ['EDGEINFER_ADMIN_TOKEN', 'EDGEINFER_AWS_ACCESS_KEY_ID', 'EDGEINFER_AWS_SECRET_ACCESS_KEY', 'EDGEINFER_AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'UPSTASH_REDIS_REST_TOKEN', 'CRON_SECRET', 'NETLIFY_AUTH_TOKEN', 'VERCEL_TOKEN'];
+export const SECRET_VARIABLES = ['EDGEINFER_ADMIN_TOKEN', 'EDGEINFER_SESSION_KEY', 'EDGEINFER_AWS_ACCESS_KEY_ID', 'EDGEINFER_AWS_SECRET_ACCESS_KEY', 'EDGEINFER_AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'UPSTASH_REDIS_REST_TOKEN', 'CRON_SECRET', 'NETLIFY_AUTH_TOKEN', 'VERCEL_TOKEN'];
 
 function requireBuilt(provider: DeployProvider, dir: string, files: string[]): void {
   const absent = files.filter((f) => !existsSync(join(dir, f)));

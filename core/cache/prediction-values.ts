@@ -3,7 +3,7 @@
 // model does not have is a miss, never an error and never an answer (#17 items 1 and 3).
 import type { OutputMeaning } from '../model/manifest.ts';
 import type { RegionalOutcome } from '../router/regional-tier.ts';
-import { regionalPredictionProblem } from '../router/regional-tier.ts';
+import { checkRegionalAnswer } from '../router/regional-answer.ts';
 import type { ModelIdentity } from './model-identity.ts';
 
 /** A classification as the edge path caches it (no raw tensors). */
@@ -36,14 +36,13 @@ export function isClassificationOf(value: unknown, labels: readonly string[]): v
   return scores[value.label] === top && value.confidence === top;
 }
 
-/** True when `value` is a successful regional outcome from exactly this model version, over its labels. */
+/** True when `value` is a successful regional outcome from exactly this model version, over its labels (regional-answer.ts). */
 export function isRegionalOutcomeOf(value: unknown, identity: ModelIdentity): value is Extract<RegionalOutcome, { ok: true }> {
-  if (!isRecord(value) || value.ok !== true || regionalPredictionProblem(value.prediction) !== null) return false;
-  const prediction = value.prediction as Extract<RegionalOutcome, { ok: true }>['prediction'];
-  const { model } = prediction;
-  if (model.sha256 !== identity.sha256 || model.name !== identity.name || model.version !== identity.version) return false;
-  if (identity.labels.length === 0) return true;
-  return isClassificationOf({ label: prediction.label, scores: prediction.scores, confidence: Math.max(...Object.values(prediction.scores)) }, identity.labels);
+  if (!isRecord(value) || value.ok !== true || !isRecord(value.prediction)) return false;
+  // Stored outcomes are checked copies: a model object with anything more was not written by us.
+  const { model } = value.prediction;
+  if (!isRecord(model) || Object.keys(model).length !== 3) return false;
+  return checkRegionalAnswer(value.prediction, identity).ok;
 }
 
 /** A regression as the edge path caches it. */

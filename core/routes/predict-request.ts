@@ -82,17 +82,3 @@ export function prepareRequest(model: LoadedModel, text: string | undefined, bod
   return prepared;
 }
 
-/** Checks `fields`: an object of strings and finite numbers (at most 64, names and strings ≤ 128 chars). */
-export function requireFields(value: unknown): Record<string, string | number> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('field "fields" must be an object of request fields, e.g. {"origin": "ORD", "hour": 17}');
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > 64) throw bad(`field "fields" has ${entries.length} entries; at most 64`);
-  const out: Record<string, string | number> = Object.create(null) as Record<string, string | number>;
-  for (const [name, v] of entries) {
-    if (name.length > 128) throw bad('a name in "fields" is longer than 128 characters');
-    if (typeof v === 'string' && v.length <= 128) out[name] = v;
-    else if (typeof v === 'number' && Number.isFinite(v)) out[name] = v;
-    else throw bad(`fields.${name.slice(0, 40)} must be a string (≤ 128 chars) or a finite number`);
-  }
-  return out;
-}

@@ -25,7 +25,8 @@ import { requireText } from '../serving/inputs.ts';
 import type { AssembledInputs, LoadedModel } from '../serving/loaded-model.ts';
 import type { RawAnswer } from '../serving/model-io.ts';
 import type { RequestShape, ServiceContext } from '../service-context.ts';
-import { describeAccepted, prepareRequest, requireFields } from './predict-request.ts';
+import { requireFields } from './predict-fields.ts';
+import { describeAccepted, prepareRequest } from './predict-request.ts';
 
 const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'inputs', 'fields', 'model', 'explain'] as const;
 
@@ -112,7 +113,8 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   // keeps a surprise from becoming an unhandled rejection. Ids carry no sender.
   const featuresFetch = body.explain === true && text !== undefined && !hasFeatureInputs ? service.features?.explainText?.(text).catch(() => undefined) : undefined;
   const hashOfText = caching && text !== undefined ? timer.time('hash', () => caching.hashText(text)) : undefined;
-  const edgeKey = caching ? caching.edgeKey(manifest, assembled.feeds, hashOfText) : undefined;
+  // A key over tensors (fields, features, request inputs) hashes their bytes: timed as well.
+  const edgeKey = !caching ? undefined : hashOfText !== undefined && textOnly ? caching.edgeKey(manifest, assembled.feeds, hashOfText) : timer.time('hash', () => caching.edgeKey(manifest, assembled.feeds, hashOfText));
 
   const compute = async (): Promise<CachedAnswer> => {
     let feeds: TensorMap = assembled.feeds;
