@@ -3,6 +3,7 @@
 // "any" one; `--models a,b` chooses instead. No model name is written into a build target.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { compareVersions } from '../../core/model/repository.ts';
 import { REPO_ROOT } from '../pipeline.ts';
 
@@ -48,13 +49,9 @@ export function repositoryModels(root: string): RepositoryModel[] {
     const version = versions.at(-1);
     if (version === undefined) continue;
     const path = join(root, name, version, 'model.json');
-    let role: unknown;
-    try {
-      role = (JSON.parse(readFileSync(path, 'utf8')) as { role?: unknown }).role ?? 'any';
-    } catch (error) {
-      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
-    }
-    if (role !== 'edge' && role !== 'regional' && role !== 'any') throw new Error(`${path}: "role" must be "edge", "regional" or "any", got ${JSON.stringify(role)}`);
+    // The whole model.json is checked here, so a malformed one stops the build with one line
+    // naming the file, the field and what it must be (ManifestError), before anything is bundled.
+    const { role } = parseManifest(readFileSync(path, 'utf8'), path);
     out.push({ name, version, role });
   }
   return out;
