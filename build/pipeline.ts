@@ -376,9 +376,10 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
 }
 
 /** Bundles and measures a target's functions without writing anything (bench:size). */
-export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
+export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
   const built: BuiltFunction[] = [];
-  const specs = target.functions(options);
+  // The functions' model lists come from the repository being bundled, not the default one.
+  const specs = target.functions({ ...options, modelsRoot });
   for (const spec of specs) {
     const ortElsewhere = specs.some((other) => other !== spec && other.engines.includes('ort-web'));
     built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere));

@@ -9,6 +9,7 @@ import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -224,21 +225,25 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
 
 /**
  * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
- * edge model names in `cascade.regional`.
+ * edge model names in `cascade.regional`; only those that read text (or its ids), since that is
+ * all a regional request carries (a tabular regional model is not reachable through the tier).
  */
 export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
   const names = new Set<string>();
+  const readsText = new Set<string>();
   for (const { name, version } of await latestVersions(source)) {
     try {
-      const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };
+      const json = new TextDecoder().decode(await source.read(`${name}/${version}/model.json`));
+      const raw = JSON.parse(json) as { role?: unknown; cascade?: { regional?: unknown } };
       if (raw.role === 'regional') names.add(name);
       if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
+      if (parseManifest(json, `${name}/${version}/model.json`).inputs.some((i) => i.source === 'text')) readsText.add(name);
     } catch {
       // A model.json that does not read is reported by the model store.
     }
   }
   const present = new Set((await latestVersions(source)).map((m) => m.name));
-  return [...names].filter((name) => present.has(name)).sort();
+  return [...names].filter((name) => present.has(name) && readsText.has(name)).sort();
 }
 
 /**

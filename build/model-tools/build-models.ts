@@ -20,6 +20,8 @@ export interface RepositoryModel {
   name: string;
   version: string;
   role: 'edge' | 'regional' | 'any';
+  /** It has an input made from text (what a regional request and the regional warm event carry). */
+  readsText: boolean;
 }
 
 const NOT_MODELS = new Set(['training', 'node_modules']);
@@ -49,10 +51,24 @@ export function repositoryModels(root: string): RepositoryModel[] {
     const version = versions.at(-1);
     if (version === undefined) continue;
     const path = join(root, name, version, 'model.json');
-    // The whole model.json is checked here, so a malformed one stops the build with one line
-    // naming the file, the field and what it must be (ManifestError), before anything is bundled.
-    const { role } = parseManifest(readFileSync(path, 'utf8'), path);
-    out.push({ name, version, role });
+    const json = readFileSync(path, 'utf8');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(json);
+    } catch {
+      raw = undefined;
+    }
+    // Not JSON, or not an object: parseManifest throws the one-line ManifestError naming the file.
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) parseManifest(json, path);
+    const role = (raw as { role?: unknown }).role ?? 'any';
+    let readsText = false;
+    try {
+      readsText = parseManifest(json, path).inputs.some((i) => i.source === 'text');
+    } catch {
+      // An invalid model.json is refused where the build loads it, with its own message.
+    }
+    if (role !== 'edge' && role !== 'regional' && role !== 'any') throw new Error(`${path}: "role" must be "edge", "regional" or "any", got ${JSON.stringify(role)}`);
+    out.push({ name, version, role, readsText });
   }
   return out;
 }

@@ -16,8 +16,9 @@ import { StageTimer } from '../http/timing.ts';
 import { assessConfidence } from '../router/confidence.ts';
 import { requireClientIds, requireText } from '../serving/inputs.ts';
 import type { ServiceContext } from '../service-context.ts';
+import { predictFromFields, requireFields } from './predict-fields.ts';
 
-const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'model', 'explain'] as const;
+const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'model', 'explain', 'fields'] as const;
 
 /** The JSON answer of /v1/predict. */
 export interface PredictResponse {
@@ -54,6 +55,19 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   rejectUnknownKeys(body, PREDICT_FIELDS, 'the request body');
   if (body.text !== undefined && body.ids !== undefined) {
     throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
+  }
+  if (body.fields !== undefined) {
+    // Tabular request: no text; the signature assembles fields, feature views and embeddings.
+    if (body.text !== undefined || body.ids !== undefined) throw new HttpError(400, 'invalid_request', 'send "fields" without "text" or "ids"');
+    if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new HttpError(400, 'invalid_request', 'field "explain" must be true or false');
+    const fields = requireFields(body.fields);
+    const name = body.model === undefined ? await service.defaultModel('fields') : body.model;
+    if (typeof name !== 'string') throw new HttpError(400, 'invalid_request', 'field "model" must be a string naming a model');
+    const answer = await predictFromFields(await service.requireModel(name), fields, body.explain === true, service, timer, context);
+    const timings = timer.snapshot();
+    answer.timings = timings;
+    service.telemetry?.recordPrediction(answer);
+    return new JsonReply(answer, 200, { 'server-timing': StageTimer.header(timings) });
   }
   const text = body.ids === undefined ? requireText(body.text) : undefined;
   const modelName = body.model === undefined ? await service.defaultModel('text') : body.model;

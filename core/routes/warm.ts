@@ -7,6 +7,7 @@ import type { CoreRequest } from '../http/core-request.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import { keyScope } from '../cache/keys.ts';
 import { isClassificationOf, isRegionalOutcomeOf } from '../cache/prediction-values.ts';
+import { firstWarmupRequest } from '../serving/loaded-model.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { requireBearer } from '../telemetry/admin-auth.ts';
 
@@ -61,8 +62,16 @@ export async function handleWarm(request: CoreRequest, service: ServiceContext):
     if (state.status !== 'ready') continue;
     const t0 = performance.now();
     try {
-      const result = await state.model.classifyIds(state.model.preprocessor.toIds(WARM_TEXT));
-      inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, label: result.label });
+      const model = state.model;
+      let label: string | undefined;
+      if (model.signature.textInputs.length) label = (await model.classifyIds(model.preprocessor.toIds(WARM_TEXT))).label;
+      else {
+        // No text (a tabular model): its warmup request, feature inputs from declared defaults (the store is not asked).
+        const assembled = await model.assemble(firstWarmupRequest(model), { offline: true });
+        const answer = model.interpret(await model.run(assembled.feeds));
+        if (answer.kind === 'classification') label = answer.label;
+      }
+      inferences.push({ model: model.manifest.name, ms: performance.now() - t0, ...(label !== undefined ? { label } : {}) });
     } catch (error) {
       inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, error: error instanceof Error ? error.message : String(error) });
     }

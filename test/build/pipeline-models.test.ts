@@ -42,10 +42,10 @@ function graphMicroCannotCompile(): Uint8Array {
 describe('engine choice per model and function', () => {
   it('serves spam-edge on micro with one copy: the compiled module, no .onnx bytes, and prints its budget share', async () => {
     const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} });
-    expect(fn!.models).toEqual([
-      expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] }),
-    ]);
-    expect(fn!.models[0]!.gzipBytes).toBeGreaterThan(50_000);
+    // The repository's models/ holds other edge models too (the flights example); this is about spam-edge.
+    const spam = fn!.models.filter((m) => m.model.startsWith('spam-edge@'));
+    expect(spam).toEqual([expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] })]);
+    expect(spam[0]!.gzipBytes).toBeGreaterThan(50_000);
     const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('latin1');
     expect(bundle).not.toContain(onnxBase64Head);
     const lines: string[] = [];
