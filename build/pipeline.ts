@@ -14,6 +14,7 @@ import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
 import { MicroCompileError } from './micro/errors.ts';
+import { readOrtWasmBinary } from '../adapters/node/ort-wasm-binary.ts';
 import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
 
 /** The repository root (absolute, with a trailing slash). */
@@ -147,15 +148,43 @@ function namedFiles(manifest: { file: string; preprocessing?: unknown }, where: 
   return extra;
 }
 
-function fixFor(target: string, spec: FunctionSpec, ortElsewhere: boolean, tier: string): string {
+/** What the fix for a model a function cannot serve depends on. */
+interface FixContext {
+  target: string;
+  spec: FunctionSpec;
+  ortElsewhere: boolean;
+  tier: string;
+  /** Gzip bytes of the model's micro module, when it compiled. */
+  microGzip?: number;
+  /** Gzip bytes of the .onnx (what an ORT build embeds). */
+  graphGzip: number;
+}
+
+// Gzip bytes of the ORT WASM runtime, measured once (only a refused build asks).
+let ortWasmGzip: Promise<number> | undefined;
+
+/** The fixes for a refused model, only those that would work: a tier where it fits, ORT where ORT and the graph fit. */
+async function fixFor({ target, spec, ortElsewhere, tier, microGzip, graphGzip }: FixContext): Promise<string> {
   const fixes: string[] = [];
   if (spec.engines.includes('ort-web')) fixes.push('set "engine": "auto" or "ort" in its model.json so ONNX Runtime serves it');
   else if (ortElsewhere) fixes.push(`leave it to the ${target} function that carries ONNX Runtime (--models for this function without it)`);
-  // Never suggest the tier the build is already on.
-  else if (target === 'vercel' && tier === 'enterprise') fixes.push('build with --engines micro,ort-web (ONNX Runtime fits Vercel Enterprise, this tier)');
-  else if (target === 'vercel') fixes.push('build with --engines micro,ort-web --tier enterprise (ONNX Runtime fits only Vercel Enterprise)');
-  else if (target === 'netlify') fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise)');
-  fixes.push('or mark it "role": "regional" so the regional function serves it, or leave it out with --models');
+  else {
+    const tiers = Object.entries(SIZE_LIMITS[spec.budget] as Record<string, SizeTier>).sort(([, a], [, b]) => a.limitBytes - b.limitBytes);
+    const current = tierOf(spec.budget, tier).tier.limitBytes;
+    // Never suggest the tier the build is already on, nor one where the model does not fit either.
+    const larger = microGzip === undefined ? undefined : tiers.find(([, t]) => t.limitBytes > current && microGzip < t.limitBytes);
+    if (larger) fixes.push(`build with --tier ${larger[0]} (${formatBytes(larger[1].limitBytes)} ${larger[1].measure}), where its ${formatBytes(microGzip!)} micro module fits`);
+    if (target === 'vercel') {
+      ortWasmGzip ??= readOrtWasmBinary().then((bytes) => gzipSync(bytes, { level: 9 }).length);
+      const ortBytes = (await ortWasmGzip) + graphGzip;
+      const [topName, top] = tiers.at(-1)!;
+      if (ortBytes < top.limitBytes) fixes.push(`build with --engines micro,ort-web${tier === topName ? '' : ` --tier ${topName}`} (ONNX Runtime with this graph is ${formatBytes(ortBytes)} gzip: it fits only Vercel ${topName})`);
+      else if (!larger) fixes.push(`ONNX Runtime cannot carry it on Vercel either (its WASM with this graph is ${formatBytes(ortBytes)} gzip, over ${topName}'s ${formatBytes(top.limitBytes)})`);
+    } else if (target === 'netlify') {
+      fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise where it fits)');
+    }
+  }
+  fixes.push(`${fixes.length ? 'or ' : ''}mark it "role": "regional" so the regional function serves it, or leave it out with --models`);
   return fixes.join('; ');
 }
 
@@ -183,7 +212,8 @@ async function writeGenerated(
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
-  const refuse = (model: string, problem: string) => new ModelServingError(target.name, spec.name, model, problem, fixFor(target.name, spec, target.ortElsewhere, target.tier));
+  const refuse = async (model: string, problem: string, sizes: { microGzip?: number; graph: Uint8Array }) =>
+    new ModelServingError(target.name, spec.name, model, problem, await fixFor({ target: target.name, spec, ortElsewhere: target.ortElsewhere, tier: target.tier, ...(sizes.microGzip === undefined ? {} : { microGzip: sizes.microGzip }), graphGzip: gzipSync(sizes.graph, { level: 9 }).length }));
   for (const [index, name] of modelNames.entries()) {
     const version = latest.get(name);
     if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
@@ -196,6 +226,7 @@ async function writeGenerated(
     const extra = namedFiles(manifest, source.describe(jsonPath)).map((file) => `${name}/${version}/${file}`);
     let engine: ModelPlan['engine'] | undefined;
     let microSkipped: string | undefined;
+    let microGzip: number | undefined;
     const generated: string[] = [];
     const leftOut = state.leftOut.get(label);
     if (leftOut !== undefined) {
@@ -219,6 +250,7 @@ async function writeGenerated(
         }
         if (compiled instanceof MicroCompileError) throw compiled;
         const gzip = compiled.gzip;
+        microGzip = gzip;
         if (gzip > budgetBytes) {
           microSkipped = `its micro module is ${formatBytes(gzip)} gzip, over the ${formatBytes(budgetBytes)} budget of this function`;
         } else {
@@ -235,13 +267,13 @@ async function writeGenerated(
       }
     }
     if (!engine) {
-      if (manifest.engine === 'micro') throw refuse(label, `model.json asks for engine "micro", but ${microSkipped}`);
+      if (manifest.engine === 'micro') throw await refuse(label, `model.json asks for engine "micro", but ${microSkipped}`, { ...(microGzip === undefined ? {} : { microGzip }), graph: model.bytes });
       if (!engines.includes('ort-web') && target.ortElsewhere) {
         // Another function of this target carries ORT (Lambda@Edge: origin-request): it serves the model.
         plans.push({ model: label, engine: 'none', microSkipped: `${microSkipped}; left out of this function, served by the ${target.name} function that carries ONNX Runtime`, embedded: [], generated: [] });
         continue;
       }
-      if (!engines.includes('ort-web')) throw refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`);
+      if (!engines.includes('ort-web')) throw await refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`, { ...(microGzip === undefined ? {} : { microGzip }), graph: model.bytes });
       engine = 'ort-web';
       // Kept so a request for it names the reason (the ORT engine serves it).
       if (engines.includes('micro')) failures[manifest.sha256] = microSkipped!;

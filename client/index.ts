@@ -37,8 +37,14 @@ export interface ClientOptions {
   sendTextWhenUnsure?: boolean;
 }
 
+/** The /v1/predict answer of a classification model (the client's models classify text). */
+export interface Classification extends PredictResponse {
+  label: string;
+  scores: Record<string, number>;
+}
+
 /** The service's answer plus where it came from, as the client saw it. */
-export interface ClientPrediction extends PredictResponse {
+export interface ClientPrediction extends Classification {
   /** "local": the client's edge model answered, no request was made. */
   answeredBy: 'local' | 'endpoint';
   /** Requests this prediction made (0 when answered locally; 2 when ids came back text_required). */
@@ -138,7 +144,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
     return spec;
   }
 
-  async function post(body: Record<string, unknown>): Promise<PredictResponse> {
+  async function post(body: Record<string, unknown>): Promise<Classification> {
     stats.endpointRequests++;
     if ('text' in body) stats.textRequests++;
     const response = await doFetch(`${base}/v1/predict`, {
@@ -146,7 +152,11 @@ export function createClient(options: ClientOptions): EdgeInferClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(model === undefined ? body : { ...body, model }),
     });
-    return (await readJson(response)) as PredictResponse;
+    const answer = (await readJson(response)) as PredictResponse;
+    if (typeof answer.label !== 'string' || typeof answer.scores !== 'object' || answer.scores === null) {
+      throw new EdgeInferError(response.status, 'bad_response', `the model answered ${answer.kind ?? 'without'} a label; edgeinfer/client serves classification models`);
+    }
+    return answer as Classification;
   }
 
   return {
@@ -172,7 +182,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
       let { preprocessor: p, sent: preprocessing } = await getPreprocessor();
       let ids = p.toIds(text);
       const preprocessMs = performance.now() - started;
-      const finish = (answer: PredictResponse, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
+      const finish = (answer: Classification, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
         ...answer,
         answeredBy,
         requests,
@@ -184,7 +194,8 @@ export function createClient(options: ClientOptions): EdgeInferClient {
         const result = local.classify(ids);
         const localInferMs = round(performance.now() - t0);
         const m = local.manifest;
-        const edgeAnswer: PredictResponse = {
+        const edgeAnswer: Classification = {
+          kind: 'classification',
           label: result.label,
           scores: result.scores,
           model: { name: m.name, version: m.version, sha256: m.sha256 },
@@ -209,7 +220,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
 
       const t1 = performance.now();
       let requests = 1;
-      let answer: PredictResponse;
+      let answer: Classification;
       try {
         answer = await post({ ids: Array.from(ids), preprocessing });
       } catch (error) {

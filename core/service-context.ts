@@ -89,22 +89,33 @@ export function createServiceContext(
   caching?: PredictionCaching,
   features?: FeatureAssembler,
 ): ServiceContext {
+  const defaults = new Map<string, Promise<string>>();
+  const chooseDefault = async (sends: RequestShape | undefined): Promise<string> => {
+    const catalog = await models.catalog();
+    if (catalog.size === 1) return [...catalog.keys()][0] as string;
+    const manifests = await models.manifests();
+    const candidates = [...manifests.values()].filter((m) => m.role !== 'regional' && (sends === undefined || TAKES[sends](m))).map((m) => m.name);
+    if (candidates.length === 1) return candidates[0] as string;
+    const takes = (verb: string) => (sends === undefined ? '' : ` that ${verb} "${sends}"`);
+    const choice = candidates.length ? `the models${takes('take')} are ${candidates.join(', ')}` : `no model${takes('takes')}; this server has ${[...catalog.keys()].join(', ') || 'none'}`;
+    throw new HttpError(400, 'invalid_request', `name the model: send "model" (${choice}), or set EDGEINFER_DEFAULT_MODEL on the server`);
+  };
   return {
     config,
     models,
     cascade,
     ...(caching ? { caching } : {}),
     ...(features ? { features } : {}),
-    async defaultModel(sends) {
-      if (config.defaultModel !== undefined) return config.defaultModel;
-      const catalog = await models.catalog();
-      if (catalog.size === 1) return [...catalog.keys()][0] as string;
-      const manifests = await models.manifests();
-      const candidates = [...manifests.values()].filter((m) => m.role !== 'regional' && (sends === undefined || TAKES[sends](m))).map((m) => m.name);
-      if (candidates.length === 1) return candidates[0] as string;
-      const takes = (verb: string) => (sends === undefined ? '' : ` that ${verb} "${sends}"`);
-      const choice = candidates.length ? `the models${takes('take')} are ${candidates.join(', ')}` : `no model${takes('takes')}; this server has ${[...catalog.keys()].join(', ') || 'none'}`;
-      throw new HttpError(400, 'invalid_request', `name the model: send "model" (${choice}), or set EDGEINFER_DEFAULT_MODEL on the server`);
+    defaultModel(sends) {
+      if (config.defaultModel !== undefined) return Promise.resolve(config.defaultModel);
+      // The catalog does not change while the service runs: one answer per request shape.
+      const key = sends ?? 'any';
+      let chosen = defaults.get(key);
+      if (!chosen) {
+        chosen = chooseDefault(sends);
+        defaults.set(key, chosen);
+      }
+      return chosen;
     },
     async requireModel(name) {
       let model: LoadedModel | undefined;

@@ -3,6 +3,8 @@
 // regional tier runs in this process (the same predictor the Lambda function wraps).
 // Tests and benchmarks build the same service through this function.
 import { createHash } from 'node:crypto';
+// The node server serves Hugging Face tokenizer.json text models (no bundle size to mind here).
+import '../../core/preprocess/hf-tokenizer-preprocessor.ts';
 import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import type { EngineName } from '../../core/engine/types.ts';

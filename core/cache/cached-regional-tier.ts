@@ -5,7 +5,7 @@
 // fingerprint, and are stored only when the call succeeded and came from that exact model.
 import type { Tensor } from '../engine/types.ts';
 import type { RegionalOutcome, RegionalPrediction, RegionalRequest, RegionalTier } from '../router/regional-tier.ts';
-import { assembledInputHash, predictionKey, type TextDigest } from './keys.ts';
+import { assembledInputHash, predictionKey, textHash, type TextDigest } from './keys.ts';
 import type { ModelIdentity } from './model-identity.ts';
 import { isRegionalOutcomeOf } from './prediction-values.ts';
 import type { CacheTrace, TwoLevelCache, WaitUntil } from './two-level-cache.ts';
@@ -14,19 +14,19 @@ import type { CacheTrace, TwoLevelCache, WaitUntil } from './two-level-cache.ts'
 export type RegionalModelIdentity = ModelIdentity;
 
 /**
- * The regional key of a request: the regional model's inputs made from its text (or the ids
- * the caller made with its preprocessing, as its first text input). Undefined when the
+ * The regional key of a request: the regional model's inputs made from its text (by the
+ * text's hash; or the ids the caller made with its preprocessing, as its first text input). Undefined when the
  * model takes no text (nothing to key on).
  */
-export function regionalPredictionKey(identity: ModelIdentity, input: { text?: string; ids?: readonly number[] }, digest?: TextDigest): string | undefined {
+export function regionalPredictionKey(identity: ModelIdentity, input: { textHash?: string; ids?: readonly number[] }, digest?: TextDigest): string | undefined {
   if (identity.firstTextInput === undefined) return undefined;
   let feeds: Record<string, Tensor> = {};
-  if (input.text === undefined) {
+  if (input.textHash === undefined) {
     if (!input.ids || !input.ids.every((id) => Number.isInteger(id) && id >= -(2 ** 31) && id < 2 ** 31)) return undefined;
     feeds = { [identity.firstTextInput]: { dtype: 'int32', dims: [1, input.ids.length], data: Int32Array.from(input.ids) } };
   }
-  const names = input.text === undefined ? [identity.firstTextInput] : identity.inputNames;
-  return predictionKey({ space: 'r', fingerprint: identity.fingerprint, inputHash: assembledInputHash(names, feeds, input.text, digest) });
+  const names = input.textHash === undefined ? [identity.firstTextInput] : identity.inputNames;
+  return predictionKey({ space: 'r', fingerprint: identity.fingerprint, inputHash: assembledInputHash(names, feeds, input.textHash, digest) });
 }
 
 /** A regional prediction with how the cache served it. */
@@ -52,7 +52,8 @@ export function withPredictionCache(
     kind: `${tier.kind}+cache`,
     async invoke(request: RegionalRequest, signal: AbortSignal): Promise<RegionalOutcome> {
       const identity = await identify(request.model, request.version);
-      const key = identity ? regionalPredictionKey(identity, request, digest) : undefined;
+      const input = request.text !== undefined ? { textHash: textHash(request.text, digest) } : request.ids !== undefined ? { ids: request.ids } : {};
+      const key = identity ? regionalPredictionKey(identity, input, digest) : undefined;
       if (!identity || key === undefined) return tier.invoke(request, signal);
       const isFromThisModel = (value: unknown): value is RegionalOutcome => isRegionalOutcomeOf(value, identity);
       const waitUntil = waitUntilFor?.(request);

@@ -56,20 +56,34 @@ export function inputHashSync(input: unknown, digest: TextDigest = sha256HexSync
   return typeof input === 'string' ? digest('s:', input) : digest(canonicalInput(input));
 }
 
+/** SHA-256 (hex) of a request's text, computed once and shared by its edge and regional keys. */
+export function textHash(text: string, digest: TextDigest = sha256HexSync): string {
+  return digest('t:', text);
+}
+
 /**
  * SHA-256 (hex) of every input the model sees for one request, in declared order: per input
  * its name, then its tensor (dtype, dims, byte length, little-endian bytes) or, for an input
- * the text preprocessing makes (`deferred`), a marker; the text itself closes the hash. With
- * the model fingerprint in the key (which binds the preprocessing and its params), a text
- * stands for the tensors it makes: a hit needs no tokenising. Two requests share a hash only
- * when the model would see the same tensors.
+ * the text preprocessing makes (absent from `feeds`), a marker; the {@link textHash} closes
+ * the hash. With the model fingerprint in the key (which binds the preprocessing and its
+ * params), a text stands for the tensors it makes: a hit needs no tokenising. Two requests
+ * share a hash only when the model would see the same tensors.
  */
 export function assembledInputHash(
   inputNames: readonly string[],
   feeds: Readonly<Record<string, Tensor>>,
-  text: string | undefined,
+  hashOfText: string | undefined,
   digest: TextDigest = sha256HexSync,
 ): string {
+  // Every input made from the text (the spam models): the text's own hash is the input hash,
+  // one digest a request. It cannot equal an assembled hash (other preimage prefix), and the
+  // fingerprint in the key binds the input names.
+  let tensors = 0;
+  for (const name of inputNames) if (Object.prototype.hasOwnProperty.call(feeds, name)) tensors++;
+  if (tensors === 0) {
+    if (hashOfText === undefined) throw new TypeError('assembledInputHash: an input made from text, and no text');
+    return hashOfText;
+  }
   const parts: Array<string | Uint8Array> = ['a1'];
   let deferred = false;
   for (const name of inputNames) {
@@ -84,8 +98,8 @@ export function assembledInputHash(
     }
   }
   if (deferred) {
-    if (text === undefined) throw new TypeError('assembledInputHash: an input made from text, and no text');
-    parts.push('\u0002', text);
+    if (hashOfText === undefined) throw new TypeError('assembledInputHash: an input made from text, and no text');
+    parts.push('\u0002', hashOfText);
   }
   return digest(...parts);
 }

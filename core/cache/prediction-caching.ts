@@ -4,13 +4,25 @@
 import type { ModelSource } from '../model/repository.ts';
 import type { RegionalRequest, RegionalTier } from '../router/regional-tier.ts';
 import { regionalPredictionKey, withPredictionCache } from './cached-regional-tier.ts';
-import { assembledInputHash, keyScope, predictionKey, type TextDigest } from './keys.ts';
+import { assembledInputHash, keyScope, predictionKey, textHash, type TextDigest } from './keys.ts';
 import { createModelIdentifier, modelFingerprint, type ModelIdentity } from './model-identity.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { Tensor } from '../engine/types.ts';
 import { isRegionalOutcomeOf } from './prediction-values.ts';
 import type { RegionalOutcome } from '../router/regional-tier.ts';
 import type { TwoLevelCache, WaitUntil } from './two-level-cache.ts';
+
+const inputNames = new WeakMap<ModelManifest, readonly string[]>();
+
+/** The declared input names of a model, in order (computed once per manifest). */
+function inputNamesOf(manifest: ModelManifest): readonly string[] {
+  let names = inputNames.get(manifest);
+  if (!names) {
+    names = manifest.inputs.map((i) => i.name);
+    inputNames.set(manifest, names);
+  }
+  return names;
+}
 
 /** Per-service caching: the cache, model identities and the per-request waitUntil registry. */
 export class PredictionCaching {
@@ -29,11 +41,17 @@ export class PredictionCaching {
 
   /**
    * The edge key of a request on `manifest`'s model: its fingerprint and the hash of every
-   * input it is fed (`inputNames`, default all; tensors in `feeds`, the others made from `text`).
+   * input it is fed (`inputNames`, default all; tensors in `feeds`, the others made from the
+   * text of {@link hashText}).
    */
-  edgeKey(manifest: ModelManifest, feeds: Readonly<Record<string, Tensor>>, text?: string, inputNames: readonly string[] = manifest.inputs.map((i) => i.name)): string {
-    const inputHash = assembledInputHash(inputNames, feeds, text, this.#digest);
+  edgeKey(manifest: ModelManifest, feeds: Readonly<Record<string, Tensor>>, hashOfText?: string, inputNames: readonly string[] = inputNamesOf(manifest)): string {
+    const inputHash = assembledInputHash(inputNames, feeds, hashOfText, this.#digest);
     return predictionKey({ space: 'e', fingerprint: modelFingerprint(manifest), inputHash });
+  }
+
+  /** The hash of a request's text, shared by its edge key and its regional lookups. */
+  hashText(text: string): string {
+    return textHash(text, this.#digest);
   }
 
   /** The hot-key scope of a model's edge answers (what the warmer primes). */
@@ -63,10 +81,10 @@ export class PredictionCaching {
     }
   }
 
-  /** A regional answer for `text` already in L1 (free: no network, no model); one of another shape or model is none. */
-  async peekRegional(model: string, text: string): Promise<Extract<RegionalOutcome, { ok: true }> | undefined> {
+  /** A regional answer for the text of `hashOfText` already in L1 (free: no network, no model); one of another shape or model is none. */
+  async peekRegional(model: string, hashOfText: string): Promise<Extract<RegionalOutcome, { ok: true }> | undefined> {
     const identity = await this.identify(model);
-    const key = identity ? regionalPredictionKey(identity, { text }, this.#digest) : undefined;
+    const key = identity ? regionalPredictionKey(identity, { textHash: hashOfText }, this.#digest) : undefined;
     if (!identity || key === undefined) return undefined;
     const outcome = this.cache.peek<unknown>(key);
     return isRegionalOutcomeOf(outcome, identity) ? outcome : undefined;

@@ -1,6 +1,7 @@
 // Checks of values read from the prediction cache (L1, L2 or primed by the warmer) against
 // what was stored under that key: a value of another shape, another model or labels the
 // model does not have is a miss, never an error and never an answer (#17 items 1 and 3).
+import type { OutputMeaning } from '../model/manifest.ts';
 import type { RegionalOutcome } from '../router/regional-tier.ts';
 import { checkRegionalAnswer } from '../router/regional-answer.ts';
 import type { ModelIdentity } from './model-identity.ts';
@@ -42,4 +43,63 @@ export function isRegionalOutcomeOf(value: unknown, identity: ModelIdentity): va
   const { model } = value.prediction;
   if (!isRecord(model) || Object.keys(model).length !== 3) return false;
   return checkRegionalAnswer(value.prediction, identity).ok;
+}
+
+/** A regression as the edge path caches it. */
+export interface CachedRegression {
+  kind: 'regression';
+  values: number[];
+  value?: number;
+  named?: Record<string, number>;
+}
+
+/** Raw outputs as the edge path caches them (V2 JSON tensors). */
+export interface CachedRaw {
+  kind: 'raw';
+  outputs: Record<string, { datatype: string; shape: number[]; data: unknown[] }>;
+}
+
+/** A classification with every row of a batch. */
+export interface CachedBatchClassification extends CachedClassification {
+  batch?: Array<{ label: string; scores: Record<string, number> }>;
+}
+
+/** What the edge path caches for one request, by the model's output kind. */
+export type CachedAnswer = CachedBatchClassification | CachedRegression | CachedRaw;
+
+function isNumberArray(value: unknown, finite: boolean): value is number[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number' && (!finite || Number.isFinite(v)));
+}
+
+/**
+ * True when `value` is what the edge path stores for a model whose outputs mean `output`
+ * (and whose declared outputs are `outputNames`).
+ */
+export function isAnswerFor(value: unknown, output: OutputMeaning, outputNames: readonly string[]): value is CachedAnswer {
+  if (!isRecord(value)) return false;
+  if (output.kind === 'classification') {
+    if (value.kind !== undefined || !isClassificationOf(value, output.labels)) return false;
+    if (value.batch === undefined) return true;
+    return (
+      Array.isArray(value.batch) &&
+      value.batch.length > 1 &&
+      value.batch.every((row) => isRecord(row) && isRecord(row.scores) && isClassificationOf({ ...row, confidence: Math.max(...Object.values(row.scores).map(Number)) }, output.labels))
+    );
+  }
+  if (output.kind === 'regression') {
+    if (value.kind !== 'regression' || !isNumberArray(value.values, true) || value.values.length === 0) return false;
+    if (value.value !== undefined && (value.values.length !== 1 || value.value !== value.values[0])) return false;
+    if (value.named === undefined) return true;
+    const names = output.names ?? [];
+    return isRecord(value.named) && names.length === value.values.length && names.every((n, i) => value.named !== undefined && (value.named as Record<string, unknown>)[n] === (value.values as number[])[i]);
+  }
+  if (value.kind !== 'raw' || !isRecord(value.outputs)) return false;
+  const outputs = value.outputs;
+  return Object.keys(outputs).every((name) => {
+    const t = outputs[name];
+    if (!outputNames.includes(name) || !isRecord(t) || typeof t.datatype !== 'string' || !isNumberArray(t.shape, true) || !Array.isArray(t.data)) return false;
+    let n = 1;
+    for (const d of t.shape) n *= d;
+    return t.data.length === n;
+  });
 }

@@ -125,11 +125,26 @@ describe('models that fit alone but not together', () => {
 });
 
 describe('size advice never suggests the tier the build is on', () => {
+  it('tells a Hobby build whose model is too large for it the tier where it fits, and not ORT, which cannot carry it', async () => {
+    const repo = writeModelRepo(openWakeWordModels().filter((m) => m.json.name === 'hey_jarvis').map((m) => ({ ...m, json: { ...m.json, engine: 'auto' } })));
+    try {
+      const failure = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {}, modelsRoot: repo.root }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ModelServingError);
+      expect((failure as Error).message).toMatch(/^vercel\/edgeinfer cannot serve hey_jarvis@1: its micro module is 1\.\d\d MB gzip, over the 1\.00 MB budget of this function, and this function carries no ONNX Runtime\. Fix: build with --tier pro \(2\.00 MB gzip\), where its 1\.\d\d MB micro module fits; or mark it "role": "regional"/);
+      // ORT's WASM (3.5 MB gzip) beside a 1.2 MB graph is over Enterprise's 4 MB: never suggested.
+      expect((failure as Error).message).not.toContain('ort-web');
+      const [fn] = await bundleTargetFunctions(vercelTarget, { tier: 'pro', baked: {}, modelsRoot: repo.root });
+      expect(fn!.size.fits).toBe(true);
+    } finally {
+      repo.cleanup();
+    }
+  }, 120_000);
+
   it('tells an Enterprise micro build that cannot serve a model to add ORT, not to choose Enterprise', async () => {
     const models = repoWith((m) => m, graphMicroCannotCompile());
     const failure = await bundleTargetFunctions(vercelTarget, { tier: 'enterprise', baked: {} }, models).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ModelServingError);
-    expect((failure as Error).message).toContain('Fix: build with --engines micro,ort-web (ONNX Runtime fits Vercel Enterprise, this tier)');
+    expect((failure as Error).message).toMatch(/Fix: build with --engines micro,ort-web \(ONNX Runtime with this graph is [\d.]+ MB gzip: it fits only Vercel enterprise\)/);
     expect((failure as Error).message).not.toContain('--tier');
   });
 

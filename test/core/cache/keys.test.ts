@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assembledInputHash, canonicalInput, featureKey, inputHash, inputHashSync, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
+import { assembledInputHash, textHash, canonicalInput, featureKey, inputHash, inputHashSync, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
 import { nodeSha256Hex } from '../../../adapters/node/local-service.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 
@@ -53,13 +53,14 @@ describe('cache keys', () => {
       assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 3]), y: t('int32', [1], [7]) }, undefined), // bytes
       assembledInputHash(['x', 'y'], { x: t('int32', [1, 2], [1, 2]), y: t('int32', [1], [7]) }, undefined), // dtype
       assembledInputHash(['x', 'z'], { x: t('float32', [1, 2], [1, 2]), z: t('int32', [1], [7]) }, undefined), // name
-      assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 2]) }, 'text'), // y from text
+      assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 2]) }, textHash('text')), // y from text
     ];
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
     // A typed array viewing part of a larger buffer hashes its own bytes only.
     const wide = new Float32Array([9, 1, 2, 9]);
     expect(assembledInputHash(['x', 'y'], { x: { dtype: 'float32', dims: [1, 2], data: wide.subarray(1, 3) }, y: t('int32', [1], [7]) }, undefined)).toBe(base);
-    expect(assembledInputHash(['ids'], {}, 'Hello')).not.toBe(assembledInputHash(['ids'], {}, 'hello'));
+    expect(assembledInputHash(['ids'], {}, textHash('Hello'))).not.toBe(assembledInputHash(['ids'], {}, textHash('hello')));
+    expect(textHash('Hello', nodeSha256Hex)).toBe(textHash('Hello'));
     expect(() => assembledInputHash(['ids'], {}, undefined)).toThrow(/no text/);
   });
 

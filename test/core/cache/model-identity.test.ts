@@ -2,7 +2,7 @@
 // and nothing else; cached values are checked against the model's labels.
 import { describe, expect, it } from 'vitest';
 import { modelFingerprint } from '../../../core/cache/model-identity.ts';
-import { isClassificationOf } from '../../../core/cache/prediction-values.ts';
+import { isAnswerFor, isClassificationOf } from '../../../core/cache/prediction-values.ts';
 import { normaliseManifest, type ModelManifest } from '../../../core/model/manifest.ts';
 
 const json = () => ({
@@ -69,5 +69,30 @@ describe('isClassificationOf', () => {
     ['an empty object', {}],
   ])('refuses %s', (_what, value) => {
     expect(isClassificationOf(value, labels)).toBe(false);
+  });
+});
+
+describe('isAnswerFor (what the edge path caches, by output kind)', () => {
+  const classification = { kind: 'classification' as const, tensor: 'y', labels: ['a', 'b'], activation: 'none' as const };
+  const regression = { kind: 'regression' as const, tensor: 'y', names: ['lat', 'lon'] };
+  it('accepts each kind in its own shape only', () => {
+    expect(isAnswerFor({ label: 'b', scores: { a: 0.1, b: 0.9 }, confidence: 0.9 }, classification, ['y'])).toBe(true);
+    expect(isAnswerFor({ label: 'b', scores: { a: 0.1, b: 0.9 }, confidence: 0.9, batch: [{ label: 'b', scores: { a: 0.1, b: 0.9 } }, { label: 'a', scores: { a: 0.6, b: 0.4 } }] }, classification, ['y'])).toBe(true);
+    expect(isAnswerFor({ kind: 'regression', values: [1.5, -2], named: { lat: 1.5, lon: -2 } }, regression, ['y'])).toBe(true);
+    expect(isAnswerFor({ kind: 'raw', outputs: { y: { datatype: 'FP32', shape: [1, 2], data: [1, 2] } } }, { kind: 'raw' }, ['y'])).toBe(true);
+    // Another kind's value under a key is a miss.
+    expect(isAnswerFor({ kind: 'regression', values: [0.9] }, classification, ['y'])).toBe(false);
+    expect(isAnswerFor({ label: 'b', scores: { a: 0.1, b: 0.9 }, confidence: 0.9 }, regression, ['y'])).toBe(false);
+    expect(isAnswerFor({ kind: 'raw', outputs: {} }, regression, ['y'])).toBe(false);
+  });
+  it.each([
+    ['a batch row with a wrong label', { label: 'b', scores: { a: 0.1, b: 0.9 }, confidence: 0.9, batch: [{ label: 'a', scores: { a: 0.1, b: 0.9 } }, { label: 'a', scores: { a: 0.6, b: 0.4 } }] }, classification],
+    ['non-finite regression values', { kind: 'regression', values: [null] }, regression],
+    ['a value that is not the one value', { kind: 'regression', values: [1], value: 2 }, { kind: 'regression' as const, tensor: 'y' }],
+    ['names that do not match', { kind: 'regression', values: [1, 2], named: { lat: 2, lon: 1 } }, regression],
+    ['a raw output the model does not declare', { kind: 'raw', outputs: { z: { datatype: 'FP32', shape: [1], data: [1] } } }, { kind: 'raw' as const }],
+    ['raw data of another size than its shape', { kind: 'raw', outputs: { y: { datatype: 'FP32', shape: [1, 3], data: [1] } } }, { kind: 'raw' as const }],
+  ])('refuses %s', (_what, value, output) => {
+    expect(isAnswerFor(value, output, ['y'])).toBe(false);
   });
 });
