@@ -145,7 +145,7 @@ export async function runFlightsFleet(options: FlightsFleetOptions): Promise<voi
       const x = rec[strategy];
       x.ms[r] = ms;
       x.trips[r] = upstashTrips;
-      x.p[r] = answer.scores.delayed as number;
+      x.p[r] = answer.scores?.delayed ?? Number.NaN;
       x.level[r] = answer.cache?.level === 'l1' ? 1 : answer.cache?.level === 'l2' ? 2 : 0;
       x.degraded[r] = answer.degraded ? 1 : 0;
       if (answer.degraded) reasons.set(answer.reason ?? '?', (reasons.get(answer.reason ?? '?') ?? 0) + 1);
