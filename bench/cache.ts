@@ -16,6 +16,7 @@ import { Redis as IoRedis } from 'ioredis';
 import { startUpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
 import { createLocalService } from '../adapters/node/local-service.ts';
 import { inputHash, predictionKey } from '../core/cache/keys.ts';
+import { modelFingerprint } from '../core/cache/model-identity.ts';
 import { CachePolicy, type CachePolicyMode } from '../core/cache/policy.ts';
 import { DEFAULT_PRICE_TABLE, perMillion, regionalCallUsd, type PriceTable } from '../core/cache/price-table.ts';
 import { createUpstashRemoteCache, type RemoteCache } from '../core/cache/remote-cache.ts';
@@ -75,10 +76,10 @@ const edge = await service.context.requireModel(values.model as string);
 const threshold = values.threshold ? Number(values.threshold) : (edge.manifest.cascade.threshold ?? 0.99);
 const catalog = await service.context.models.catalog();
 const regionalName = 'spam-regional';
-let regionalSha = `${'0'.repeat(48)}${'regional'.split('').map((c) => c.charCodeAt(0).toString(16)).join('')}`.slice(-64);
-if (catalog.has(regionalName)) regionalSha = (await service.context.requireModel(regionalName)).manifest.sha256;
-const edgeSha = edge.manifest.sha256;
-const ppVersion = edge.manifest.preprocessing!.version;
+// Keys as the service builds them: the model fingerprint per key space (edge `e`, regional `r`).
+let regionalFp = `${'0'.repeat(48)}${'regional'.split('').map((c) => c.charCodeAt(0).toString(16)).join('')}`.slice(-64);
+if (catalog.has(regionalName)) regionalFp = modelFingerprint((await service.context.requireModel(regionalName)).manifest);
+const edgeFp = modelFingerprint(edge.manifest);
 
 interface EdgeAnswer {
   label: string;
@@ -98,7 +99,7 @@ console.log(`edge model ${edge.manifest.name}@${edge.manifest.version} on ${edge
 const rest = await startUpstashRestServer({ port: 0, token: TOKEN, redisUrl: REDIS_URL });
 const admin = new IoRedis(REDIS_URL);
 async function clearModelKeys(): Promise<void> {
-  for (const pattern of [`p:${edgeSha}:*`, `p:${regionalSha}:*`, `hot:${edgeSha}`, `hot:${regionalSha}`]) {
+  for (const pattern of [`p:e:${edgeFp}:*`, `p:r:${regionalFp}:*`, `hot:e:${edgeFp}`, `hot:r:${regionalFp}`]) {
     let cursor = '0';
     do {
       const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
@@ -117,7 +118,7 @@ const l2Cache = new TwoLevelCache({ policy: new CachePolicy({ mode: 'always' }),
 const missCache = new TwoLevelCache({ policy: new CachePolicy({ mode: 'l1' }), hotKeySampleEvery: 0 });
 const sample = Array.from({ length: Math.min(500, messages.length) }, (_, i) => i);
 for (const i of sample) {
-  const key = predictionKey({ modelSha: edgeSha, preprocessingVersion: ppVersion, inputHash: hashes[i] as string });
+  const key = predictionKey({ space: 'e', fingerprint: edgeFp, inputHash: hashes[i] as string });
   l1Cache.put(key, 'edge', edgeAnswers[i], TTL_SECONDS);
   await latencyRemote.set(key, JSON.stringify(edgeAnswers[i]), TTL_SECONDS);
 }
@@ -125,7 +126,7 @@ const timesUs: Record<'l1Hit' | 'l2Hit' | 'miss', number[]> = { l1Hit: [], l2Hit
 async function timed(kind: keyof typeof timesUs, cache: TwoLevelCache, i: number, salt: string): Promise<void> {
   const text = messages[i] as string;
   const t0 = performance.now();
-  const key = predictionKey({ modelSha: edgeSha, preprocessingVersion: ppVersion, inputHash: await inputHash(text + salt) });
+  const key = predictionKey({ space: 'e', fingerprint: edgeFp, inputHash: await inputHash(text + salt) });
   const { trace } = await cache.getOrCompute({
     key,
     tier: 'edge',
@@ -198,7 +199,7 @@ async function replay(policy: CachePolicyMode): Promise<ReplayResult> {
     const m = sequence[r] as number;
     const cache = caches[isolateOf[r] as number] as TwoLevelCache;
     const edgeResult = await cache.getOrCompute({
-      key: predictionKey({ modelSha: edgeSha, preprocessingVersion: ppVersion, inputHash: hashes[m] as string }),
+      key: predictionKey({ space: 'e', fingerprint: edgeFp, inputHash: hashes[m] as string }),
       tier: 'edge',
       ttlSeconds: TTL_SECONDS,
       compute: async () => edgeAnswers[m] as EdgeAnswer,
@@ -208,12 +209,12 @@ async function replay(policy: CachePolicyMode): Promise<ReplayResult> {
     if (edgeResult.trace.level === 'l2') levels.l2++;
     if (!escalates[m]) return;
     const regional = await cache.getOrCompute({
-      key: predictionKey({ modelSha: regionalSha, preprocessingVersion: ppVersion, inputHash: hashes[m] as string }),
+      key: predictionKey({ space: 'r', fingerprint: regionalFp, inputHash: hashes[m] as string }),
       tier: 'regional',
       ttlSeconds: TTL_SECONDS,
       compute: async () => {
         regionalCalls++;
-        return { label: (edgeAnswers[m] as EdgeAnswer).label, model: { sha256: regionalSha } };
+        return { label: (edgeAnswers[m] as EdgeAnswer).label, model: { fingerprint: regionalFp } };
       },
     });
     levels.lookups++;

@@ -20,7 +20,8 @@ const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3'
 const rounds = Number(values.rounds);
 
 console.log(await machineLine());
-const build = await buildClient();
+// The spam example: the messages below are its test split.
+const build = await buildClient({ model: 'spam-edge' });
 const lib = (await import(pathToFileURL(join(build.outDir, build.client.file)).href)) as typeof ClientModule;
 const bundled = await import(pathToFileURL(join(build.outDir, build.model.file)).href);
 const kb = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;

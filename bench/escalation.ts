@@ -37,7 +37,7 @@ const rounds = Number(values.rounds);
 let modelsRoot = values.models as string;
 let standIn: ReturnType<typeof writeRegionalModelRepo> | undefined;
 if (!existsSync(join(modelsRoot, 'spam-regional')) || !existsSync(join(modelsRoot, 'spam-edge'))) {
-  standIn = writeRegionalModelRepo(['spam-edge', 'spam-regional']);
+  standIn = writeRegionalModelRepo(['spam-edge', 'spam-regional'], undefined, { cascade: { 'spam-edge': 'spam-regional' } });
   modelsRoot = standIn.root;
   console.log('note: models/spam-edge or models/spam-regional missing; using a seeded stand-in pair');
 }

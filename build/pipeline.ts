@@ -14,6 +14,7 @@ import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
 import { MicroCompileError } from './micro/errors.ts';
+import { readOrtWasmBinary } from '../adapters/node/ort-wasm-binary.ts';
 import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
 
 /** The repository root (absolute, with a trailing slash). */
@@ -147,22 +148,61 @@ function namedFiles(manifest: { file: string; preprocessing?: unknown }, where: 
   return extra;
 }
 
-function fixFor(target: string, spec: FunctionSpec, ortElsewhere: boolean): string {
+/** What the fix for a model a function cannot serve depends on. */
+interface FixContext {
+  target: string;
+  spec: FunctionSpec;
+  ortElsewhere: boolean;
+  tier: string;
+  /** Gzip bytes of the model's micro module, when it compiled. */
+  microGzip?: number;
+  /** Gzip bytes of the .onnx (what an ORT build embeds). */
+  graphGzip: number;
+}
+
+// Gzip bytes of the ORT WASM runtime, measured once (only a refused build asks).
+let ortWasmGzip: Promise<number> | undefined;
+
+/** The fixes for a refused model, only those that would work: a tier where it fits, ORT where ORT and the graph fit. */
+async function fixFor({ target, spec, ortElsewhere, tier, microGzip, graphGzip }: FixContext): Promise<string> {
   const fixes: string[] = [];
   if (spec.engines.includes('ort-web')) fixes.push('set "engine": "auto" or "ort" in its model.json so ONNX Runtime serves it');
   else if (ortElsewhere) fixes.push(`leave it to the ${target} function that carries ONNX Runtime (--models for this function without it)`);
-  else if (target === 'vercel') fixes.push('build with --engines micro,ort-web --tier enterprise (ONNX Runtime fits only Vercel Enterprise)');
-  else if (target === 'netlify') fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise)');
-  fixes.push('or mark it "role": "regional" so the regional function serves it, or leave it out with --models');
+  else {
+    const tiers = Object.entries(SIZE_LIMITS[spec.budget] as Record<string, SizeTier>).sort(([, a], [, b]) => a.limitBytes - b.limitBytes);
+    const current = tierOf(spec.budget, tier).tier.limitBytes;
+    // Never suggest the tier the build is already on, nor one where the model does not fit either.
+    const larger = microGzip === undefined ? undefined : tiers.find(([, t]) => t.limitBytes > current && microGzip < t.limitBytes);
+    if (larger) fixes.push(`build with --tier ${larger[0]} (${formatBytes(larger[1].limitBytes)} ${larger[1].measure}), where its ${formatBytes(microGzip!)} micro module fits`);
+    if (target === 'vercel') {
+      ortWasmGzip ??= readOrtWasmBinary().then((bytes) => gzipSync(bytes, { level: 9 }).length);
+      const ortBytes = (await ortWasmGzip) + graphGzip;
+      const [topName, top] = tiers.at(-1)!;
+      if (ortBytes < top.limitBytes) fixes.push(`build with --engines micro,ort-web${tier === topName ? '' : ` --tier ${topName}`} (ONNX Runtime with this graph is ${formatBytes(ortBytes)} gzip: it fits only Vercel ${topName})`);
+      else if (!larger) fixes.push(`ONNX Runtime cannot carry it on Vercel either (its WASM with this graph is ${formatBytes(ortBytes)} gzip, over ${topName}'s ${formatBytes(top.limitBytes)})`);
+    } else if (target === 'netlify') {
+      fixes.push('Netlify builds carry the micro engine only: serve it from a target with ONNX Runtime (lambda-edge origin-request, vercel --engines micro,ort-web --tier enterprise where it fits)');
+    }
+  }
+  fixes.push(`${fixes.length ? 'or ' : ''}mark it "role": "regional" so the regional function serves it, or leave it out with --models`);
   return fixes.join('; ');
+}
+
+/** State one function's build keeps across its attempts (see {@link buildFunction}). */
+interface FunctionBuildState {
+  /** Models left out of this function, name@version → why (it would not fit beside the others). */
+  leftOut: Map<string, string>;
+  /** Micro modules compiled so far, by name@version and graph sha256 (a retry does not compile again). */
+  compiled: Map<string, { source: string; gzip: number } | MicroCompileError>;
 }
 
 async function writeGenerated(
   dir: string,
   spec: FunctionSpec,
-  target: { name: string; ortElsewhere: boolean },
+  target: { name: string; ortElsewhere: boolean; tier: string },
   modelsRoot: string,
   budgetBytes: number,
+  state: FunctionBuildState,
 ): Promise<Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>> {
   const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
@@ -172,7 +212,8 @@ async function writeGenerated(
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
-  const refuse = (model: string, problem: string) => new ModelServingError(target.name, spec.name, model, problem, fixFor(target.name, spec, target.ortElsewhere));
+  const refuse = async (model: string, problem: string, sizes: { microGzip?: number; graph: Uint8Array }) =>
+    new ModelServingError(target.name, spec.name, model, problem, await fixFor({ target: target.name, spec, ortElsewhere: target.ortElsewhere, tier: target.tier, ...(sizes.microGzip === undefined ? {} : { microGzip: sizes.microGzip }), graphGzip: gzipSync(sizes.graph, { level: 9 }).length }));
   for (const [index, name] of modelNames.entries()) {
     const version = latest.get(name);
     if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
@@ -185,13 +226,31 @@ async function writeGenerated(
     const extra = namedFiles(manifest, source.describe(jsonPath)).map((file) => `${name}/${version}/${file}`);
     let engine: ModelPlan['engine'] | undefined;
     let microSkipped: string | undefined;
+    let microGzip: number | undefined;
     const generated: string[] = [];
+    const leftOut = state.leftOut.get(label);
+    if (leftOut !== undefined) {
+      plans.push({ model: label, engine: 'none', microSkipped: `${leftOut}; left out of this function, served by the ${target.name} function that carries ONNX Runtime`, embedded: [], generated: [] });
+      continue;
+    }
     if (manifest.engine === 'ort') microSkipped = 'model.json asks for engine "ort"';
     else if (!engines.includes('micro')) microSkipped = 'this function carries no micro engine';
     else {
       try {
-        const compiled = compileOnnxToModule(model.bytes, { name: label });
-        const gzip = gzipSync(compiled.source, { level: 9 }).length;
+        let compiled = state.compiled.get(`${label} ${manifest.sha256}`);
+        if (!compiled) {
+          try {
+            const { source } = compileOnnxToModule(model.bytes, { name: label });
+            compiled = { source, gzip: gzipSync(source, { level: 9 }).length };
+          } catch (error) {
+            if (!(error instanceof MicroCompileError)) throw error;
+            compiled = error;
+          }
+          state.compiled.set(`${label} ${manifest.sha256}`, compiled);
+        }
+        if (compiled instanceof MicroCompileError) throw compiled;
+        const gzip = compiled.gzip;
+        microGzip = gzip;
         if (gzip > budgetBytes) {
           microSkipped = `its micro module is ${formatBytes(gzip)} gzip, over the ${formatBytes(budgetBytes)} budget of this function`;
         } else {
@@ -208,13 +267,13 @@ async function writeGenerated(
       }
     }
     if (!engine) {
-      if (manifest.engine === 'micro') throw refuse(label, `model.json asks for engine "micro", but ${microSkipped}`);
+      if (manifest.engine === 'micro') throw await refuse(label, `model.json asks for engine "micro", but ${microSkipped}`, { ...(microGzip === undefined ? {} : { microGzip }), graph: model.bytes });
       if (!engines.includes('ort-web') && target.ortElsewhere) {
         // Another function of this target carries ORT (Lambda@Edge: origin-request): it serves the model.
         plans.push({ model: label, engine: 'none', microSkipped: `${microSkipped}; left out of this function, served by the ${target.name} function that carries ONNX Runtime`, embedded: [], generated: [] });
         continue;
       }
-      if (!engines.includes('ort-web')) throw refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`);
+      if (!engines.includes('ort-web')) throw await refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`, { ...(microGzip === undefined ? {} : { microGzip }), graph: model.bytes });
       engine = 'ort-web';
       // Kept so a request for it names the reason (the ORT engine serves it).
       if (engines.includes('micro')) failures[manifest.sha256] = microSkipped!;
@@ -277,12 +336,28 @@ function generatedBytes(metafile: Metafile, work: string): Map<string, number> {
   return out;
 }
 
-/** Builds one function: generated modules, bundle, sizes. */
+/**
+ * Builds one function: generated modules, bundle, sizes. Each model's micro module may fit the
+ * budget alone and not beside the others: a function whose models another function of the
+ * target also serves (Lambda@Edge viewer-request, origin-request carrying ORT) then leaves out
+ * its largest micro model and builds again, until it fits or has none left to leave out.
+ */
 async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean): Promise<BuiltFunction> {
+  const state: FunctionBuildState = { leftOut: new Map(), compiled: new Map() };
+  for (;;) {
+    const built = await buildFunctionOnce(spec, options, targetName, modelsRoot, ortElsewhere, state);
+    const largest = built.models.filter((m) => m.engine === 'micro').sort((a, b) => b.gzipBytes - a.gzipBytes)[0];
+    if (built.size.fits || !ortElsewhere || !largest) return built;
+    const measured = built.size.measure === 'zip' ? (built.size.zipBytes ?? built.size.gzipBytes) : built.size.gzipBytes;
+    state.leftOut.set(largest.model, `with it (${formatBytes(largest.gzipBytes)} gzip) beside the others this function is ${formatBytes(measured)} ${built.size.measure}, over its ${formatBytes(built.size.limitBytes)} budget`);
+  }
+}
+
+async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean, state: FunctionBuildState): Promise<BuiltFunction> {
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
     const { tier: budgetTier } = tierOf(spec.budget, options.tier);
-    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere }, modelsRoot, budgetTier.limitBytes);
+    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
@@ -333,9 +408,10 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
 }
 
 /** Bundles and measures a target's functions without writing anything (bench:size). */
-export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
+export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
   const built: BuiltFunction[] = [];
-  const specs = target.functions(options);
+  // The functions' model lists come from the repository being bundled, not the default one.
+  const specs = target.functions({ ...options, modelsRoot });
   for (const spec of specs) {
     const ortElsewhere = specs.some((other) => other !== spec && other.engines.includes('ort-web'));
     built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere));

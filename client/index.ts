@@ -17,7 +17,11 @@ export interface ClientOptions {
   endpoint: string;
   /** fetch to use (defaults to the global one). */
   fetch?: typeof fetch;
-  /** Model to ask for; the local model's name when there is one, else the server's default "spam-edge". */
+  /**
+   * Model to ask for; default: the local model's. Needed unless `local` or `preprocessing`
+   * is given (the client must know whose preprocessing to run); with `preprocessing` alone
+   * the request names no model and the server's default answers.
+   */
   model?: string;
   /** The model's preprocessing; fetched once from GET /v2/models/{model} when absent (and no local model). */
   preprocessing?: PreprocessingSpec;
@@ -33,8 +37,14 @@ export interface ClientOptions {
   sendTextWhenUnsure?: boolean;
 }
 
+/** The /v1/predict answer of a classification model (the client's models classify text). */
+export interface Classification extends PredictResponse {
+  label: string;
+  scores: Record<string, number>;
+}
+
 /** The service's answer plus where it came from, as the client saw it. */
-export interface ClientPrediction extends PredictResponse {
+export interface ClientPrediction extends Classification {
   /** "local": the client's edge model answered, no request was made. */
   answeredBy: 'local' | 'endpoint';
   /** Requests this prediction made (0 when answered locally; 2 when ids came back text_required). */
@@ -89,14 +99,15 @@ export interface EdgeInferClient {
   stats(): ClientStats;
 }
 
-const DEFAULT_MODEL = 'spam-edge';
-
 /** Creates a client. Nothing is fetched until the first call. */
 export function createClient(options: ClientOptions): EdgeInferClient {
   const base = options.endpoint.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const local = options.local;
-  const model = options.model ?? local?.manifest.name ?? DEFAULT_MODEL;
+  const model = options.model ?? local?.manifest.name;
+  if (model === undefined && !options.preprocessing) {
+    throw new TypeError('createClient: name the model ({ model: "<name>" }), or give a local model or its preprocessing');
+  }
   const sendText = options.sendTextWhenUnsure ?? true;
   const stats: ClientStats = { predictions: 0, answeredLocally: 0, endpointRequests: 0, textRequests: 0 };
   let localMode = options.localMode ?? local !== undefined;
@@ -121,6 +132,9 @@ export function createClient(options: ClientOptions): EdgeInferClient {
   }
 
   async function fetchPreprocessing(): Promise<PreprocessingSpec> {
+    if (model === undefined) {
+      throw new EdgeInferError(409, 'preprocessing_mismatch', "the server's default model does not take the pinned preprocessing; name the model (createClient({ model }))");
+    }
     const response = await doFetch(`${base}/v2/models/${encodeURIComponent(model)}`);
     const body = (await readJson(response)) as { parameters?: { preprocessing?: PreprocessingSpec } };
     const spec = body.parameters?.preprocessing;
@@ -130,15 +144,19 @@ export function createClient(options: ClientOptions): EdgeInferClient {
     return spec;
   }
 
-  async function post(body: Record<string, unknown>): Promise<PredictResponse> {
+  async function post(body: Record<string, unknown>): Promise<Classification> {
     stats.endpointRequests++;
     if ('text' in body) stats.textRequests++;
     const response = await doFetch(`${base}/v1/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...body, model }),
+      body: JSON.stringify(model === undefined ? body : { ...body, model }),
     });
-    return (await readJson(response)) as PredictResponse;
+    const answer = (await readJson(response)) as PredictResponse;
+    if (typeof answer.label !== 'string' || typeof answer.scores !== 'object' || answer.scores === null) {
+      throw new EdgeInferError(response.status, 'bad_response', `the model answered ${answer.kind ?? 'without'} a label; edgeinfer/client serves classification models`);
+    }
+    return answer as Classification;
   }
 
   return {
@@ -164,7 +182,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
       let { preprocessor: p, sent: preprocessing } = await getPreprocessor();
       let ids = p.toIds(text);
       const preprocessMs = performance.now() - started;
-      const finish = (answer: PredictResponse, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
+      const finish = (answer: Classification, answeredBy: ClientPrediction['answeredBy'], requests: number, extra: Partial<ClientPrediction['clientTimings']>) => ({
         ...answer,
         answeredBy,
         requests,
@@ -176,7 +194,8 @@ export function createClient(options: ClientOptions): EdgeInferClient {
         const result = local.classify(ids);
         const localInferMs = round(performance.now() - t0);
         const m = local.manifest;
-        const edgeAnswer: PredictResponse = {
+        const edgeAnswer: Classification = {
+          kind: 'classification',
           label: result.label,
           scores: result.scores,
           model: { name: m.name, version: m.version, sha256: m.sha256 },
@@ -201,7 +220,7 @@ export function createClient(options: ClientOptions): EdgeInferClient {
 
       const t1 = performance.now();
       let requests = 1;
-      let answer: PredictResponse;
+      let answer: Classification;
       try {
         answer = await post({ ids: Array.from(ids), preprocessing });
       } catch (error) {

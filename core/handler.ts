@@ -14,6 +14,8 @@ import { annotateCors, corsPreflight, type CorsConfig } from './http/cors.ts';
 import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
+import { withCheckedAnswers } from './router/checked-regional-tier.ts';
+import { createModelIdentifier } from './cache/model-identity.ts';
 import { handlePredict } from './routes/predict.ts';
 import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
 import { Telemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
@@ -32,6 +34,8 @@ export interface RequestContext {
   platform?: unknown;
   /** The client's IP address as the adapter saw it (the node server's socket peer); gates the dashboard without a token. */
   peerAddress?: string;
+  /** True when the client's connection to this process is TLS (the node server's socket); decides the cookie's Secure flag. Unset: the request URL's scheme, as the platform built it. */
+  secureTransport?: boolean;
   /**
    * The whole request body, when the adapter already read it (the node server buffers small
    * uploads): the Request then has no body of its own and routes read this instead.
@@ -161,10 +165,12 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     ...(options.features ? { features: options.features } : {}),
   });
   // Policy "off" means no cache at all: not even the input hash is computed per request.
-  const caching = options.cache && options.cache.policy.mode !== 'off'
-    ? new PredictionCaching(options.cache, options.models, async (name) => (await models.catalog()).get(name), options.digest)
-    : undefined;
-  const regional = caching && options.regional ? caching.wrapRegional(options.regional) : options.regional;
+  const latest = async (name: string) => (await models.catalog()).get(name);
+  const caching = options.cache && options.cache.policy.mode !== 'off' ? new PredictionCaching(options.cache, options.models, latest, options.digest) : undefined;
+  // Regional answers are checked against the requested model's model.json before they are cached or served (#17 item 5).
+  const identify = caching?.identify ?? createModelIdentifier(options.models, latest);
+  const checked = options.regional ? withCheckedAnswers(options.regional, identify) : undefined;
+  const regional = caching && checked ? caching.wrapRegional(checked) : checked;
   const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);
   // Every response and prediction is recorded synchronously, without I/O; flushes to Redis run after responses.
   if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);

@@ -4,6 +4,7 @@ import { HttpError } from './http/errors.ts';
 import type { PredictionCaching } from './cache/prediction-caching.ts';
 import type { FeatureAssembler } from './features/feature-assembler.ts';
 import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './router/cascade.ts';
+import type { ModelManifest } from './model/manifest.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
 import type { Telemetry } from './telemetry/telemetry.ts';
@@ -14,8 +15,12 @@ import type { RateLimitGate } from './ratelimit/rate-limit-gate.ts';
 export interface ServiceConfig {
   /** Largest accepted request body in bytes (413 above). */
   maxBodyBytes: number;
-  /** Model answering /v1/predict when the request names none. */
-  defaultModel: string;
+  /**
+   * Model answering /v1/predict when the request names none (EDGEINFER_DEFAULT_MODEL).
+   * Unset: the repository's only model, else the only non-regional model that takes what
+   * the request sends (see {@link ServiceContext.defaultModel}).
+   */
+  defaultModel?: string;
   /** Name and version reported by GET /v2. */
   serverName: string;
   serverVersion: string;
@@ -23,12 +28,16 @@ export interface ServiceConfig {
   cascade: CascadeConfig;
   /** Bearer token of admin routes (GET /_warm, /metrics, /dashboard); unset → /_warm answers 404, /metrics is open, the dashboard is loopback-only. */
   adminToken?: string;
+  /**
+   * Key signing dashboard sessions (EDGEINFER_SESSION_KEY): shared by every isolate, and
+   * changing it revokes every session. Unset: a random key per isolate.
+   */
+  sessionKey?: string;
 }
 
-/** Default configuration: 64 KB bodies, the example edge model. */
+/** Default configuration: 64 KB bodies, the default model found in the repository. */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   maxBodyBytes: 64 * 1024,
-  defaultModel: 'spam-edge',
   serverName: 'edgeinfer',
   serverVersion: '0.1.0',
   cascade: DEFAULT_CASCADE_CONFIG,
@@ -50,11 +59,27 @@ export interface ServiceContext {
   rollout?: Rollout;
   /** Per-client rate limit of the inference routes (core/ratelimit); absent → not limited. */
   rateLimit?: RateLimitGate;
+  /**
+   * The model of a request that names none: the configured default; else the only model in
+   * the repository; else the only model not marked `role: "regional"` that takes what the
+   * request sends (`sends`: text or ids → a text input, fields → fields/feature inputs,
+   * inputs → request tensors). 400 naming the candidates when that is not one model.
+   */
+  defaultModel(sends?: RequestShape): Promise<string>;
   /** The named model, loaded; 404 when unknown, 503 when it cannot be served. */
   requireModel(name: string): Promise<LoadedModel>;
   /** A specific version (a rollout arm), loaded; 503 when it is missing or cannot be served. */
   requireModelVersion(name: string, version: string): Promise<LoadedModel>;
 }
+
+/** What a /v1/predict request sends, for choosing the default model. */
+export type RequestShape = 'text' | 'fields' | 'inputs';
+
+const TAKES: Readonly<Record<RequestShape, (m: ModelManifest) => boolean>> = {
+  text: (m) => m.inputs.some((i) => i.source === 'text'),
+  fields: (m) => m.inputs.some((i) => i.source === 'fields' || i.source === 'features' || i.source === 'embedding'),
+  inputs: (m) => m.inputs.some((i) => i.source === 'request'),
+};
 
 /** Builds the context over a model store. */
 export function createServiceContext(
@@ -64,12 +89,34 @@ export function createServiceContext(
   caching?: PredictionCaching,
   features?: FeatureAssembler,
 ): ServiceContext {
+  const defaults = new Map<string, Promise<string>>();
+  const chooseDefault = async (sends: RequestShape | undefined): Promise<string> => {
+    const catalog = await models.catalog();
+    if (catalog.size === 1) return [...catalog.keys()][0] as string;
+    const manifests = await models.manifests();
+    const candidates = [...manifests.values()].filter((m) => m.role !== 'regional' && (sends === undefined || TAKES[sends](m))).map((m) => m.name);
+    if (candidates.length === 1) return candidates[0] as string;
+    const takes = (verb: string) => (sends === undefined ? '' : ` that ${verb} "${sends}"`);
+    const choice = candidates.length ? `the models${takes('take')} are ${candidates.join(', ')}` : `no model${takes('takes')}; this server has ${[...catalog.keys()].join(', ') || 'none'}`;
+    throw new HttpError(400, 'invalid_request', `name the model: send "model" (${choice}), or set EDGEINFER_DEFAULT_MODEL on the server`);
+  };
   return {
     config,
     models,
     cascade,
     ...(caching ? { caching } : {}),
     ...(features ? { features } : {}),
+    defaultModel(sends) {
+      if (config.defaultModel !== undefined) return Promise.resolve(config.defaultModel);
+      // The catalog does not change while the service runs: one answer per request shape.
+      const key = sends ?? 'any';
+      let chosen = defaults.get(key);
+      if (!chosen) {
+        chosen = chooseDefault(sends);
+        defaults.set(key, chosen);
+      }
+      return chosen;
+    },
     async requireModel(name) {
       let model: LoadedModel | undefined;
       try {

@@ -49,7 +49,10 @@ export const REGIONAL_ALIAS = 'live';
 export const EDGE_ENV_VARS = [
   ...CACHE_ENV_NAMES,
   'EDGEINFER_ADMIN_TOKEN',
+  'EDGEINFER_SESSION_KEY',
   'EDGEINFER_MAX_BODY_BYTES',
+  // The model of requests that name none, when the bundle embeds several that could answer.
+  'EDGEINFER_DEFAULT_MODEL',
   // Rate limits: off at the edge unless EDGEINFER_RATE_LIMIT is set (Upstash when configured, else per isolate).
   ...RATE_LIMIT_ENV_NAMES,
   // Cross-origin access: off unless EDGEINFER_CORS_ORIGINS is set.
@@ -135,6 +138,9 @@ export function createEdgeService(options: EdgeServiceOptions): InferenceService
   const { cache } = createCacheFromEnv(env, options.waitUntil ? { waitUntil: options.waitUntil } : {});
   const config: NonNullable<InferenceServiceOptions['config']> = {};
   if (env.EDGEINFER_ADMIN_TOKEN) config.adminToken = env.EDGEINFER_ADMIN_TOKEN;
+  // Shared by every isolate, so a dashboard session signed in one is valid in the others.
+  if (env.EDGEINFER_SESSION_KEY) config.sessionKey = env.EDGEINFER_SESSION_KEY;
+  if (env.EDGEINFER_DEFAULT_MODEL) config.defaultModel = env.EDGEINFER_DEFAULT_MODEL;
   if (env.EDGEINFER_MAX_BODY_BYTES) {
     const max = Number(env.EDGEINFER_MAX_BODY_BYTES);
     if (!Number.isInteger(max) || max < 1) throw new Error(`EDGEINFER_MAX_BODY_BYTES must be a positive integer, got "${env.EDGEINFER_MAX_BODY_BYTES}"`);

@@ -6,7 +6,8 @@
 // The node server and the regional tooling keep the SDK (credential chain, retries, middleware).
 // Invoke API: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 import { AwsClient } from 'aws4fetch';
-import { describeFunctionError, regionalPredictionProblem, type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from '../../core/router/regional-tier.ts';
+import { outcomeOfInvokeAnswer, outcomeOfInvokeFailure } from '../../core/router/invoke-outcome.ts';
+import type { RegionalOutcome, RegionalRequest, RegionalTier } from '../../core/router/regional-tier.ts';
 
 /** Where and how to reach the regional function (explicit keys: edge runtimes have no credential chain). */
 export interface SignedFetchRegionalTierOptions {
@@ -52,27 +53,13 @@ export function createSignedFetchRegionalTier(options: SignedFetchRegionalTierOp
         text = await response.text();
       } catch (error) {
         const e = (error ?? {}) as { name?: string; message?: string };
-        if (signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError') {
-          return { ok: false, reason: 'timeout', message: `regional call aborted at the budget (${e.message ?? String(error)})` };
-        }
-        return { ok: false, reason: 'network_error', message: `regional endpoint unreachable (${e.name ?? 'Error'}: ${e.message ?? String(error)})` };
+        return outcomeOfInvokeFailure({ aborted: signal.aborted, name: e.name, message: e.message ?? String(error) });
       }
-      if (response.status === 429) return { ok: false, reason: 'throttled', message: `regional function throttled (${response.headers.get('x-amzn-errortype') ?? 'TooManyRequestsException'})` };
       if (response.status < 200 || response.status > 299) {
-        const type = response.headers.get('x-amzn-errortype')?.split(':')[0] ?? '';
-        return { ok: false, reason: 'service_error', message: `Invoke API error ${response.status} ${type}: ${serviceMessage(text)}` };
+        const type = response.headers.get('x-amzn-errortype')?.split(':')[0] || undefined;
+        return outcomeOfInvokeFailure({ aborted: false, name: type, message: serviceMessage(text), status: response.status });
       }
-      const functionError = response.headers.get('x-amz-function-error');
-      if (functionError) return { ok: false, reason: 'function_error', message: `regional function error (${functionError}): ${describeFunctionError(text)}` };
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return { ok: false, reason: 'bad_response', message: `regional function answered non-JSON: ${text.slice(0, 200)}` };
-      }
-      const problem = regionalPredictionProblem(body);
-      if (problem) return { ok: false, reason: 'bad_response', message: `regional function answer: ${problem}` };
-      return { ok: true, prediction: body as RegionalPrediction };
+      return outcomeOfInvokeAnswer({ functionError: response.headers.get('x-amz-function-error') ?? undefined, payload: text });
     },
   };
 }

@@ -21,7 +21,7 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
     // One build per process, shared by concurrent first requests; a failure is retried next time.
     // The page's local model is the service's default model unless told otherwise.
     if (!built) {
-      built = buildClient({ model: service.context.config.defaultModel, ...options }).then(async (build) => ({
+      built = service.context.defaultModel('text').then((model) => buildClient({ model, ...options })).then(async (build) => ({
         html: demoHtml(build.modelId),
         client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
         model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
@@ -137,7 +137,7 @@ Congratulations!!! You have been selected. Click here to claim your $1000 prize,
 <script type="module">
 import { createClient, createLocalModel } from '${CLIENT_PATH}';
 const $ = (id) => document.getElementById(id);
-const state = { local: undefined, client: createClient({ endpoint: '' }) };
+const state = { local: undefined, client: createClient({ endpoint: '', model: ${JSON.stringify(modelId.split('@')[0])} }) };
 async function loadLocalModel() {
   const { manifest, module } = await import('${MODEL_PATH}');
   return createLocalModel(manifest, module);

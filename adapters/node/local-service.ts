@@ -3,12 +3,15 @@
 // regional tier runs in this process (the same predictor the Lambda function wraps).
 // Tests and benchmarks build the same service through this function.
 import { createHash } from 'node:crypto';
+// The node server serves Hugging Face tokenizer.json text models (no bundle size to mind here).
+import '../../core/preprocess/hf-tokenizer-preprocessor.ts';
 import { createOrtNodeEngine } from '../../core/engine/ort-node/ort-node-engine.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import type { EngineName } from '../../core/engine/types.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -66,7 +69,7 @@ export interface LocalServiceOptions {
   telemetry?: TelemetryOptions | false;
   /** Whose edge prices cost the predictions (EDGEINFER_COST_PROVIDER; default vercel-edge). */
   costProvider?: EdgeProvider;
-  /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"spam-edge": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
+  /** Phased rollouts per model (EDGEINFER_ROLLOUT, JSON: {"<model>": {"split": {"1": 90, "2": 10}, "canary": {...}}}). */
   rollout?: RolloutConfig;
   /**
    * Per-client rate limit of the inference routes: the EDGEINFER_RATE_LIMIT* variables
@@ -104,6 +107,8 @@ export function localServiceOptionsFromEnv(env: NodeJS.ProcessEnv): LocalService
     };
   }
   if (env.EDGEINFER_ADMIN_TOKEN) options.config = { ...options.config, adminToken: env.EDGEINFER_ADMIN_TOKEN };
+  if (env.EDGEINFER_SESSION_KEY) options.config = { ...options.config, sessionKey: env.EDGEINFER_SESSION_KEY };
+  if (env.EDGEINFER_DEFAULT_MODEL) options.config = { ...options.config, defaultModel: env.EDGEINFER_DEFAULT_MODEL };
   if (env.EDGEINFER_COST_PROVIDER) options.costProvider = costProviderFrom(env.EDGEINFER_COST_PROVIDER);
   if (env.EDGEINFER_ROLLOUT) {
     try {
@@ -222,21 +227,25 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
 
 /**
  * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
- * edge model names in `cascade.regional`, and the configured default pairs.
+ * edge model names in `cascade.regional`; only those that read text (or its ids), since that is
+ * all a regional request carries (a tabular regional model is not reachable through the tier).
  */
 export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
-  const names = new Set<string>(Object.values((DEFAULT_CASCADE_CONFIG as { regionalModels?: Record<string, string> }).regionalModels ?? {}));
+  const names = new Set<string>();
+  const readsText = new Set<string>();
   for (const { name, version } of await latestVersions(source)) {
     try {
-      const raw = JSON.parse(new TextDecoder().decode(await source.read(`${name}/${version}/model.json`))) as { role?: unknown; cascade?: { regional?: unknown } };
+      const json = new TextDecoder().decode(await source.read(`${name}/${version}/model.json`));
+      const raw = JSON.parse(json) as { role?: unknown; cascade?: { regional?: unknown } };
       if (raw.role === 'regional') names.add(name);
       if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
+      if (parseManifest(json, `${name}/${version}/model.json`).inputs.some((i) => i.source === 'text')) readsText.add(name);
     } catch {
       // A model.json that does not read is reported by the model store.
     }
   }
   const present = new Set((await latestVersions(source)).map((m) => m.name));
-  return [...names].filter((name) => present.has(name)).sort();
+  return [...names].filter((name) => present.has(name) && readsText.has(name)).sort();
 }
 
 /**
@@ -260,9 +269,12 @@ export async function warmRegionalTier(tier: RegionalTier, models: readonly stri
   return `regional tier ${tier.kind} warm (${parts.join(', ')}; budget ${budgetMs} ms)`;
 }
 
-/** Cache-key digest with node:crypto: the same hex SHA-256 of UTF-8 as the core's portable one, several times faster. */
-export function nodeSha256Hex(...parts: string[]): string {
+/** Cache-key digest with node:crypto: the same hex SHA-256 (strings as UTF-8, bytes as they are) as the core's portable one, several times faster. */
+export function nodeSha256Hex(...parts: Array<string | Uint8Array>): string {
   const hash = createHash('sha256');
-  for (const part of parts) hash.update(part, 'utf8');
+  for (const part of parts) {
+    if (typeof part === 'string') hash.update(part, 'utf8');
+    else hash.update(part);
+  }
   return hash.digest('hex');
 }

@@ -193,7 +193,7 @@ export function createRequestListener(service: InferenceService, fallbackHost: s
     }
     service
       // The peer address gates /dashboard when no admin token is configured (loopback only).
-      .handle(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}), ...(body ? { body } : {}) })
+      .handle(request, { ...context, platform: { req }, ...(req.socket.remoteAddress ? { peerAddress: req.socket.remoteAddress } : {}), secureTransport: (req.socket as { encrypted?: boolean }).encrypted === true, ...(body ? { body } : {}) })
       // The core may answer without reading the whole body (413 on a declared size, 415, 404):
       // an upload still in flight would otherwise stall this keep-alive connection, so it is
       // closed after the answer; a body that already arrived whole is discarded and the

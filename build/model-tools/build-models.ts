@@ -3,6 +3,7 @@
 // "any" one; `--models a,b` chooses instead. No model name is written into a build target.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { compareVersions } from '../../core/model/repository.ts';
 import { REPO_ROOT } from '../pipeline.ts';
 
@@ -19,6 +20,8 @@ export interface RepositoryModel {
   name: string;
   version: string;
   role: 'edge' | 'regional' | 'any';
+  /** It has an input made from text (what a regional request and the regional warm event carry). */
+  readsText: boolean;
 }
 
 const NOT_MODELS = new Set(['training', 'node_modules']);
@@ -48,14 +51,24 @@ export function repositoryModels(root: string): RepositoryModel[] {
     const version = versions.at(-1);
     if (version === undefined) continue;
     const path = join(root, name, version, 'model.json');
-    let role: unknown;
+    const json = readFileSync(path, 'utf8');
+    let raw: unknown;
     try {
-      role = (JSON.parse(readFileSync(path, 'utf8')) as { role?: unknown }).role ?? 'any';
-    } catch (error) {
-      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+      raw = JSON.parse(json);
+    } catch {
+      raw = undefined;
+    }
+    // Not JSON, or not an object: parseManifest throws the one-line ManifestError naming the file.
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) parseManifest(json, path);
+    const role = (raw as { role?: unknown }).role ?? 'any';
+    let readsText = false;
+    try {
+      readsText = parseManifest(json, path).inputs.some((i) => i.source === 'text');
+    } catch {
+      // An invalid model.json is refused where the build loads it, with its own message.
     }
     if (role !== 'edge' && role !== 'regional' && role !== 'any') throw new Error(`${path}: "role" must be "edge", "regional" or "any", got ${JSON.stringify(role)}`);
-    out.push({ name, version, role });
+    out.push({ name, version, role, readsText });
   }
   return out;
 }

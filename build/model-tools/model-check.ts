@@ -14,7 +14,7 @@ import { enginePreference } from '../../core/engine/select.ts';
 import type { EngineName, TensorMap } from '../../core/engine/types.ts';
 import type { ModelManifest } from '../../core/model/manifest.ts';
 import { latestVersions, loadVerifiedModel } from '../../core/model/repository.ts';
-import { loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
+import { firstWarmupRequest, loadModel, type LoadedModel } from '../../core/serving/loaded-model.ts';
 import { formatTensor } from './onnx-signature.ts';
 
 /** The local server's ORT order (adapters/node/local-service.ts). */
@@ -61,28 +61,9 @@ function signatureOf(manifest: ModelManifest): string {
   return `${inputs.join(', ')} → ${outputs.join(', ')}; ${kind}`;
 }
 
-// The inputs warmup used: the model's own assembly of its first warmup request when the
-// serving layer offers it, else zeros at the declared shapes (variable dims at 1).
-async function exampleFeeds(model: LoadedModel): Promise<TensorMap> {
-  const assemble = (model as unknown as { assemble?: (request: unknown) => Promise<{ tensors?: TensorMap; feeds?: TensorMap } | TensorMap> }).assemble;
-  const warmup = (model.manifest as { warmup?: unknown[] }).warmup;
-  if (assemble && warmup?.length) {
-    const assembled = await assemble.call(model, warmup[0]);
-    const a = assembled as { tensors?: TensorMap; feeds?: TensorMap };
-    return a.feeds ?? a.tensors ?? (assembled as TensorMap);
-  }
-  const feeds: TensorMap = {};
-  for (const input of model.manifest.inputs) {
-    const dims = input.shape.map((d) => (d === -1 ? 1 : d));
-    const size = dims.reduce((a, b) => a * b, 1);
-    const data = input.dtype === 'int64' ? new BigInt64Array(size) : input.dtype === 'int32' ? new Int32Array(size) : input.dtype === 'int8' ? new Int8Array(size) : input.dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size);
-    feeds[input.name] = { dtype: input.dtype, dims, data } as TensorMap[string];
-  }
-  return feeds;
-}
-
 async function timeRuns(model: LoadedModel, runs: number): Promise<number> {
-  const feeds = await exampleFeeds(model);
+  // The inputs warmup ran on (model.json's first warmup request, else the generated one).
+  const feeds = (await model.assemble(firstWarmupRequest(model), { offline: true })).feeds;
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();

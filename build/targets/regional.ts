@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { latestVersions } from '../../core/model/repository.ts';
 import { REPO_ROOT, type BuildTarget } from '../pipeline.ts';
-import { modelsForBuild } from '../model-tools/build-models.ts';
+import { modelsForBuild, repositoryModels } from '../model-tools/build-models.ts';
 
 async function filesUnder(dir: string, prefix: string, keep: (path: string) => boolean = () => true): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
@@ -20,13 +20,13 @@ async function filesUnder(dir: string, prefix: string, keep: (path: string) => b
   return out;
 }
 
-/** The payload the warm schedule sends: a real prediction on a one-line message, for the first model served. */
+/** The payload the warm schedule sends: a real prediction on a one-line message, for the first served model that reads text (a regional request carries text). */
 export function regionalWarmEvent(model: string): object {
   return { model, text: 'Subject: warmup', requestId: 'eventbridge-warm', deadlineMs: 4_102_444_800_000 };
 }
 
-/** The regional function's CloudFormation template; `models` (the ones the zip carries) load at init. */
-export function regionalTemplate(models: readonly string[]): object {
+/** The regional function's CloudFormation template; `models` (the ones the zip carries) load at init, `warmModel` answers the warm schedule. */
+export function regionalTemplate(models: readonly string[], warmModel: string = models[0] ?? ''): object {
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: 'edgeinfer regional escalation function (onnxruntime-node on CPU: AWS Lambda has no GPU)',
@@ -78,7 +78,7 @@ export function regionalTemplate(models: readonly string[]): object {
       // warm; the far deadline is capped by the function's own timeout.
       WarmSchedule: {
         Type: 'AWS::Events::Rule',
-        Properties: { ScheduleExpression: { Ref: 'WarmRate' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(regionalWarmEvent(models[0] ?? '')) }] },
+        Properties: { ScheduleExpression: { Ref: 'WarmRate' }, Targets: [{ Id: 'warm', Arn: { Ref: 'RegionalAlias' }, Input: JSON.stringify(regionalWarmEvent(warmModel)) }] },
       },
       WarmPermission: {
         Type: 'AWS::Lambda::Permission',
@@ -127,7 +127,10 @@ export const regionalTarget: BuildTarget = {
   },
   async write(outDir, built, options) {
     await writeFile(join(outDir, 'regional.zip'), built[0]!.zip!);
-    await writeFile(join(outDir, 'template.json'), `${JSON.stringify(regionalTemplate(modelsForBuild(options, 'regional')), null, 2)}\n`);
+    const served = modelsForBuild(options, 'regional');
+    const readsText = new Set(repositoryModels(options.modelsRoot ?? join(REPO_ROOT, 'models')).filter((m) => m.readsText).map((m) => m.name));
+    const warmModel = served.find((name) => readsText.has(name)) ?? served[0];
+    await writeFile(join(outDir, 'template.json'), `${JSON.stringify(regionalTemplate(served, warmModel), null, 2)}\n`);
     return ['regional.zip', 'template.json'];
   },
   advice: () => 'the regional zip must stay under 50 MB zipped: serve fewer models from it, or ship onnxruntime-node as a Lambda layer',

@@ -1,6 +1,9 @@
-// Cache keys bound to what produced the value: a prediction key names the model's sha256
-// and the preprocessing version, so a new model (or a new tokenizer) never reads an old
-// answer; a feature key names the view and its version.
+// Cache keys bound to what produced the value: a prediction key names its key space (edge
+// or regional answers, stored in different shapes), the model's fingerprint (graph,
+// signature, output reading, preprocessing and its params) and a hash of every input the
+// model sees, so a new model, new labels or a new tokenizer never read an old answer; a
+// feature key names the view and its version.
+import type { Tensor } from '../engine/types.ts';
 import { sha256HexSync } from './sha256.ts';
 
 /**
@@ -35,11 +38,12 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * Hex SHA-256 of the UTF-8 bytes of a text. The portable default is sha256HexSync (pure JS,
- * any runtime); a platform with a native one passes it in (the node server: node:crypto,
- * several times faster for a few KB). Both give the same digest, so keys agree everywhere.
+ * Hex SHA-256 of `parts` joined (strings as UTF-8, byte arrays as they are). The portable
+ * default is sha256HexSync (pure JS, any runtime); a platform with a native one passes it in
+ * (the node server: node:crypto, several times faster for a few KB). Both give the same
+ * digest, so keys agree everywhere.
  */
-export type TextDigest = (...parts: string[]) => string;
+export type TextDigest = (...parts: Array<string | Uint8Array>) => string;
 
 /** SHA-256 (hex) of the canonical input. */
 export function inputHash(input: unknown, digest?: TextDigest): Promise<string> {
@@ -52,26 +56,81 @@ export function inputHashSync(input: unknown, digest: TextDigest = sha256HexSync
   return typeof input === 'string' ? digest('s:', input) : digest(canonicalInput(input));
 }
 
+/** SHA-256 (hex) of a request's text, computed once and shared by its edge and regional keys. */
+export function textHash(text: string, digest: TextDigest = sha256HexSync): string {
+  return digest('t:', text);
+}
+
+/**
+ * SHA-256 (hex) of every input the model sees for one request, in declared order: per input
+ * its name, then its tensor (dtype, dims, byte length, little-endian bytes) or, for an input
+ * the text preprocessing makes (absent from `feeds`), a marker; the {@link textHash} closes
+ * the hash. With the model fingerprint in the key (which binds the preprocessing and its
+ * params), a text stands for the tensors it makes: a hit needs no tokenising. Two requests
+ * share a hash only when the model would see the same tensors.
+ */
+export function assembledInputHash(
+  inputNames: readonly string[],
+  feeds: Readonly<Record<string, Tensor>>,
+  hashOfText: string | undefined,
+  digest: TextDigest = sha256HexSync,
+): string {
+  // Every input made from the text (the spam models): the text's own hash is the input hash,
+  // one digest a request. It cannot equal an assembled hash (other preimage prefix), and the
+  // fingerprint in the key binds the input names.
+  let tensors = 0;
+  for (const name of inputNames) if (Object.prototype.hasOwnProperty.call(feeds, name)) tensors++;
+  if (tensors === 0) {
+    if (hashOfText === undefined) throw new TypeError('assembledInputHash: an input made from text, and no text');
+    return hashOfText;
+  }
+  const parts: Array<string | Uint8Array> = ['a1'];
+  let deferred = false;
+  for (const name of inputNames) {
+    const tensor = Object.prototype.hasOwnProperty.call(feeds, name) ? feeds[name] : undefined;
+    if (tensor) {
+      const data = tensor.data;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      parts.push(`\u0001${name}\u0000${tensor.dtype}[${tensor.dims.join(',')}]${bytes.length}:`, bytes);
+    } else {
+      parts.push(`\u0001${name}\u0000t`);
+      deferred = true;
+    }
+  }
+  if (deferred) {
+    if (hashOfText === undefined) throw new TypeError('assembledInputHash: an input made from text, and no text');
+    parts.push('\u0002', hashOfText);
+  }
+  return digest(...parts);
+}
+
+/** Edge answers (`e`: the model the request named, run here) and regional ones (`r`: from the regional tier) never share a key. */
+export type KeySpace = 'e' | 'r';
+
 /** What a prediction key is bound to. */
 export interface PredictionKeyParts {
-  /** sha256 of the model file (model.json `sha256`). */
-  modelSha: string;
-  /** model.json `preprocessing.version`. */
-  preprocessingVersion: number;
-  /** {@link inputHash} of the request's input. */
+  space: KeySpace;
+  /** {@link modelFingerprint} of the model version (model-identity.ts): graph, signature, output reading, preprocessing. */
+  fingerprint: string;
+  /** {@link assembledInputHash} of the request's inputs. */
   inputHash: string;
 }
 
-/** `p:{modelSha}:{preprocessingVersion}:{inputHash}` */
+/** `p:{space}:{fingerprint}:{inputHash}` */
 export function predictionKey(parts: PredictionKeyParts): string {
-  return `p:${parts.modelSha}:${parts.preprocessingVersion}:${parts.inputHash}`;
+  return `p:${parts.space}:${parts.fingerprint}:${parts.inputHash}`;
 }
 
 /** Reads a prediction key back; null when `key` is not one. */
 export function parsePredictionKey(key: string): PredictionKeyParts | null {
-  const match = /^p:([0-9a-f]{64}):(\d+):([0-9a-f]{64})$/.exec(key);
+  const match = /^p:([er]):([0-9a-f]{64}):([0-9a-f]{64})$/.exec(key);
   if (!match) return null;
-  return { modelSha: match[1] as string, preprocessingVersion: Number(match[2]), inputHash: match[3] as string };
+  return { space: match[1] as KeySpace, fingerprint: match[2] as string, inputHash: match[3] as string };
+}
+
+/** The hot-key scope of a key: `{space}:{fingerprint}` (one model version in one key space). */
+export function keyScope(parts: Pick<PredictionKeyParts, 'space' | 'fingerprint'>): string {
+  return `${parts.space}:${parts.fingerprint}`;
 }
 
 /**
@@ -82,7 +141,11 @@ export function featureKey(view: string, viewVersion: number, entity: string): s
   return `f:${view}:${viewVersion}:${encodeURIComponent(entity)}`;
 }
 
-/** Sorted set counting (sampled) requests per input hash of one model: `hot:{modelSha}`. */
-export function hotKeysKey(modelSha: string): string {
-  return `hot:${modelSha}`;
+/**
+ * Sorted set counting (sampled) requests per input hash of one model version in one key
+ * space: `hot:{scope}` ({@link keyScope}); its members are input hashes, so a member's
+ * prediction key is `p:{scope}:{member}`.
+ */
+export function hotKeysKey(scope: string): string {
+  return `hot:${scope}`;
 }

@@ -1,8 +1,73 @@
-// What a prediction key needs to know about a model it may not run itself (the regional
-// model, seen from the edge): sha256, preprocessing version, TTL, read from its model.json.
-import { parseManifest } from '../model/manifest.ts';
+// What a prediction key needs to know about a model: its fingerprint (everything in
+// model.json that changes what the model answers or how the answer is read), TTL, inputs and
+// labels, read from its model.json, also for a model this isolate may not run itself (the
+// regional model, seen from the edge).
+import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import type { ModelSource } from '../model/repository.ts';
-import type { RegionalModelIdentity } from './cached-regional-tier.ts';
+import { canonicalInput } from './keys.ts';
+import { sha256HexSync } from './sha256.ts';
+
+/** A model version as the cache sees it. */
+export interface ModelIdentity {
+  name: string;
+  version: string;
+  /** sha256 of the graph file. */
+  sha256: string;
+  /** {@link modelFingerprint}. */
+  fingerprint: string;
+  ttlSeconds: number;
+  /** Declared input names, in order (what the input hash walks). */
+  inputNames: readonly string[];
+  /** The first input made from text (where client ids go), if any. */
+  firstTextInput?: string;
+  /** Classification labels (empty for other kinds). */
+  labels: readonly string[];
+}
+
+const fingerprints = new WeakMap<ModelManifest, string>();
+
+/**
+ * SHA-256 (hex) of what decides an answer and its reading: the graph's sha256, the name and
+ * version (answers name them), every declared input (dtype, shape, source and its parameters:
+ * constants, defaults, fields, views), the outputs and what they mean (kind, tensor, labels,
+ * activation, names) and the preprocessing (id, version, params). Two versions on one .onnx
+ * with other labels, another activation or other preprocessing params get other keys (#17
+ * item 4); threshold, TTL, metrics and warmup do not change an answer and are left out.
+ */
+export function modelFingerprint(manifest: ModelManifest): string {
+  let fingerprint = fingerprints.get(manifest);
+  if (fingerprint === undefined) {
+    fingerprint = sha256HexSync(
+      canonicalInput({
+        fingerprint: 1,
+        name: manifest.name,
+        version: manifest.version,
+        sha256: manifest.sha256,
+        inputs: manifest.inputs,
+        outputs: manifest.outputs,
+        output: manifest.output,
+        preprocessing: manifest.preprocessing ?? null,
+      }),
+    );
+    fingerprints.set(manifest, fingerprint);
+  }
+  return fingerprint;
+}
+
+/** The cache identity of a parsed model.json. */
+export function modelIdentity(manifest: ModelManifest): ModelIdentity {
+  const firstText = manifest.inputs.find((i) => i.source === 'text');
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    sha256: manifest.sha256,
+    fingerprint: modelFingerprint(manifest),
+    ttlSeconds: manifest.cache.ttlSeconds,
+    inputNames: manifest.inputs.map((i) => i.name),
+    ...(firstText ? { firstTextInput: firstText.name } : {}),
+    labels: manifest.labels,
+  };
+}
 
 /**
  * Returns a memoized lookup of model identities from the repository's model.json files.
@@ -13,13 +78,13 @@ import type { RegionalModelIdentity } from './cached-regional-tier.ts';
 export function createModelIdentifier(
   source: ModelSource,
   latest: (name: string) => Promise<string | undefined>,
-): (name: string, version?: string) => Promise<RegionalModelIdentity | undefined> {
-  const known = new Map<string, Promise<RegionalModelIdentity | undefined>>();
+): (name: string, version?: string) => Promise<ModelIdentity | undefined> {
+  const known = new Map<string, Promise<ModelIdentity | undefined>>();
   // The version served when none is named, per model name: `latest` is read once per name
   // (the catalog does not change while the service runs), so a request without a version
   // gets the memoized promise back with no lookup or wrapping of its own.
-  const ofLatest = new Map<string, Promise<RegionalModelIdentity | undefined>>();
-  const ofVersion = (name: string, version: string): Promise<RegionalModelIdentity | undefined> => {
+  const ofLatest = new Map<string, Promise<ModelIdentity | undefined>>();
+  const ofVersion = (name: string, version: string): Promise<ModelIdentity | undefined> => {
     const id = `${name}@${version}`;
     let identity = known.get(id);
     if (!identity) {
@@ -28,10 +93,7 @@ export function createModelIdentifier(
       // later request reuses the same promise without wrapping it again.
       identity = source
         .read(path)
-        .then((bytes) => {
-          const manifest = parseManifest(new TextDecoder().decode(bytes), source.describe(path));
-          return { sha256: manifest.sha256, preprocessingVersion: manifest.preprocessing?.version ?? 0, ttlSeconds: manifest.cache.ttlSeconds };
-        })
+        .then((bytes) => modelIdentity(parseManifest(new TextDecoder().decode(bytes), source.describe(path))))
         .catch(() => undefined);
       known.set(id, identity);
     }

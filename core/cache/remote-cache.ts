@@ -139,6 +139,11 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
     async mget(keys) {
       if (keys.length === 0) return { status: 'hit', value: [], ms: 0 };
       const result = await attempt(1, () => redis.mget<Array<string | null>>(...keys));
+      // A reply that is not one entry per key (a broken or forged REST answer) reads as an unavailable store.
+      if (result.ok && !(Array.isArray(result.value) && result.value.length === keys.length)) {
+        counters.errors++;
+        return { status: 'skipped', reason: 'unavailable', message: 'Redis MGET reply is not one entry per key', ms: result.ms };
+      }
       if (result.ok) {
         const found = result.value.filter((v) => v !== null).length;
         counters.hits += found;
@@ -176,9 +181,13 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
     async topMembers(key, count) {
       const result = await attempt(1, () => redis.zrange<string[]>(key, 0, Math.max(0, count - 1), { rev: true, withScores: true }));
       if (!result.ok) return { status: 'skipped', reason: result.reason, message: result.message, ms: result.ms };
-      const flat = result.value as unknown[];
+      const flat: unknown[] = Array.isArray(result.value) ? result.value : [];
       const members: Array<{ member: string; score: number }> = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) members.push({ member: String(flat[i]), score: Number(flat[i + 1]) });
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const member = flat[i];
+        const score = Number(flat[i + 1]);
+        if (typeof member === 'string' && Number.isFinite(score)) members.push({ member, score });
+      }
       return members.length ? { status: 'hit', value: members, ms: result.ms } : { status: 'miss', ms: result.ms };
     },
     stats: () => ({ ...counters }),

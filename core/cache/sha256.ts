@@ -109,18 +109,24 @@ const HEX_CODES = new Uint8Array(Array.from('0123456789abcdef', (c) => c.charCod
 const hexChars = new Uint16Array(64);
 
 /**
- * Hex SHA-256 of the UTF-8 bytes of `parts` joined (one text, or a prefix and a text: hashing
- * them in turn spares building the joined string). No part may end inside a surrogate pair
- * that the next one completes.
+ * Hex SHA-256 of `parts` joined: strings as UTF-8, byte arrays as they are (one text, or a
+ * prefix and a text, or tensor bytes: hashing them in turn spares building the joined
+ * input). No string part may end inside a surrogate pair that the next one completes.
  */
-export function sha256HexSync(...parts: string[]): string {
+export function sha256HexSync(...parts: Array<string | Uint8Array>): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit; encodeInto fills the reused scratch.
   let units = 0;
-  for (const part of parts) units += part.length;
-  const needed = paddedLength(units * 3);
+  for (const part of parts) units += typeof part === 'string' ? part.length * 3 : part.length;
+  const needed = paddedLength(units);
   if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
   let written = 0;
-  for (const part of parts) written += encoder.encodeInto(part, written === 0 ? scratch : scratch.subarray(written)).written;
+  for (const part of parts) {
+    if (typeof part === 'string') written += encoder.encodeInto(part, written === 0 ? scratch : scratch.subarray(written)).written;
+    else {
+      scratch.set(part, written);
+      written += part.length;
+    }
+  }
   digestInto(scratch, written);
   for (let i = 0; i < 8; i++) {
     const word = state[i] as number;

@@ -2,7 +2,7 @@
 // says it pays, L2 (Upstash), then the computation. Concurrent misses for one key share a
 // single computation (single-flight). Only successful results are stored; L2 writes and
 // hot-key counts run after the response through the adapter's waitUntil.
-import { hotKeysKey, parsePredictionKey } from './keys.ts';
+import { hotKeysKey, keyScope, parsePredictionKey } from './keys.ts';
 import { LruCache } from './lru.ts';
 import { CachePolicy, type AnswerTier, type CacheDecision } from './policy.ts';
 import type { RemoteCache, RemoteSkipReason } from './remote-cache.ts';
@@ -78,6 +78,10 @@ export interface TwoLevelCacheStats {
   l2Skipped: number;
   l2Writes: number;
   hotKeyIncrements: number;
+  /** Values read from L2 that failed their check (another shape, model or labels): served as misses. */
+  l2Corrupt: number;
+  /** Values the warmer read from L2 and left out of L1 (unreadable or failing their check). */
+  primeRejected: number;
 }
 
 interface L1Entry {
@@ -93,7 +97,7 @@ export class TwoLevelCache {
   readonly #waitUntil: WaitUntil;
   readonly #inFlight = new Map<string, Promise<CacheResult<unknown>>>();
   readonly #now: () => number;
-  #stats: TwoLevelCacheStats = { lookups: 0, l1Hits: 0, l2Hits: 0, computed: 0, shared: 0, l2Skipped: 0, l2Writes: 0, hotKeyIncrements: 0 };
+  #stats: TwoLevelCacheStats = { lookups: 0, l1Hits: 0, l2Hits: 0, computed: 0, shared: 0, l2Skipped: 0, l2Writes: 0, hotKeyIncrements: 0, l2Corrupt: 0, primeRejected: 0 };
 
   constructor(options: TwoLevelCacheOptions) {
     this.policy = options.policy;
@@ -174,17 +178,23 @@ export class TwoLevelCache {
    * the hot-key set, then one MGET). Values only exist in L2 where the policy writes them
    * (always, or auto where L2 pays). Returns how many entries L1 received.
    */
-  async primeFromHotKeys(modelSha: string, count: number, ttlSeconds: number, isValid?: (value: unknown) => boolean): Promise<number> {
+  async primeFromHotKeys(scope: string, count: number, ttlSeconds: number, isValid?: (value: unknown) => boolean): Promise<number> {
     if (!this.remote || this.policy.mode === 'off' || this.policy.mode === 'l1' || count <= 0) return 0;
-    const top = await this.remote.topMembers(hotKeysKey(modelSha), count);
+    const top = await this.remote.topMembers(hotKeysKey(scope), count);
     if (top.status !== 'hit') return 0;
-    const keys = top.value.map(({ member }) => `p:${modelSha}:${member}`);
+    // A member that does not make a prediction key (written by someone else) is not read.
+    const keys = top.value.map(({ member }) => `p:${scope}:${member}`).filter((key) => parsePredictionKey(key) !== null);
+    if (keys.length === 0) return 0;
     const read = await this.remote.mget(keys);
     if (read.status !== 'hit') return 0;
     let primed = 0;
     read.value.forEach((text, i) => {
-      const value = text === null ? undefined : decodeStored(text);
-      if (value === undefined || (isValid && !isValid(value))) return;
+      if (text === null) return;
+      const value = decodeStored(text);
+      if (value === undefined || (isValid && !isValid(value))) {
+        this.#stats.primeRejected++;
+        return;
+      }
       this.#storeL1(keys[i] as string, value, ttlSeconds * 1000);
       primed++;
     });
@@ -212,6 +222,7 @@ export class TwoLevelCache {
           return { value: value as T, trace: { level: 'l2', l1: 'miss', l2: 'hit', l2Ms, shared: false, why: decision.why } };
         }
         l2 = read.status === 'hit' ? 'corrupt' : 'miss';
+        if (l2 === 'corrupt') this.#stats.l2Corrupt++;
       }
     }
     const value = await this.#compute(request);
@@ -250,11 +261,13 @@ export class TwoLevelCache {
     if (!parts) return;
     this.#stats.hotKeyIncrements++;
     // Scored by the sampling step, so scores estimate request counts.
-    (waitUntil ?? this.#waitUntil)(this.remote.zincrby(hotKeysKey(parts.modelSha), `${parts.preprocessingVersion}:${parts.inputHash}`, this.#hotKeySampleEvery));
+    (waitUntil ?? this.#waitUntil)(this.remote.zincrby(hotKeysKey(keyScope(parts)), parts.inputHash, this.#hotKeySampleEvery));
   }
 }
 
-function decodeStored(text: string): unknown {
+/** Our own JSON text, parsed; anything else (a number or object from a forged reply, bad JSON) is undefined. */
+function decodeStored(text: unknown): unknown {
+  if (typeof text !== 'string') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -10,7 +10,7 @@ import { HttpError } from './errors.ts';
  */
 export async function readBodyBytes(request: CoreRequest, maxBytes: number, preread?: Uint8Array): Promise<Uint8Array> {
   const tooLarge = () =>
-    new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes; send a shorter text`);
+    new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBytes} bytes (EDGEINFER_MAX_BODY_BYTES); send a shorter text, or tensors as binary data (Inference-Header-Content-Length), a fraction of their JSON size`);
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
   if (preread !== undefined) {

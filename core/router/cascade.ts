@@ -1,5 +1,6 @@
-// The cascade as the handler sees it: which edge models escalate to which regional model,
-// with one router per edge model version (its calibrated threshold comes from its
+// The cascade as the handler sees it: an edge model escalates to the regional model its
+// model.json names (`cascade.regional`; a model is data, the core names none), with one
+// router per edge model version (its calibrated threshold comes from its
 // model.json) and one in-flight counter for the whole isolate (saturation is a property
 // of the PoP, not of a model).
 import type { ModelManifest } from '../model/manifest.ts';
@@ -10,8 +11,11 @@ import { DEFAULT_ROUTER_POLICY, EnsembleRouter, type RouterPolicy } from './rout
 
 /** Cascade settings of a service. */
 export interface CascadeConfig {
-  /** Edge model name → the regional model it escalates to. Models not listed never escalate. */
-  regionalModels: Record<string, string>;
+  /**
+   * False: no model escalates, whatever its model.json says (every answer is the edge
+   * model's). Default true: a model escalates to its `cascade.regional`.
+   */
+  enabled?: boolean;
   /** What cascade.threshold applies to, unless model.json says what it was calibrated for (metrics.cascade.measure). */
   measure: ConfidenceMeasure;
   budgetMs: number;
@@ -22,9 +26,9 @@ export interface CascadeConfig {
   models?: Record<string, Partial<Pick<CascadeConfig, 'measure' | 'budgetMs' | 'circuit'>>>;
 }
 
-/** Defaults: the example pair, top-probability thresholds, DEFAULT_ROUTER_POLICY limits. */
+/** Defaults: pairs from model.json, top-probability thresholds, DEFAULT_ROUTER_POLICY limits. */
 export const DEFAULT_CASCADE_CONFIG: CascadeConfig = {
-  regionalModels: { 'spam-edge': 'spam-regional' },
+  enabled: true,
   measure: 'top',
   ...DEFAULT_ROUTER_POLICY,
 };
@@ -50,8 +54,8 @@ export class Cascade {
 
   /** The route for an edge model, or undefined when the model does not escalate. */
   routeFor(manifest: ModelManifest): CascadeRoute | undefined {
-    // Own keys only: a model named "constructor" must not find Object.prototype's (#17 item 13).
-    const regionalModel = Object.hasOwn(this.config.regionalModels, manifest.name) ? this.config.regionalModels[manifest.name] : undefined;
+    // The manifest parser refuses `cascade.regional` on a model without a classification output.
+    const regionalModel = this.config.enabled === false ? undefined : manifest.cascade.regional;
     if (regionalModel === undefined) return undefined;
     // Keyed by sha: a new model version (new threshold) gets a fresh router and breaker.
     const key = `${manifest.name}@${manifest.sha256}`;

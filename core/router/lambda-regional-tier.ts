@@ -8,7 +8,8 @@
 // sends through fetch (FetchHttpHandler) and hashes with crypto.subtle; it has no default
 // credential chain there, so edge builds must pass `credentials` explicitly.
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { describeFunctionError, regionalPredictionProblem, type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from './regional-tier.ts';
+import { outcomeOfInvokeAnswer, outcomeOfInvokeFailure } from './invoke-outcome.ts';
+import type { RegionalOutcome, RegionalRequest, RegionalTier } from './regional-tier.ts';
 
 /** Where and how to reach the regional function. */
 export interface LambdaRegionalTierOptions {
@@ -60,38 +61,11 @@ export function createLambdaRegionalTier(options: LambdaRegionalTierOptions): Re
       try {
         output = await client.send(command, { abortSignal: signal });
       } catch (error) {
-        return classifyInvokeError(error, signal);
+        // The SDK throws for every non-2xx answer (with its status) and for no answer at all.
+        const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+        return outcomeOfInvokeFailure({ aborted: signal.aborted, name: e.name, message: e.message ?? String(error), status: e.$metadata?.httpStatusCode });
       }
-      const text = output.Payload ? decoder.decode(output.Payload) : '';
-      if (output.FunctionError) {
-        return { ok: false, reason: 'function_error', message: `regional function error (${output.FunctionError}): ${describeFunctionError(text)}` };
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return { ok: false, reason: 'bad_response', message: `regional function answered non-JSON: ${text.slice(0, 200)}` };
-      }
-      const problem = regionalPredictionProblem(body);
-      if (problem) return { ok: false, reason: 'bad_response', message: `regional function answer: ${problem}` };
-      return { ok: true, prediction: body as RegionalPrediction };
+      return outcomeOfInvokeAnswer({ functionError: output.FunctionError, payload: output.Payload ? decoder.decode(output.Payload) : '' });
     },
   };
-}
-
-/** Maps what the SDK threw to a failure reason. */
-function classifyInvokeError(error: unknown, signal: AbortSignal): RegionalOutcome {
-  const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const message = e.message ?? String(error);
-  if (signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError') {
-    return { ok: false, reason: 'timeout', message: `regional call aborted at the budget (${message})` };
-  }
-  const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || e.name === 'TooManyRequestsException') {
-    return { ok: false, reason: 'throttled', message: `regional function throttled (${e.name}: ${message})` };
-  }
-  if (status !== undefined) {
-    return { ok: false, reason: 'service_error', message: `Invoke API error ${status} ${e.name ?? ''}: ${message}` };
-  }
-  return { ok: false, reason: 'network_error', message: `regional endpoint unreachable (${e.name ?? 'Error'}: ${message})` };
 }

@@ -1,6 +1,7 @@
 // The regional tier contract: a larger model behind a call that can fail or be slow. Two
 // implementations share it: the Lambda client (lambda-regional-tier.ts, through the AWS
 // SDK) and an in-process one (the embedded default of `npm start`, no AWS at all).
+import { checkRegionalAnswer } from './regional-answer.ts';
 
 /** Invoke payload sent to the regional function (also the Lambda event). */
 export interface RegionalRequest {
@@ -51,18 +52,10 @@ export interface RegionalTier {
   invoke(request: RegionalRequest, signal: AbortSignal): Promise<RegionalOutcome>;
 }
 
-/** Checks that a decoded payload has the shape of a RegionalPrediction; returns a problem or null. */
+/** Checks a decoded payload is a well-formed RegionalPrediction (regional-answer.ts); returns a problem or null. */
 export function regionalPredictionProblem(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null) return 'answer is not a JSON object';
-  const v = value as Record<string, unknown>;
-  if (typeof v.label !== 'string') return 'answer has no string "label"';
-  if (typeof v.scores !== 'object' || v.scores === null) return 'answer has no "scores" object';
-  if (!Object.values(v.scores).every((s) => typeof s === 'number')) return '"scores" values must be numbers';
-  const m = v.model as Record<string, unknown> | undefined;
-  if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.version !== 'string' || typeof m.sha256 !== 'string') {
-    return 'answer has no "model" {name, version, sha256}';
-  }
-  return null;
+  const checked = checkRegionalAnswer(value);
+  return checked.ok ? null : checked.problem;
 }
 
 /** Lambda puts {errorType, errorMessage} in the payload of a function error: one line of it. */

@@ -165,16 +165,21 @@ export class EnsembleRouter {
         resolve({ ok: false, reason: 'timeout', message: `regional tier did not answer within the ${budgetMs} ms budget` });
       }, budgetMs);
     });
+    let threw = false;
     const call = regional
       .invoke({ ...request, deadlineMs: Date.now() + budgetMs }, controller.signal)
-      .catch((error: unknown): RegionalOutcome => ({
-        ok: false,
-        reason: 'bad_response',
-        message: `regional tier (${regional.kind}) failed: ${error instanceof Error ? error.message : String(error)}`,
-      }));
+      .catch((error: unknown): RegionalOutcome => {
+        threw = true;
+        return { ok: false, reason: 'bad_response', message: `regional tier (${regional.kind}) failed: ${error instanceof Error ? error.message : String(error)}` };
+      });
     const outcome = await Promise.race([call, timedOut]);
     clearTimeout(timer);
-    if (outcome.ok) this.breaker.recordSuccess();
+    // The breaker measures whether the tier answers in time. An answer that came back in time
+    // but failed its check (bad_response: another model, unknown labels, out-of-range scores)
+    // is not a breaker failure: such an answer can depend on the request, and one client's
+    // requests must not open the circuit for everyone (#17 items 1 and 5). It is degraded,
+    // never cached, and counted by its reason in the escalation metrics.
+    if (outcome.ok || (outcome.reason === 'bad_response' && !threw)) this.breaker.recordSuccess();
     else this.breaker.recordFailure();
     const ms = performance.now() - started;
     if (outcome.ok) return { ok: true, prediction: outcome.prediction, facts: { cause, ms, outcome: 'ok' } };

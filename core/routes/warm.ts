@@ -5,6 +5,9 @@
 // where a remote cache holds them. It answers what it did and how long each step took.
 import type { CoreRequest } from '../http/core-request.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
+import { keyScope } from '../cache/keys.ts';
+import { isClassificationOf, isRegionalOutcomeOf } from '../cache/prediction-values.ts';
+import { firstWarmupRequest } from '../serving/loaded-model.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { requireBearer } from '../telemetry/admin-auth.ts';
 
@@ -59,25 +62,43 @@ export async function handleWarm(request: CoreRequest, service: ServiceContext):
     if (state.status !== 'ready') continue;
     const t0 = performance.now();
     try {
-      const result = await state.model.classifyIds(state.model.preprocessor.toIds(WARM_TEXT));
-      inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, label: result.label });
+      const model = state.model;
+      let label: string | undefined;
+      if (model.signature.textInputs.length) label = (await model.classifyIds(model.preprocessor.toIds(WARM_TEXT))).label;
+      else {
+        // No text (a tabular model): its warmup request, feature inputs from declared defaults (the store is not asked).
+        const assembled = await model.assemble(firstWarmupRequest(model), { offline: true });
+        const answer = model.interpret(await model.run(assembled.feeds));
+        if (answer.kind === 'classification') label = answer.label;
+      }
+      inferences.push({ model: model.manifest.name, ms: performance.now() - t0, ...(label !== undefined ? { label } : {}) });
     } catch (error) {
       inferences.push({ model: state.model.manifest.name, ms: performance.now() - t0, error: error instanceof Error ? error.message : String(error) });
     }
   }
   steps.push({ step: 'warmup_inference', ms: performance.now() - t, detail: inferences });
 
-  const cache = service.caching?.cache;
-  if (cache?.remote) {
+  const caching = service.caching;
+  const cache = caching?.cache;
+  if (caching && cache?.remote) {
     t = performance.now();
     // A cold isolate's first Redis calls pay connection setup, over the per-call budget.
     await cache.remote.warm().catch(() => {});
-    const primed: Array<{ model: string; entries: number }> = [];
+    const primed: Array<{ model: string; space: 'edge' | 'regional'; entries: number }> = [];
     for (const state of states) {
       if (state.status !== 'ready') continue;
-      const { sha256, name, cache: cacheSpec } = state.model.manifest;
-      const entries = await cache.primeFromHotKeys(sha256, HOT_KEYS_PER_MODEL, cacheSpec.ttlSeconds).catch(() => 0);
-      primed.push({ model: name, entries });
+      const { manifest } = state.model;
+      const { name, labels, cache: cacheSpec } = manifest;
+      // Every primed value is checked like a value read from L2: another shape or labels is left out.
+      const edgeEntries = await cache.primeFromHotKeys(caching.edgeScope(manifest), HOT_KEYS_PER_MODEL, cacheSpec.ttlSeconds, (v) => isClassificationOf(v, labels)).catch(() => 0);
+      primed.push({ model: name, space: 'edge', entries: edgeEntries });
+      // The answers of the model this one escalates to, as the regional wrapper stored them.
+      const regional = manifest.cascade.regional === undefined ? undefined : await caching.identify(manifest.cascade.regional);
+      if (regional) {
+        const scope = keyScope({ space: 'r', fingerprint: regional.fingerprint });
+        const entries = await cache.primeFromHotKeys(scope, HOT_KEYS_PER_MODEL, regional.ttlSeconds, (v) => isRegionalOutcomeOf(v, regional)).catch(() => 0);
+        primed.push({ model: regional.name, space: 'regional', entries });
+      }
     }
     steps.push({ step: 'prime_l1', ms: performance.now() - t, detail: primed });
   }

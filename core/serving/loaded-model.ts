@@ -334,6 +334,11 @@ function describeSendable(signature: ModelSignature): string {
   return parts.join(', ') || 'no client tensors';
 }
 
+/** The model's first warmup request (model.json `warmup`, else built from the signature) as a ModelRequest: what GET /_warm runs for a model without text inputs. */
+export function firstWarmupRequest(model: Pick<LoadedModel, 'manifest' | 'signature'>): ModelRequest {
+  return warmupRequest(model.manifest.warmup[0] ?? generatedWarmup(), model.signature);
+}
+
 /** The warmup of a model without model.json warmup: zeros of the declared shapes, a short text, zero fields. */
 function generatedWarmup(): WarmupRequest {
   return { inputs: Object.create(null) as WarmupRequest['inputs'] };

@@ -3,6 +3,7 @@
 // load is kept with its error so requests get a clear 503 instead of a retry storm.
 import type { EngineRegistry } from '../engine/registry.ts';
 import type { EngineName } from '../engine/types.ts';
+import { parseManifest, type ModelManifest } from '../model/manifest.ts';
 import { latestVersions, type ModelSource } from '../model/repository.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import { loadModel, type LoadedModel } from './loaded-model.ts';
@@ -27,6 +28,7 @@ export interface ModelStoreOptions {
 export class ModelStore {
   readonly #options: ModelStoreOptions;
   #catalog?: Promise<Map<string, string>>;
+  #manifests?: Promise<Map<string, ModelManifest>>;
   readonly #states = new Map<string, ModelState>();
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   /** Versions other than the latest (rollout arms), loaded on demand: `name@version` → model. */
@@ -44,6 +46,27 @@ export class ModelStore {
   catalog(): Promise<Map<string, string>> {
     this.#catalog ??= latestVersions(this.#options.source).then((list) => new Map(list.map((m) => [m.name, m.version])));
     return this.#catalog;
+  }
+
+  /**
+   * The model.json of each cataloged model (latest version), read without loading the graph;
+   * a model.json that does not parse is left out (its load reports why).
+   */
+  manifests(): Promise<Map<string, ModelManifest>> {
+    this.#manifests ??= this.catalog().then(async (catalog) => {
+      const out = new Map<string, ModelManifest>();
+      const { source } = this.#options;
+      for (const [name, version] of catalog) {
+        const path = `${name}/${version}/model.json`;
+        try {
+          out.set(name, parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path)));
+        } catch {
+          // reported by the load
+        }
+      }
+      return out;
+    });
+    return this.#manifests;
   }
 
   /** Current state of a model, or undefined when it was never asked for. */

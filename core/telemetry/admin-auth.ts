@@ -1,6 +1,7 @@
 // Who may read /metrics and /dashboard. With EDGEINFER_ADMIN_TOKEN configured: a Bearer
-// token, or (dashboard) the HttpOnly cookie the login form sets, which holds an HMAC of
-// the token rather than the token itself. Without one: the dashboard is served only to a
+// token, or (dashboard) the HttpOnly cookie the login form sets: an expiring session signed
+// with a server-side key (EDGEINFER_SESSION_KEY, else random per isolate), which says nothing
+// about the token and is revoked by rotating the key (#17 item 11). Without one: the dashboard is served only to a
 // loopback peer (the adapter reports the peer address; edge adapters report none, so
 // there it is never served), and /metrics is open, as Prometheus scrape targets usually are.
 import type { CoreRequest } from '../http/core-request.ts';
@@ -30,12 +31,74 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** The cookie value for a token: HMAC-SHA256(token, "edgeinfer-dashboard"), hex. */
-export async function sessionValue(token: string): Promise<string> {
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey('raw', encoder.encode(token), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode('edgeinfer-dashboard')));
+/** Lifetime of a dashboard session, seconds (12 h). */
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+
+const encoder = new TextEncoder();
+
+async function hmacHex(key: string, message: string): Promise<string> {
+  const k = await crypto.subtle.importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', k, encoder.encode(message)));
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Signs and checks dashboard sessions: `v1.{expiry, epoch seconds}.{HMAC-SHA256(key, "edgeinfer-dashboard.v1.{expiry}")}`.
+ * The key is EDGEINFER_SESSION_KEY when set (shared by every isolate; changing it revokes
+ * every session), else 32 random bytes drawn on first use (sessions of one isolate, ended by a restart).
+ */
+export class DashboardSessions {
+  readonly #configured: string | undefined;
+  #key: string | undefined;
+  readonly #now: () => number;
+
+  constructor(key?: string, now: () => number = () => Date.now()) {
+    this.#configured = key || undefined;
+    this.#now = now;
+  }
+
+  get #secret(): string {
+    // Drawn lazily: some edge runtimes refuse randomness at module scope and at start-up.
+    this.#key ??= this.#configured ?? Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
+    return this.#key;
+  }
+
+  /** A new session cookie value, valid for {@link SESSION_TTL_SECONDS}. */
+  async issue(): Promise<string> {
+    const expiry = Math.floor(this.#now() / 1000) + SESSION_TTL_SECONDS;
+    return `v1.${expiry}.${await hmacHex(this.#secret, `edgeinfer-dashboard.v1.${expiry}`)}`;
+  }
+
+  /** True for a session this key signed that has not expired (and does not claim to outlive its lifetime). */
+  async verify(value: string): Promise<boolean> {
+    const match = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/.exec(value);
+    if (!match) return false;
+    const expiry = Number(match[1]);
+    const nowSeconds = this.#now() / 1000;
+    if (!(expiry > nowSeconds && expiry <= nowSeconds + SESSION_TTL_SECONDS + 60)) return false;
+    return constantTimeEqual(match[2] as string, await hmacHex(this.#secret, `edgeinfer-dashboard.v1.${expiry}`));
+  }
+}
+
+/**
+ * Refuses a login form posted from another site (#17 item 11): a browser sends
+ * Sec-Fetch-Site and Origin with a form POST; a cross-site one (or an opaque "null"
+ * origin) is refused. Without either header the client is no browser, and no cross-site
+ * forgery is possible. Origins are compared by host: a TLS-terminating proxy changes the scheme.
+ */
+export function crossSiteProblem(request: CoreRequest): string | undefined {
+  const site = request.headers.get('sec-fetch-site');
+  if (site !== null && site !== 'same-origin' && site !== 'none') return `a login posted from another site is refused (Sec-Fetch-Site: ${site.slice(0, 32)})`;
+  const origin = request.headers.get('origin');
+  if (origin === null) return undefined;
+  let host: string | undefined;
+  try {
+    host = origin === 'null' ? undefined : new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  const own = request.headers.get('host') ?? new URL(request.url).host;
+  return host !== undefined && host === own ? undefined : 'a login posted from another origin is refused (Origin does not match Host)';
 }
 
 function cookie(request: CoreRequest, name: string): string | undefined {
@@ -64,7 +127,7 @@ export function authorizeMetrics(request: CoreRequest, token: string | undefined
 export type DashboardAccess = { ok: true } | { ok: false; status: 401 | 403; message: string; loginForm: boolean };
 
 /** GET /dashboard: Bearer token or session cookie when a token is configured; loopback only otherwise. */
-export async function dashboardAccess(request: CoreRequest, token: string | undefined, peerAddress: string | undefined): Promise<DashboardAccess> {
+export async function dashboardAccess(request: CoreRequest, token: string | undefined, peerAddress: string | undefined, sessions: DashboardSessions): Promise<DashboardAccess> {
   if (!token) {
     if (isLoopback(peerAddress)) return { ok: true };
     return {
@@ -79,6 +142,7 @@ export async function dashboardAccess(request: CoreRequest, token: string | unde
     return constantTimeEqual(given, token) ? { ok: true } : { ok: false, status: 403, message: 'the bearer token does not match EDGEINFER_ADMIN_TOKEN', loginForm: true };
   }
   const session = cookie(request, DASHBOARD_COOKIE);
-  if (session !== undefined && constantTimeEqual(session, await sessionValue(token))) return { ok: true };
+  if (session !== undefined && (await sessions.verify(session))) return { ok: true };
+  if (session !== undefined) return { ok: false, status: 401, message: 'your session has expired or was revoked: sign in again with the admin token', loginForm: true };
   return { ok: false, status: 401, message: 'sign in with the admin token (EDGEINFER_ADMIN_TOKEN)', loginForm: true };
 }

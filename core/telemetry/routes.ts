@@ -7,7 +7,7 @@ import type { RequestContext } from '../handler.ts';
 import { readBodyBytes } from '../http/body.ts';
 import { HttpError, jsonResponse } from '../http/errors.ts';
 import type { ServiceContext } from '../service-context.ts';
-import { authorizeMetrics, DASHBOARD_COOKIE, dashboardAccess, sessionValue, constantTimeEqual } from './admin-auth.ts';
+import { authorizeMetrics, constantTimeEqual, crossSiteProblem, DASHBOARD_COOKIE, dashboardAccess, DashboardSessions, SESSION_TTL_SECONDS } from './admin-auth.ts';
 import { dashboardData } from './dashboard-data.ts';
 import { renderDashboard } from './dashboard-html.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
@@ -22,8 +22,16 @@ export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<
   { pattern: /^\/dashboard$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'html') } },
   { pattern: /^\/dashboard\/data$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'json') } },
   // Counted against the client's rate limit: it is the one place a token can be guessed by form.
-  { pattern: /^\/dashboard\/login$/, rateLimited: true, methods: { POST: (req, _p, s, c) => login(req, s, c.body) } },
+  { pattern: /^\/dashboard\/login$/, rateLimited: true, methods: { POST: (req, _p, s, c) => login(req, s, c) } },
 ];
+
+// One signer per service (its key is drawn on first use when none is configured).
+const sessionsByService = new WeakMap<ServiceContext, DashboardSessions>();
+function sessionsOf(service: ServiceContext): DashboardSessions {
+  let sessions = sessionsByService.get(service);
+  if (!sessions) sessionsByService.set(service, (sessions = new DashboardSessions(service.config.sessionKey)));
+  return sessions;
+}
 
 function requireTelemetry(service: ServiceContext): Telemetry {
   if (!service.telemetry) throw new HttpError(404, 'not_found', 'telemetry is disabled on this service (telemetry: false)');
@@ -76,6 +84,18 @@ function featureCounters(service: ServiceContext): string[] {
   ];
 }
 
+/** Cached values refused on read (#17 item 3): each was served as a miss, never as an answer. */
+function cacheCorruptCounters(service: ServiceContext): string[] {
+  const stats = service.caching?.cache.stats();
+  if (!stats) return [];
+  return [
+    '# HELP edgeinfer_cache_corrupt_total Values read from L2 (source="l2") or by the warmer (source="warm") that failed their check (shape, model version, labels): treated as misses.',
+    '# TYPE edgeinfer_cache_corrupt_total counter',
+    `edgeinfer_cache_corrupt_total{source="l2"} ${stats.l2Corrupt}`,
+    `edgeinfer_cache_corrupt_total{source="warm"} ${stats.primeRejected}`,
+  ];
+}
+
 async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
@@ -100,6 +120,7 @@ async function metrics(request: CoreRequest, service: ServiceContext): Promise<R
     '# HELP edgeinfer_telemetry_isolates Isolates whose metrics this exposition merges.',
     '# TYPE edgeinfer_telemetry_isolates gauge',
     `edgeinfer_telemetry_isolates ${snapshot.isolates}`,
+    ...cacheCorruptCounters(service),
     ...rolloutGauges(service),
     ...rateLimitCounters(service),
     ...featureCounters(service),
@@ -130,7 +151,7 @@ function rolloutGauges(service: ServiceContext): string[] {
 
 async function dashboard(request: CoreRequest, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
   const telemetry = requireTelemetry(service);
-  const access = await dashboardAccess(request, service.config.adminToken, context.peerAddress);
+  const access = await dashboardAccess(request, service.config.adminToken, context.peerAddress, sessionsOf(service));
   if (!access.ok) {
     if (format === 'json' || !access.loginForm) throw new HttpError(access.status, access.status === 401 ? 'unauthorized' : 'forbidden', access.message);
     return html(loginPage(access.message), access.status);
@@ -140,24 +161,28 @@ async function dashboard(request: CoreRequest, service: ServiceContext, context:
   return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
 }
 
-async function login(request: CoreRequest, service: ServiceContext, preread?: Uint8Array): Promise<Response> {
+async function login(request: CoreRequest, service: ServiceContext, context: RequestContext): Promise<Response> {
   const token = service.config.adminToken;
   if (!token) {
     throw new HttpError(404, 'not_found', 'no admin token is configured (EDGEINFER_ADMIN_TOKEN), so there is nothing to sign in with; the dashboard is served on loopback');
   }
+  const crossSite = crossSiteProblem(request);
+  if (crossSite) throw new HttpError(403, 'forbidden', crossSite);
   const type = request.headers.get('content-type') ?? '';
   if (!type.startsWith('application/x-www-form-urlencoded')) {
     throw new HttpError(415, 'unsupported_media_type', 'POST /dashboard/login takes a form (application/x-www-form-urlencoded) with a "token" field');
   }
-  const body = new TextDecoder().decode(await readBodyBytes(request, 4096, preread));
+  const body = new TextDecoder().decode(await readBodyBytes(request, 4096, context.body));
   const given = new URLSearchParams(body).get('token') ?? '';
   if (!constantTimeEqual(given, token)) return html(loginPage('that token does not match EDGEINFER_ADMIN_TOKEN'), 403);
-  const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
+  // The transport the adapter saw (TLS on the socket); the request target's scheme is the client's to choose.
+  // Adapters that report none (edge platforms, which terminate TLS themselves) give the URL the platform built.
+  const secure = (context.secureTransport ?? new URL(request.url).protocol === 'https:') ? '; Secure' : '';
   return new Response(null, {
     status: 303,
     headers: {
       location: '/dashboard',
-      'set-cookie': `${DASHBOARD_COOKIE}=${await sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=43200${secure}`,
+      'set-cookie': `${DASHBOARD_COOKIE}=${await sessionsOf(service).issue()}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=${SESSION_TTL_SECONDS}${secure}`,
       'cache-control': 'no-store',
     },
   });

@@ -12,6 +12,7 @@ import { bundleTargetFunctions, buildTarget, ModelServingError, REPO_ROOT } from
 import { netlifyTarget } from '../../build/targets/netlify.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
+import { openWakeWordModels, writeModelRepo } from '../helpers/third-party-repo.ts';
 
 const SPAM_EDGE = join(REPO_ROOT, 'models/spam-edge/1');
 const manifest = JSON.parse(readFileSync(join(SPAM_EDGE, 'model.json'), 'utf8')) as Record<string, unknown>;
@@ -41,10 +42,10 @@ function graphMicroCannotCompile(): Uint8Array {
 describe('engine choice per model and function', () => {
   it('serves spam-edge on micro with one copy: the compiled module, no .onnx bytes, and prints its budget share', async () => {
     const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} });
-    expect(fn!.models).toEqual([
-      expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] }),
-    ]);
-    expect(fn!.models[0]!.gzipBytes).toBeGreaterThan(50_000);
+    // The repository's models/ holds other edge models too (the flights example); this is about spam-edge.
+    const spam = fn!.models.filter((m) => m.model.startsWith('spam-edge@'));
+    expect(spam).toEqual([expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] })]);
+    expect(spam[0]!.gzipBytes).toBeGreaterThan(50_000);
     const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('latin1');
     expect(bundle).not.toContain(onnxBase64Head);
     const lines: string[] = [];
@@ -100,7 +101,53 @@ describe('engine choice per model and function', () => {
   });
 });
 
+describe('models that fit alone but not together', () => {
+  it('leaves the largest micro models out of the viewer-request function until it fits; origin-request serves them', async () => {
+    // Real third-party graphs: each micro module is under 1 MB gzip, the two together are not.
+    const repo = writeModelRepo(openWakeWordModels().filter((m) => ['alexa', 'melspectrogram'].includes(m.json.name)).map((m) => ({ ...m, json: { ...m.json, engine: 'auto' } })));
+    try {
+      const lines: string[] = [];
+      const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-lambda-edge-')), 'out');
+      const result = await buildTarget(lambdaEdgeTarget, { outDir, modelsRoot: repo.root, log: (l) => lines.push(l) });
+      expect(result.sizes.every((s) => s.fits)).toBe(true);
+      const [viewer, origin] = await bundleTargetFunctions(lambdaEdgeTarget, { tier: 'default', baked: {}, modelsRoot: repo.root }, repo.root);
+      expect(viewer!.models.map((m) => [m.model, m.engine])).toEqual([['alexa@1', 'none'], ['melspectrogram@1', 'micro']]);
+      expect(viewer!.models[0]!.microSkipped).toMatch(/^with it \([\d.]+ KB gzip\) beside the others this function is [\d.]+ MB zip, over its 1\.00 MB budget; left out of this function, served by the lambda-edge function that carries ONNX Runtime$/);
+      expect(origin!.models.map((m) => [m.model, m.engine])).toEqual([['alexa@1', 'micro'], ['melspectrogram@1', 'micro']]);
+      expect(lines.join('\n')).toContain('model alexa@1 in lambda-edge/viewer-request: not embedded (with it');
+      // A micro-only function with nothing to hand over still fails on size, naming what to change.
+      const vercel = await buildTarget(vercelTarget, { outDir, tier: 'hobby', modelsRoot: repo.root }).catch((e: unknown) => e);
+      expect((vercel as Error).message).toMatch(/^vercel\/edgeinfer is [\d.]+ MB gzip, over the 1\.00 MB limit of tier "hobby": embed fewer or smaller models.*, or choose a larger --tier/);
+    } finally {
+      repo.cleanup();
+    }
+  }, 120_000);
+});
+
 describe('size advice never suggests the tier the build is on', () => {
+  it('tells a Hobby build whose model is too large for it the tier where it fits, and not ORT, which cannot carry it', async () => {
+    const repo = writeModelRepo(openWakeWordModels().filter((m) => m.json.name === 'hey_jarvis').map((m) => ({ ...m, json: { ...m.json, engine: 'auto' } })));
+    try {
+      const failure = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {}, modelsRoot: repo.root }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ModelServingError);
+      expect((failure as Error).message).toMatch(/^vercel\/edgeinfer cannot serve hey_jarvis@1: its micro module is 1\.\d\d MB gzip, over the 1\.00 MB budget of this function, and this function carries no ONNX Runtime\. Fix: build with --tier pro \(2\.00 MB gzip\), where its 1\.\d\d MB micro module fits; or mark it "role": "regional"/);
+      // ORT's WASM (3.5 MB gzip) beside a 1.2 MB graph is over Enterprise's 4 MB: never suggested.
+      expect((failure as Error).message).not.toContain('ort-web');
+      const [fn] = await bundleTargetFunctions(vercelTarget, { tier: 'pro', baked: {}, modelsRoot: repo.root });
+      expect(fn!.size.fits).toBe(true);
+    } finally {
+      repo.cleanup();
+    }
+  }, 120_000);
+
+  it('tells an Enterprise micro build that cannot serve a model to add ORT, not to choose Enterprise', async () => {
+    const models = repoWith((m) => m, graphMicroCannotCompile());
+    const failure = await bundleTargetFunctions(vercelTarget, { tier: 'enterprise', baked: {} }, models).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ModelServingError);
+    expect((failure as Error).message).toMatch(/Fix: build with --engines micro,ort-web \(ONNX Runtime with this graph is [\d.]+ MB gzip: it fits only Vercel enterprise\)/);
+    expect((failure as Error).message).not.toContain('--tier');
+  });
+
   it('tells an Enterprise ORT build what else to change', () => {
     const [spec] = vercelTarget.functions({ tier: 'enterprise', baked: {}, engines: ['micro', 'ort-web'] });
     const advice = vercelTarget.advice(spec!, 'enterprise');

@@ -28,7 +28,7 @@ const messages = loadSplits()
   .slice(0, 80);
 
 beforeAll(async () => {
-  build = await buildClient({ outDir });
+  build = await buildClient({ outDir, model: 'spam-edge' });
   // The bundles, as a browser or Node app would load them.
   lib = (await import(pathToFileURL(join(outDir, build.client.file)).href)) as typeof ClientModule;
   bundled = await import(pathToFileURL(join(outDir, build.model.file)).href);
@@ -47,6 +47,7 @@ describe('edgeinfer/client', () => {
     const requests: string[] = [];
     const client = lib.createClient({
       endpoint: server.url,
+      model: 'spam-edge',
       fetch: (input, init) => {
         requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
         return fetch(input, init);
@@ -87,7 +88,7 @@ describe('edgeinfer/client', () => {
       },
     });
     expect(client.localMode).toBe(true);
-    const server_ = lib.createClient({ endpoint: server.url });
+    const server_ = lib.createClient({ endpoint: server.url, model: 'spam-edge' });
     let answeredLocally = 0;
     for (const m of messages) {
       const [mine, theirs] = [await client.predict(m.text), await server_.predict(m.text)];
@@ -126,6 +127,7 @@ describe('edgeinfer/client', () => {
     const seen: string[] = [];
     const client = lib.createClient({
       endpoint: server.url,
+      model: 'spam-edge',
       preprocessing: pinned,
       fetch: async (input, init) => {
         const response = await fetch(input, init);
@@ -149,8 +151,10 @@ describe('edgeinfer/client', () => {
     await expect(stale.predict('hello')).rejects.toThrow(/unsupported preprocessing email-hash@2/);
     const error = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1], preprocessing: { id: 'email-hash', version: 2 } }) });
     expect(error.status).toBe(409);
-    const client = lib.createClient({ endpoint: server.url });
+    const client = lib.createClient({ endpoint: server.url, model: 'spam-edge' });
     await expect(client.predict('   ')).rejects.toThrow(/non-empty string/);
+    // No model is special: a client that knows neither the model nor its preprocessing is refused.
+    expect(() => lib.createClient({ endpoint: server.url })).toThrow(/name the model/);
     const unknown = lib.createClient({ endpoint: server.url, model: 'no-such-model' });
     await expect(unknown.predict('hello')).rejects.toMatchObject({ name: 'EdgeInferError', status: 404, code: 'model_not_found' });
   });
@@ -161,7 +165,9 @@ describe('edgeinfer/client', () => {
   });
 
   it('package.json exports edgeinfer/client as an ESM file Node can import', async () => {
-    await buildClient(); // the default output, where the exports map points (dist/client)
+    // The default output, where the exports map points (dist/client), and the default model:
+    // the only edge model that classifies text (flights-edge takes fields).
+    expect((await buildClient()).modelId).toBe('spam-edge@1');
     // Real Node resolution (self-reference through the exports map) of the built file.
     const out = execFileSync(
       process.execPath,

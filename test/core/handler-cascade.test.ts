@@ -13,7 +13,7 @@ import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import { writeRegionalModelRepo } from '../helpers/regional-model-repo.ts';
 
 const text = 'Subject: cheap meds\nFrom: a@b.example\n\nBuy now, limited offer!';
-const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional']);
+const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], undefined, { cascade: { 'spam-edge': 'spam-regional' } });
 const services: InferenceService[] = [];
 let invokeServer: LocalInvokeServer;
 let regionalFn: RegionalLambda;
@@ -25,7 +25,7 @@ function predict(service: InferenceService, body: unknown = { text }) {
 function setEdgeThreshold(threshold: number | null): void {
   const file = join(repo.root, 'spam-edge', '1', 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.cascade = { threshold };
+  manifest.cascade = { ...manifest.cascade, threshold };
   writeFileSync(file, JSON.stringify(manifest));
 }
 

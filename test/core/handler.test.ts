@@ -31,7 +31,8 @@ async function expectError(response: Response, status: number, code: string): Pr
 
 beforeAll(async () => {
   repo = writeRegionalModelRepo(['spam-edge', 'other-model']);
-  service = createLocalService({ modelsRoot: repo.root });
+  // Two models take text: the one answering requests that name none is configured (EDGEINFER_DEFAULT_MODEL).
+  service = createLocalService({ modelsRoot: repo.root, config: { defaultModel: 'spam-edge' } });
   const states = await service.warm();
   expect(states.map((s) => s.status)).toEqual(['ready', 'ready']);
 });

@@ -36,8 +36,9 @@ describe('a model named "constructor"', () => {
 
   it('has no regional route found on Object.prototype', () => {
     const cascade = new Cascade(DEFAULT_CASCADE_CONFIG, undefined);
-    expect(cascade.routeFor({ name: 'constructor' } as ModelManifest)).toBeUndefined();
-    expect(cascade.routeFor({ name: '__proto__' } as ModelManifest)).toBeUndefined();
+    const noPair = { threshold: null };
+    expect(cascade.routeFor({ name: 'constructor', cascade: noPair } as ModelManifest)).toBeUndefined();
+    expect(cascade.routeFor({ name: '__proto__', cascade: noPair } as ModelManifest)).toBeUndefined();
   });
 
   it('answers at the edge, never degraded function_error', async () => {

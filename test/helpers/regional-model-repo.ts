@@ -7,8 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BAG, buildQuantizedBagModel } from '../core/engine/quantized-bag-graph.ts';
 
+/** Options of {@link writeRegionalModelRepo}. */
+export interface RegionalModelRepoOptions {
+  /** Cascade pairs, edge name → regional name: written as the edge's `cascade.regional`, with roles edge and regional. */
+  cascade?: Record<string, string>;
+}
+
 /** Writes a repository with one model per name; returns its root and a cleanup. */
-export function writeRegionalModelRepo(names: string[] = ['spam-regional'], seed = 11): { root: string; sha256: Record<string, string>; cleanup(): void } {
+export function writeRegionalModelRepo(
+  names: string[] = ['spam-regional'],
+  seed = 11,
+  options: RegionalModelRepoOptions = {},
+): { root: string; sha256: Record<string, string>; cleanup(): void } {
+  const pairs = options.cascade ?? {};
+  const regionals = new Set(Object.values(pairs));
   const root = mkdtempSync(join(tmpdir(), 'edgeinfer-regional-'));
   const sha256: Record<string, string> = {};
   names.forEach((name, i) => {
@@ -25,6 +37,8 @@ export function writeRegionalModelRepo(names: string[] = ['spam-regional'], seed
         name,
         version: '1',
         sha256: sha,
+        ...(Object.hasOwn(pairs, name) ? { role: 'edge', cascade: { ...manifest.cascade, regional: pairs[name] } } : {}),
+        ...(regionals.has(name) ? { role: 'regional' } : {}),
         preprocessing: {
           id: 'email-hash',
           version: 1,

@@ -235,7 +235,11 @@ export function defineConformanceSuite(target: string, setup: () => Promise<{ in
       expect(warm.body.warmed).toBe(true);
       expect(warm.body.cold).toBe(false); // predictions already loaded spam-edge
       expect(warm.body.steps.map((s: { step: string }) => s.step)).toEqual(['load_models', 'warmup_inference']);
-      expect(warm.body.steps[0].detail).toEqual([expect.objectContaining({ model: 'spam-edge', status: 'ready', engine: 'micro' })]);
+      // Every model the build carries is loaded and ready (the spam example's on micro), and each had its warm inference.
+      const loaded = warm.body.steps[0].detail as Array<{ model: string; status: string; engine?: string }>;
+      expect(loaded).toEqual(expect.arrayContaining([expect.objectContaining({ model: 'spam-edge', status: 'ready', engine: 'micro' })]));
+      for (const entry of loaded) expect(entry, entry.model).toMatchObject({ status: 'ready' });
+      expect((warm.body.steps[1].detail as Array<{ model: string; error?: string }>).map((i) => [i.model, i.error])).toEqual(loaded.map((m) => [m.model, undefined]));
       for (const step of warm.body.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
     });
   });

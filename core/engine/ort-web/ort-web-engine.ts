@@ -56,6 +56,30 @@ export const ORT_WEB_INIT_MODEL = new Uint8Array([
 
 const OrtTensor = ort.Tensor as unknown as OrtTensorConstructor;
 
+// ORT's WASM calls (InferenceSession.create, run, release) save the one Emscripten stack of
+// the isolate, allocate their arguments on it and await before restoring it (wasm-core-impl.ts
+// `run`). Two such calls in flight overwrite each other's pointers: runs fail with
+// "failed to call OrtRun(). ERROR_CODE: 0, ERROR_MESSAGE: " or never settle. The WASM runtime
+// is single-threaded anyway, so every call waits its turn: no throughput is lost.
+let turn: Promise<unknown> = Promise.resolve();
+
+/** Runs `call` once every ORT call queued before it has settled. */
+function exclusive<T>(call: () => Promise<T>): Promise<T> {
+  const result = turn.then(call);
+  turn = result.catch(() => undefined);
+  return result;
+}
+
+/** The session with its run and release taking turns with every other ORT call of the isolate. */
+function serialised(session: ort.InferenceSession): OrtInferenceSessionLike {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: (feeds, fetches) => exclusive(() => session.run(feeds as ort.InferenceSession.FeedsType, fetches as string[])) as unknown as ReturnType<OrtInferenceSessionLike['run']>,
+    release: () => exclusive(() => session.release()),
+  };
+}
+
 // ORT's WASM runtime is a per-isolate singleton (its Emscripten module and env.wasm flags
 // are module state), so initialisation happens once and every engine shares it.
 let runtime: Promise<'binary' | 'module'> | undefined;
@@ -93,8 +117,10 @@ async function initialiseWithModule(wasmModule: WebAssembly.Module): Promise<voi
 }
 
 async function createInitSession(): Promise<void> {
-  const session = await ort.InferenceSession.create(ORT_WEB_INIT_MODEL);
-  await session.release();
+  await exclusive(async () => {
+    const session = await ort.InferenceSession.create(ORT_WEB_INIT_MODEL);
+    await session.release();
+  });
 }
 
 async function initialiseRuntime(options: OrtWebEngineOptions): Promise<'binary' | 'module'> {
@@ -147,14 +173,13 @@ export async function createOrtWebEngine(options: OrtWebEngineOptions = {}): Pro
       try {
         // 'basic', the level ort-node must use (its extended optimizers fuse DequantizeLinear+
         // MatMul and drift ~3e-3), so both engines run the same graph: parity by construction.
-        session = await ort.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' });
+        session = await exclusive(() => ort.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' }));
       } catch (error) {
         throw new EngineError('model_load_failed', `${modelLabel(manifest)}: ort-web cannot load the model: ${errorMessage(error)}`, {
           cause: error,
         });
       }
-      const ortSession = session as unknown as OrtInferenceSessionLike;
-      return createOrtEngineSession(ortSession, manifest, 'ort-web', OrtTensor);
+      return createOrtEngineSession(serialised(session), manifest, 'ort-web', OrtTensor);
     },
   };
 }

@@ -14,7 +14,7 @@ import type { RegionalTier } from '../../../core/router/regional-tier.ts';
 import { loadModel, type LoadedModel } from '../../../core/serving/loaded-model.ts';
 import { writeRegionalModelRepo } from '../../helpers/regional-model-repo.ts';
 
-const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional']);
+const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], undefined, { cascade: { 'spam-edge': 'spam-regional' } });
 const FUNCTION = 'edgeinfer-regional';
 let server: LocalInvokeServer;
 let regional: RegionalLambda;

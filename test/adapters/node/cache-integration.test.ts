@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import type { CacheEnv } from '../../../core/cache/config.ts';
+import { modelFingerprint } from '../../../core/cache/model-identity.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 import { computeSenderDomainRows, writeRows } from '../../../models/training/materialize-features.ts';
@@ -22,8 +23,8 @@ import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
 const hasRedis = await redisAvailable('node server + Upstash cache integration tests');
 // Fresh seeds per run: new model shas, so L2 holds nothing from an earlier run.
 const seed = (Date.now() % 100_000) * 10;
-const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed);
-const newBuild = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + 5);
+const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed, { cascade: { 'spam-edge': 'spam-regional' } });
+const newBuild = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + 5, { cascade: { 'spam-edge': 'spam-regional' } });
 const texts = loadSplits()
   .test.slice(0, 40)
   .map((m) => m.text);
@@ -35,7 +36,7 @@ const GENEROUS_BUDGET = { cascade: { ...DEFAULT_CASCADE_CONFIG, budgetMs: 10_000
 function setEdgeThreshold(root: string, threshold: number | null): void {
   const file = join(root, 'spam-edge', '1', 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.cascade = { threshold };
+  manifest.cascade = { ...manifest.cascade, threshold };
   writeFileSync(file, JSON.stringify(manifest));
 }
 
@@ -103,7 +104,8 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(again.answer.timings.inferMs).toBeUndefined();
     expect(again.serverTiming).toMatch(/cache;desc="l1"/);
 
-    await waitForKeys(`p:${repo.sha256['spam-edge']}:*`); // the L2 write runs after the response
+    // The L2 write runs after the response, under the edge key space and the model's fingerprint.
+    await waitForKeys(`p:e:${modelFingerprint((await a.service.context.requireModel('spam-edge')).manifest)}:*`);
     const b = await start(repo.root, upstash('always'));
     const other = await predict(b, texts[0] as string);
     expect(other.answer).toMatchObject({ cached: true, cache: { level: 'l2', l2: 'hit' } });

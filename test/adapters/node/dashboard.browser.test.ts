@@ -24,7 +24,7 @@ for (const version of ['1', '2']) {
   writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, 'utf8')), version }));
 }
 const rollout = { 'spam-edge': { split: { '1': 70, '2': 30 }, canary: { version: '2', minRequests: 10_000 } } };
-const config = { cascade: { regionalModels: { 'spam-edge': 'spam-regional' }, measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
+const config = { cascade: { measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
 
 describe.skipIf(executablePath === null)('telemetry dashboard in headless Chromium', () => {
   let server: LocalServer;

@@ -15,7 +15,7 @@ import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-lo
 
 const hasRedis = await redisAvailable('telemetry fleet store over Upstash REST');
 // The regional budget is not under test; a loaded machine must not turn escalations into timeouts.
-const config = { cascade: { regionalModels: { 'spam-edge': 'spam-regional' }, measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
+const config = { cascade: { measure: 'top' as const, budgetMs: 5_000, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } };
 
 function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   const family = parsePrometheusTextFormat(text).find((f) => f.name === name);
@@ -118,7 +118,7 @@ describe('telemetry routes with EDGEINFER_ADMIN_TOKEN', () => {
     expect(await ok.text()).toContain('# TYPE edgeinfer_requests_total counter');
   });
 
-  it('/dashboard: Bearer works; without it a login form, whose cookie (HttpOnly, an HMAC, not the token) opens the page', async () => {
+  it('/dashboard: Bearer works; without it a login form, whose cookie (HttpOnly, a signed expiring session, not the token) opens the page', async () => {
     expect((await fetch(`${server.url}/dashboard`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const form = await fetch(`${server.url}/dashboard`);
     expect(form.status).toBe(401);
@@ -130,7 +130,7 @@ describe('telemetry routes with EDGEINFER_ADMIN_TOKEN', () => {
     expect(good.status).toBe(303);
     expect(good.headers.get('location')).toBe('/dashboard');
     const setCookie = good.headers.get('set-cookie') as string;
-    expect(setCookie).toMatch(/^edgeinfer_dashboard=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\/dashboard/);
+    expect(setCookie).toMatch(/^edgeinfer_dashboard=v1\.\d+\.[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\/dashboard/);
     expect(setCookie).not.toContain(token);
     const cookie = setCookie.split(';')[0] as string;
     expect((await fetch(`${server.url}/dashboard`, { headers: { cookie } })).status).toBe(200);

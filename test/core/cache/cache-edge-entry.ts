@@ -17,7 +17,7 @@ async function cachedPredict(isolate: string, env: CacheEnv, modelSha: string, t
     isolates.set(isolate, cache);
   }
   let computed = false;
-  const key = predictionKey({ modelSha, preprocessingVersion: 1, inputHash: await inputHash(text) });
+  const key = predictionKey({ space: 'e', fingerprint: modelSha, inputHash: await inputHash(text) });
   const { value, trace } = await cache.getOrCompute({
     key,
     tier: 'edge',

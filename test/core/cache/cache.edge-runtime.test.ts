@@ -29,7 +29,7 @@ describe.skipIf(!hasRedis)('core/cache in edge-runtime', () => {
     const env = { UPSTASH_REDIS_REST_URL: server.url, UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' };
     const first = await call('a', env, 'Subject: FREE money');
     expect(first).toMatchObject({ value: { label: 'spam' }, computed: true, trace: { level: null, l2: 'miss' } });
-    expect(first.key).toMatch(/^p:[0-9a-f]{64}:1:[0-9a-f]{64}$/);
+    expect(first.key).toMatch(/^p:e:[0-9a-f]{64}:[0-9a-f]{64}$/);
     expect(await call('a', env, 'Subject: FREE money')).toMatchObject({ computed: false, trace: { level: 'l1' } });
     expect(await call('b', env, 'Subject: FREE money')).toMatchObject({ value: { label: 'spam' }, computed: false, trace: { level: 'l2', l2: 'hit' } });
   });

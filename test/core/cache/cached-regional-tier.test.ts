@@ -51,7 +51,9 @@ describe.skipIf(!hasRedis)('withPredictionCache (regional escalation path)', () 
   function setup(mode: 'always' | 'auto', state = { calls: 0, sha: REGIONAL_SHA, fail: false }) {
     const cache = new TwoLevelCache({ policy: new CachePolicy({ mode }), remote, hotKeySampleEvery: 0, waitUntil });
     const tier = withPredictionCache(keywordTier(state), cache, (model) =>
-      model === 'spam-regional' ? { sha256: REGIONAL_SHA, preprocessingVersion: 1, ttlSeconds: 60 } : undefined,
+      model === 'spam-regional'
+        ? { name: 'spam-regional', version: '1', sha256: REGIONAL_SHA, fingerprint: 'f'.repeat(64), ttlSeconds: 60, inputNames: ['ids'], firstTextInput: 'ids', labels: ['ham', 'spam'] }
+        : undefined,
     );
     // A generous regional budget: under a loaded test machine the router must not time out what this file tests.
     const router = new EnsembleRouter({ policy: { ...DEFAULT_ROUTER_POLICY, budgetMs: 10_000, confidence: { measure: 'top', threshold: 0.8 } }, regional: tier });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalInput, featureKey, inputHash, inputHashSync, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
+import { assembledInputHash, textHash, canonicalInput, featureKey, inputHash, inputHashSync, parsePredictionKey, predictionKey, sha256HexOfText } from '../../../core/cache/keys.ts';
 import { nodeSha256Hex } from '../../../adapters/node/local-service.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 
@@ -32,14 +32,36 @@ describe('cache keys', () => {
     expect(() => canonicalInput({ x: Number.NaN })).toThrow(/NaN/);
   });
 
-  it('prediction keys bind model sha and preprocessing version, and parse back', async () => {
+  it('prediction keys bind key space, model fingerprint and input hash, and parse back', async () => {
     const hash = await inputHash('text');
-    const key = predictionKey({ modelSha: SHA, preprocessingVersion: 1, inputHash: hash });
-    expect(key).toBe(`p:${SHA}:1:${hash}`);
-    expect(parsePredictionKey(key)).toEqual({ modelSha: SHA, preprocessingVersion: 1, inputHash: hash });
-    expect(predictionKey({ modelSha: 'b'.repeat(64), preprocessingVersion: 1, inputHash: hash })).not.toBe(key);
-    expect(predictionKey({ modelSha: SHA, preprocessingVersion: 2, inputHash: hash })).not.toBe(key);
+    const key = predictionKey({ space: 'e', fingerprint: SHA, inputHash: hash });
+    expect(key).toBe(`p:e:${SHA}:${hash}`);
+    expect(parsePredictionKey(key)).toEqual({ space: 'e', fingerprint: SHA, inputHash: hash });
+    expect(predictionKey({ space: 'e', fingerprint: 'b'.repeat(64), inputHash: hash })).not.toBe(key);
+    // Edge and regional answers of one model never share a key (#17 item 1).
+    expect(predictionKey({ space: 'r', fingerprint: SHA, inputHash: hash })).not.toBe(key);
+    expect(parsePredictionKey(`p:${SHA}:1:${hash}`)).toBeNull();
     expect(parsePredictionKey('f:domain:1:x')).toBeNull();
+  });
+
+  it('assembled input hashes bind every tensor (name, dtype, shape, bytes) and the text', () => {
+    const t = (dtype: 'float32' | 'int32', dims: number[], values: number[]) => ({ dtype, dims, data: dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values) });
+    const base = assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 2]), y: t('int32', [1], [7]) }, undefined);
+    expect(assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 2]), y: t('int32', [1], [7]) }, undefined, nodeSha256Hex)).toBe(base);
+    const others = [
+      assembledInputHash(['x', 'y'], { x: t('float32', [2, 1], [1, 2]), y: t('int32', [1], [7]) }, undefined), // shape
+      assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 3]), y: t('int32', [1], [7]) }, undefined), // bytes
+      assembledInputHash(['x', 'y'], { x: t('int32', [1, 2], [1, 2]), y: t('int32', [1], [7]) }, undefined), // dtype
+      assembledInputHash(['x', 'z'], { x: t('float32', [1, 2], [1, 2]), z: t('int32', [1], [7]) }, undefined), // name
+      assembledInputHash(['x', 'y'], { x: t('float32', [1, 2], [1, 2]) }, textHash('text')), // y from text
+    ];
+    expect(new Set([base, ...others]).size).toBe(others.length + 1);
+    // A typed array viewing part of a larger buffer hashes its own bytes only.
+    const wide = new Float32Array([9, 1, 2, 9]);
+    expect(assembledInputHash(['x', 'y'], { x: { dtype: 'float32', dims: [1, 2], data: wide.subarray(1, 3) }, y: t('int32', [1], [7]) }, undefined)).toBe(base);
+    expect(assembledInputHash(['ids'], {}, textHash('Hello'))).not.toBe(assembledInputHash(['ids'], {}, textHash('hello')));
+    expect(textHash('Hello', nodeSha256Hex)).toBe(textHash('Hello'));
+    expect(() => assembledInputHash(['ids'], {}, undefined)).toThrow(/no text/);
   });
 
   it('feature keys name view and version, and escape the entity', () => {

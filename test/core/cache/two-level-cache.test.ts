@@ -32,7 +32,7 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
   };
   const cacheWith = (mode: CachePolicyMode, extra: Partial<ConstructorParameters<typeof TwoLevelCache>[0]> = {}) =>
     new TwoLevelCache({ policy: new CachePolicy({ mode }), remote, waitUntil, hotKeySampleEvery: 0, ...extra });
-  const keyFor = async (modelSha: string, text: string) => predictionKey({ modelSha, preprocessingVersion: 1, inputHash: await inputHash(text) });
+  const keyFor = async (modelSha: string, text: string) => predictionKey({ space: 'e', fingerprint: modelSha, inputHash: await inputHash(text) });
 
   beforeAll(async () => {
     server = await startLocalUpstash();
@@ -145,7 +145,7 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
     }
   });
 
-  it('hot keys: every Nth lookup adds N to the input hash in a sorted set per model sha', async () => {
+  it('hot keys: every Nth lookup adds N to the input hash in a sorted set per key space and model fingerprint', async () => {
     const cache = cacheWith('always', { hotKeySampleEvery: 4 });
     const hot = await inputHash('hot message');
     for (let i = 0; i < 16; i++) {
@@ -153,9 +153,9 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
       await cache.getOrCompute({ key: await keyFor(SHA_B, text), tier: 'edge', ttlSeconds: 60, compute: async () => text });
     }
     await settle();
-    const top = await remote.topMembers(hotKeysKey(SHA_B), 2);
+    const top = await remote.topMembers(hotKeysKey(`e:${SHA_B}`), 2);
     // Lookups 4, 8, 12, 16 are sampled; with i % 4 === 3 those are all "cold message" ones.
-    expect(top).toMatchObject({ status: 'hit', value: [{ member: `1:${await inputHash('cold message')}`, score: 16 }] });
+    expect(top).toMatchObject({ status: 'hit', value: [{ member: await inputHash('cold message'), score: 16 }] });
     expect(top.status === 'hit' && top.value.some((m) => m.member.endsWith(hot))).toBe(false);
     expect(cache.stats().hotKeyIncrements).toBe(4);
   });
@@ -171,13 +171,13 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
     await settle();
     const fresh = cacheWith('always');
     // Counts: a 3, b 2, c 1; the two hottest are primed.
-    expect(await fresh.primeFromHotKeys(SHA_C, 2, 60)).toBe(2);
+    expect(await fresh.primeFromHotKeys(`e:${SHA_C}`, 2, 60)).toBe(2);
     expect(fresh.l1.has(await keyFor(SHA_C, 'prime a'))).toBe(true);
     expect(fresh.l1.has(await keyFor(SHA_C, 'prime b'))).toBe(true);
     expect(fresh.l1.has(await keyFor(SHA_C, 'prime c'))).toBe(false);
     const served = await fresh.getOrCompute({ key: await keyFor(SHA_C, 'prime a'), tier: 'edge', ttlSeconds: 60, compute: async () => ({ text: 'recomputed' }) });
     expect(served).toMatchObject({ value: { text: 'prime a' }, trace: { level: 'l1' } });
-    expect(await cacheWith('l1').primeFromHotKeys(SHA_C, 2, 60)).toBe(0);
+    expect(await cacheWith('l1').primeFromHotKeys(`e:${SHA_C}`, 2, 60)).toBe(0);
   });
 
   it('model swap under load: no answer computed by the old sha is ever served for the new one', async () => {

@@ -40,7 +40,7 @@ function writeTwoVersions(broken?: '2'): { root: string; cleanup(): void } {
 
 const TEXTS = Array.from({ length: 200 }, (_, i) => `Subject: note ${i}\n\n${i % 3 ? 'lunch at noon, see the agenda' : 'WIN cash now, click here, free offer'} #${i}`);
 // No regional pair, no cache: every answer is the chosen version's own.
-const base = { cache: { EDGEINFER_CACHE_POLICY: 'off' }, config: { cascade: { regionalModels: {}, measure: 'top' as const, budgetMs: 250, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } } };
+const base = { cache: { EDGEINFER_CACHE_POLICY: 'off' }, config: { cascade: { enabled: false, measure: 'top' as const, budgetMs: 250, maxInFlight: 64, circuit: { failures: 5, windowMs: 10_000, halfOpenAfterMs: 5_000 } } } };
 
 function service(root: string, rollout: RolloutConfig) {
   return createLocalService({ ...base, modelsRoot: root, rollout, micro: false });

@@ -18,8 +18,8 @@ beforeAll(async () => {
         scores: { ham: 0.03, spam: 0.97 },
         model: { name: 'spam-regional', version: '1', sha256: 'ab'.repeat(32) },
         timings: {},
-        executionProvider: 'cpu',
-        echo: (event as { requestId?: string }).requestId,
+        // Only the checked fields of an answer pass (core/router/regional-answer.ts): the request id comes back in one of them.
+        executionProvider: `cpu/${(event as { requestId?: string }).requestId}`,
       }),
       failing: async () => {
         throw Object.assign(new Error('bad payload'), { name: 'InvalidRequest' });
@@ -38,7 +38,7 @@ async function escalate(functionName: string, budgetMs: number): Promise<{ answe
 describe('Lambda tier in edge-runtime', () => {
   it('escalates through the SDK (fetch handler) and returns the regional answer', async () => {
     const { answer } = await escalate('regional', 3_000);
-    expect(answer).toMatchObject({ tier: 'regional', cause: 'not_confident', regional: { label: 'spam', echo: 'edge-1' } });
+    expect(answer).toMatchObject({ tier: 'regional', cause: 'not_confident', regional: { label: 'spam', executionProvider: 'cpu/edge-1' } });
     expect(server.invocations.get('regional')).toBe(1);
   });
 

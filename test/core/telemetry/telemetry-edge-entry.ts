@@ -1,6 +1,6 @@
 // Bundled into an edge-runtime script by telemetry.edge-runtime.test.ts: exposes telemetry
 // operations as globals the test evaluates.
-import { createUpstashFleetStore, dashboardData, MetricsWindow, renderPrometheus, sessionValue, Telemetry } from '../../../core/telemetry/index.ts';
+import { createUpstashFleetStore, dashboardData, MetricsWindow, renderPrometheus, DashboardSessions, Telemetry } from '../../../core/telemetry/index.ts';
 import { renderDashboard } from '../../../core/telemetry/dashboard-html.ts';
 
 const g = globalThis as Record<string, unknown>;
@@ -24,7 +24,7 @@ g.mergeWindows = (jsons: string[]): string => {
   return JSON.stringify({ p99: latency.quantile(0.99), count: latency.count, prometheus: renderPrometheus(merged), htmlBytes: html.length });
 };
 
-g.session = (token: string): Promise<string> => sessionValue(token);
+g.session = (key: string, nowMs: number): Promise<string> => new DashboardSessions(key, () => nowMs).issue();
 
 /** Two isolates flush to the fleet store; a third reads the merge. */
 g.fleetRoundTrip = async (url: string, token: string, prefix: string): Promise<string> => {

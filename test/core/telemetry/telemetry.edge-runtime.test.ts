@@ -5,7 +5,7 @@
 import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
-import { sessionValue } from '../../../core/telemetry/admin-auth.ts';
+import { DashboardSessions } from '../../../core/telemetry/admin-auth.ts';
 import { redisAvailable } from '../../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
 import { loadIntoEdgeRuntime } from '../../helpers/edge-runtime.ts';
@@ -31,8 +31,11 @@ describe('core/telemetry in edge-runtime (codegen off)', () => {
     expect(merged.htmlBytes).toBeGreaterThan(2_000);
   });
 
-  it('computes the dashboard session HMAC with web crypto, equal to the Node result', async () => {
-    expect(await runtime.evaluate<Promise<string>>("session('s3cret')")).toBe(await sessionValue('s3cret'));
+  it('signs a dashboard session with web crypto, equal to the Node result (and Node verifies it)', async () => {
+    const now = 1_800_000_000_000;
+    const signed = await runtime.evaluate<Promise<string>>(`session('s3cret', ${now})`);
+    expect(signed).toBe(await new DashboardSessions('s3cret', () => now).issue());
+    expect(await new DashboardSessions('s3cret', () => now + 1_000).verify(signed)).toBe(true);
   });
 });
 

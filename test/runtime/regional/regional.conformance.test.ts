@@ -15,6 +15,7 @@ import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
+import { modelsForBuild } from '../../../build/model-tools/build-models.ts';
 import { regionalTarget, regionalWarmEvent } from '../../../build/targets/regional.ts';
 import { goldenMessages } from '../conformance.ts';
 
@@ -74,7 +75,9 @@ describe('conformance: regional zip through the local Invoke API', () => {
   it('its template serves the zip as unpacked here, with a live alias and optional provisioned concurrency', () => {
     const template = JSON.parse(readFileSync(join(result.outDir, 'template.json'), 'utf8'));
     const fn = template.Resources.RegionalFunction.Properties;
-    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: 'spam-regional' } } });
+    // Every regional model the zip carries loads at init (the spam example's among them).
+    expect(modelsForBuild({}, 'regional')).toContain('spam-regional');
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Environment: { Variables: { EDGEINFER_MODELS_DIR: '/var/task/models', EDGEINFER_PRELOAD: modelsForBuild({}, 'regional').join(',') } } });
     const alias = template.Resources.RegionalAlias.Properties;
     expect(alias.Name).toBe('live');
     expect(alias.FunctionVersion).toEqual({ 'Fn::GetAtt': ['RegionalVersion', 'Version'] });
