@@ -138,9 +138,14 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
         isValid: facts.isValid,
         ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
       });
-      answer = cached.value;
       edgeTrace = cached.trace;
       if (cached.trace.l2Ms > 0) timer.record('cacheL2', cached.trace.l2Ms);
+      if (cached.trace.level === 'l1' && !facts.isValid(cached.value)) {
+        // L1 holds what this isolate checked or computed under the key; should anything else
+        // ever be there, it is a miss answered by the model, never a 500.
+        answer = await compute();
+        edgeTrace = { ...cached.trace, level: null, l1: 'miss' };
+      } else answer = cached.value;
     } else {
       answer = await compute();
     }
