@@ -6,7 +6,8 @@
 //   healthy   the REST server up;
 //   stopped   the REST server closed mid-run (Redis unreachable for the service);
 //   back      the REST server started again on the same port: features must return without
-//             restarting the service (the circuit breaker's half-open probe lets them back).
+//             restarting the service (the circuit breaker's half-open probe lets them back);
+//             the phase runs until they do (at most 15 s), then --seconds more.
 // Pass: every request answered 200 in every phase; every answer while stopped that did not
 // find its features in L1 is degraded with reason features_unavailable (none without a
 // reason); after the restart the first non-degraded answer with L2 features comes back
@@ -16,6 +17,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis as IoRedis } from 'ioredis';
 import { DEFAULT_MODELS_ROOT } from '../adapters/node/fs-model-source.ts';
 import { startLocalServer } from '../adapters/node/server.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
@@ -33,6 +35,9 @@ const connections = Number(values.connections);
 const redisUrl = process.env.FLIGHTS_FAULTS_REDIS_URL || 'redis://127.0.0.1:6379/8';
 const token = 'bench-flights-faults';
 
+// Its own database, emptied before and after (nothing else uses it).
+const admin = new IoRedis(redisUrl);
+await admin.flushdb();
 let rest: UpstashRestServer = await startUpstashRestServer({ port: 0, token, redisUrl });
 const port = Number(new URL(rest.url).port);
 const writer = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 30_000, autoPipelining: false });
@@ -125,9 +130,13 @@ await stopping;
 phase = 'back';
 rest = await startUpstashRestServer({ port, token, redisUrl });
 restartedAt = performance.now();
+// Until the features are back (the L2 circuit breaker probes 2 s after it opened; at most 15 s), then a full window more.
+while (recoveredMs === undefined && performance.now() - restartedAt < 15_000) await load(250);
 await load(seconds * 1000);
 await server.close();
 await rest.close();
+await admin.flushdb();
+admin.disconnect();
 rmSync(root, { recursive: true, force: true });
 
 const summary = Object.fromEntries(
