@@ -11,6 +11,10 @@ import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
+import { importMicroModule } from '../adapters/node/micro-module-loader.ts';
+import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
+import { EngineRegistry } from '../core/engine/registry.ts';
+import { firstWarmupRequest, loadModel } from '../core/serving/loaded-model.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
 import { MicroCompileError } from './micro/errors.ts';
@@ -47,6 +51,8 @@ export interface FunctionSpec {
   zip?: boolean;
   /** Extra files beside the bundle (name → bytes), e.g. the ORT WASM runtime. */
   extraFiles?(): Promise<Record<string, Uint8Array>>;
+  /** CPU time the provider allows one request, ms (Netlify: 50): micro models are timed against it. */
+  cpuBudgetMs?: number;
   /** esbuild: platform and packages left out of the bundle. */
   platform?: 'browser' | 'node';
   external?: string[];
@@ -119,6 +125,8 @@ export interface ModelPlan {
   /** Bytes of this model in the bundle (its generated modules, minified), and their gzip alone. */
   bundleBytes: number;
   gzipBytes: number;
+  /** Median ms of the micro module on the model's warmup inputs, on the build machine (functions with a CPU budget). */
+  microMs?: number;
 }
 
 /** Raised when a function cannot serve a model it embeds; the message names the model, the engine problem and the fix. */
@@ -347,10 +355,60 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
   for (;;) {
     const built = await buildFunctionOnce(spec, options, targetName, modelsRoot, ortElsewhere, state);
     const largest = built.models.filter((m) => m.engine === 'micro').sort((a, b) => b.gzipBytes - a.gzipBytes)[0];
-    if (built.size.fits || !ortElsewhere || !largest) return built;
+    if (built.size.fits || !ortElsewhere || !largest) {
+      if (spec.cpuBudgetMs !== undefined) {
+        for (const plan of built.models) {
+          if (plan.engine !== 'micro') continue;
+          const [name, version] = plan.model.split('@') as [string, string];
+          const compiled = [...state.compiled].find(([key]) => key.startsWith(`${plan.model} `))?.[1];
+          if (compiled && !(compiled instanceof MicroCompileError)) plan.microMs = await microInferenceMs(modelsRoot, name, version, compiled.source);
+        }
+      }
+      return built;
+    }
     const measured = built.size.measure === 'zip' ? (built.size.zipBytes ?? built.size.gzipBytes) : built.size.gzipBytes;
     state.leftOut.set(largest.model, `with it (${formatBytes(largest.gzipBytes)} gzip) beside the others this function is ${formatBytes(measured)} ${built.size.measure}, over its ${formatBytes(built.size.limitBytes)} budget`);
   }
+}
+
+/**
+ * Median ms of a model's micro module (the one the bundle embeds) on its warmup inputs, here in
+ * Node: a model far over a provider's CPU time per request would be cut off on every request.
+ */
+async function microInferenceMs(modelsRoot: string, name: string, version: string, source: string): Promise<number> {
+  const module = await importMicroModule(source, `${name}-${version}-cpu`);
+  const registry = new EngineRegistry();
+  registry.register('micro', async () => createMicroEngine({ compile: async () => module }));
+  const model = await loadModel(new FsModelSource(modelsRoot), name, version, registry, []);
+  try {
+    const { feeds } = await model.assemble(firstWarmupRequest(model), { offline: true });
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await model.run(feeds);
+      samples.push(performance.now() - t0);
+    }
+    return samples.sort((a, b) => a - b)[2]!;
+  } finally {
+    await model.release();
+  }
+}
+
+/** Warnings for micro models slower than the function's CPU budget (timed on the build machine, so a warning, not a refusal). */
+export function cpuWarnings(target: string, built: readonly BuiltFunction[]): string[] {
+  const lines: string[] = [];
+  for (const fn of built) {
+    const budget = fn.spec.cpuBudgetMs;
+    if (budget === undefined) continue;
+    for (const plan of fn.models) {
+      if (plan.microMs === undefined || plan.microMs <= budget) continue;
+      lines.push(
+        `warning: ${target}/${fn.spec.name} serves ${plan.model} on micro, whose inference takes ${plan.microMs.toFixed(0)} ms on this machine, over the ${budget} ms of CPU a request may use there: ` +
+          'most requests for it will be cut off. Serve it where ONNX Runtime runs it (lambda-edge origin-request, "role": "regional"), or leave it out with --models',
+      );
+    }
+  }
+  return lines;
 }
 
 async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean, state: FunctionBuildState): Promise<BuiltFunction> {
@@ -437,6 +495,7 @@ export async function buildTarget(
   const sizes = built.map((b) => b.size);
   options.log?.(formatSizeTable(sizes));
   options.log?.(formatModelShares(built.flatMap((b) => b.models.map((m) => ({ ...m, target: target.name, artifact: b.spec.name, limitBytes: b.size.limitBytes, measure: b.size.measure })))));
+  for (const line of cpuWarnings(target.name, built)) options.log?.(line);
   const over = built.find((b) => !b.size.fits);
   if (over) throw new SizeBudgetError(over.size, target.advice(over.spec, resolved.tier));
   await rm(outDir, { recursive: true, force: true });

@@ -78,7 +78,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
   }
   if (body.ids !== undefined && body.inputs !== undefined) throw new HttpError(400, 'invalid_request', 'send either "ids" or "inputs", not both');
-  // Nothing to predict from: the text message, the usual request (and the spam example's).
+  // No text, ids, inputs or fields: read as a text request, so the 400 says what to send.
   const text = body.text !== undefined || (body.ids === undefined && body.inputs === undefined && body.fields === undefined) ? requireText(body.text) : undefined;
   const fields = body.fields === undefined ? undefined : requireFields(body.fields);
   if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new HttpError(400, 'invalid_request', 'field "explain" must be true or false');

@@ -78,6 +78,9 @@ const artifacts: Artifact[] = [];
 let checkOutput = '';
 /** Largest difference to onnxruntime-node seen per artifact, model and engine (printed for the closing note). */
 const diffs: Array<{ artifact: string; model: string; engine: string; mode: string; maxAbs: number; scale: number }> = [];
+/** Per artifact and model: the first request (lazy load + warmup + infer) and the p50 of binary requests, ms (printed, not asserted). */
+const timings: Array<{ artifact: string; model: string; engine: string; firstMs: number; p50Ms: number }> = [];
+const firstMs = new Map<string, number>();
 
 function cli(script: string, args: string[]): { status: number | null; out: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, script), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
@@ -209,6 +212,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const artifact of artifacts) await artifact.close();
   rmSync(work, { recursive: true, force: true });
+  if (timings.length) console.log(timings.map((t) => `${t.artifact} ${t.model} [${t.engine}]: first request ${t.firstMs.toFixed(0)} ms, binary infer p50 ${t.p50Ms.toFixed(2)} ms`).join('\n'));
   if (diffs.length) console.log(diffs.map((d) => `${d.artifact} ${d.model} [${d.engine}, ${d.mode}]: max |Δ| ${d.maxAbs.toExponential(2)} (output scale ${d.scale.toPrecision(3)})`).join('\n'));
 });
 
@@ -248,12 +252,14 @@ describe.each(['vercel enterprise (edge-runtime)', 'vercel pro (edge-runtime)', 
     if (!a) return context.skip();
     for (const model of a.models) {
       const request = REQUESTS[model]!;
+      const t0 = performance.now();
       const response = await a.fetch(`/v2/models/${model}/infer`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: new TextEncoder().encode(JSON.stringify({ id: `${model}-json`, inputs: [{ name: request.input, datatype: 'FP32', shape: request.shape, data: Array.from(request.data) }] })),
       });
       const text = await response.text();
+      firstMs.set(`${a.name} ${model}`, performance.now() - t0);
       expect(response.status, `${a.name} ${model}: ${text.slice(0, 400)}`).toBe(200);
       const answer = JSON.parse(text) as V2Answer;
       expect(answer).toMatchObject({ model_name: model, model_version: '1', id: `${model}-json` });
@@ -283,6 +289,15 @@ describe.each(['vercel enterprise (edge-runtime)', 'vercel pro (edge-runtime)', 
         }),
       );
       expectReference(a, model, 'binary', values);
+      const samples: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        const t0 = performance.now();
+        const again = await a.fetch(`/v2/models/${model}/infer`, { method: 'POST', headers: binary.headers, body: binary.body });
+        await again.arrayBuffer();
+        samples.push(performance.now() - t0);
+      }
+      samples.sort((x, y) => x - y);
+      timings.push({ artifact: a.name, model, engine: a.engines[model]!, firstMs: firstMs.get(`${a.name} ${model}`) ?? NaN, p50Ms: samples[4]! });
     }
   });
 
