@@ -80,27 +80,37 @@ export function encodeConstant(bytes: Uint8Array, width: number): EncodedConstan
 }
 
 /**
- * The module's decoder (emitted with `bytesOf`): `unpack(bytes, count, width, sparse)` turns a
- * planes or sparse payload back into the tensor's bytes. Loops run in chunks of small calls so
- * V8 optimises them early instead of interpreting one long loop at import.
+ * The module's decoder: `unpack(base64, count, width, sparse)` → the tensor's bytes (an
+ * ArrayBuffer). It reads the atob string directly (no intermediate byte copy) and runs in
+ * chunks of small calls, so V8 optimises the loops early instead of interpreting one long
+ * loop at import.
  */
 export const UNPACK = `// Reassembles a constant stored as byte planes (and, when sparse, only its nonzero elements
 // after a bitmap): see build/micro/constant-codec.ts.
-function unpackChunk(out, planes, map, width, kept, from, to, j) {
+function densePlanes(binary, out, width, count, from, to) {
+  for (let k = 0; k < width; k++) {
+    const base = k * count;
+    for (let i = from; i < to; i++) out[i * width + k] = binary.charCodeAt(base + i);
+  }
+}
+function sparsePlanes(binary, out, width, count, kept, at, from, to, j) {
   for (let i = from; i < to; i++) {
-    if (map !== null && (map[i >> 3] & (1 << (i & 7))) === 0) continue;
-    for (let k = 0; k < width; k++) out[i * width + k] = planes[k * kept + j];
+    if ((binary.charCodeAt(i >> 3) & (1 << (i & 7))) === 0) continue;
+    for (let k = 0; k < width; k++) out[i * width + k] = binary.charCodeAt(at + k * kept + j);
     j++;
   }
   return j;
 }
-function unpack(buffer, count, width, sparse) {
-  const bytes = new Uint8Array(buffer);
-  const map = sparse ? bytes.subarray(0, (count + 7) >> 3) : null;
-  const planes = sparse ? bytes.subarray(map.length) : bytes;
-  const kept = planes.length / width;
+function unpack(text, count, width, sparse) {
+  const binary = atob(text);
   const out = new Uint8Array(count * width);
+  const at = sparse ? (count + 7) >> 3 : 0;
+  const kept = (binary.length - at) / width;
   let j = 0;
-  for (let i = 0; i < count; i += 4096) j = unpackChunk(out, planes, map, width, kept, i, Math.min(count, i + 4096), j);
+  for (let i = 0; i < count; i += 4096) {
+    const to = Math.min(count, i + 4096);
+    if (sparse) j = sparsePlanes(binary, out, width, count, kept, at, i, to, j);
+    else densePlanes(binary, out, width, count, i, to);
+  }
   return out.buffer;
 }`;

@@ -260,17 +260,17 @@ export class ModuleWriter {
     if (data.length <= 16) {
       this.constants.push(`const ${name} = new ${ctor}([${Array.from(data as ArrayLike<number>, (v) => literal(v)).join(', ')}]);`);
     } else {
-      this.helper('bytesOf', BYTES_OF);
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       const width = (data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
       const encoded = encodeConstant(bytes, width);
       this.constantLayouts[encoded.layout]++;
       if (encoded.layout === 'plain') {
+        this.helper('bytesOf', BYTES_OF);
         this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(encoded.bytes)}"));`);
       } else {
         this.helper('unpack', UNPACK);
         const sparse = encoded.layout === 'sparse';
-        this.constants.push(`const ${name} = new ${ctor}(unpack(bytesOf("${base64(encoded.bytes)}"), ${data.length}, ${width}, ${sparse}));`);
+        this.constants.push(`const ${name} = new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${sparse}));`);
       }
     }
     return name;
