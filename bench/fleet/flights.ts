@@ -14,8 +14,8 @@
 // feature round trips and prediction L2 lookups (each an Upstash round trip from the PoP),
 // Redis commands. MODELLED: the network legs (bench/fleet/latency-model.ts).
 // Serving reads the views as materialized after the data (through June 30), so the features of
-// a June request can include later days than its own: both strategies see the same values, so
-// the AUC gap is fair, the absolute AUC a little above the point-in-time numbers in model.json.
+// a June request are not its point-in-time ones (model.json's numbers): both strategies see the
+// same values, so the AUC gap is fair; the absolute AUCs are not comparable with model.json's.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
