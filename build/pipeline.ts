@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { importMicroModule } from '../adapters/node/micro-module-loader.ts';
@@ -449,6 +449,7 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
       alias: { 'protobufjs/minimal': join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') },
       define: { __EDGEINFER_BAKED_ENV__: JSON.stringify(options.baked) },
       metafile: true,
+      plugins: [sketchProtoStub],
     });
     const bundle = result.outputFiles[0]!.contents;
     const files: Record<string, Uint8Array> = { [spec.file]: bundle, ...(await spec.extraFiles?.()) };
@@ -477,6 +478,17 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
     await rm(work, { recursive: true, force: true });
   }
 }
+
+// DDSketch's generated protobuf code (~2.2 KB gzip), required lazily by toProto/fromProto
+// only, which edgeinfer never calls: replaced by the same stub as protobufjs/minimal.
+const sketchProtoStub: Plugin = {
+  name: 'sketches-proto-stub',
+  setup(build) {
+    build.onResolve({ filter: /\/proto\/compiled$/ }, (args) =>
+      args.importer.includes('@datadog/sketches-js') ? { path: join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') } : undefined,
+    );
+  },
+};
 
 /** Bundles and measures a target's functions without writing anything (bench:size). */
 export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
