@@ -391,7 +391,11 @@ async function microInferenceMs(modelsRoot: string, name: string, version: strin
   const module = await importMicroModule(source, `${name}-${version}-cpu`);
   const registry = new EngineRegistry();
   registry.register('micro', async () => createMicroEngine({ compile: async () => module }));
-  const model = await loadModel(new FsModelSource(modelsRoot), name, version, registry, []);
+  const models = new FsModelSource(modelsRoot);
+  // The build process serves the model's preprocessing too, as the bundle does.
+  const { manifest } = await loadVerifiedModel(models, name, version);
+  for (const module of preprocessorModulesFor([{ model: `${name}@${version}`, preprocessing: manifest.preprocessing }])) await import(join(REPO_ROOT, module));
+  const model = await loadModel(models, name, version, registry, []);
   try {
     const { feeds } = await model.assemble(firstWarmupRequest(model), { offline: true });
     const samples: number[] = [];
