@@ -5,14 +5,16 @@
 // times a weight matrix), so the test sees what the model saw:
 //   vercel   the Vercel function in edge-runtime (micro)
 //   netlify  the Netlify edge function in Deno (micro), where a deno binary is present
+//   lambda-edge  the viewer-request zip (micro) in Node with CloudFront events
 // ids and mask equal the library's own encoding; the scores equal onnxruntime-node's run of
 // the same .onnx on those ids within 1e-5.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { unzipSync } from 'fflate';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,8 @@ import { denoBinary } from '../../build/deno-binary.ts';
 import { GraphBuilder } from '../../build/onnx/builder.ts';
 import { buildTarget, bundleTargetFunctions, REPO_ROOT } from '../../build/pipeline.ts';
 import { UnservedPreprocessingError } from '../../build/preprocessors.ts';
+import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../adapters/lambda-edge/lambda-edge.ts';
+import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
 import { netlifyTarget } from '../../build/targets/netlify.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
@@ -131,10 +135,39 @@ async function startNetlify(): Promise<{ post: Post; close: () => Promise<void> 
   };
 }
 
+async function startLambdaEdge(): Promise<Post> {
+  const dir = join(work, 'lambda-edge');
+  await buildTarget(lambdaEdgeTarget, { outDir: join(dir, 'out'), modelsRoot: repo, baked: { EDGEINFER_RATE_LIMIT: 'off' } });
+  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', 'viewer-request.zip'))))) {
+    mkdirSync(dirname(join(dir, 'viewer', name)), { recursive: true });
+    writeFileSync(join(dir, 'viewer', name), bytes);
+  }
+  const { handler } = (await import(pathToFileURL(join(dir, 'viewer', 'index.mjs')).href)) as { handler: (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse> };
+  return async (body) => {
+    const bytes = Buffer.from(JSON.stringify(body));
+    const event: CloudFrontRequestEvent = {
+      Records: [{
+        cf: {
+          config: { distributionDomainName: 'd111111abcdef8.cloudfront.net', distributionId: 'EDFDVBD6EXAMPLE', eventType: 'viewer-request', requestId: 'tokenizer' },
+          request: {
+            clientIp: '203.0.113.178', method: 'POST', uri: '/v1/predict', querystring: '',
+            headers: { host: [{ key: 'Host', value: 'd111111abcdef8.cloudfront.net' }], 'content-type': [{ key: 'Content-Type', value: 'application/json' }], 'content-length': [{ key: 'Content-Length', value: String(bytes.length) }] },
+            body: { inputTruncated: false, action: 'read-only', encoding: 'base64', data: bytes.toString('base64') },
+          },
+        },
+      }],
+    };
+    const result = await handler(event);
+    const text = result.bodyEncoding === 'base64' ? Buffer.from(result.body ?? '', 'base64').toString('utf8') : (result.body ?? '');
+    return { status: Number(result.status), answer: JSON.parse(text) as Record<string, any> };
+  };
+}
+
 beforeAll(async () => {
   writeTokenizerModel('1', { id: 'hf-tokenizer', version: 1 });
   session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   posts.push({ name: 'vercel (edge-runtime)', post: await startVercel(), close: async () => {} });
+  posts.push({ name: 'lambda-edge viewer-request (Node)', post: await startLambdaEdge(), close: async () => {} });
   if (DENO) posts.push({ name: 'netlify (Deno)', ...(await startNetlify()) });
 }, 240_000);
 
