@@ -14,6 +14,7 @@
 // Requests run one at a time, the three strategies interleaved request by request.
 // Usage: npm run bench:fleet -- [--requests 100000] [--distinct 10000] [--zipf 1.1] [--seed N]
 //        [--mix near=0.4,continent=0.3,far=0.3] [--user-rtt-ms 10] [--invoke-overhead-ms 10]
+//        [--example flights [--redis-budget-ms 50]]  (the flights example's June traffic instead: bench/fleet/flights.ts)
 // Last line: one JSON object.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,8 +45,11 @@ const { values } = parseArgs({
     'invoke-overhead-ms': { type: 'string' },
     'warmup-requests': { type: 'string', default: '300' },
     'always-regional-every': { type: 'string', default: '4' },
+    example: { type: 'string', default: 'spam' },
+    'redis-budget-ms': { type: 'string', default: '50' },
   },
 });
+if (values.example !== 'spam' && values.example !== 'flights') throw new Error(`--example must be spam or flights, got ${JSON.stringify(values.example)}`);
 const REQUESTS = Number(values.requests);
 const DISTINCT = Number(values.distinct);
 const ZIPF_S = Number(values.zipf);
@@ -64,6 +68,12 @@ if (values['invoke-overhead-ms']) model = { ...model, lambdaInvokeOverhead: { ms
 const INVOKE_MS = model.lambdaInvokeOverhead.ms;
 const TARGET_MS = model.targetMs;
 const prices: PriceTable = priceTableFor('vercel-edge');
+
+if (values.example === 'flights') {
+  const { runFlightsFleet } = await import('./fleet/flights.ts');
+  await runFlightsFleet({ requests: Number(values.requests), seed: SEED, model, redisUrl: REDIS_URL, warmupRequests: Number(values['warmup-requests']), redisBudgetMs: Number(values['redis-budget-ms']) });
+  process.exit(0);
+}
 
 console.log(await machineLine());
 console.log(`prices: ${prices.source}; edge $${perMillion(prices.edgeRequestUsd)}/1M, regional call $${perMillion(regionalCallUsd(prices))}/1M (${prices.regionalBilledMs} ms at ${prices.regionalMemoryGb} GB), Redis $${perMillion(prices.redisCommandUsd)}/1M commands`);

@@ -93,6 +93,52 @@ const SECTIONS: Section[] = [
     charts: (json) => fleetCharts(json),
     table: (json) => fleetTable(json),
   },
+  {
+    name: 'features',
+    title: 'Flights example: feature assembly on the request path',
+    script: 'bench/features.ts',
+    args: [],
+    about: 'The flights-edge signature (5 views: 10 view values and the airport embedding) assembled for real June flights, the views materialized into real Redis behind the local REST server: every view from L1, and every view from L2 (L1 off), interleaved; round trips per request counted by the assembler.',
+    table: (json) => {
+      const l1 = json.l1HitMs as Record<string, number>;
+      const l2 = json.l2Ms as Record<string, number>;
+      const trips = json.roundTripsPerRequest as Record<string, number>;
+      return table(['views', 'requests', 'L1 hit p50 / p99 ms', 'L2 p50 / p99 ms', 'round trips per request (L1 / L2)', 'degraded (L2)'], [[json.views, json.iterations, `${l1.p50} / ${l1.p99}`, `${l2.p50} / ${l2.p99}`, `${trips.l1} / ${trips.l2}`, json.degradedL2]]);
+    },
+  },
+  {
+    name: 'fleet-flights',
+    title: 'Fleet picture on the flights traffic (simulation)',
+    script: 'bench/fleet.ts',
+    args: ['--example', 'flights', '--requests', '20000'],
+    about: 'bench:fleet on 20,000 June flights (seeded sample, in date order): "fields" requests through the real handler with the views in real Redis behind the local REST server; always-regional (flights-regional on every request, no prediction cache; its Lambda leg modelled, since a regional request carries text only) against the cascade as calibrated (flights-edge, escalates nothing; cache on). Network legs modelled as in the spam fleet section.',
+    table: (json) => {
+      const s = (json.strategies as Array<Record<string, any>>) ?? [];
+      const bars = json.bars as Record<string, number>;
+      return (
+        table(
+          ['strategy', 'model', 'requests', 'ROC AUC', 'log loss', 'accuracy', `within ${json.targetMs} ms`, 'p50 / p99 ms', 'Upstash round trips per request', 'L1 hits', 'Redis commands', 'degraded', 'USD per 1M'],
+          s.map((x) => [x.strategy, x.model, x.requests, x.auc, x.logLoss, x.accuracy, pct2(x.withinTargetShare), `${x.latencyMs.p50} / ${x.latencyMs.p99}`, x.upstashTripsPerRequest, x.cacheHits.l1, x.redisCommands, x.degradedAnswers, x.costPerMillionUsd]),
+        ) + `\n\nCascade vs always-regional: within ${json.targetMs} ms ${pct2(bars?.withinTargetShare)}, cost ratio ${bars?.costRatio}, AUC gap ${bars?.aucGap} (Redis budget ${json.redisBudgetMs} ms).`
+      );
+    },
+  },
+  {
+    name: 'flights-faults',
+    title: 'Reliability: Redis stopped under load, flights example',
+    script: 'bench/flights-faults.ts',
+    args: ['--seconds', '8'],
+    about: 'The node server answering "fields" requests (8 connections, real June flights) while the local REST server in front of Redis runs, is closed mid-load, and is started again on its port. Pass = every request answered 200, every degraded answer with its reason (features_unavailable unless all its views were in L1), features back from Redis without restarting the service.',
+    table: (json) => {
+      const phases = (json.phases as Record<string, Record<string, any>>) ?? {};
+      return (
+        table(
+          ['phase', 'requests', 'answered 200', 'degraded (reason)', 'answers with L2 features', 'answers all from L1', 'p50 / p99 ms'],
+          Object.entries(phases).map(([name, p]) => [name, p.requests, `${p.answered200Pct} %`, compact(p.degraded), p.answersWithL2Features, p.answersAllFromL1, `${p.latencyMs?.p50} / ${p.latencyMs?.p99}`]),
+        ) + `\n\nFeatures back ${json.recoveredMs === undefined ? 'never' : `${Math.round(num(json.recoveredMs))} ms`} after the REST server restarted; pass ${compact(json.pass)}.`
+      );
+    },
+  },
   { name: 'size', title: 'Artifact sizes per target and tier', script: 'bench/size.ts', args: [], about: 'Raw / gzip / zip size of every built target against each provider tier limit, micro engine and (where it fits) ORT.' },
   { name: 'coldstart', title: 'Cold start per runtime', script: 'bench/coldstart.ts', args: [], about: 'Process or isolate start to the first prediction, per runtime (Node, Deno, edge-runtime) and engine, running the artifact that runtime deploys.' },
   { name: 'client', title: 'Client SDK: size, offload, payload, latency', script: 'bench/client.ts', args: [], about: 'edgeinfer/client bundle sizes, share of predictions answered on the device, request bytes for ids vs text, local answer vs a localhost round trip.' },

@@ -8,11 +8,17 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
+import { importMicroModule } from '../adapters/node/micro-module-loader.ts';
+import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
+import { EngineRegistry } from '../core/engine/registry.ts';
+import { firstWarmupRequest, loadModel } from '../core/serving/loaded-model.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
+import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
+import { preprocessorModulesFor } from './preprocessors.ts';
 import { MicroCompileError } from './micro/errors.ts';
 import { readOrtWasmBinary } from '../adapters/node/ort-wasm-binary.ts';
 import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
@@ -37,6 +43,8 @@ export interface FunctionSpec {
   file: string;
   /** Models embedded (latest version of each). */
   models: readonly string[];
+  /** Models the function reads from files beside the bundle (latest version): their preprocessings are registered too. */
+  modelsFromFiles?: readonly string[];
   /** Engines the bundle carries; without "ort-web" no ORT code is bundled. */
   engines: ReadonlyArray<'micro' | 'ort-web'>;
   /** Entry source (an ES module); `baked` is the JSON of baked configuration, if any. */
@@ -47,6 +55,8 @@ export interface FunctionSpec {
   zip?: boolean;
   /** Extra files beside the bundle (name → bytes), e.g. the ORT WASM runtime. */
   extraFiles?(): Promise<Record<string, Uint8Array>>;
+  /** CPU time the provider allows one request, ms (Netlify: 50): micro models are timed against it. */
+  cpuBudgetMs?: number;
   /** esbuild: platform and packages left out of the bundle. */
   platform?: 'browser' | 'node';
   external?: string[];
@@ -119,6 +129,8 @@ export interface ModelPlan {
   /** Bytes of this model in the bundle (its generated modules, minified), and their gzip alone. */
   bundleBytes: number;
   gzipBytes: number;
+  /** Median ms of the micro module on the model's warmup inputs, on the build machine (functions with a CPU budget). */
+  microMs?: number;
 }
 
 /** Raised when a function cannot serve a model it embeds; the message names the model, the engine problem and the fix. */
@@ -203,7 +215,7 @@ async function writeGenerated(
   modelsRoot: string,
   budgetBytes: number,
   state: FunctionBuildState,
-): Promise<Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>> {
+): Promise<{ plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>; preprocessors: string[] }> {
   const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
@@ -212,6 +224,13 @@ async function writeGenerated(
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
+  // The preprocessings of the models this function serves (not those left to another function).
+  const declared: Array<{ model: string; preprocessing?: PreprocessingSpec | undefined }> = [];
+  for (const name of spec.modelsFromFiles ?? []) {
+    const version = latest.get(name);
+    if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
+    declared.push({ model: `${name}@${version}`, preprocessing: (await loadVerifiedModel(source, name, version)).manifest.preprocessing });
+  }
   const refuse = async (model: string, problem: string, sizes: { microGzip?: number; graph: Uint8Array }) =>
     new ModelServingError(target.name, spec.name, model, problem, await fixFor({ target: target.name, spec, ortElsewhere: target.ortElsewhere, tier: target.tier, ...(sizes.microGzip === undefined ? {} : { microGzip: sizes.microGzip }), graphGzip: gzipSync(sizes.graph, { level: 9 }).length }));
   for (const [index, name] of modelNames.entries()) {
@@ -292,6 +311,7 @@ async function writeGenerated(
     generated.push(modelFile);
     modelImports.push(`import f${index} from './${modelFile}';`);
     plans.push({ model: label, engine, ...(microSkipped ? { microSkipped } : {}), embedded, generated });
+    declared.push({ model: label, preprocessing: manifest.preprocessing });
   }
   await writeFile(
     join(dir, 'models.generated.mjs'),
@@ -301,7 +321,7 @@ async function writeGenerated(
     join(dir, 'micro.generated.mjs'),
     `${microImports.join('\n')}\nexport const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
-  return plans;
+  return { plans, preprocessors: preprocessorModulesFor(declared) };
 }
 
 // Groups the bundle's inputs: node_modules packages by name, generated modules, repository folders.
@@ -347,24 +367,79 @@ async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetN
   for (;;) {
     const built = await buildFunctionOnce(spec, options, targetName, modelsRoot, ortElsewhere, state);
     const largest = built.models.filter((m) => m.engine === 'micro').sort((a, b) => b.gzipBytes - a.gzipBytes)[0];
-    if (built.size.fits || !ortElsewhere || !largest) return built;
+    if (built.size.fits || !ortElsewhere || !largest) {
+      if (spec.cpuBudgetMs !== undefined) {
+        for (const plan of built.models) {
+          if (plan.engine !== 'micro') continue;
+          const [name, version] = plan.model.split('@') as [string, string];
+          const compiled = [...state.compiled].find(([key]) => key.startsWith(`${plan.model} `))?.[1];
+          if (compiled && !(compiled instanceof MicroCompileError)) plan.microMs = await microInferenceMs(modelsRoot, name, version, compiled.source);
+        }
+      }
+      return built;
+    }
     const measured = built.size.measure === 'zip' ? (built.size.zipBytes ?? built.size.gzipBytes) : built.size.gzipBytes;
     state.leftOut.set(largest.model, `with it (${formatBytes(largest.gzipBytes)} gzip) beside the others this function is ${formatBytes(measured)} ${built.size.measure}, over its ${formatBytes(built.size.limitBytes)} budget`);
   }
+}
+
+/**
+ * Median ms of a model's micro module (the one the bundle embeds) on its warmup inputs, here in
+ * Node: a model far over a provider's CPU time per request would be cut off on every request.
+ */
+async function microInferenceMs(modelsRoot: string, name: string, version: string, source: string): Promise<number> {
+  const module = await importMicroModule(source, `${name}-${version}-cpu`);
+  const registry = new EngineRegistry();
+  registry.register('micro', async () => createMicroEngine({ compile: async () => module }));
+  const models = new FsModelSource(modelsRoot);
+  // The build process serves the model's preprocessing too, as the bundle does.
+  const { manifest } = await loadVerifiedModel(models, name, version);
+  for (const module of preprocessorModulesFor([{ model: `${name}@${version}`, preprocessing: manifest.preprocessing }])) await import(join(REPO_ROOT, module));
+  const model = await loadModel(models, name, version, registry, []);
+  try {
+    const { feeds } = await model.assemble(firstWarmupRequest(model), { offline: true });
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await model.run(feeds);
+      samples.push(performance.now() - t0);
+    }
+    return samples.sort((a, b) => a - b)[2]!;
+  } finally {
+    await model.release();
+  }
+}
+
+/** Warnings for micro models slower than the function's CPU budget (timed on the build machine, so a warning, not a refusal). */
+export function cpuWarnings(target: string, built: readonly BuiltFunction[]): string[] {
+  const lines: string[] = [];
+  for (const fn of built) {
+    const budget = fn.spec.cpuBudgetMs;
+    if (budget === undefined) continue;
+    for (const plan of fn.models) {
+      if (plan.microMs === undefined || plan.microMs <= budget) continue;
+      lines.push(
+        `warning: ${target}/${fn.spec.name} serves ${plan.model} on micro, whose inference takes ${plan.microMs.toFixed(0)} ms on this machine, over the ${budget} ms of CPU a request may use there: ` +
+          'most requests for it will be cut off. Serve it where ONNX Runtime runs it (lambda-edge origin-request, "role": "regional"), or leave it out with --models',
+      );
+    }
+  }
+  return lines;
 }
 
 async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean, state: FunctionBuildState): Promise<BuiltFunction> {
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
     const { tier: budgetTier } = tierOf(spec.budget, options.tier);
-    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
+    const { plans, preprocessors } = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
       repo: (path) => JSON.stringify(join(REPO_ROOT, path)),
     };
     const result = await build({
-      stdin: { contents: spec.entry(imports), resolveDir: REPO_ROOT, loader: 'ts', sourcefile: `${spec.name}-entry.ts` },
+      // The preprocessings the served models declare register themselves on import (before the entry runs).
+      stdin: { contents: `${preprocessors.map((m) => `import ${imports.repo(m)};\n`).join('')}${spec.entry(imports)}`, resolveDir: REPO_ROOT, loader: 'ts', sourcefile: `${spec.name}-entry.ts` },
       bundle: true,
       format: 'esm',
       platform: spec.platform ?? 'browser',
@@ -378,6 +453,7 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
       alias: { 'protobufjs/minimal': join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') },
       define: { __EDGEINFER_BAKED_ENV__: JSON.stringify(options.baked) },
       metafile: true,
+      plugins: [sketchProtoStub],
     });
     const bundle = result.outputFiles[0]!.contents;
     const files: Record<string, Uint8Array> = { [spec.file]: bundle, ...(await spec.extraFiles?.()) };
@@ -406,6 +482,17 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
     await rm(work, { recursive: true, force: true });
   }
 }
+
+// DDSketch's generated protobuf code (~2.2 KB gzip), required lazily by toProto/fromProto
+// only, which edgeinfer never calls: replaced by the same stub as protobufjs/minimal.
+const sketchProtoStub: Plugin = {
+  name: 'sketches-proto-stub',
+  setup(build) {
+    build.onResolve({ filter: /\/proto\/compiled$/ }, (args) =>
+      args.importer.includes('@datadog/sketches-js') ? { path: join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') } : undefined,
+    );
+  },
+};
 
 /** Bundles and measures a target's functions without writing anything (bench:size). */
 export async function bundleTargetFunctions(target: BuildTarget, options: TargetOptions, modelsRoot = options.modelsRoot ?? join(REPO_ROOT, 'models')): Promise<BuiltFunction[]> {
@@ -437,6 +524,7 @@ export async function buildTarget(
   const sizes = built.map((b) => b.size);
   options.log?.(formatSizeTable(sizes));
   options.log?.(formatModelShares(built.flatMap((b) => b.models.map((m) => ({ ...m, target: target.name, artifact: b.spec.name, limitBytes: b.size.limitBytes, measure: b.size.measure })))));
+  for (const line of cpuWarnings(target.name, built)) options.log?.(line);
   const over = built.find((b) => !b.size.fits);
   if (over) throw new SizeBudgetError(over.size, target.advice(over.spec, resolved.tier));
   await rm(outDir, { recursive: true, force: true });

@@ -79,6 +79,8 @@ export interface ModelShare {
   gzipBytes: number;
   limitBytes: number;
   measure: SizeMeasure;
+  /** Median ms of its micro inference on the build machine, where the function has a CPU budget. */
+  microMs?: number;
 }
 
 /** One line per model and function: engine chosen, bytes, share of the size budget. */
@@ -89,7 +91,8 @@ export function formatModelShares(rows: ModelShare[]): string {
       const share = ((100 * r.gzipBytes) / r.limitBytes).toFixed(1);
       if (r.engine === 'none') return `model ${r.model} in ${r.target}/${r.artifact}: not embedded (${r.microSkipped ?? 'no engine here'})`;
       const why = r.microSkipped ? ` (not micro: ${r.microSkipped})` : '';
-      return `model ${r.model} in ${r.target}/${r.artifact}: engine ${r.engine}${why}, ${formatBytes(r.bundleBytes)} in the bundle, ${formatBytes(r.gzipBytes)} gzip = ${share}% of the ${formatBytes(r.limitBytes)} ${r.measure} budget`;
+      const ms = r.microMs === undefined ? '' : `; inference ${r.microMs < 10 ? r.microMs.toFixed(2) : r.microMs.toFixed(0)} ms here`;
+      return `model ${r.model} in ${r.target}/${r.artifact}: engine ${r.engine}${why}, ${formatBytes(r.bundleBytes)} in the bundle, ${formatBytes(r.gzipBytes)} gzip = ${share}% of the ${formatBytes(r.limitBytes)} ${r.measure} budget${ms}`;
     })
     .join('\n');
 }

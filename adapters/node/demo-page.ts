@@ -21,8 +21,10 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
     // One build per process, shared by concurrent first requests; a failure is retried next time.
     // The page's local model is the service's default model unless told otherwise.
     if (!built) {
+      // The second example's model: the one a "fields" request defaults to (none, or several: no second example).
+      const fieldsModel = service.context.defaultModel('fields').catch(() => undefined);
       built = service.context.defaultModel('text').then((model) => buildClient({ model, ...options })).then(async (build) => ({
-        html: demoHtml(build.modelId),
+        html: demoHtml(build.modelId, await fieldsModel),
         client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
         model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
       }));
@@ -68,7 +70,7 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
   };
 }
 
-function demoHtml(modelId: string): string {
+function demoHtml(modelId: string, fieldsModel: string | undefined): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -118,8 +120,8 @@ Congratulations!!! You have been selected. Click here to claim your $1000 prize,
   <div id="error"></div>
 </section>
 <p id="stats"></p>
-<h2>Second example: will this flight leave 15+ minutes late?</h2>
-<p class="sub">flights-edge takes the request fields, the declared feature views of the origin, destination, route and hour (materialized to Redis by <code>npm run features:materialize</code>) and the origin's learned embedding; <code>"explain": true</code> shows every value used and where it came from (l1, l2, default).</p>
+${fieldsModel === undefined ? '' : `<h2>Second example: will this flight leave 15+ minutes late?</h2>
+<p class="sub">${fieldsModel} takes the request fields, the declared feature views of the origin, destination, route and hour (materialized to Redis by <code>npm run features:materialize</code>) and the origin's learned embedding; <code>"explain": true</code> shows every value used and where it came from (l1, l2, default).</p>
 <form id="flight" class="row">
   <label>origin <input id="origin" value="ORD" size="4" list="airports"></label>
   <label>destination <input id="destination" value="LGA" size="4" list="airports"></label>
@@ -133,7 +135,7 @@ Congratulations!!! You have been selected. Click here to claim your $1000 prize,
   <div id="flightBadges"></div>
   <table id="flightFeatures"></table>
   <div id="flightError" class="error"></div>
-</section>
+</section>`}
 <script type="module">
 import { createClient, createLocalModel } from '${CLIENT_PATH}';
 const $ = (id) => document.getElementById(id);
@@ -209,7 +211,7 @@ async function predictFlight(event) {
     day_of_week: when.getUTCDay(),
     distance: Number($('distance').value),
   };
-  const response = await fetch('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flights-edge', fields, explain: true }) });
+  const response = await fetch('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: ${JSON.stringify(fieldsModel ?? '')}, fields, explain: true }) });
   const answer = await response.json();
   if (!response.ok) {
     $('flightError').textContent = (answer.error?.code ?? response.status) + ': ' + (answer.error?.message ?? '');
@@ -240,7 +242,7 @@ async function predictFlight(event) {
   $('flightFeatures').replaceChildren(head, ...rows);
   return answer;
 }
-$('flight').addEventListener('submit', (e) => predictFlight(e).catch((error) => { $('flightError').textContent = error.message; }));
+$('flight')?.addEventListener('submit', (e) => predictFlight(e).catch((error) => { $('flightError').textContent = error.message; }));
 $('local').addEventListener('change', (e) => setLocalMode(e.target.checked).catch((error) => { $('error').textContent = error.message; e.target.checked = false; }));
 // For tests and the curious: the client module and both clients.
 window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict, predictFlight };

@@ -59,7 +59,7 @@ export class FsModelSource implements ModelSource {
   async read(path: string): Promise<Uint8Array> {
     const absolute = this.#resolveInside(path);
     const [real, realRoot] = await Promise.all([realpath(absolute), (this.#realRoot ??= realpath(this.root))]);
-    if (!isInside(realRoot, real)) throw new Error(`path "${path}" resolves (through a symlink) outside the model repository ${this.root}`);
+    if (!isInside(realRoot, real)) throw new Error(`path "${path}" resolves (through a symlink) outside the model repository`);
     return new Uint8Array(await readFile(real));
   }
 
@@ -72,7 +72,7 @@ export class FsModelSource implements ModelSource {
 
   #resolveInside(path: string): string {
     const absolute = resolve(this.root, path);
-    if (isAbsolute(path) || !isInside(this.root, absolute)) throw new Error(`path "${path}" is outside the model repository ${this.root}`);
+    if (isAbsolute(path) || !isInside(this.root, absolute)) throw new Error(`path "${path}" is outside the model repository`);
     return absolute;
   }
 }

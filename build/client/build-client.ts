@@ -2,7 +2,8 @@
 // edgeinfer/client for browsers and Node with esbuild: the client alone (ESM, what
 // package.json "exports" names), the local model as its own module (model.json + the micro-
 // compiled graph, for local mode) and both in one bundle (to measure what local mode costs).
-// The local model is --model, or the repository's only model with role edge (or any).
+// The local model is --model, or the repository's only edge model (role edge or any) that
+// classifies text.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
+import { parseManifest } from '../../core/model/manifest.ts';
 import { latestVersions, loadVerifiedModel } from '../../core/model/repository.ts';
 import { compileOnnxToModule } from '../micro/compile.ts';
 import { MicroCompileError } from '../micro/errors.ts';
@@ -44,7 +46,7 @@ export interface ClientBuild {
 export interface BuildClientOptions {
   outDir?: string;
   modelsRoot?: string;
-  /** Model to bundle for local mode (its newest version); default: the repository's only edge model. */
+  /** Model to bundle for local mode (its newest version); default: the repository's only edge model that classifies text. */
   model?: string;
 }
 
@@ -52,7 +54,7 @@ export interface BuildClientOptions {
 export async function buildClient(options: BuildClientOptions = {}): Promise<ClientBuild> {
   const outDir = resolve(options.outDir ?? DEFAULT_CLIENT_OUT_DIR);
   const source = new FsModelSource(options.modelsRoot);
-  const name = options.model ?? onlyEdgeModel(source.root);
+  const name = options.model ?? (await onlyClientModel(source));
   const latest = (await latestVersions(source)).find((m) => m.name === name);
   if (!latest) throw new Error(`no model "${name}" under ${source.root}`);
   const { manifest, bytes } = await loadVerifiedModel(source, name, latest.version);
@@ -100,11 +102,24 @@ export async function buildClient(options: BuildClientOptions = {}): Promise<Cli
   return { outDir, client, model, clientWithModel, modelId };
 }
 
-// Local mode runs one model; with several edge models in the repository the user names it.
-function onlyEdgeModel(root: string): string {
-  const edge = modelsForBuild({ modelsRoot: root }, 'edge');
-  if (edge.length > 1) throw new Error(`the repository has ${edge.length} edge models (${edge.join(', ')}): choose the client's local model with --model <name>`);
-  return edge[0]!;
+// Local mode runs one model that classifies text (the client sends text or ids); with several
+// such edge models in the repository the user names it.
+async function onlyClientModel(source: FsModelSource): Promise<string> {
+  const edge = modelsForBuild({ modelsRoot: source.root }, 'edge');
+  const versions = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
+  const fit: string[] = [];
+  for (const name of edge) {
+    const path = `${name}/${versions.get(name)}/model.json`;
+    try {
+      const manifest = parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path));
+      if (manifest.output.kind === 'classification' && manifest.inputs.some((i) => i.source === 'text')) fit.push(name);
+    } catch {
+      // A model.json that does not parse is no candidate; naming it with --model shows why.
+    }
+  }
+  if (fit.length === 1) return fit[0]!;
+  if (fit.length === 0) throw new Error(`no edge model in ${source.root} classifies text (edge models: ${edge.join(', ')}); choose the client's local model with --model <name>`);
+  throw new Error(`the repository has ${fit.length} edge models that classify text (${fit.join(', ')}): choose the client's local model with --model <name>`);
 }
 
 async function main(): Promise<void> {

@@ -17,6 +17,7 @@ try {
   if (!values.yes) for (const line of await checkPlanTemplates(plan)) console.log(`  ${line}`);
   if (values.yes) await runPlan(plan, process.env, (line) => console.log(line));
 } catch (error) {
-  console.error(error instanceof DeployError ? error.message : error);
+  // One line (no stack trace) for anything unexpected too: the file or step is in the message.
+  console.error(error instanceof DeployError ? error.message : `deploy:${provider}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   process.exitCode = 1;
 }

@@ -62,6 +62,17 @@ export const SECRET_VARIABLES = ['EDGEINFER_ADMIN_TOKEN', 'EDGEINFER_SESSION_KEY
 function requireBuilt(provider: DeployProvider, dir: string, files: string[]): void {
   const absent = files.filter((f) => !existsSync(join(dir, f)));
   if (absent.length) throw new DeployError(`${provider}: ${absent.join(', ')} not found in ${dir}: run \`npm run build:${provider}\` first`);
+  // A truncated or hand-edited JSON file is named here, in one line, before anything is uploaded.
+  for (const f of files.filter((name) => name.endsWith('.json'))) {
+    let problem: string | undefined;
+    try {
+      const value: unknown = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) problem = 'is not a JSON object';
+    } catch (error) {
+      problem = `is not valid JSON (${(error as Error).message})`;
+    }
+    if (problem) throw new DeployError(`${provider}: ${join(dir, f)} ${problem}: rebuild it with \`npm run build:${provider}\``);
+  }
 }
 
 function shortHash(file: string): string {

@@ -2,6 +2,7 @@
 // stored types and a straight-line forward pass over preallocated buffers. The module needs
 // no eval, no WASM and no imports, so it runs unchanged in V8 isolates, Deno and Node.
 import { createHash } from 'node:crypto';
+import type { ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
@@ -50,6 +51,8 @@ export interface CompiledMicroModule {
   foldedNodes: number;
   /** Bytes of constant data inlined (before base64). */
   constantBytes: number;
+  /** Constants per layout in the module text (plain bytes, byte planes, sparse without zeros). */
+  constantLayouts: Record<ConstantLayout, number>;
 }
 
 /** Ops handled by the compiler itself rather than an emitter (they hold subgraphs). */
@@ -398,7 +401,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     '}',
     '',
   ].join('\n');
-  return { source, metadata, foldedNodes, constantBytes };
+  return { source, metadata, foldedNodes, constantBytes, constantLayouts: { ...w.constantLayouts } };
 }
 
 /** Names of values that lead to `outputs` through `nodes` (subgraph reads included). */

@@ -9,7 +9,9 @@ const outDir = resolve(values.out!);
 const result = await buildMicroModules(resolve(values.models!), outDir);
 console.log(formatMicroBuild(result, outDir));
 if (result.entries.length === 0) console.warn(`no models found under ${values.models}`);
-if (result.failed) {
-  console.error('a model with engine "micro" did not compile (see above)');
-  process.exitCode = 1;
-}
+// A refused model (malformed model.json, sha mismatch, bad folder name) is a bad file: the
+// other models are still built, and the run fails with one line per file naming the problem.
+const refused = result.entries.filter((e) => e.status === 'failed' && e.reason?.startsWith('refused: '));
+for (const e of refused) console.error(`build:micro: ${e.model}: ${(e.reason as string).slice('refused: '.length)}`);
+if (result.failed) console.error('a model with engine "micro" did not compile (see above)');
+if (result.failed || refused.length > 0) process.exitCode = 1;

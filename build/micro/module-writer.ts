@@ -1,5 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
+import { encodeConstant, UNPACK, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -249,16 +250,28 @@ export class ModuleWriter {
     return name;
   }
 
-  /** Adds a constant tensor to the module: short ones as literals, others as base64 of their bytes. */
+  /** How many constants went out in each layout (see constant-codec.ts). */
+  readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0 };
+
+  /** Adds a constant tensor to the module: short ones as literals, others as base64 in the layout that gzips smallest. */
   constant(data: ConstData): string {
     const name = this.fresh('c');
     const ctor = data.constructor.name;
     if (data.length <= 16) {
       this.constants.push(`const ${name} = new ${ctor}([${Array.from(data as ArrayLike<number>, (v) => literal(v)).join(', ')}]);`);
     } else {
-      this.helper('bytesOf', BYTES_OF);
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(bytes)}"));`);
+      const width = (data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      const encoded = encodeConstant(bytes, width);
+      this.constantLayouts[encoded.layout]++;
+      if (encoded.layout === 'plain') {
+        this.helper('bytesOf', BYTES_OF);
+        this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(encoded.bytes)}"));`);
+      } else {
+        this.helper('unpack', UNPACK);
+        const sparse = encoded.layout === 'sparse';
+        this.constants.push(`const ${name} = new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${sparse}));`);
+      }
     }
     return name;
   }

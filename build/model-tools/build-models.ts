@@ -51,18 +51,21 @@ export function repositoryModels(root: string): RepositoryModel[] {
     const version = versions.at(-1);
     if (version === undefined) continue;
     const path = join(root, name, version, 'model.json');
-    let role: unknown;
+    const json = readFileSync(path, 'utf8');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(json);
+    } catch {
+      raw = undefined;
+    }
+    // Not JSON, or not an object: parseManifest throws the one-line ManifestError naming the file.
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) parseManifest(json, path);
+    const role = (raw as { role?: unknown }).role ?? 'any';
     let readsText = false;
     try {
-      const json = readFileSync(path, 'utf8');
-      role = (JSON.parse(json) as { role?: unknown }).role ?? 'any';
-      try {
-        readsText = parseManifest(json, path).inputs.some((i) => i.source === 'text');
-      } catch {
-        // An invalid model.json is refused where the build loads it, with its own message.
-      }
-    } catch (error) {
-      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+      readsText = parseManifest(json, path).inputs.some((i) => i.source === 'text');
+    } catch {
+      // An invalid model.json is refused where the build loads it, with its own message.
     }
     if (role !== 'edge' && role !== 'regional' && role !== 'any') throw new Error(`${path}: "role" must be "edge", "regional" or "any", got ${JSON.stringify(role)}`);
     out.push({ name, version, role, readsText });

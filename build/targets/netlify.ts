@@ -50,6 +50,8 @@ export const netlifyTarget: BuildTarget = {
       models: modelsForBuild(options, 'edge'),
       engines: ['micro'],
       budget: 'netlify',
+      // "50 ms CPU per request" (Netlify edge function limits, shared/DESIGN.md).
+      cpuBudgetMs: 50,
       entry: (i) => `
 import { createEdgeService } from ${i.repo('adapters/edge/edge-service.ts')};
 import { createNetlifyEdgeHandler, netlifyEnv } from ${i.repo('adapters/netlify-edge/netlify-edge.ts')};

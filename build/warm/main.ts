@@ -25,8 +25,16 @@ const token = process.env.EDGEINFER_ADMIN_TOKEN;
 let targets: WarmTarget[] = [];
 let everyMs: number | undefined;
 try {
-  const entries = [...(values.url ?? []), ...(values.urls ? readFileSync(values.urls, 'utf8').split('\n') : [])];
-  targets = parseTargets(entries, values.provider);
+  const given = values.url ?? [];
+  let lines: string[] = [];
+  if (values.urls) {
+    try {
+      lines = readFileSync(values.urls, 'utf8').split('\n');
+    } catch (error) {
+      throw new Error(`warm: cannot read --urls ${values.urls}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  targets = parseTargets([...given, ...lines], values.provider, (i) => (i < given.length ? `warm: --url ${i + 1}` : `warm: ${values.urls} line ${i - given.length + 1}`));
   everyMs = values.every ? parseInterval(values.every) : undefined;
 } catch (error) {
   console.error((error as Error).message);

@@ -29,20 +29,29 @@ export const WARM_FUNCTIONS: Record<string, Array<{ function: string; path: stri
 };
 
 /** Parses `[location=]URL` entries (the command line's --url, or lines of a --urls file) into targets. */
-export function parseTargets(entries: readonly string[], provider = 'default'): WarmTarget[] {
+export function parseTargets(entries: readonly string[], provider = 'default', describeEntry?: (index: number) => string): WarmTarget[] {
   const functions = WARM_FUNCTIONS[provider];
   if (!functions) throw new Error(`--provider must be one of ${Object.keys(WARM_FUNCTIONS).join(', ')}, got "${provider}"`);
   const targets: WarmTarget[] = [];
-  for (const raw of entries) {
+  entries.forEach((raw, i) => {
     const entry = raw.trim();
-    if (!entry || entry.startsWith('#')) continue;
+    if (!entry || entry.startsWith('#')) return;
     const eq = entry.indexOf('=');
     const labelled = eq > 0 && !entry.slice(0, eq).includes('/') && !entry.slice(0, eq).includes(':');
-    const location = labelled ? entry.slice(0, eq) : new URL(entry).host;
     const base = labelled ? entry.slice(eq + 1) : entry;
-    new URL(base); // throws on a bad URL, naming it
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      url = new URL('invalid:');
+    }
+    // One line naming the entry and what it must be (new URL's own error says only "Invalid URL").
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`${describeEntry?.(i) ?? `entry ${i + 1}`}: ${JSON.stringify(entry.slice(0, 120))} is not [location=]http(s)://host/ (e.g. fra=https://edge.example.com)`);
+    }
+    const location = labelled ? entry.slice(0, eq) : url.host;
     for (const f of functions) targets.push({ location, base, function: f.function, path: f.path });
-  }
+  });
   return targets;
 }
 

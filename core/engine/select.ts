@@ -47,7 +47,9 @@ export async function loadOnPreferredEngine(
       skipped.push({ engine: name, reason: error instanceof Error ? error.message : String(error) });
     }
   }
-  throw new Error(
-    `${manifest.name}@${manifest.version}: no engine could load it (${skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')})`,
-  );
+  // Nothing to try (model.json asks for ORT in a build that carries none): say so, never "()".
+  const why = skipped.length
+    ? skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')
+    : `model.json asks for engine "${manifest.engine}" and this build carries ${registry.names().join(', ') || 'no engine'}; set "engine": "auto" or serve it from a build with ONNX Runtime`;
+  throw new Error(`${manifest.name}@${manifest.version}: no engine could load it (${why})`);
 }

@@ -78,7 +78,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     throw new HttpError(400, 'invalid_request', 'send either "text" or "ids" (with "preprocessing"), not both');
   }
   if (body.ids !== undefined && body.inputs !== undefined) throw new HttpError(400, 'invalid_request', 'send either "ids" or "inputs", not both');
-  // Nothing to predict from: the text message, the usual request (and the spam example's).
+  // No text, ids, inputs or fields: read as a text request, so the 400 says what to send.
   const text = body.text !== undefined || (body.ids === undefined && body.inputs === undefined && body.fields === undefined) ? requireText(body.text) : undefined;
   const fields = body.fields === undefined ? undefined : requireFields(body.fields);
   if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new HttpError(400, 'invalid_request', 'field "explain" must be true or false');
@@ -138,9 +138,14 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
         isValid: facts.isValid,
         ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
       });
-      answer = cached.value;
       edgeTrace = cached.trace;
       if (cached.trace.l2Ms > 0) timer.record('cacheL2', cached.trace.l2Ms);
+      if (cached.trace.level === 'l1' && !facts.isValid(cached.value)) {
+        // L1 holds what this isolate checked or computed under the key; should anything else
+        // ever be there, it is a miss answered by the model, never a 500.
+        answer = await compute();
+        edgeTrace = { ...cached.trace, level: null, l1: 'miss' };
+      } else answer = cached.value;
     } else {
       answer = await compute();
     }

@@ -124,6 +124,24 @@ describe('models that fit alone but not together', () => {
   }, 120_000);
 });
 
+describe('CPU time per request', () => {
+  it('times each micro model of a Netlify build and warns about one far over its 50 ms of CPU per request', async () => {
+    const repo = writeModelRepo(openWakeWordModels().filter((m) => ['alexa', 'oww_embedding'].includes(m.json.name)).map((m) => ({ ...m, json: { ...m.json, engine: 'auto', ...(m.json.name === 'oww_embedding' ? { batch: { max: 2 } } : {}) } })));
+    try {
+      const lines: string[] = [];
+      const outDir = join(mkdtempSync(join(tmpdir(), 'edgeinfer-netlify-cpu-')), 'out');
+      await buildTarget(netlifyTarget, { outDir, modelsRoot: repo.root, log: (l) => lines.push(l) });
+      const log = lines.join('\n');
+      expect(log).toMatch(/model alexa@1 in netlify\/edgeinfer: engine micro, .*; inference [\d.]+ ms here/);
+      // The embedding model's micro inference is ~100–400 ms here (ORT-node: ~1.4 ms); alexa's ~1 ms.
+      expect(log).toMatch(/warning: netlify\/edgeinfer serves oww_embedding@1 on micro, whose inference takes \d+ ms on this machine, over the 50 ms of CPU a request may use there/);
+      expect(log).not.toMatch(/warning: .* serves alexa@1/);
+    } finally {
+      repo.cleanup();
+    }
+  }, 120_000);
+});
+
 describe('size advice never suggests the tier the build is on', () => {
   it('tells a Hobby build whose model is too large for it the tier where it fits, and not ORT, which cannot carry it', async () => {
     const repo = writeModelRepo(openWakeWordModels().filter((m) => m.json.name === 'hey_jarvis').map((m) => ({ ...m, json: { ...m.json, engine: 'auto' } })));

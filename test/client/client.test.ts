@@ -165,7 +165,9 @@ describe('edgeinfer/client', () => {
   });
 
   it('package.json exports edgeinfer/client as an ESM file Node can import', async () => {
-    await buildClient({ model: 'spam-edge' }); // the default output, where the exports map points (dist/client)
+    // The default output, where the exports map points (dist/client), and the default model:
+    // the only edge model that classifies text (flights-edge takes fields).
+    expect((await buildClient()).modelId).toBe('spam-edge@1');
     // Real Node resolution (self-reference through the exports map) of the built file.
     const out = execFileSync(
       process.execPath,

@@ -129,7 +129,12 @@ async function startNode(): Promise<FuzzTarget> {
 async function startVercel(): Promise<FuzzTarget> {
   const dir = tempDir('vercel');
   const outDir = join(dir, '.vercel/output');
-  await buildTarget(vercelTarget, { outDir, tier: 'hobby' });
+  // Pro's 2 MB carries the spam model and one wake-word graph (0.8 MB gzip compiled), so the
+  // KServe tensor families reach a float model in edge-runtime too.
+  const vercelModels = ['alexa'];
+  const repo = writeThirdPartyRepo(vercelModels, { spam: true });
+  await buildTarget(vercelTarget, { outDir, tier: 'pro', modelsRoot: repo.root });
+  repo.cleanup();
   const runtime = startVercelEdgeRuntime(await bundleVercelFunctionScript(join(outDir, 'functions/edgeinfer.func/index.js')));
   const invoke = async (request: Request): Promise<Response> => {
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
@@ -139,11 +144,10 @@ async function startVercel(): Promise<FuzzTarget> {
   };
   return {
     name: 'vercel',
-    runs: 'built Vercel function (Hobby tier, micro engine) in edge-runtime 4, code generation off',
+    runs: 'built Vercel function (Pro tier, micro engine; spam-edge + alexa) in edge-runtime 4, code generation off',
     send: invokeSender(invoke, 'https://edgeinfer.vercel.test'),
     concurrency: 8,
-    // Hobby's 1 MB carries the spam model only (a wake-word graph alone is ~0.8 MB gzip compiled).
-    models: SPAM_SIGNATURES.slice(0, 1),
+    models: [...SPAM_SIGNATURES.slice(0, 1), ...thirdPartySignatures(vercelModels)],
     alive: () => true, // in process: a dead runtime shows as failed requests and a failed good request
     log: () => '',
     close: async () => rmSync(dir, { recursive: true, force: true }),

@@ -1,5 +1,5 @@
 // The fuzz generator against a built edge artifact: the Vercel build (build/targets/vercel.ts,
-// Hobby tier, micro engine) in Vercel's edge-runtime with code generation disallowed
+// Pro tier, micro engine, spam-edge and the alexa wake-word graph) in Vercel's edge-runtime with code generation disallowed
 // (test/fuzz/targets.ts): the same seeded bad requests the node server gets, none may answer ≥ 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFuzz } from './bad-requests.ts';

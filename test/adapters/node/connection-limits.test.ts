@@ -59,18 +59,20 @@ describe('node server connection limits', () => {
       const closedAtOnce = (await Promise.all(idle.map((s) => within(s.closed, 500)))).filter((r) => r !== 'timeout');
       expect(closedAtOnce.length).toBe(64 - 16);
       expect(server.connections().refusedPerPeer).toBe(48);
-      // The 16 kept idle sockets never send headers: closed by the headers timeout (1.5 s + one sweep).
-      const idleClosed = await Promise.all(idle.map((s) => within(s.closed, 4_000)));
+      // The 16 kept idle sockets never send headers: closed by the headers timeout (1.5 s + one sweep;
+      // the window is generous because a loaded 2-core CI machine delays the sweep timer, and the
+      // point is "seconds, not Node's 300 s").
+      const idleClosed = await Promise.all(idle.map((s) => within(s.closed, 10_000)));
       expect(idleClosed.filter((r) => r === 'timeout')).toEqual([]);
       // The slow bodies: closed by the request timeout (2.5 s + one sweep), not Node's 300 s.
-      const slowClosed = await Promise.all(slow.map((s) => within(s.closed, 5_000)));
+      const slowClosed = await Promise.all(slow.map((s) => within(s.closed, 10_000)));
       expect(slowClosed.filter((r) => r === 'timeout')).toEqual([]);
       // And the legitimate client is still served after the attack.
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       for (const d of drips) clearInterval(d);
     }
-  }, 30_000);
+  }, 45_000);
 
   it('documents its defaults and refuses bad settings by name', () => {
     expect(DEFAULT_CONNECTION_LIMITS).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, maxConnectionsPerPeer: 128 });

@@ -115,6 +115,36 @@ describe.skipIf(executablePath === null)('demo page in headless Chromium', () =>
     expect(pageErrors).toEqual([]);
   });
 
+  it('the second example: the fields model answers the flight form with the features it used and where they came from', async () => {
+    // No Upstash behind this server: every view falls back to its declared default, and the answer says so.
+    await page.locator('#origin').fill('ORD');
+    await page.locator('#destination').fill('LGA');
+    await page.locator('#departure').fill('2001-07-02T17:30');
+    await page.locator('#distance').fill('733');
+    await page.locator('#predictFlight').click();
+    await page.waitForFunction(() => document.getElementById('flightLabel')?.textContent !== '–' || document.getElementById('flightError')?.textContent);
+    expect(await page.locator('#flightError').textContent()).toBe('');
+    const label = await page.locator('#flightLabel').textContent();
+    expect(['on_time', 'delayed']).toContain(label);
+    const badges = await page.locator('#flightBadges').textContent();
+    expect(badges).toContain('degraded: features_unavailable');
+    // The same request straight to the server: the page shows its answer (2001-07-02 was a Monday).
+    const direct = await fetch(`${server.url}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fields: { origin: 'ORD', destination: 'LGA', hour: 17, day_of_week: 1, distance: 733 }, explain: true }),
+    });
+    const answer = (await direct.json()) as { label: string; scores: Record<string, number>; model: { name: string; version: string }; features: Record<string, { entity: string | null; source: string }> };
+    expect(direct.status).toBe(200);
+    expect(badges).toContain(`model ${answer.model.name}@${answer.model.version}`);
+    expect(label).toBe(answer.label);
+    expect(await page.locator('#flightProbability').textContent()).toBe(`P(delayed) ${(answer.scores.delayed as number).toFixed(3)}`);
+    const rows = await page.locator('#flightFeatures tr').evaluateAll((trs) => trs.slice(1).map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    expect(rows.map((r) => [r[0], r[1], r[2]])).toEqual(Object.entries(answer.features).map(([view, f]) => [view, f.entity ?? '(none)', f.source]));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('the UI shows a local answer with tier, cache state, degraded flag and timings (screenshot)', async () => {
     await page.locator('#local').check();
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'local model loaded');

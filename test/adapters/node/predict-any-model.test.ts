@@ -134,9 +134,9 @@ describe('/v1/predict on third-party graphs', () => {
 
   it('regression (the audio embedding model, a batch of 2): values equal onnxruntime-node within 1e-5', async () => {
     // Four decimals: a batch of two fits the 64 KB body limit as JSON.
-    const x = Float32Array.from(floats(2 * 76 * 32, 3), (v) => Math.round(v * 1e4) / 1e4);
+    const x = Float32Array.from(floats(2 * 76 * 32, 3), (v) => Number(v.toFixed(4)));
     const expected = (await referenceRun('oww_embedding', { input_1: new ort.Tensor('float32', x, [2, 76, 32, 1]) })).conv2d_19!.data as Float32Array;
-    const { status, answer } = await predict({ model: 'oww_embedding', inputs: { input_1: { data: Array.from(x, (v) => Math.round(v * 1e4) / 1e4), shape: [2, 76, 32, 1] } } });
+    const { status, answer } = await predict({ model: 'oww_embedding', inputs: { input_1: { data: Array.from(x, (v) => Number(v.toFixed(4))), shape: [2, 76, 32, 1] } } });
     expect(status, JSON.stringify(answer)).toBe(200);
     expect(answer).toMatchObject({ kind: 'regression', tier: 'edge', model: { name: 'oww_embedding' } });
     expect(answer.value).toBeUndefined();

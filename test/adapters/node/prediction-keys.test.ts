@@ -118,3 +118,23 @@ describe('two versions on one .onnx with other labels (#17 item 4)', () => {
     expect(two![0]!.label).not.toBe(one![0]!.label);
   });
 });
+
+describe('a wrong-shaped value under an edge key in L1', () => {
+  it('is a miss answered by the model, never a 500', async () => {
+    const repo = writeRegionalModelRepo(['spam-edge'], 51);
+    repos.push(repo);
+    const server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, demo: false, telemetry: false, regional: { kind: 'none' } });
+    servers.push(server);
+    const { caching } = server.service.context;
+    const manifest = (await server.service.context.requireModel('spam-edge')).manifest;
+    const text = 'Subject: lunch\n\nnoon works';
+    const key = caching!.edgeKey(manifest, {}, caching!.hashText(text));
+    for (const forged of [{ ok: true, prediction: { label: 'spam' } }, { label: 'eggs', scores: {}, confidence: 1 }, null, 'hello']) {
+      caching!.cache.put(key, 'edge', forged, 60);
+      const { status, answer } = await post(server, { text });
+      expect(status, JSON.stringify(answer)).toBe(200);
+      expect(answer).toMatchObject({ kind: 'classification', cached: false, cache: { level: null } });
+      expect(Object.keys(answer.scores).sort()).toEqual(['ham', 'spam']);
+    }
+  });
+});

@@ -1,6 +1,8 @@
-// @upstash/ratelimit against real Redis through the local Upstash REST server (which
+// The fixed-window limiter (our script, @upstash/ratelimit's layout) against real Redis through the local Upstash REST server (which
 // accepts Upstash's `allow-key-locking` script flag as Upstash does), and failing open when
 // Redis is stopped, unreachable or silent. Without Redis: skipped loudly, never under CI=true.
+import { Ratelimit } from '@upstash/ratelimit';
+import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { createUpstashRateLimiter } from '../../../core/ratelimit/upstash-rate-limiter.ts';
@@ -42,6 +44,22 @@ describe.skipIf(!haveRedis)('Upstash rate limiter on real Redis', () => {
     expect(await a.limit('ip:1')).toMatchObject({ success: true, remaining: 2 });
     expect(await b.limit('ip:1')).toMatchObject({ success: true, remaining: 1 });
   }, 15_000);
+
+  it("shares its counters with @upstash/ratelimit's fixedWindow (same keys and answers: a fleet mid-deploy counts once)", async () => {
+    const windowMs = 60_000;
+    const shared = `${prefix}-compat`;
+    const ours = createUpstashRateLimiter({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, limit: 3, windowMs, prefix: shared, budgetMs: 2_000 });
+    const redis = new Redis({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, retry: false, enableTelemetry: false });
+    const theirs = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(3, `${windowMs} ms`), prefix: shared, analytics: false, enableProtection: false, ephemeralCache: false });
+    // Not within 2 s of a window boundary, so all four calls land in one window.
+    if (windowMs - (Date.now() % windowMs) < 2_000) await new Promise((r) => setTimeout(r, windowMs - (Date.now() % windowMs) + 20));
+    const a = await ours.limit('ip:9');
+    const b = await theirs.limit('ip:9');
+    const c = await ours.limit('ip:9');
+    const d = await theirs.limit('ip:9');
+    expect([a, b, c, d].map((r) => [r.success, r.remaining])).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(a.reset).toBe(b.reset);
+  });
 
   it('fails open when the REST server is up but Redis behind it is unreachable', async () => {
     const broken = await startUpstashRestServer({ port: 0, token: LOCAL_UPSTASH_TOKEN, redisUrl: 'redis://127.0.0.1:1' });

@@ -1,0 +1,126 @@
+// Compact constants (#14.3): every layout decodes to the exact bytes (NaN payloads, -0 and
+// denormals included), a pruned tensor's module shrinks with its zeros, int8 weights stay one
+// byte each, and the generated modules still match onnxruntime-node.
+import { gzipSync } from 'node:zlib';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, test } from 'vitest';
+import { encodeConstant, toPlanes, toSparse } from '../../../build/micro/constant-codec.ts';
+import { compileOnnxToModule } from '../../../build/micro/compile.ts';
+import { GraphBuilder } from '../../../build/onnx/builder.ts';
+import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
+import { Random } from './property-harness.ts';
+
+/** y = x · W (W [k, n]) with W in the given dtype (int8 through DequantizeLinear). */
+function matmulGraph(w: Float32Array | Int8Array, k: number, n: number): Uint8Array {
+  const g = new GraphBuilder('w');
+  g.input('x', 'float32', [1, k]);
+  if (w instanceof Int8Array) {
+    g.initializer('wq', { dtype: 'int8', dims: [k, n], data: w });
+    g.initializer('scale', { dtype: 'float32', dims: [], data: [0.02] });
+    g.initializer('zero', { dtype: 'int8', dims: [], data: [0] });
+    g.node('DequantizeLinear', ['wq', 'scale', 'zero'], ['W']);
+  } else {
+    g.initializer('W', { dtype: 'float32', dims: [k, n], data: w });
+  }
+  g.node('MatMul', ['x', 'W'], ['y']);
+  g.output('y', 'float32', [1, n]);
+  return new Uint8Array(g.encode(17));
+}
+
+function weights(r: Random, count: number, sparsity: number): Float32Array {
+  const w = new Float32Array(count);
+  for (let i = 0; i < count; i++) w[i] = r.next() < sparsity ? 0 : (r.next() * 2 - 1) * 0.5;
+  return w;
+}
+
+/** A graph returning its constant (Identity), so the module's decoded bytes can be compared exactly. */
+function identityGraph(w: Float32Array | Int8Array): Uint8Array {
+  const g = new GraphBuilder('c');
+  const dtype = w instanceof Int8Array ? 'int8' : 'float32';
+  g.input('x', 'float32', [1]);
+  g.initializer('W', { dtype, dims: [w.length], data: w });
+  g.node('Identity', ['W'], ['y']);
+  g.node('Identity', ['x'], ['z']);
+  g.output('y', dtype, [w.length]);
+  g.output('z', 'float32', [1]);
+  return new Uint8Array(g.encode(17));
+}
+
+describe('constant layouts', () => {
+  test('planes and sparse are permutations/subsets that keep every byte (special floats included)', () => {
+    const special = Float32Array.of(0, -0, NaN, Infinity, -Infinity, 1e-45, -3.4e38, 1, 0, 0, 2.5);
+    const bytes = new Uint8Array(special.buffer);
+    const planes = toPlanes(bytes, 4);
+    expect(planes.length).toBe(bytes.length);
+    expect([...planes].sort()).toEqual([...bytes].sort());
+    const sparse = toSparse(bytes, 4);
+    // +0 is zero bytes; -0 (sign bit) is not, so it survives.
+    expect(sparse.zeros).toBe(3);
+    expect(sparse.bytes.length).toBe(2 + (special.length - 3) * 4);
+  });
+
+  test('every layout decodes in the module to the exact bytes', async () => {
+    const r = new Random(5);
+    const cases: Array<[string, Float32Array | Int8Array]> = [
+      ['planes', weights(r, 4096, 0)],
+      ['sparse', Float32Array.from(weights(r, 4093, 0.7), (v, i) => (i === 7 ? -0 : i === 9 ? NaN : i === 11 ? 1e-44 : v))],
+      ['plain', Int8Array.from({ length: 5000 }, () => r.int(-128, 127))],
+      ['sparse', Int8Array.from({ length: 5001 }, () => (r.next() < 0.8 ? 0 : r.int(-128, 127)))],
+    ];
+    for (const [layout, w] of cases) {
+      const compiled = compileOnnxToModule(identityGraph(w), { name: layout });
+      expect(compiled.constantLayouts[layout as 'plain']).toBe(1);
+      const micro = await importMicroModule(compiled.source, layout);
+      const y = micro.run({ x: { dtype: 'float32', dims: [1], data: Float32Array.of(1) } }).y!.data as Float32Array | Int8Array;
+      expect(new Uint8Array(y.buffer, y.byteOffset, y.byteLength)).toEqual(new Uint8Array(w.buffer));
+    }
+  });
+
+  test('a 50 % pruned fp32 tensor travels sparse and its module gzips smaller than the dense one', async () => {
+    const r = new Random(3);
+    const dense = weights(r, 256 * 64, 0);
+    const pruned = weights(r, 256 * 64, 0.5);
+    const sizes: Record<string, number> = {};
+    for (const [label, w] of [['dense', dense], ['pruned', pruned]] as const) {
+      const compiled = compileOnnxToModule(matmulGraph(w, 256, 64), { name: label });
+      sizes[label] = gzipSync(compiled.source).length;
+      expect(compiled.constantLayouts[label === 'dense' ? 'planes' : 'sparse']).toBe(1);
+    }
+    expect(sizes.pruned!).toBeLessThan(sizes.dense! * 0.75);
+  });
+
+  test('int8 weights stay one byte each: the int8 module is under 0.35 x the fp32 one (gzip)', () => {
+    const r = new Random(4);
+    const w = weights(r, 256 * 64, 0);
+    const q = Int8Array.from(w, (v) => Math.round(v / 0.02));
+    const fp32 = gzipSync(compileOnnxToModule(matmulGraph(w, 256, 64), { name: 'f' }).source).length;
+    const int8 = gzipSync(compileOnnxToModule(matmulGraph(q, 256, 64), { name: 'q' }).source).length;
+    expect(int8).toBeLessThan(fp32 * 0.35);
+  });
+
+  for (const [label, sparsity, int8] of [['dense fp32', 0, false], ['pruned fp32', 0.6, false], ['pruned int8', 0.5, true], ['all zero', 1, false]] as const) {
+    test(`${label}: the module matches onnxruntime-node on 100 inputs`, async () => {
+      const r = new Random(label.length);
+      const [k, n] = [96, 33];
+      const wf = weights(r, k * n, sparsity);
+      const w = int8 ? Int8Array.from(wf, (v) => Math.round(v / 0.02)) : wf;
+      // Odd values the codec must keep bit-exact: -0 and a denormal among the weights.
+      if (!int8 && sparsity < 1) {
+        (w as Float32Array)[1] = -0;
+        (w as Float32Array)[2] = 1e-42;
+      }
+      const bytes = matmulGraph(w, k, n);
+      const micro = await importMicroModule(compileOnnxToModule(bytes, { name: label }).source, label);
+      // 'basic': with every optimisation ORT may fuse DequantizeLinear → MatMul into a kernel that quantizes x too.
+      const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+      let worst = 0;
+      for (let i = 0; i < 100; i++) {
+        const x = Float32Array.from({ length: k }, () => r.next() * 4 - 2);
+        const expected = (await session.run({ x: new ort.Tensor('float32', x, [1, k]) })).y!.data as Float32Array;
+        const got = micro.run({ x: { dtype: 'float32', dims: [1, k], data: x } }).y!.data as Float32Array;
+        for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(expected[j]! - got[j]!));
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5);
+    });
+  }
+});
