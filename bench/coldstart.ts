@@ -43,9 +43,10 @@ mkdirSync(work, { recursive: true });
 const REGIONAL_ENV = {
   EDGEINFER_REGIONAL: 'lambda',
   EDGEINFER_REGIONAL_ENDPOINT: 'http://127.0.0.1:9',
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  // The edge's own names (it reads no AWS_*: adapters/edge/edge-service.ts).
+  EDGEINFER_AWS_REGION: 'us-east-1',
+  EDGEINFER_AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  EDGEINFER_AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
   // Opens GET /_warm, which reports each model's load time after the first request.
   EDGEINFER_ADMIN_TOKEN: 'bench-admin-token',
 };
