@@ -16,7 +16,9 @@ import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
 import { EngineRegistry } from '../core/engine/registry.ts';
 import { firstWarmupRequest, loadModel } from '../core/serving/loaded-model.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
+import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
+import { preprocessorModulesFor } from './preprocessors.ts';
 import { MicroCompileError } from './micro/errors.ts';
 import { readOrtWasmBinary } from '../adapters/node/ort-wasm-binary.ts';
 import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
@@ -41,6 +43,8 @@ export interface FunctionSpec {
   file: string;
   /** Models embedded (latest version of each). */
   models: readonly string[];
+  /** Models the function reads from files beside the bundle (latest version): their preprocessings are registered too. */
+  modelsFromFiles?: readonly string[];
   /** Engines the bundle carries; without "ort-web" no ORT code is bundled. */
   engines: ReadonlyArray<'micro' | 'ort-web'>;
   /** Entry source (an ES module); `baked` is the JSON of baked configuration, if any. */
@@ -211,7 +215,7 @@ async function writeGenerated(
   modelsRoot: string,
   budgetBytes: number,
   state: FunctionBuildState,
-): Promise<Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>> {
+): Promise<{ plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>; preprocessors: string[] }> {
   const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
@@ -220,6 +224,13 @@ async function writeGenerated(
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
+  // The preprocessings of the models this function serves (not those left to another function).
+  const declared: Array<{ model: string; preprocessing?: PreprocessingSpec | undefined }> = [];
+  for (const name of spec.modelsFromFiles ?? []) {
+    const version = latest.get(name);
+    if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
+    declared.push({ model: `${name}@${version}`, preprocessing: (await loadVerifiedModel(source, name, version)).manifest.preprocessing });
+  }
   const refuse = async (model: string, problem: string, sizes: { microGzip?: number; graph: Uint8Array }) =>
     new ModelServingError(target.name, spec.name, model, problem, await fixFor({ target: target.name, spec, ortElsewhere: target.ortElsewhere, tier: target.tier, ...(sizes.microGzip === undefined ? {} : { microGzip: sizes.microGzip }), graphGzip: gzipSync(sizes.graph, { level: 9 }).length }));
   for (const [index, name] of modelNames.entries()) {
@@ -300,6 +311,7 @@ async function writeGenerated(
     generated.push(modelFile);
     modelImports.push(`import f${index} from './${modelFile}';`);
     plans.push({ model: label, engine, ...(microSkipped ? { microSkipped } : {}), embedded, generated });
+    declared.push({ model: label, preprocessing: manifest.preprocessing });
   }
   await writeFile(
     join(dir, 'models.generated.mjs'),
@@ -309,7 +321,7 @@ async function writeGenerated(
     join(dir, 'micro.generated.mjs'),
     `${microImports.join('\n')}\nexport const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
-  return plans;
+  return { plans, preprocessors: preprocessorModulesFor(declared) };
 }
 
 // Groups the bundle's inputs: node_modules packages by name, generated modules, repository folders.
@@ -379,7 +391,11 @@ async function microInferenceMs(modelsRoot: string, name: string, version: strin
   const module = await importMicroModule(source, `${name}-${version}-cpu`);
   const registry = new EngineRegistry();
   registry.register('micro', async () => createMicroEngine({ compile: async () => module }));
-  const model = await loadModel(new FsModelSource(modelsRoot), name, version, registry, []);
+  const models = new FsModelSource(modelsRoot);
+  // The build process serves the model's preprocessing too, as the bundle does.
+  const { manifest } = await loadVerifiedModel(models, name, version);
+  for (const module of preprocessorModulesFor([{ model: `${name}@${version}`, preprocessing: manifest.preprocessing }])) await import(join(REPO_ROOT, module));
+  const model = await loadModel(models, name, version, registry, []);
   try {
     const { feeds } = await model.assemble(firstWarmupRequest(model), { offline: true });
     const samples: number[] = [];
@@ -415,14 +431,15 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
     const { tier: budgetTier } = tierOf(spec.budget, options.tier);
-    const plans = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
+    const { plans, preprocessors } = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
       repo: (path) => JSON.stringify(join(REPO_ROOT, path)),
     };
     const result = await build({
-      stdin: { contents: spec.entry(imports), resolveDir: REPO_ROOT, loader: 'ts', sourcefile: `${spec.name}-entry.ts` },
+      // The preprocessings the served models declare register themselves on import (before the entry runs).
+      stdin: { contents: `${preprocessors.map((m) => `import ${imports.repo(m)};\n`).join('')}${spec.entry(imports)}`, resolveDir: REPO_ROOT, loader: 'ts', sourcefile: `${spec.name}-entry.ts` },
       bundle: true,
       format: 'esm',
       platform: spec.platform ?? 'browser',

@@ -102,6 +102,7 @@ export const regionalTarget: BuildTarget = {
       name: 'regional',
       file: 'index.mjs',
       models: [],
+      modelsFromFiles: served,
       engines: [],
       budget: 'regional',
       zip: true,

@@ -1,0 +1,197 @@
+// A model behind a Hugging Face tokenizer.json, served by built edge artifacts: the build
+// registers hf-tokenizer because the embedded model declares it (and embeds its tokenizer.json),
+// a build of email-hash models carries none of @huggingface/tokenizers. The temp repository's
+// graph (written here) echoes the ids and mask it was fed and scores them (masked embedding sum
+// times a weight matrix), so the test sees what the model saw:
+//   vercel   the Vercel function in edge-runtime (micro)
+//   netlify  the Netlify edge function in Deno (micro), where a deno binary is present
+// ids and mask equal the library's own encoding; the scores equal onnxruntime-node's run of
+// the same .onnx on those ids within 1e-5.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from '@huggingface/tokenizers';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denoBinary } from '../../build/deno-binary.ts';
+import { GraphBuilder } from '../../build/onnx/builder.ts';
+import { buildTarget, bundleTargetFunctions, REPO_ROOT } from '../../build/pipeline.ts';
+import { UnservedPreprocessingError } from '../../build/preprocessors.ts';
+import { netlifyTarget } from '../../build/targets/netlify.ts';
+import { vercelTarget } from '../../build/targets/vercel.ts';
+import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
+import { seededRandom } from '../../models/training/prng.ts';
+import { smallTokenizerJson } from '../helpers/small-tokenizer.ts';
+
+const DENO = denoBinary();
+if (!DENO) console.warn('SKIPPING the Netlify part of the tokenizer artifact test: no deno binary');
+
+const TOKENIZER = smallTokenizerJson();
+const VOCAB = Object.keys((TOKENIZER.model as { vocab: Record<string, number> }).vocab).length;
+const MAX_LENGTH = 16;
+const DIM = 4;
+const MODEL = 'tok_scorer';
+const TEXTS = ['Hello, World!', 'the edge model serves unknown text.', 'FREE prize now!!! playing'];
+
+const work = mkdtempSync(join(tmpdir(), 'edgeinfer-tok-artifacts-'));
+const repo = join(work, 'models');
+let graph: Uint8Array;
+let session: ort.InferenceSession;
+
+/** The graph: input_ids, attention_mask [1,16] int64 → ids_f, mask_f (echoes) and scores [1,2]. */
+function writeTokenizerModel(version: string, preprocessing: { id: string; version: number }): void {
+  const rand = seededRandom(4242);
+  const g = new GraphBuilder(MODEL);
+  g.input('input_ids', 'int64', [1, MAX_LENGTH]);
+  g.input('attention_mask', 'int64', [1, MAX_LENGTH]);
+  g.initializer('E', { dtype: 'float32', dims: [VOCAB, DIM], data: Float32Array.from({ length: VOCAB * DIM }, () => rand() * 2 - 1) });
+  g.initializer('W', { dtype: 'float32', dims: [DIM, 2], data: Float32Array.from({ length: DIM * 2 }, () => rand() * 2 - 1) });
+  g.initializer('axis2', { dtype: 'int64', dims: [1], data: new BigInt64Array([2n]) });
+  g.initializer('axis1', { dtype: 'int64', dims: [1], data: new BigInt64Array([1n]) });
+  g.node('Cast', ['input_ids'], ['ids_f'], { to: { int: 1 } });
+  g.node('Cast', ['attention_mask'], ['mask_f'], { to: { int: 1 } });
+  const [mask3] = g.node('Unsqueeze', ['mask_f', 'axis2']);
+  const [emb] = g.node('Gather', ['E', 'input_ids'], 1, { axis: { int: 0 } });
+  const [masked] = g.node('Mul', [emb!, mask3!]);
+  const [pooled] = g.node('ReduceSum', [masked!, 'axis1'], 1, { keepdims: { int: 0 } });
+  g.node('MatMul', [pooled!, 'W'], ['scores']);
+  g.output('ids_f', 'float32', [1, MAX_LENGTH]);
+  g.output('mask_f', 'float32', [1, MAX_LENGTH]);
+  g.output('scores', 'float32', [1, 2]);
+  graph = g.encode(17);
+  const dir = join(repo, MODEL, version);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.onnx'), graph);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
+  writeFileSync(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      name: MODEL, version, file: 'model.onnx', engine: 'auto', role: 'edge',
+      sha256: createHash('sha256').update(graph).digest('hex'),
+      inputs: [
+        { name: 'input_ids', dtype: 'int64', shape: [1, MAX_LENGTH], source: 'text', text: 'input_ids' },
+        { name: 'attention_mask', dtype: 'int64', shape: [1, MAX_LENGTH], source: 'text', text: 'attention_mask' },
+      ],
+      outputs: [{ name: 'ids_f', dtype: 'float32', shape: [1, MAX_LENGTH] }, { name: 'mask_f', dtype: 'float32', shape: [1, MAX_LENGTH] }, { name: 'scores', dtype: 'float32', shape: [1, 2] }],
+      preprocessing: { ...preprocessing, params: { file: 'tokenizer.json', maxLength: MAX_LENGTH, padding: 'max_length', truncation: true } },
+      output: { kind: 'raw' },
+    }),
+  );
+}
+
+type Post = (body: unknown) => Promise<{ status: number; answer: Record<string, any> }>;
+const posts: Array<{ name: string; post: Post; close: () => Promise<void> }> = [];
+
+async function startVercel(): Promise<Post> {
+  const outDir = join(work, 'vercel/.vercel/output');
+  await buildTarget(vercelTarget, { outDir, modelsRoot: repo });
+  const runtime = startVercelEdgeRuntime(await bundleVercelFunctionScript(join(outDir, 'functions/edgeinfer.func/index.js')), { env: { EDGEINFER_RATE_LIMIT: 'off' } });
+  return async (body) => {
+    const response = await runtime.dispatchFetch('https://edgeinfer.vercel.test/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await response.waitUntil();
+    return { status: response.status, answer: (await response.json()) as Record<string, any> };
+  };
+}
+
+async function startNetlify(): Promise<{ post: Post; close: () => Promise<void> }> {
+  const out = join(work, 'netlify/.netlify/v1');
+  await buildTarget(netlifyTarget, { outDir: out, modelsRoot: repo });
+  const serve = fileURLToPath(new URL('./netlify/deno-serve.mjs', import.meta.url));
+  const child: ChildProcess = spawn(DENO!, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], {
+    env: { ...process.env, EDGEINFER_RATE_LIMIT: 'off', DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deno did not start in 60 s: ${stderr}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      const match = /listening (\d+)/.exec(d.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`deno exited with ${code}: ${stderr}`)));
+  });
+  return {
+    post: async (body) => {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, answer: (await response.json()) as Record<string, any> };
+    },
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+beforeAll(async () => {
+  writeTokenizerModel('1', { id: 'hf-tokenizer', version: 1 });
+  session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
+  posts.push({ name: 'vercel (edge-runtime)', post: await startVercel(), close: async () => {} });
+  if (DENO) posts.push({ name: 'netlify (Deno)', ...(await startNetlify()) });
+}, 240_000);
+
+afterAll(async () => {
+  for (const p of posts) await p.close();
+  await session?.release();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('edge artifacts serving a Hugging Face tokenizer model', () => {
+  it('the ids the graph saw equal the library encoding; its scores equal onnxruntime-node on those ids within 1e-5', async () => {
+    const library = new Tokenizer(TOKENIZER, {});
+    for (const { name, post } of posts) {
+      for (const text of TEXTS) {
+        const { status, answer } = await post({ model: MODEL, text });
+        expect(status, `${name}: ${JSON.stringify(answer)}`).toBe(200);
+        const own = library.encode(text).ids;
+        const ids = [...own, ...new Array<number>(MAX_LENGTH - own.length).fill(0)];
+        const mask = [...own.map(() => 1), ...new Array<number>(MAX_LENGTH - own.length).fill(0)];
+        expect(answer.outputs.ids_f.data, name).toEqual(ids);
+        expect(answer.outputs.mask_f.data, name).toEqual(mask);
+        const feeds = {
+          input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, MAX_LENGTH]),
+          attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [1, MAX_LENGTH]),
+        };
+        const expected = Array.from((await session.run(feeds)).scores!.data as Float32Array);
+        const got = answer.outputs.scores.data as number[];
+        expect(got).toHaveLength(2);
+        for (let i = 0; i < 2; i++) expect(Math.abs(got[i]! - expected[i]!), `${name} "${text}" score ${i}`).toBeLessThan(1e-5);
+      }
+      // Longer than maxLength: cut to 16 with [SEP] still last (truncation on).
+      const long = await post({ model: MODEL, text: 'hello world '.repeat(20) });
+      expect(long.status, name).toBe(200);
+      expect(long.answer.outputs.ids_f.data.at(-1), name).toBe(3);
+      // Bad input is a 400 naming the field.
+      const bad = await post({ model: MODEL, text: 42 });
+      expect(bad.status, name).toBe(400);
+      expect(JSON.stringify(bad.answer), name).toMatch(/text/);
+    }
+  });
+
+  it('only a build whose models declare hf-tokenizer carries @huggingface/tokenizers (and the tokenizer.json)', async () => {
+    const [withTokenizer] = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {}, modelsRoot: repo });
+    expect(withTokenizer!.composition.map((c) => c.source)).toContain('@huggingface/tokenizers');
+    expect(withTokenizer!.models[0]!.embedded).toContain(`${MODEL}/1/tokenizer.json`);
+    const [spam] = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {}, modelsRoot: join(REPO_ROOT, 'models') });
+    expect(spam!.composition.map((c) => c.source)).not.toContain('@huggingface/tokenizers');
+  }, 120_000);
+
+  it('refuses a build whose model declares a preprocessing no module serves, naming the model', async () => {
+    writeTokenizerModel('2', { id: 'sentencepiece', version: 3 });
+    try {
+      const error = await buildTarget(vercelTarget, { outDir: join(work, 'refused'), modelsRoot: repo }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnservedPreprocessingError);
+      expect((error as Error).message).toMatch(new RegExp(`${MODEL}@2 declares preprocessing sentencepiece@3, which no build serves`));
+    } finally {
+      rmSync(join(repo, MODEL, '2'), { recursive: true, force: true });
+    }
+  }, 120_000);
+});
