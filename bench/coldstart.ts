@@ -43,7 +43,7 @@ mkdirSync(work, { recursive: true });
 const REGIONAL_ENV = {
   EDGEINFER_REGIONAL: 'lambda',
   EDGEINFER_REGIONAL_ENDPOINT: 'http://127.0.0.1:9',
-  // The edge's own names (it reads no AWS_*: adapters/edge/edge-service.ts).
+  // The edge reads its AWS credentials under names of its own (adapters/edge/edge-service.ts).
   EDGEINFER_AWS_REGION: 'us-east-1',
   EDGEINFER_AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
   EDGEINFER_AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',

@@ -182,6 +182,9 @@ describe('edge artifacts serving a Hugging Face tokenizer model', () => {
     expect(withTokenizer!.models[0]!.embedded).toContain(`${MODEL}/1/tokenizer.json`);
     const [spam] = await bundleTargetFunctions(vercelTarget, { tier: 'hobby', baked: {}, modelsRoot: join(REPO_ROOT, 'models') });
     expect(spam!.composition.map((c) => c.source)).not.toContain('@huggingface/tokenizers');
+    // Printed for the closing note (not asserted): what the tokenizer costs a Vercel bundle.
+    const library = withTokenizer!.composition.find((c) => c.source === '@huggingface/tokenizers')!.bytes;
+    console.log(`vercel micro: tokenizer model build ${withTokenizer!.size.gzipBytes} B gzip (@huggingface/tokenizers ${library} B minified, tokenizer.json + graph ${withTokenizer!.models[0]!.gzipBytes} B gzip); spam/flights build ${spam!.size.gzipBytes} B gzip`);
   }, 120_000);
 
   it('refuses a build whose model declares a preprocessing no module serves, naming the model', async () => {
