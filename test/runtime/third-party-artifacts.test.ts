@@ -11,11 +11,11 @@
 // every output equals onnxruntime-node's run of the same .onnx within 1e-5 where the artifact
 // runs ORT, within 1e-4 of the output's scale where the micro engine's float order differs
 // (its sums run in another order; melspectrogram's outputs reach ~1e2, so the bound is relative).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/
 import { seededRandom } from '../../models/training/prng.ts';
 import { binaryInferRequest, bytesOf, readV2Answer, type V2Answer } from '../helpers/kserve-binary.ts';
 import { OPENWAKEWORD_MODELS } from '../helpers/third-party-repo.ts';
+import { startDenoEdgeFunction } from './netlify/deno-process.ts';
 
 // Two rows of the embedding model's input are 4,864 floats: about 100 KB as JSON numbers, over the
 // 64 KB default body limit (as binary data, 19 KB). A deployment serving such models raises it.
@@ -106,36 +107,15 @@ async function startVercel(name: string, tier: string, models: string[]): Promis
 async function startNetlify(): Promise<Artifact> {
   const out = join(work, 'netlify/.netlify/v1');
   await buildTarget(netlifyTarget, { outDir: out, modelsRoot: repo });
-  const serve = fileURLToPath(new URL('./netlify/deno-serve.mjs', import.meta.url));
-  const child: ChildProcess = spawn(DENO!, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], {
-    env: { ...process.env, EDGEINFER_RATE_LIMIT: 'off', ...BODY_LIMIT, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deno did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      const match = /listening (\d+)/.exec(d.toString());
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`deno exited with ${code}: ${stderr}`)));
-  });
+  const deno = await startDenoEdgeFunction(DENO!, join(out, 'edge-functions/edgeinfer.js'), { EDGEINFER_RATE_LIMIT: 'off', ...BODY_LIMIT });
+  const port = deno.port;
   const models = ADDS.map((a) => a.name);
   return {
     name: 'netlify (Deno)',
     models,
     engines: Object.fromEntries(models.map((m) => [m, 'micro'])),
     fetch: (path, init) => fetch(`http://127.0.0.1:${port}${path}`, { method: init.method, headers: init.headers, ...(init.body ? { body: init.body } : {}) }),
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    close: deno.close,
   };
 }
 

@@ -8,12 +8,11 @@
 //   lambda-edge  the viewer-request zip (micro) in Node with CloudFront events
 // ids and mask equal the library's own encoding; the scores equal onnxruntime-node's run of
 // the same .onnx on those ids within 1e-5.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { unzipSync } from 'fflate';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
@@ -29,6 +28,7 @@ import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
 import { seededRandom } from '../../models/training/prng.ts';
 import { smallTokenizerJson } from '../helpers/small-tokenizer.ts';
+import { startDenoEdgeFunction } from './netlify/deno-process.ts';
 
 const DENO = denoBinary();
 if (!DENO) console.warn('SKIPPING the Netlify part of the tokenizer artifact test: no deno binary');
@@ -103,35 +103,14 @@ async function startVercel(): Promise<Post> {
 async function startNetlify(): Promise<{ post: Post; close: () => Promise<void> }> {
   const out = join(work, 'netlify/.netlify/v1');
   await buildTarget(netlifyTarget, { outDir: out, modelsRoot: repo });
-  const serve = fileURLToPath(new URL('./netlify/deno-serve.mjs', import.meta.url));
-  const child: ChildProcess = spawn(DENO!, ['run', '--allow-read', '--allow-net', '--allow-env', serve, join(out, 'edge-functions/edgeinfer.js')], {
-    env: { ...process.env, EDGEINFER_RATE_LIMIT: 'off', DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deno did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      const match = /listening (\d+)/.exec(d.toString());
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`deno exited with ${code}: ${stderr}`)));
-  });
+  const deno = await startDenoEdgeFunction(DENO!, join(out, 'edge-functions/edgeinfer.js'), { EDGEINFER_RATE_LIMIT: 'off' });
+  const port = deno.port;
   return {
     post: async (body) => {
       const response = await fetch(`http://127.0.0.1:${port}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: response.status, answer: (await response.json()) as Record<string, any> };
     },
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    close: deno.close,
   };
 }
 
