@@ -2,7 +2,7 @@
 // (`tm:{windowStart}`), one field per isolate holding its serialised window, expiring after
 // a day. Any reader fetches the windows it wants in one pipelined round trip and merges them
 // (sketches merge exactly; nothing is averaged). Upstash over REST, the same client as L2.
-import { Redis } from '@upstash/redis/cloudflare';
+import { lazyRedis } from '../upstash/lazy-redis.ts';
 
 /** The store telemetry flushes to and reads the fleet from. */
 export interface FleetStore {
@@ -29,7 +29,7 @@ export function createUpstashFleetStore(options: UpstashFleetStoreOptions): Flee
   const prefix = options.prefix ?? 'tm:';
   const ttl = options.ttlSeconds ?? 86_400;
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const redis = new Redis({
+  const client = lazyRedis({
     url: options.url,
     token: options.token,
     retry: false,
@@ -40,7 +40,7 @@ export function createUpstashFleetStore(options: UpstashFleetStoreOptions): Flee
   return {
     async write(isolateId, windows) {
       if (windows.length === 0) return;
-      const pipeline = redis.pipeline();
+      const pipeline = client().pipeline();
       for (const w of windows) {
         pipeline.hset(prefix + w.start, { [isolateId]: w.json });
         pipeline.expire(prefix + w.start, ttl);
@@ -49,7 +49,7 @@ export function createUpstashFleetStore(options: UpstashFleetStoreOptions): Flee
     },
     async read(windowStarts) {
       if (windowStarts.length === 0) return [];
-      const pipeline = redis.pipeline();
+      const pipeline = client().pipeline();
       for (const start of windowStarts) pipeline.hgetall(prefix + start);
       const replies = (await pipeline.exec()) as Array<Record<string, unknown> | null>;
       return replies.map((reply) => {
