@@ -1,14 +1,16 @@
 // What the regional function does, independent of where it runs: validate an Invoke
-// payload, load the named model version once, run it, answer a RegionalPrediction. The
+// payload, load the named model version once, run it through the model's own input assembly
+// (any text preprocessing, as /v1/predict), answer a RegionalPrediction. The
 // AWS Lambda handler (adapters/aws-lambda) and the in-process tier of `npm start` both
 // wrap this, so the two regional tiers answer identically.
 import type { EngineRegistry } from '../engine/registry.ts';
-import type { EngineName } from '../engine/types.ts';
+import type { EngineName, TensorMap } from '../engine/types.ts';
 import { HttpError } from '../http/errors.ts';
 import { latestVersions, type ModelSource } from '../model/repository.ts';
 import type { RegionalPrediction, RegionalRequest } from '../router/regional-tier.ts';
-import { requireIds, requireText } from '../serving/inputs.ts';
-import { loadModel, type LoadedModel } from '../serving/loaded-model.ts';
+import { requireIds, requireText, textFeedsOf } from '../serving/inputs.ts';
+import { loadModel, type ClassificationAnswer, type LoadedModel } from '../serving/loaded-model.ts';
+import { asTextInput } from '../serving/model-io.ts';
 
 /** Error types the regional function reports (Lambda's `errorType` is the error's name). */
 export type RegionalErrorType = 'InvalidRequest' | 'ModelNotFound' | 'ModelNotReady' | 'DeadlineExceeded' | 'InferenceFailed';
@@ -108,11 +110,11 @@ export function createRegionalPredictor(options: RegionalPredictorOptions): Regi
       if (Date.now() > request.deadlineMs) {
         throw new RegionalFunctionError('DeadlineExceeded', `deadline ${new Date(request.deadlineMs).toISOString()} passed before inference started`);
       }
-      const ids = toIds(request, model.model);
+      const feeds = await inputsOf(request, model.model);
       const tPre = performance.now();
       let result;
       try {
-        result = await model.model.classifyIds(ids);
+        result = classificationOf(model.model, await model.model.run(feeds));
       } catch (error) {
         throw new RegionalFunctionError('InferenceFailed', `${request.model}@${version}: inference failed: ${(error as Error).message}`);
       }
@@ -161,13 +163,41 @@ export function parseRegionalRequest(payload: unknown): RegionalRequest {
   return p as unknown as RegionalRequest;
 }
 
-function toIds(request: RegionalRequest, model: LoadedModel): Int32Array {
+/**
+ * Every graph input of the request: text goes through the model's own assembly (any text
+ * preprocessing: email-hash, a Hugging Face tokenizer, ...), as /v1/predict does; client ids
+ * only where one preprocessing makes the single text input from text alone (email-hash).
+ */
+async function inputsOf(request: RegionalRequest, model: LoadedModel): Promise<TensorMap> {
   try {
-    return request.text !== undefined ? model.preprocessor.toIds(request.text) : requireIds(request.ids, model);
+    if (request.text !== undefined) {
+      const { text } = request;
+      if (!model.signature.textInputs.length) throw new HttpError(400, 'invalid_request', `${label(model)} takes no text`);
+      // Text inputs are made once, through the route's own guard (a too-long text is a 400).
+      const assembled = await model.assemble({ text }, { deferText: true });
+      return { ...assembled.feeds, ...textFeedsOf(model, text) };
+    }
+    const first = model.signature.textInputs[0];
+    if (!first || !model.textPreprocessor?.toIds || model.signature.textInputs.length !== 1) {
+      throw new HttpError(400, 'invalid_request', `${label(model)} takes no client token ids; send "text"`);
+    }
+    const ids = requireIds(request.ids, model);
+    return { [first.name]: asTextInput({ dtype: 'int32', dims: [1, ids.length], data: ids }, first) };
   } catch (error) {
     if (error instanceof HttpError) throw new RegionalFunctionError('InvalidRequest', error.message);
     throw error;
   }
+}
+
+/** The classification answer of a run, read by model.json's output meaning (as the edge reads it). */
+function classificationOf(model: LoadedModel, outputs: TensorMap): ClassificationAnswer {
+  const answer = model.interpret(outputs);
+  if (answer.kind !== 'classification') throw new Error(`${label(model)} is not a classifier (output kind "${answer.kind}")`);
+  return answer;
+}
+
+function label(model: LoadedModel): string {
+  return `${model.manifest.name}@${model.manifest.version}`;
 }
 
 function round(ms: number): number {

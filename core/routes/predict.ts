@@ -21,7 +21,7 @@ import { HttpError } from '../http/errors.ts';
 import { JsonReply } from '../http/reply.ts';
 import { StageTimer } from '../http/timing.ts';
 import { assessConfidence } from '../router/confidence.ts';
-import { requireText } from '../serving/inputs.ts';
+import { requireText, textFeedsOf } from '../serving/inputs.ts';
 import type { AssembledInputs, LoadedModel } from '../serving/loaded-model.ts';
 import type { RawAnswer } from '../serving/model-io.ts';
 import type { RequestShape, ServiceContext } from '../service-context.ts';
@@ -254,17 +254,6 @@ async function runModel(model: LoadedModel, feeds: TensorMap): Promise<TensorMap
     if (error instanceof EngineError && error.code === 'run_failed') {
       throw new HttpError(400, 'invalid_request', `${model.manifest.name} could not run on these inputs: ${error.message.slice(0, 400)}`);
     }
-    throw error;
-  }
-}
-
-/** The text inputs for `text`; a text longer than the tokenizer may take (truncation off) is a 400. */
-function textFeedsOf(model: LoadedModel, text: string): TensorMap {
-  try {
-    return model.textFeeds(text);
-  } catch (error) {
-    // By name: a build carries the tokenizer's module only where it registers it.
-    if (error instanceof Error && error.name === 'TextTooLongError') throw new HttpError(400, 'invalid_request', `field "text": ${error.message}`);
     throw error;
   }
 }

@@ -5,6 +5,7 @@
 import { HttpError } from '../http/errors.ts';
 import type { EmailHashParams, PreprocessingSpec } from '../preprocess/index.ts';
 import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
+import type { TensorMap } from '../engine/types.ts';
 import type { LoadedModel } from './loaded-model.ts';
 
 /** Checks a `text` field and returns it. */
@@ -102,4 +103,15 @@ export function requireClientIds(ids: unknown, preprocessing: unknown, model: Lo
     }
   }
   return requireIds(ids, model);
+}
+
+/** The text inputs for `text` (any route: /v1/predict, the regional function); a text longer than the tokenizer may take (truncation off) is a 400. */
+export function textFeedsOf(model: LoadedModel, text: string): TensorMap {
+  try {
+    return model.textFeeds(text);
+  } catch (error) {
+    // By name: a build carries the tokenizer's module only where it registers it.
+    if (error instanceof Error && error.name === 'TextTooLongError') throw new HttpError(400, 'invalid_request', `field "text": ${error.message}`);
+    throw error;
+  }
 }

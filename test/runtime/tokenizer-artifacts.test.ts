@@ -1,24 +1,21 @@
 // A model behind a Hugging Face tokenizer.json, served by built edge artifacts: the build
 // registers hf-tokenizer because the embedded model declares it (and embeds its tokenizer.json),
 // a build of email-hash models carries none of @huggingface/tokenizers. The temp repository's
-// graph (written here) echoes the ids and mask it was fed and scores them (masked embedding sum
-// times a weight matrix), so the test sees what the model saw:
+// graph (test/helpers/tokenizer-model.ts) echoes the ids and mask it was fed and scores them
+// (masked embedding sum times a weight matrix), so the test sees what the model saw:
 //   vercel   the Vercel function in edge-runtime (micro)
 //   netlify  the Netlify edge function in Deno (micro), where a deno binary is present
 //   lambda-edge  the viewer-request zip (micro) in Node with CloudFront events
 // ids and mask equal the library's own encoding; the scores equal onnxruntime-node's run of
 // the same .onnx on those ids within 1e-5.
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { unzipSync } from 'fflate';
-import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denoBinary } from '../../build/deno-binary.ts';
-import { GraphBuilder } from '../../build/onnx/builder.ts';
 import { buildTarget, bundleTargetFunctions, REPO_ROOT } from '../../build/pipeline.ts';
 import { UnservedPreprocessingError } from '../../build/preprocessors.ts';
 import type { CloudFrontRequestEvent, CloudFrontResultResponse } from '../../adapters/lambda-edge/lambda-edge.ts';
@@ -26,17 +23,13 @@ import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
 import { netlifyTarget } from '../../build/targets/netlify.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
-import { seededRandom } from '../../models/training/prng.ts';
-import { smallTokenizerJson } from '../helpers/small-tokenizer.ts';
+import { libraryEncoding, TOKENIZER_MAX_LENGTH, writeTokenizerModel } from '../helpers/tokenizer-model.ts';
 import { startDenoEdgeFunction } from './netlify/deno-process.ts';
 
 const DENO = denoBinary();
 if (!DENO) console.warn('SKIPPING the Netlify part of the tokenizer artifact test: no deno binary');
 
-const TOKENIZER = smallTokenizerJson();
-const VOCAB = Object.keys((TOKENIZER.model as { vocab: Record<string, number> }).vocab).length;
-const MAX_LENGTH = 16;
-const DIM = 4;
+const MAX_LENGTH = TOKENIZER_MAX_LENGTH;
 const MODEL = 'tok_scorer';
 const TEXTS = ['Hello, World!', 'the edge model serves unknown text.', 'FREE prize now!!! playing'];
 
@@ -45,45 +38,8 @@ const repo = join(work, 'models');
 let graph: Uint8Array;
 let session: ort.InferenceSession;
 
-/** The graph: input_ids, attention_mask [1,16] int64 → ids_f, mask_f (echoes) and scores [1,2]. */
-function writeTokenizerModel(version: string, preprocessing: { id: string; version: number }): void {
-  const rand = seededRandom(4242);
-  const g = new GraphBuilder(MODEL);
-  g.input('input_ids', 'int64', [1, MAX_LENGTH]);
-  g.input('attention_mask', 'int64', [1, MAX_LENGTH]);
-  g.initializer('E', { dtype: 'float32', dims: [VOCAB, DIM], data: Float32Array.from({ length: VOCAB * DIM }, () => rand() * 2 - 1) });
-  g.initializer('W', { dtype: 'float32', dims: [DIM, 2], data: Float32Array.from({ length: DIM * 2 }, () => rand() * 2 - 1) });
-  g.initializer('axis2', { dtype: 'int64', dims: [1], data: new BigInt64Array([2n]) });
-  g.initializer('axis1', { dtype: 'int64', dims: [1], data: new BigInt64Array([1n]) });
-  g.node('Cast', ['input_ids'], ['ids_f'], { to: { int: 1 } });
-  g.node('Cast', ['attention_mask'], ['mask_f'], { to: { int: 1 } });
-  const [mask3] = g.node('Unsqueeze', ['mask_f', 'axis2']);
-  const [emb] = g.node('Gather', ['E', 'input_ids'], 1, { axis: { int: 0 } });
-  const [masked] = g.node('Mul', [emb!, mask3!]);
-  const [pooled] = g.node('ReduceSum', [masked!, 'axis1'], 1, { keepdims: { int: 0 } });
-  g.node('MatMul', [pooled!, 'W'], ['scores']);
-  g.output('ids_f', 'float32', [1, MAX_LENGTH]);
-  g.output('mask_f', 'float32', [1, MAX_LENGTH]);
-  g.output('scores', 'float32', [1, 2]);
-  graph = g.encode(17);
-  const dir = join(repo, MODEL, version);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.onnx'), graph);
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(TOKENIZER));
-  writeFileSync(
-    join(dir, 'model.json'),
-    JSON.stringify({
-      name: MODEL, version, file: 'model.onnx', engine: 'auto', role: 'edge',
-      sha256: createHash('sha256').update(graph).digest('hex'),
-      inputs: [
-        { name: 'input_ids', dtype: 'int64', shape: [1, MAX_LENGTH], source: 'text', text: 'input_ids' },
-        { name: 'attention_mask', dtype: 'int64', shape: [1, MAX_LENGTH], source: 'text', text: 'attention_mask' },
-      ],
-      outputs: [{ name: 'ids_f', dtype: 'float32', shape: [1, MAX_LENGTH] }, { name: 'mask_f', dtype: 'float32', shape: [1, MAX_LENGTH] }, { name: 'scores', dtype: 'float32', shape: [1, 2] }],
-      preprocessing: { ...preprocessing, params: { file: 'tokenizer.json', maxLength: MAX_LENGTH, padding: 'max_length', truncation: true } },
-      output: { kind: 'raw' },
-    }),
-  );
+function writeModel(version: string, preprocessing: { id: string; version: number }): void {
+  graph = writeTokenizerModel(repo, { name: MODEL, version, preprocessing });
 }
 
 type Post = (body: unknown) => Promise<{ status: number; answer: Record<string, any> }>;
@@ -143,7 +99,7 @@ async function startLambdaEdge(): Promise<Post> {
 }
 
 beforeAll(async () => {
-  writeTokenizerModel('1', { id: 'hf-tokenizer', version: 1 });
+  writeModel('1', { id: 'hf-tokenizer', version: 1 });
   session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   posts.push({ name: 'vercel (edge-runtime)', post: await startVercel(), close: async () => {} });
   posts.push({ name: 'lambda-edge viewer-request (Node)', post: await startLambdaEdge(), close: async () => {} });
@@ -158,14 +114,11 @@ afterAll(async () => {
 
 describe('edge artifacts serving a Hugging Face tokenizer model', () => {
   it('the ids the graph saw equal the library encoding; its scores equal onnxruntime-node on those ids within 1e-5', async () => {
-    const library = new Tokenizer(TOKENIZER, {});
     for (const { name, post } of posts) {
       for (const text of TEXTS) {
         const { status, answer } = await post({ model: MODEL, text });
         expect(status, `${name}: ${JSON.stringify(answer)}`).toBe(200);
-        const own = library.encode(text).ids;
-        const ids = [...own, ...new Array<number>(MAX_LENGTH - own.length).fill(0)];
-        const mask = [...own.map(() => 1), ...new Array<number>(MAX_LENGTH - own.length).fill(0)];
+        const { ids, mask } = libraryEncoding(text);
         expect(answer.outputs.ids_f.data, name).toEqual(ids);
         expect(answer.outputs.mask_f.data, name).toEqual(mask);
         const feeds = {
@@ -200,7 +153,7 @@ describe('edge artifacts serving a Hugging Face tokenizer model', () => {
   }, 120_000);
 
   it('refuses a build whose model declares a preprocessing no module serves, naming the model', async () => {
-    writeTokenizerModel('2', { id: 'sentencepiece', version: 3 });
+    writeModel('2', { id: 'sentencepiece', version: 3 });
     try {
       const error = await buildTarget(vercelTarget, { outDir: join(work, 'refused'), modelsRoot: repo }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UnservedPreprocessingError);
