@@ -41,7 +41,7 @@ export interface CacheRequest<T> {
   compute: () => Promise<T>;
   /** False for results that must not be cached (e.g. a failed regional call). Default: all. */
   isCacheable?: (value: T) => boolean;
-  /** Checks a value read back from L2 (shape, model sha); false → treated as a miss. */
+  /** Checks a value found in L1 or read back from L2 (shape, model sha); false → treated as a miss. */
   isValid?: (value: unknown) => value is T;
   /** Overrides the cache's waitUntil for this request. */
   waitUntil?: WaitUntil;
@@ -122,7 +122,13 @@ export class TwoLevelCache {
   async getOrCompute<T>(request: CacheRequest<T>): Promise<CacheResult<T>> {
     this.#stats.lookups++;
     this.#countHotKey(request.key, request.waitUntil);
-    const cached = this.policy.mode !== 'off' ? this.l1.get(request.key) : undefined;
+    let cached = this.policy.mode !== 'off' ? this.l1.get(request.key) : undefined;
+    if (cached && request.isValid && !request.isValid(cached.value)) {
+      // L1 holds what this isolate checked or computed under the key; should anything else
+      // ever be there, it is dropped and the lookup goes on as a miss, never an answer.
+      this.l1.delete(request.key);
+      cached = undefined;
+    }
     if (cached) {
       this.#stats.l1Hits++;
       // The policy's reasoning is read only when someone asks for it: building it (a price

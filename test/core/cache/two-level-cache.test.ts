@@ -111,6 +111,19 @@ describe.skipIf(!hasRedis)('TwoLevelCache', () => {
     expect(junk.trace.l2).toBe('corrupt');
   });
 
+  it('a value in L1 that fails validation is dropped and the lookup goes on as a miss', async () => {
+    const key = await keyFor(SHA_A, 'l1-corrupt');
+    const cache = cacheWith('l1');
+    cache.l1.set(key, { value: { label: 'spam', sha: 'not-this-model' } }, 60_000, 64);
+    const isValid = (v: unknown): v is Answer => (v as Answer)?.sha === SHA_A;
+    const result = await cache.getOrCompute<Answer>({ key, tier: 'edge', ttlSeconds: 60, compute: async () => ({ label: 'ham', sha: SHA_A }), isValid });
+    expect(result.value).toEqual({ label: 'ham', sha: SHA_A });
+    expect(result.trace).toMatchObject({ level: null, l1: 'miss' });
+    // The computed answer replaced it: the next lookup is an L1 hit of the valid value.
+    const again = await cache.getOrCompute<Answer>({ key, tier: 'edge', ttlSeconds: 60, compute: async () => ({ label: 'other', sha: SHA_A }), isValid });
+    expect(again).toMatchObject({ value: { label: 'ham', sha: SHA_A }, trace: { level: 'l1' } });
+  });
+
   it('policies: off stores nothing; l1 never calls Redis; auto keeps cheap edge answers in L1 only', async () => {
     for (const mode of ['off', 'l1', 'auto'] as const) {
       const before = remote.stats().calls;
