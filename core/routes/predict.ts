@@ -134,18 +134,13 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
         tier: 'edge',
         ttlSeconds: manifest.cache.ttlSeconds,
         compute,
-        // A value of another shape, kind or labels under this key is a miss, never an answer.
+        // A value of another shape, kind or labels under this key (L1 or L2) is a miss, never an answer.
         isValid: facts.isValid,
         ...(context.waitUntil ? { waitUntil: context.waitUntil } : {}),
       });
       edgeTrace = cached.trace;
       if (cached.trace.l2Ms > 0) timer.record('cacheL2', cached.trace.l2Ms);
-      if (cached.trace.level === 'l1' && !facts.isValid(cached.value)) {
-        // L1 holds what this isolate checked or computed under the key; should anything else
-        // ever be there, it is a miss answered by the model, never a 500.
-        answer = await compute();
-        edgeTrace = { ...cached.trace, level: null, l1: 'miss' };
-      } else answer = cached.value;
+      answer = cached.value;
     } else {
       answer = await compute();
     }
@@ -162,14 +157,14 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   let answer: PredictResponse;
   if (!route || !cascades) {
     const result = await runEdge();
-    answer = edgeAnswer(manifest.output.kind, result.answer, identity);
+    answer = edgeAnswer(result.answer, identity);
   } else if (text === undefined) {
     // Ids only: the regional model reads its own preprocessing of the raw text, which the
     // edge ids cannot give back. A confident edge answer stands; otherwise the answer says
     // text_required and the client decides whether the text may leave the device.
     const result = await runEdge();
     const { confident } = assessConfidence(result.probabilities, route.router.policy.confidence);
-    answer = edgeAnswer('classification', result.answer, identity);
+    answer = edgeAnswer(result.answer, identity);
     if (!confident) Object.assign(answer, { degraded: true, reason: 'text_required' });
   } else if (regionalInL1) {
     // The regional answer is already in L1: no model runs, no call, no Redis.
@@ -193,7 +188,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     if (routed.tier === 'regional') {
       answer = { kind: 'classification', label: routed.regional.label, scores: routed.regional.scores, model: routed.regional.model, tier: 'regional', degraded: false, cached: false, timings: {} };
     } else {
-      answer = edgeAnswer('classification', routed.edge.answer, identity);
+      answer = edgeAnswer(routed.edge.answer, identity);
       if (routed.degraded) Object.assign(answer, { degraded: true, reason: routed.reason });
     }
     if (call) answer.escalation = { cause: call.cause, outcome: call.outcome, ms: Math.round(call.ms * 1000) / 1000 };
@@ -271,16 +266,16 @@ function toCached(model: LoadedModel, outputs: TensorMap): CachedAnswer {
   return { kind: 'raw', outputs: { ...answer.outputs } };
 }
 
-/** The JSON answer of the model the request named. */
-function edgeAnswer(kind: NonNullable<PredictResponse['kind']>, cached: CachedAnswer, model: PredictResponse['model']): PredictResponse {
+/** The JSON answer of the model the request named (its kind is the cached answer's). */
+function edgeAnswer(cached: CachedAnswer, model: PredictResponse['model']): PredictResponse {
   const base = { model, tier: 'edge' as const, degraded: false, cached: false, timings: {} };
   if ('scores' in cached) {
-    return { kind, label: cached.label, scores: cached.scores, ...(cached.batch ? { batch: cached.batch } : {}), ...base };
+    return { kind: 'classification', label: cached.label, scores: cached.scores, ...(cached.batch ? { batch: cached.batch } : {}), ...base };
   }
   if (cached.kind === 'regression') {
-    return { kind, ...(cached.value !== undefined ? { value: cached.value } : {}), values: cached.values, ...(cached.named ? { named: cached.named } : {}), ...base };
+    return { kind: 'regression', ...(cached.value !== undefined ? { value: cached.value } : {}), values: cached.values, ...(cached.named ? { named: cached.named } : {}), ...base };
   }
-  return { kind, outputs: cached.outputs, ...base };
+  return { kind: 'raw', outputs: cached.outputs, ...base };
 }
 
 // Request ids for the regional call and its logs when the client sent none: unique in this
