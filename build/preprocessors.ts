@@ -9,7 +9,7 @@ export const PREPROCESSOR_MODULES: Readonly<Record<string, string>> = {
 };
 
 /** Preprocessings every bundle serves without an extra module. */
-export const BUILT_IN_PREPROCESSINGS: readonly string[] = ['email-hash@1'];
+export const BUILT_IN_PREPROCESSINGS: readonly string[] = ['email-hash@1', 'email-hash@2'];
 
 /** A model whose preprocessing no module of this repository serves; the message names the model. */
 export class UnservedPreprocessingError extends Error {

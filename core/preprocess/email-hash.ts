@@ -1,10 +1,17 @@
 // Text → hashed token ids for fastText-style models. One implementation, shared by
 // training, the edge path, the regional path and the browser client, so the same input
 // gives the same ids everywhere. Pure web-standard code (TextEncoder only).
+// v1 hashes the text as written; v2 first normalises it (normalise.ts: NFKC, ignorables
+// removed, Latin lookalikes folded, lower case), so "ＦＲＥＥ" and "fr\u200Bee" are "free".
+import { normaliseText } from './normalise.ts';
 
 /** Identifier and version that travel in model.json; bump the version on any change to the output. */
 export const EMAIL_HASH_ID = 'email-hash';
-export const EMAIL_HASH_VERSION = 1;
+/** The newest version (what `npm run models` trains new models with). */
+export const EMAIL_HASH_VERSION = 2;
+/** Every version this code serves: a model declaring v1 keeps getting v1's exact ids. */
+export const EMAIL_HASH_VERSIONS: readonly EmailHashVersion[] = [1, 2];
+export type EmailHashVersion = 1 | 2;
 
 /** Knobs of the hashing preprocessor, stored per model in model.json. */
 export interface EmailHashParams {
@@ -53,6 +60,15 @@ const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[$€£!]/gu;
 /** Lower-cased word tokens; a few symbols that carry signal in spam ($, !) are kept as tokens. */
 export function words(text: string): string[] {
   return text.toLowerCase().match(WORD) ?? [];
+}
+
+// v2: combining marks left on non-Latin letters (Devanagari vowel signs, Cyrillic "й" kept
+// composed) belong to their word instead of splitting it.
+const WORD_V2 = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{M}]+)?|[$€£!]/gu;
+
+/** v2's word tokens: of the normalised text (normaliseText lower-cases). */
+export function normalisedWords(text: string): string[] {
+  return normaliseText(text).match(WORD_V2) ?? [];
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -143,13 +159,29 @@ function bodyPrefix(text: string, bodyStart: number, chars: number): string {
 }
 
 /**
+ * v2: the first `chars` characters of the *normalised* body. Invisible characters count for
+ * nothing, so 1,000 zero-width spaces before the spam do not push it out of the window: the
+ * raw window doubles until it holds `chars` normalised characters or the text ends (bounded
+ * by the request's body limit).
+ */
+function normalisedBodyPrefix(text: string, bodyStart: number, chars: number): string {
+  for (let window = 2 * chars + 2; ; window *= 2) {
+    const raw = text.slice(bodyStart, bodyStart + window);
+    const normalised = normaliseText(raw.replace(/\r\n/g, '\n'));
+    if (normalised.length >= chars || bodyStart + window >= text.length) return normalised.slice(0, chars);
+  }
+}
+
+/**
  * Turns raw message text into bucket ids: Subject and From words (prefixed by field),
  * extra header words, then body words from the first `bodyChars` characters, optional
  * word bigrams and character n-grams, then the end token. Truncated to `maxIds`.
+ * `version` 2 reads each field and the body window normalised (normaliseText).
  * Hashes are computed as tokens are formed and stop at the limit: no token strings are
  * built, and a long message costs no more than its first `maxIds` tokens.
  */
-export function emailToIds(text: string, params: EmailHashParams): Int32Array {
+export function emailToIds(text: string, params: EmailHashParams, version: EmailHashVersion = 1): Int32Array {
+  const tokens = version === 1 ? words : normalisedWords;
   const limit = params.maxIds - 1;
   const hashes = new Uint32Array(Math.max(0, limit));
   let count = 0;
@@ -180,15 +212,17 @@ export function emailToIds(text: string, params: EmailHashParams): Int32Array {
   if (limit > 0) {
     const scanned = scanHeaders(text);
     const headers = scanned?.headers;
-    const body = scanned ? bodyPrefix(text, scanned.bodyStart, params.bodyChars) : text.slice(0, params.bodyChars);
+    const start = scanned ? scanned.bodyStart : 0;
+    const body =
+      version === 1 ? (scanned ? bodyPrefix(text, start, params.bodyChars) : text.slice(0, params.bodyChars)) : normalisedBodyPrefix(text, start, params.bodyChars);
     const fill = () => {
-      if (!addField('s:', words(headers?.get('subject') ?? ''))) return;
-      if (!addField('f:', words(headers?.get('from') ?? ''))) return;
+      if (!addField('s:', tokens(headers?.get('subject') ?? ''))) return;
+      if (!addField('f:', tokens(headers?.get('from') ?? ''))) return;
       for (const name of params.extraHeaders) {
         const value = headers?.get(name);
-        if (value && !addField(`${name}:`, words(value))) return;
+        if (value && !addField(`${name}:`, tokens(value))) return;
       }
-      addField('', words(body));
+      addField('', tokens(body));
     };
     fill();
   }

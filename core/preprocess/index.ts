@@ -3,7 +3,7 @@
 // request's text into named tensors (its products), which the model's text inputs name:
 // email-hash produces "ids"; a tokenizer input_ids, attention_mask, token_type_ids.
 import type { Tensor } from '../engine/types.ts';
-import { EMAIL_HASH_ID, EMAIL_HASH_VERSION, emailToIds, validateEmailHashParams, type EmailHashParams } from './email-hash.ts';
+import { EMAIL_HASH_ID, EMAIL_HASH_VERSIONS, emailToIds, validateEmailHashParams, type EmailHashParams, type EmailHashVersion } from './email-hash.ts';
 
 export * from './email-hash.ts';
 
@@ -23,15 +23,16 @@ export interface Preprocessor {
 
 /** Builds the preprocessor a manifest asks for, or throws naming what this build supports. */
 export function createPreprocessor(spec: PreprocessingSpec): Preprocessor {
-  if (spec.id !== EMAIL_HASH_ID || spec.version !== EMAIL_HASH_VERSION) {
+  const version = spec.version as EmailHashVersion;
+  if (spec.id !== EMAIL_HASH_ID || !EMAIL_HASH_VERSIONS.includes(version)) {
     throw new Error(
-      `unsupported preprocessing ${spec.id}@${spec.version}; this build serves ${EMAIL_HASH_ID}@${EMAIL_HASH_VERSION}`,
+      `unsupported preprocessing ${spec.id}@${spec.version}; this build serves ${EMAIL_HASH_VERSIONS.map((v) => `${EMAIL_HASH_ID}@${v}`).join(', ')}`,
     );
   }
   const problem = validateEmailHashParams(spec.params);
   if (problem) throw new Error(`preprocessing ${spec.id}@${spec.version}: ${problem}`);
   const params = spec.params as EmailHashParams;
-  return { id: spec.id, version: spec.version, toIds: (text) => emailToIds(text, params) };
+  return { id: spec.id, version, toIds: (text) => emailToIds(text, params, version) };
 }
 
 /**
@@ -80,7 +81,7 @@ export async function createTextPreprocessor(spec: PreprocessingSpec, context: P
   return factory(spec, context);
 }
 
-registerTextPreprocessor(EMAIL_HASH_ID, EMAIL_HASH_VERSION, (spec) => {
+const emailHashFactory: TextPreprocessorFactory = (spec) => {
   const { toIds } = createPreprocessor(spec);
   return {
     id: spec.id,
@@ -92,4 +93,5 @@ registerTextPreprocessor(EMAIL_HASH_ID, EMAIL_HASH_VERSION, (spec) => {
     },
     toIds,
   };
-});
+};
+for (const version of EMAIL_HASH_VERSIONS) registerTextPreprocessor(EMAIL_HASH_ID, version, emailHashFactory);

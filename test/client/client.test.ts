@@ -146,10 +146,10 @@ describe('edgeinfer/client', () => {
 
   it('refuses a compiled module from another model, a stale preprocessing (409) and empty text', async () => {
     expect(() => lib.createLocalModel({ ...bundled.manifest, sha256: 'ab'.repeat(32) }, bundled.module)).toThrow(/rebuild the client bundle/);
-    const stale = lib.createClient({ endpoint: server.url, preprocessing: { ...edge.manifest.preprocessing!, version: 2 } });
-    // This build has no v2 email-hash: the client refuses to make ids it cannot make.
-    await expect(stale.predict('hello')).rejects.toThrow(/unsupported preprocessing email-hash@2/);
-    const error = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1], preprocessing: { id: 'email-hash', version: 2 } }) });
+    const stale = lib.createClient({ endpoint: server.url, preprocessing: { ...edge.manifest.preprocessing!, version: 3 } });
+    // This build has no v3 email-hash: the client refuses to make ids it cannot make.
+    await expect(stale.predict('hello')).rejects.toThrow(/unsupported preprocessing email-hash@3/);
+    const error = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1], preprocessing: { id: 'email-hash', version: 3 } }) });
     expect(error.status).toBe(409);
     const client = lib.createClient({ endpoint: server.url, model: 'spam-edge' });
     await expect(client.predict('   ')).rejects.toThrow(/non-empty string/);

@@ -73,6 +73,12 @@ describe('email-hash v1', () => {
     expect(Array.from(ids)).toEqual(['s:win', 'f:bob', 'hello', 'world', END_TOKEN].map((t) => fnv1a(t) % p.buckets));
   });
 
+  it('v1 reads the text as written: disguised copies of a word are other tokens (what v2 fixes)', () => {
+    const p: EmailHashParams = { buckets: 1 << 30, bodyChars: 1000, wordNgrams: 1, charNgrams: 0, extraHeaders: [], maxIds: 100 };
+    expect(emailToIds('ＦＲＥＥ', p)).not.toEqual(emailToIds('free', p));
+    expect(createPreprocessor({ id: 'email-hash', version: 1, params: p }).toIds('fr\u200Bee')).toEqual(emailToIds('fr\u200Bee', p));
+  });
+
   it('keeps parseMessage, used by feature jobs, as it was', () => {
     const parsed = parseMessage('From a\nSubject: x\r\nX-A: 1\n  2\n\r\nline1\r\nline2');
     expect(parsed.subject).toBe('x');
@@ -81,7 +87,7 @@ describe('email-hash v1', () => {
   });
 
   it('refuses a preprocessing id or version this build does not serve', () => {
-    expect(() => createPreprocessor({ id: 'email-hash', version: 2, params: SMALL })).toThrow(/serves email-hash@1/);
+    expect(() => createPreprocessor({ id: 'email-hash', version: 3, params: SMALL })).toThrow(/serves email-hash@1, email-hash@2/);
     expect(() => createPreprocessor({ id: 'email-hash', version: 1, params: { ...SMALL, buckets: 0 } })).toThrow(/buckets/);
   });
 });
