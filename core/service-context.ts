@@ -7,6 +7,7 @@ import { DEFAULT_CASCADE_CONFIG, type Cascade, type CascadeConfig } from './rout
 import type { ModelManifest } from './model/manifest.ts';
 import type { LoadedModel } from './serving/loaded-model.ts';
 import type { ModelStore } from './serving/model-store.ts';
+import { preprocessingFingerprint } from './preprocess/fingerprint.ts';
 import type { Telemetry } from './telemetry/telemetry.ts';
 import type { Rollout } from './rollout/rollout.ts';
 import type { RateLimitGate } from './ratelimit/rate-limit-gate.ts';
@@ -70,6 +71,12 @@ export interface ServiceContext {
   requireModel(name: string): Promise<LoadedModel>;
   /** A specific version (a rollout arm), loaded; 503 when it is missing or cannot be served. */
   requireModelVersion(name: string, version: string): Promise<LoadedModel>;
+  /**
+   * For token ids a client made itself: the newest version of `name` whose preprocessing is
+   * the one the client names ({id, version, fingerprint?}), loaded; undefined when the
+   * repository has none (the caller's model then refuses the ids with a 409).
+   */
+  modelForClientIds(name: string, sent: { id: string; version: number; fingerprint?: string }): Promise<LoadedModel | undefined>;
 }
 
 /** What a /v1/predict request sends, for choosing the default model. */
@@ -142,6 +149,13 @@ export function createServiceContext(
       // The rollout plan names a version the repository does not have: a deployment mistake, not the caller's.
       if (!model) throw new HttpError(503, 'model_not_ready', `the rollout of "${name}" routes to version ${version}, which is not in the model repository`, { 'retry-after': '30' });
       return model;
+    },
+    async modelForClientIds(name, sent) {
+      const version = await models.versionWithPreprocessing(
+        name,
+        (spec) => spec.id === sent.id && spec.version === sent.version && (sent.fingerprint === undefined || preprocessingFingerprint(spec) === sent.fingerprint),
+      );
+      return version === undefined ? undefined : this.requireModelVersion(name, version);
     },
   };
 }

@@ -20,6 +20,7 @@ import { rejectUnknownKeys, readJsonBody, requireObject } from '../http/body.ts'
 import { HttpError } from '../http/errors.ts';
 import { JsonReply } from '../http/reply.ts';
 import { StageTimer } from '../http/timing.ts';
+import { preprocessingFingerprint } from '../preprocess/fingerprint.ts';
 import { assessConfidence } from '../router/confidence.ts';
 import { requireText, textFeedsOf } from '../serving/inputs.ts';
 import type { AssembledInputs, LoadedModel } from '../serving/loaded-model.ts';
@@ -69,6 +70,21 @@ interface EdgeRun {
   probabilities: number[];
 }
 
+/**
+ * Ids made with another preprocessing than the chosen version's (a client not yet updated
+ * sends email-hash v1 ids while v2 serves): answered by the version of the same model whose
+ * preprocessing made them, when the repository has it; otherwise by the chosen one, which
+ * refuses them with a 409 telling the client to update (prepareRequest).
+ */
+async function modelForIds(service: ServiceContext, chosen: LoadedModel, preprocessing: unknown): Promise<LoadedModel> {
+  if (typeof preprocessing !== 'object' || preprocessing === null) return chosen;
+  const { id, version, fingerprint } = preprocessing as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof version !== 'number' || (fingerprint !== undefined && typeof fingerprint !== 'string')) return chosen;
+  const own = chosen.manifest.preprocessing;
+  if (!own || (own.id === id && own.version === version && (fingerprint === undefined || preprocessingFingerprint(own) === fingerprint))) return chosen;
+  return (await service.modelForClientIds(chosen.manifest.name, fingerprint === undefined ? { id, version } : { id, version, fingerprint })) ?? chosen;
+}
+
 /** Handles POST /v1/predict. */
 export async function handlePredict(request: CoreRequest, service: ServiceContext, context: RequestContext = {}): Promise<JsonReply> {
   const timer = new StageTimer();
@@ -88,7 +104,8 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
 
   // A rollout picks the version (sticky by the request's key header); otherwise the latest serves.
   const version = service.rollout?.versionFor(modelName, request, text);
-  const model = version === undefined ? await service.requireModel(modelName) : await service.requireModelVersion(modelName, version);
+  const chosen = version === undefined ? await service.requireModel(modelName) : await service.requireModelVersion(modelName, version);
+  const model = body.ids === undefined ? chosen : await modelForIds(service, chosen, body.preprocessing);
   const { manifest } = model;
   const identity = { name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
   const prepared = prepareRequest(model, text, body, fields);

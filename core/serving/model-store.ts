@@ -4,8 +4,9 @@
 import type { EngineRegistry } from '../engine/registry.ts';
 import type { EngineName } from '../engine/types.ts';
 import { parseManifest, type ModelManifest } from '../model/manifest.ts';
-import { latestVersions, type ModelSource } from '../model/repository.ts';
+import { compareVersions, latestVersions, type ModelSource } from '../model/repository.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
+import type { PreprocessingSpec } from '../preprocess/index.ts';
 import { loadModel, type LoadedModel } from './loaded-model.ts';
 
 /** Where a model stands. */
@@ -33,6 +34,8 @@ export class ModelStore {
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   /** Versions other than the latest (rollout arms), loaded on demand: `name@version` → model. */
   readonly #versions = new Map<string, Promise<LoadedModel | undefined>>();
+  /** Per model name: every version's preprocessing (read from its model.json once), newest first. */
+  readonly #preprocessings = new Map<string, Promise<Array<{ version: string; preprocessing: PreprocessingSpec }>>>();
 
   constructor(options: ModelStoreOptions) {
     this.#options = options;
@@ -116,6 +119,36 @@ export class ModelStore {
       this.#versions.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * The newest version of `name` whose preprocessing satisfies `matches`, or undefined. Reads
+   * the model.json of every version in the repository (once per name; a file that does not
+   * parse is skipped): ids made with an older version's preprocessing are answered by that
+   * version while the repository keeps it. An edge bundle embeds only the latest versions.
+   */
+  async versionWithPreprocessing(name: string, matches: (spec: PreprocessingSpec) => boolean): Promise<string | undefined> {
+    let pending = this.#preprocessings.get(name);
+    if (!pending) {
+      const { source } = this.#options;
+      pending = source.list().then(async (models) => {
+        const versions = [...(models.find((m) => m.name === name)?.versions ?? [])].sort(compareVersions).reverse();
+        const out: Array<{ version: string; preprocessing: PreprocessingSpec }> = [];
+        for (const version of versions) {
+          const path = `${name}/${version}/model.json`;
+          try {
+            const { preprocessing } = parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path));
+            if (preprocessing) out.push({ version, preprocessing });
+          } catch {
+            // reported when that version is loaded
+          }
+        }
+        return out;
+      });
+      pending.catch(() => {});
+      this.#preprocessings.set(name, pending);
+    }
+    return (await pending.catch(() => [])).find((v) => matches(v.preprocessing))?.version;
   }
 
   /** Loads every model in the catalog, one after another (bounded memory at cold start). */

@@ -4,30 +4,33 @@
 // two runs write byte-identical files.
 // Usage: npx tsx models/training/build-models.ts [--out DIR] (default: the repository's models/)
 //        [--prune=POINTS]: prune, then quantize the int8 model within POINTS of calibration accuracy
+//        [--only=NAME@VERSION,...]: build only these (default: every spec, v1 and v2 of both spam models)
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EMAIL_HASH_ID, EMAIL_HASH_VERSION } from '../../core/preprocess/index.ts';
+import { EMAIL_HASH_ID } from '../../core/preprocess/index.ts';
 import { parseManifest } from '../../core/model/manifest.ts';
 import { LABELS, loadSplits } from './dataset.ts';
 import { argmax, forward, type Example, type FastTextWeights } from './fasttext.ts';
-import { binaryMetrics, round, type BinaryMetrics } from './metrics.ts';
+import { binaryMetrics, rocAuc, round, type BinaryMetrics } from './metrics.ts';
 import { EMBEDDING_OUTPUT, exportFloatFastText, exportQuantizedFastText, IDS_INPUT, PROBABILITIES_OUTPUT } from './onnx-export.ts';
 import { probabilitiesWithOrt } from './ort-eval.ts';
 import { formatPruneTable, pruneBudgetFromArgs, pruneThenQuantize, pruningRecord, type PruneResult } from './prune.ts';
 import { dequantizeFastText, quantizeFastText } from './quantize.ts';
-import { EDGE_SPEC, REGIONAL_SPEC, type ModelSpec } from './specs.ts';
+import { SPAM_SPECS, type ModelSpec } from './specs.ts';
 import { headerlessExamples, toExamples, toTrainingExamples, trainFloatGraph } from './train-graphs.ts';
 
-const { values: args } = parseArgs({ options: { out: { type: 'string' }, prune: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, prune: { type: 'string' }, only: { type: 'string' } } });
 const PRUNE_BUDGET = args.prune === undefined ? undefined : pruneBudgetFromArgs([`--prune=${args.prune}`]);
 const MODELS_DIR = args.out ?? join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Predictions and the largest probability gap between the JS forward pass and ORT. */
 interface Evaluation {
   metrics: BinaryMetrics;
+  /** ROC AUC of the spam probability (onnxruntime's). */
+  auc: number;
   maxAbsDifference: number;
   disagreements: number;
 }
@@ -50,7 +53,11 @@ async function evaluate(bytes: Uint8Array, weights: FastTextWeights, examples: E
     viaOrt.map((p) => argmax(p)),
     examples.map((e) => e.label),
   );
-  return { metrics, maxAbsDifference, disagreements };
+  const auc = rocAuc(
+    viaOrt.map((p) => p[1] as number),
+    examples.map((e) => e.label),
+  );
+  return { metrics, auc, maxAbsDifference, disagreements };
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(2)} %`;
@@ -89,7 +96,7 @@ function keptCalibration(manifestPath: string, sha256: string): Calibration {
 async function buildModel(spec: ModelSpec): Promise<string[]> {
   const started = performance.now();
   const splits = loadSplits();
-  console.log(`\n== ${spec.name}@${spec.version}: preprocessing (${EMAIL_HASH_ID}@${EMAIL_HASH_VERSION})`);
+  console.log(`\n== ${spec.name}@${spec.version}: preprocessing (${EMAIL_HASH_ID}@${spec.preprocessingVersion})`);
   const train = toTrainingExamples(splits.train, spec);
   const calibration = toExamples(splits.calibration, spec);
   const test = toExamples(splits.test, spec);
@@ -107,10 +114,11 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   let served = fp32;
   let fp32Test: Evaluation | undefined;
   let pruning: PruneResult | undefined;
+  const pruneOptions = !spec.quantized ? undefined : PRUNE_BUDGET !== undefined ? { budgetPoints: PRUNE_BUDGET } : spec.prune;
   if (spec.quantized) {
-    if (PRUNE_BUDGET !== undefined) {
-      pruning = pruneThenQuantize(fp32, train, calibration, { budgetPoints: PRUNE_BUDGET }, spec.name);
-      console.log(`   prune, then quantize (calibration budget ${PRUNE_BUDGET} points):\n${formatPruneTable(pruning)}`);
+    if (pruneOptions) {
+      pruning = pruneThenQuantize(fp32, train, calibration, pruneOptions, spec.name);
+      console.log(`   prune, then quantize (calibration budget ${pruneOptions.budgetPoints} points):\n${formatPruneTable(pruning)}`);
     }
     const int8 = pruning ? pruning.quantized : quantizeFastText(fp32);
     served = dequantizeFastText(int8);
@@ -149,7 +157,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
     ],
     probabilitiesOutput: PROBABILITIES_OUTPUT,
     labels: [...LABELS],
-    preprocessing: { id: EMAIL_HASH_ID, version: EMAIL_HASH_VERSION, params: spec.preprocessing },
+    preprocessing: { id: EMAIL_HASH_ID, version: spec.preprocessingVersion, params: spec.preprocessing },
     engine: spec.engine,
     role: spec.role,
     cascade: { threshold: calibrated.threshold, ...(spec.cascadeTo ? { regional: spec.cascadeTo } : {}) },
@@ -159,6 +167,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
       testSize: m.size,
       testCorrect: m.correct,
       testAccuracy: round(m.accuracy, 4),
+      testAuc: round(testEval.auc, 5),
       testSpamPrecision: round(m.spamPrecision, 4),
       testSpamRecall: round(m.spamRecall, 4),
       testSpamF1: round(m.spamF1, 4),
@@ -174,7 +183,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
       weights: spec.quantized
         ? 'int8 symmetric: embedding per row, dense layers per output channel; biases fp32'
         : 'fp32',
-      ...(pruning && PRUNE_BUDGET !== undefined ? { pruning: pruningRecord(pruning, PRUNE_BUDGET, config.buckets) } : {}),
+      ...(pruning && pruneOptions ? { pruning: pruningRecord(pruning, pruneOptions.budgetPoints, config.buckets) } : {}),
       dim: config.dim,
       hidden: config.hidden,
       epochs: config.epochs,
@@ -198,7 +207,7 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
   writeFileSync(join(dir, 'model.json'), json);
 
   console.log(
-    `   test accuracy ${percent(m.accuracy)} (${m.correct}/${m.size}), spam P ${m.spamPrecision.toFixed(4)} R ${m.spamRecall.toFixed(4)} F1 ${m.spamF1.toFixed(4)}; ` +
+    `   test accuracy ${percent(m.accuracy)} (${m.correct}/${m.size}), AUC ${testEval.auc.toFixed(5)}, spam P ${m.spamPrecision.toFixed(4)} R ${m.spamRecall.toFixed(4)} F1 ${m.spamF1.toFixed(4)}; ` +
       `calibration ${percent(calibrationEval.metrics.accuracy)}`,
   );
   if (fp32Test) console.log(`   fp32 twin test accuracy ${percent(fp32Test.metrics.accuracy)}; int8 cost ${int8CostPoints} points`);
@@ -215,7 +224,10 @@ async function buildModel(spec: ModelSpec): Promise<string[]> {
 
 const started = performance.now();
 const problems: string[] = [];
-for (const spec of [EDGE_SPEC, REGIONAL_SPEC]) problems.push(...(await buildModel(spec)));
+const only = args.only?.split(',');
+const unknown = only?.filter((id) => !SPAM_SPECS.some((s) => `${s.name}@${s.version}` === id));
+if (unknown?.length) throw new Error(`--only: no spec ${unknown.join(', ')}; known: ${SPAM_SPECS.map((s) => `${s.name}@${s.version}`).join(', ')}`);
+for (const spec of SPAM_SPECS) if (!only || only.includes(`${spec.name}@${spec.version}`)) problems.push(...(await buildModel(spec)));
 console.log(`\nnpm run models: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (problems.length > 0) {
   for (const p of problems) console.error(`BAR MISSED: ${p}`);

@@ -36,3 +36,24 @@ export function round(value: number, decimals: number): number {
   const factor = 10 ** decimals;
   return Math.round(value * factor) / factor;
 }
+
+/**
+ * Area under the ROC curve of spam scores: the chance that a random spam message scores above
+ * a random ham one (ties count half). Threshold-free, so models on different preprocessings
+ * compare without calibrating either.
+ */
+export function rocAuc(spamScores: ArrayLike<number>, actual: ArrayLike<number>): number {
+  const order = Array.from({ length: actual.length }, (_, i) => i).sort((a, b) => (spamScores[a] as number) - (spamScores[b] as number));
+  let positives = 0;
+  let rankSum = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && spamScores[order[j + 1] as number] === spamScores[order[i] as number]) j++;
+    const midRank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (actual[order[k] as number] === 1) (positives++, (rankSum += midRank));
+    i = j + 1;
+  }
+  const negatives = actual.length - positives;
+  if (positives === 0 || negatives === 0) return Number.NaN;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}

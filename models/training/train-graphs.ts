@@ -7,12 +7,13 @@ import { parseMessage } from '../../core/preprocess/email-hash.ts';
 import { LABELS, loadSplits, type LabeledMessage } from './dataset.ts';
 import { trainFastText, type EpochReport, type Example, type FastTextConfig, type FastTextWeights } from './fasttext.ts';
 import { exportFloatFastText, exportQuantizedFastText } from './onnx-export.ts';
+import { pruneThenQuantize } from './prune.ts';
 import { quantizeFastText } from './quantize.ts';
 import type { ModelSpec } from './specs.ts';
 
 /** Messages → training examples with the spec's preprocessing (the serving code path). */
 export function toExamples(messages: LabeledMessage[], spec: ModelSpec): Example[] {
-  return messages.map((m) => ({ ids: emailToIds(m.text, spec.preprocessing), label: m.label }));
+  return messages.map((m) => ({ ids: emailToIds(m.text, spec.preprocessing, spec.preprocessingVersion), label: m.label }));
 }
 
 /**
@@ -29,9 +30,9 @@ export function toTrainingExamples(messages: LabeledMessage[], spec: ModelSpec):
   for (const m of messages) {
     const body = parseMessage(m.text).body.trim();
     if (body.length === 0) continue;
-    if (bodies) examples.push({ ids: emailToIds(body, spec.preprocessing), label: m.label });
+    if (bodies) examples.push({ ids: emailToIds(body, spec.preprocessing, spec.preprocessingVersion), label: m.label });
     const opening = openings ? openingOf(body, 200) : '';
-    if (opening.length > 0 && opening.length < body.length) examples.push({ ids: emailToIds(opening, spec.preprocessing), label: m.label });
+    if (opening.length > 0 && opening.length < body.length) examples.push({ ids: emailToIds(opening, spec.preprocessing, spec.preprocessingVersion), label: m.label });
   }
   return examples;
 }
@@ -45,7 +46,7 @@ export function headerlessExamples(messages: LabeledMessage[], spec: ModelSpec, 
   for (const m of messages) {
     const body = parseMessage(m.text).body.trim();
     if (body.length === 0) continue;
-    out.push({ ids: emailToIds(view === 'body' ? body : openingOf(body, 200), spec.preprocessing), label: m.label });
+    out.push({ ids: emailToIds(view === 'body' ? body : openingOf(body, 200), spec.preprocessing, spec.preprocessingVersion), label: m.label });
   }
   return out;
 }
@@ -79,10 +80,17 @@ export function trainFloatGraph(
 
 /**
  * Both graphs of a quantized spec exactly as `npm run models` builds them without --prune:
- * the fp32 twin and the int8 model it quantizes to (the one written to models/).
+ * the fp32 twin and the int8 model it quantizes to (the one written to models/). A spec that
+ * prunes (spec.prune) gives its pruned fp32 twin, as build-models.ts does.
  */
 export function trainQuantizedTwins(spec: ModelSpec): { fp32Bytes: Uint8Array; int8Bytes: Uint8Array } {
   if (!spec.quantized) throw new Error(`${spec.name}: not a quantized spec, it has no int8 twin`);
-  const { fp32, fp32Bytes } = trainFloatGraph(spec, toTrainingExamples(loadSplits().train, spec));
+  const splits = loadSplits();
+  const train = toTrainingExamples(splits.train, spec);
+  const { fp32, fp32Bytes } = trainFloatGraph(spec, train);
+  if (spec.prune) {
+    const pruned = pruneThenQuantize(fp32, train, toExamples(splits.calibration, spec), spec.prune, spec.name);
+    return { fp32Bytes: exportFloatFastText(pruned.prunedFp32, spec.name, { embeddingOutput: spec.embeddingOutput }), int8Bytes: pruned.bytes };
+  }
   return { fp32Bytes, int8Bytes: exportQuantizedFastText(quantizeFastText(fp32), spec.name) };
 }
