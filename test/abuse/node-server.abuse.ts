@@ -24,6 +24,7 @@ import { buildMicroModules } from '../../build/micro/build-modules.ts';
 import { GraphBuilder } from '../../build/onnx/builder.ts';
 import { REPO_ROOT } from '../../build/pipeline.ts';
 import { modelFingerprint } from '../../core/cache/model-identity.ts';
+import { preprocessingFingerprint } from '../../core/preprocess/fingerprint.ts';
 import { addressBucket } from '../../core/ratelimit/client-key.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import { buildQuantizedBagModel } from '../core/engine/quantized-bag-graph.ts';
@@ -294,8 +295,39 @@ describe('#17.8 and #17.10 crafted model repositories at build:micro (hostile-na
   });
 });
 
-describe('#17.9 text normalisation', () => {
-  it.todo('fullwidth / mathematical-bold / zero-width variants of a spam message classify like the message (not fixed yet)');
+describe('#17.9 text normalisation (normalise.test.ts, predict-ids.test.ts)', () => {
+  const spam = 'FREE VIAGRA!!! Claim your FREE prize now, click here to win $1000 CASH, limited offer, act now!';
+  const fullwidth = (t: string) => t.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).replace(/ /g, '\u3000');
+  const mathBold = (t: string) => t.replace(/[A-Za-z]/g, (c) => String.fromCodePoint((c <= 'Z' ? 0x1d400 - 65 : 0x1d41a - 97) + c.charCodeAt(0)));
+  const zeroWidth = (t: string) => t.replace(/(\w)(?=\w)/g, '$1\u200B');
+  const lookalikes = (t: string) => t.replace(/a/g, '\u0430').replace(/e/g, '\u0435').replace(/o/g, '\u043E').replace(/A/g, '\u0410');
+
+  it('fullwidth, mathematical-bold, zero-width-split and lookalike copies of a spam get spam (were ham 0.065 / 0.006 from spam-edge@1)', async () => {
+    const s = await server({ regional: { kind: 'in-process' } });
+    const plain = await predict(s.url, { text: spam, model: 'spam-edge' });
+    expect(plain.answer).toMatchObject({ label: 'spam', model: { name: 'spam-edge', version: '2' } });
+    for (const disguise of [fullwidth, mathBold, zeroWidth, lookalikes]) {
+      const text = disguise(spam);
+      expect(text).not.toBe(spam);
+      const { status, answer } = await predict(s.url, { text });
+      expect(status).toBe(200);
+      // The edge model sees the plain message's ids: the same answer, same tier.
+      expect(answer, disguise.name).toMatchObject({ label: 'spam', tier: plain.answer.tier, degraded: false });
+      expect(answer.scores.spam).toBe(plain.answer.scores.spam);
+    }
+  });
+
+  it('a client still sending email-hash v1 ids (with the v1 fingerprint) is answered by spam-edge@1', async () => {
+    const s = await server({ regional: { kind: 'none' } });
+    const v1 = await s.service.context.requireModelVersion('spam-edge', '1');
+    const preprocessing = { id: 'email-hash', version: 1, fingerprint: preprocessingFingerprint(v1.manifest.preprocessing!) };
+    const { status, answer } = await predict(s.url, { ids: Array.from(v1.preprocessor.toIds(spam)), preprocessing });
+    expect(status).toBe(200);
+    expect(answer).toMatchObject({ label: 'spam', model: { name: 'spam-edge', version: '1' } });
+    const stale = await predict(s.url, { ids: [1, 2], preprocessing: { ...preprocessing, fingerprint: '00000000' } });
+    expect(stale.status).toBe(409);
+    expect(stale.answer.error.code).toBe('preprocessing_mismatch');
+  });
 });
 
 describe('#17.11 dashboard sessions (dashboard-session.test.ts)', () => {
@@ -338,9 +370,10 @@ describe('#17.13–15 crafted repositories served by the node server (name-looku
   it('a model named "constructor" answers (was function_error); a symlinked graph and maxIds 2e8 are refused at load without paths, hashes or an 800 MB allocation', async () => {
     const root = mkdtempSync(join(tmpdir(), 'abuse-repo-'));
     const outside = mkdtempSync(join(tmpdir(), 'abuse-outside-'));
-    const spam = join(REPO_ROOT, 'models', 'spam-edge');
+    // Version 1 alone: each copy is one version, whose model.json the edit renames.
+    const spam = join(REPO_ROOT, 'models', 'spam-edge', '1');
     const edit = (name: string, change: (m: Record<string, any>) => Record<string, any>) => {
-      cpSync(spam, join(root, name), { recursive: true });
+      cpSync(spam, join(root, name, '1'), { recursive: true });
       const file = join(root, name, '1', 'model.json');
       const m = JSON.parse(readFileSync(file, 'utf8'));
       delete m.cascade?.regional;

@@ -44,14 +44,16 @@ describe('engine choice per model and function', () => {
     const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} });
     // The repository's models/ holds other edge models too (the flights example); this is about spam-edge.
     const spam = fn!.models.filter((m) => m.model.startsWith('spam-edge@'));
-    expect(spam).toEqual([expect.objectContaining({ model: 'spam-edge@1', engine: 'micro', embedded: ['spam-edge/1/model.json'] })]);
+    // Only the latest version (2, email-hash v2) is embedded: v1 stays in models/ for the node
+    // server's v1-ids clients, an edge answers them 409 (update the client).
+    expect(spam).toEqual([expect.objectContaining({ model: 'spam-edge@2', engine: 'micro', embedded: ['spam-edge/2/model.json'] })]);
     expect(spam[0]!.gzipBytes).toBeGreaterThan(50_000);
     const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('latin1');
     expect(bundle).not.toContain(onnxBase64Head);
     const lines: string[] = [];
     const outDir = mkdtempSync(join(tmpdir(), 'edgeinfer-netlify-'));
     await buildTarget(netlifyTarget, { outDir, log: (l) => lines.push(l) });
-    expect(lines.join('\n')).toMatch(/model spam-edge@1 in netlify\/edgeinfer: engine micro, [\d.]+ KB in the bundle, [\d.]+ KB gzip = [\d.]+% of the 20\.00 MB gzip budget/);
+    expect(lines.join('\n')).toMatch(/model spam-edge@2 in netlify\/edgeinfer: engine micro, [\d.]+ KB in the bundle, [\d.]+ KB gzip = [\d.]+% of the 20\.00 MB gzip budget/);
   });
 
   it('embeds the .onnx for a model ORT serves (engine "ort"), and says why micro was not used', async () => {

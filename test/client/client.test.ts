@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
+import { DEFAULT_CASCADE_CONFIG, edgeConfidencePolicy } from '../../core/router/cascade.ts';
+import { assessConfidence } from '../../core/router/confidence.ts';
 import { startLocalServer, type LocalServer } from '../../adapters/node/server.ts';
 import { buildClient, type ClientBuild } from '../../build/client/build-client.ts';
 import type * as ClientModule from '../../client/index.ts';
@@ -56,7 +57,7 @@ describe('edgeinfer/client', () => {
     for (const m of messages.slice(0, 20)) {
       const { ids, preprocessing } = await client.preprocess(m.text);
       expect(Array.from(ids)).toEqual(Array.from(edge.preprocessor.toIds(m.text)));
-      expect(preprocessing).toMatchObject({ id: 'email-hash', version: 1, fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/) });
+      expect(preprocessing).toMatchObject({ id: 'email-hash', version: 2, fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/) });
     }
     expect(requests).toEqual(['GET /v2/models/spam-edge']);
     let escalated = 0;
@@ -159,6 +160,36 @@ describe('edgeinfer/client', () => {
     await expect(unknown.predict('hello')).rejects.toMatchObject({ name: 'EdgeInferError', status: 404, code: 'model_not_found' });
   });
 
+  it('normalises as the server does (one implementation): disguised copies of a text make its ids, locally and in server mode', async () => {
+    const local = lib.createLocalModel(bundled.manifest, bundled.module);
+    const client = lib.createClient({ endpoint: server.url, model: 'spam-edge' });
+    // No header block: a disguised "Subject:" would be no header line, in either version.
+    const text = 'FREE money! Claim your prize now, click here';
+    const fullwidth = text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const zeroWidth = text.replace(/(\w)(?=\w)/g, '$1\u200B');
+    for (const disguised of [fullwidth, zeroWidth]) {
+      expect(Array.from(local.preprocessor.toIds(disguised))).toEqual(Array.from(edge.preprocessor.toIds(text)));
+      expect(Array.from((await client.preprocess(disguised)).ids)).toEqual(Array.from(edge.preprocessor.toIds(text)));
+    }
+  });
+
+  it('a client pinned to the previous preprocessing (email-hash v1) is answered by spam-edge@1', async () => {
+    const v1 = await server.service.context.requireModelVersion('spam-edge', '1');
+    const pinned = lib.createClient({ endpoint: server.url, model: 'spam-edge', preprocessing: v1.manifest.preprocessing! });
+    // One that v1 answers with confidence (else the client sends the text, and the regional model answers).
+    const policy = edgeConfidencePolicy(v1.manifest);
+    let confident: (typeof messages)[number] | undefined;
+    for (const m of messages) {
+      const { scores } = await v1.classifyIds(v1.preprocessor.toIds(m.text));
+      if (assessConfidence(v1.manifest.labels.map((l) => scores[l] as number), policy).confident) confident = m;
+      if (confident) break;
+    }
+    if (!confident) throw new Error('no test message v1 is confident about');
+    const answer = await pinned.predict(confident.text);
+    expect(answer.model).toMatchObject({ name: 'spam-edge', version: '1' });
+    expect(answer.scores).toEqual((await v1.classifyIds(v1.preprocessor.toIds(confident.text))).scores);
+  });
+
   it('bundle sizes: the client alone stays under 50 KB gzip', () => {
     expect(build.client.gzipBytes).toBeLessThan(50 * 1024);
     expect(build.clientWithModel.gzipBytes).toBeGreaterThan(build.model.gzipBytes);
@@ -166,8 +197,9 @@ describe('edgeinfer/client', () => {
 
   it('package.json exports edgeinfer/client as an ESM file Node can import', async () => {
     // The default output, where the exports map points (dist/client), and the default model:
-    // the only edge model that classifies text (flights-edge takes fields).
-    expect((await buildClient()).modelId).toBe('spam-edge@1');
+    // the only edge model that classifies text (flights-edge takes fields), at its newest version.
+    expect((await buildClient()).modelId).toBe(`spam-edge@${edge.manifest.version}`);
+    expect(edge.manifest.version).toBe('2');
     // Real Node resolution (self-reference through the exports map) of the built file.
     const out = execFileSync(
       process.execPath,

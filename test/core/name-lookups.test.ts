@@ -21,8 +21,9 @@ describe('a model named "constructor"', () => {
   let service: InferenceService;
   beforeAll(async () => {
     const root = mkdtempSync(join(tmpdir(), 'edgeinfer-constructor-'));
-    cpSync(join(MODELS, 'spam-edge'), join(root, 'constructor'), { recursive: true });
-    const path = join(root, 'constructor', '1', 'model.json');
+    // One version (the served one): every version folder would need renaming in its model.json.
+    cpSync(join(MODELS, 'spam-edge', '2'), join(root, 'constructor', '2'), { recursive: true });
+    const path = join(root, 'constructor', '2', 'model.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     // No regional model of its own: it answers at the edge.
     delete (manifest.cascade as Record<string, unknown> | undefined)?.regional;

@@ -16,7 +16,8 @@ describe('model:check', () => {
 
   it('measures every engine that runs a model and names the one chosen', async () => {
     const [check] = await checkModels(root, ['spam-edge'], 5);
-    expect(check!.model).toBe('spam-edge@1');
+    // The latest version of each model is what the server serves, and what model:check checks.
+    expect(check!.model).toBe('spam-edge@2');
     expect(check!.signature).toMatch(/^ids: int32\[1,-1\] .*→ probabilities: float32\[1,2\]; classification \[ham, spam\]$/);
     expect(check!.chosen).toBe('micro');
     expect(check!.engines.map((e) => [e.engine, e.ok])).toEqual([['micro', true], ['ort-node', true], ['ort-web', true]]);
@@ -34,7 +35,7 @@ describe('model:check', () => {
     expect(err).toEqual([]);
     const lines = out.join('\n').split('\n');
     expect(lines[0]).toMatch(/^model\s+signature\s+engine\s+load\+warmup ms\s+p50 ms\s+other engines$/);
-    expect(lines.find((l) => l.startsWith('spam-edge@1'))).toMatch(/micro\s+[\d.]+\s+[\d.]+\s+ort-node: runs too/);
+    expect(lines.find((l) => l.startsWith('spam-edge@2'))).toMatch(/micro\s+[\d.]+\s+[\d.]+\s+ort-node: runs too/);
     expect(lines.find((l) => l.startsWith('broken@1'))).toMatch(/NONE\s+.*broken\/1\/model\.json: .*not valid JSON/);
     expect(out.join('\n')).not.toMatch(/\n\s+at /);
   }, 120_000);

@@ -24,8 +24,9 @@ describe('email-hash params bounds', () => {
 
   it('a model.json with maxIds 2e8 is refused at load: 503 naming maxIds, and no request allocates for it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'edgeinfer-maxids-'));
-    cpSync(join(import.meta.dirname, '../../../models/spam-edge'), join(root, 'spam-edge'), { recursive: true });
-    const path = join(root, 'spam-edge', '1', 'model.json');
+    // The served (latest) version, so the edited model.json is the one requests load.
+    cpSync(join(import.meta.dirname, '../../../models/spam-edge/2'), join(root, 'spam-edge', '2'), { recursive: true });
+    const path = join(root, 'spam-edge', '2', 'model.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as { preprocessing: { params: Record<string, unknown> } };
     manifest.preprocessing.params.maxIds = 2e8;
     writeFileSync(path, JSON.stringify(manifest));

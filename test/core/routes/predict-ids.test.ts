@@ -1,6 +1,7 @@
 // /v1/predict with ids a client preprocessed itself ({ids, preprocessing}), on the example
 // models: same answer as the text, 409 for a preprocessing the model does not serve,
-// validation of the ids, text_required when the edge model is unsure, separate cache keys.
+// validation of the ids, text_required when the edge model is unsure, separate cache keys,
+// and ids of the previous preprocessing (email-hash v1) answered by the version made for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { createLocalService } from '../../../adapters/node/local-service.ts';
@@ -22,7 +23,8 @@ function post(body: unknown) {
   );
 }
 
-const PREPROCESSING = { id: 'email-hash', version: 1 };
+/** What the served (latest) spam-edge declares: email-hash v2. */
+const PREPROCESSING = { id: 'email-hash', version: 2 };
 
 beforeAll(async () => {
   // A generous regional budget: these tests are about what escalates, not about timing, and a loaded CI
@@ -50,7 +52,8 @@ describe('/v1/predict with client ids', () => {
     const ids = Array.from(edge.preprocessor.toIds(confidentText));
     const fromIds = (await (await post({ ids, preprocessing: PREPROCESSING })).json()) as Record<string, any>;
     const fromText = (await (await post({ text: confidentText })).json()) as Record<string, any>;
-    expect(fromIds).toMatchObject({ tier: 'edge', degraded: false, cached: false, model: { name: 'spam-edge', version: '1' } });
+    expect(edge.manifest.preprocessing).toMatchObject(PREPROCESSING);
+    expect(fromIds).toMatchObject({ tier: 'edge', degraded: false, cached: false, model: { name: 'spam-edge', version: edge.manifest.version } });
     expect(fromIds.label).toBe(fromText.label);
     expect(fromIds.scores).toEqual(fromText.scores);
     // The text request did not read the ids' entry (different key); no server preprocessing for ids.
@@ -72,15 +75,37 @@ describe('/v1/predict with client ids', () => {
 
   it('rejects a preprocessing id or version it does not serve with 409 naming the expected one', async () => {
     for (const preprocessing of [
-      { id: 'email-hash', version: 2 },
+      { id: 'email-hash', version: 3 },
       { id: 'word-piece', version: 1 },
+      // v1, but with params no version of spam-edge has: no version to route to.
+      { id: 'email-hash', version: 1, fingerprint: '00000000' },
     ]) {
       const response = await post({ ids: [1, 2, 3], preprocessing });
       expect(response.status).toBe(409);
       const { error } = (await response.json()) as { error: { code: string; message: string } };
       expect(error.code).toBe('preprocessing_mismatch');
-      expect(error.message).toContain('expects preprocessing email-hash v1');
+      expect(error.message).toContain(`spam-edge@${edge.manifest.version} expects preprocessing email-hash v2`);
     }
+  });
+
+  it('answers a client still on email-hash v1 with spam-edge@1 (its ids, its fingerprint), as that version answers its text', async () => {
+    const v1 = await service.context.requireModelVersion('spam-edge', '1');
+    expect(v1.manifest.preprocessing).toMatchObject({ id: 'email-hash', version: 1 });
+    // The client made its ids with v1's params, as an older client fetched them from GET /v2/models.
+    const sent = { id: 'email-hash', version: 1, fingerprint: preprocessingFingerprint(v1.manifest.preprocessing!) };
+    const ids = Array.from(v1.preprocessor.toIds(confidentText));
+    // Plain ASCII: v1 and v2 make the same ids here, so only the weights tell who answered.
+    const v2Scores = (await edge.classifyIds(new Int32Array(ids))).scores;
+    for (const preprocessing of [sent, { id: 'email-hash', version: 1 }]) {
+      const response = await post({ ids, preprocessing });
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as Record<string, any>;
+      expect(answer).toMatchObject({ tier: 'edge', model: { name: 'spam-edge', version: '1', sha256: v1.manifest.sha256 } });
+      expect(answer.scores).toEqual((await v1.classifyIds(new Int32Array(ids))).scores);
+      expect(answer.scores).not.toEqual(v2Scores);
+    }
+    // The latest version still answers plain requests.
+    expect(((await (await post({ text: confidentText })).json()) as Record<string, any>).model).toMatchObject({ name: 'spam-edge', version: edge.manifest.version });
   });
 
   it('checks the params fingerprint when the client sends one (same id and version, other buckets → 409)', async () => {
