@@ -3,6 +3,7 @@
 import type onnxProto from 'onnx-proto';
 import { decodeModel } from '../onnx/builder.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
+import { denseFromSparse, foldConstantConcats } from './sparse-initializers.ts';
 
 /**
  * Element types the micro engine computes with. int64 is held in Float64Array internally;
@@ -161,6 +162,15 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
   const opset = defaultOpset ? num(defaultOpset.version) : 1;
 
   const initializers = readInitializers(graph.initializer ?? []);
+  // Pruned weights (npm run prune) arrive as sparse initializers, large ones in blocks joined by a Concat.
+  for (const s of graph.sparseInitializer ?? []) {
+    const { name, tensor } = denseFromSparse(s, currentLimits);
+    constantBytes += tensor.data.byteLength;
+    if (constantBytes > currentLimits.maxConstantBytes) {
+      throw new MicroCompileError('unsupported_shape', `the graph's constants exceed the micro budget of ${currentLimits.maxConstantBytes} bytes; ${ORT_FALLBACK_HINT}`);
+    }
+    initializers.set(name, tensor);
+  }
 
   const valueInfo = (v: ValueInfoLike, kind: string): IrValueInfo => {
     const tensorType = v.type?.tensorType;
@@ -185,7 +195,7 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => valueInfo(v, 'input'));
   const outputs = (graph.output ?? []).map((v) => valueInfo(v, 'output'));
 
-  const nodes = readNodes(graph.node ?? [], '');
+  const nodes = foldConstantConcats(readNodes(graph.node ?? [], ''), initializers, new Set(outputs.map((o) => o.name)));
   return { opset, inputs, outputs, initializers, nodes };
 }
 
