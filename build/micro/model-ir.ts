@@ -3,7 +3,7 @@
 import type onnxProto from 'onnx-proto';
 import { decodeModel } from '../onnx/builder.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
-import { denseFromSparse, foldConstantConcats } from './sparse-initializers.ts';
+import { denseFromSparse, foldConstantNodes } from './sparse-initializers.ts';
 
 /**
  * Element types the micro engine computes with. int64 is held in Float64Array internally;
@@ -167,7 +167,7 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
   const opset = defaultOpset ? num(defaultOpset.version) : 1;
 
   const initializers = readInitializers(graph.initializer ?? []);
-  // Pruned weights (npm run prune) arrive as sparse initializers, large ones in blocks joined by a Concat.
+  // Pruned weights (npm run prune) arrive as sparse initializers or gap-coded ScatterND subgraphs: made plain constants here.
   for (const s of graph.sparseInitializer ?? []) {
     const { name, tensor } = denseFromSparse(s, currentLimits);
     constantBytes += tensor.data.byteLength;
@@ -211,7 +211,7 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
     }
   });
 
-  const nodes = foldConstantConcats(readNodes(graph.node ?? [], ''), initializers, new Set(outputs.map((o) => o.name)));
+  const nodes = foldConstantNodes(readNodes(graph.node ?? [], ''), initializers, new Set(outputs.map((o) => o.name)), currentLimits);
   return { opset, inputs, outputs, initializers, nodes };
 }
 
