@@ -106,6 +106,7 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
   try {
     agreement = await measureAgreement(source.onnx, bytes, samples, source.manifest);
   } catch (error) {
+    if (error instanceof ModelToolError) throw new ModelToolError(`${label}: ${error.message}`);
     throw new ModelToolError(`${label}: onnxruntime-node cannot run the pruned graph: ${(error as Error).message.split('\n')[0]}`);
   }
   progress?.(`${label}: measuring sizes (.onnx and micro module)`);
