@@ -7,6 +7,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { foldBatchNorm } from './rewrite.ts';
+import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
 import { OP_EMITTERS, SUPPORTED_OPS } from './registry.ts';
 
@@ -137,6 +138,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const budget = resolveBudget(options.budget);
   const progress = options.onProgress;
   const graph = readOnnxGraph(onnxBytes, budget);
+  rewriteMlOutputs(graph);
   graph.nodes = foldBatchNorm(graph);
   assertSupported(graph);
   const w = new ModuleWriter(budget);

@@ -137,3 +137,42 @@ export function thirdPartySignatures(names: readonly string[] = THIRD_PARTY_MODE
     return { name, inputs: decl.inputs.map((i) => ({ name: i.name, datatype: V2_DATATYPE[i.dtype], shape: i.shape, ...(i.example ? { example: i.example as number[] } : {}) })), outputs: decl.outputs.map((o) => o.name), maxBatch: batch };
   });
 }
+
+/** A third-party graph the engine bench times, with the input shapes (and fixed values) it runs on. */
+export interface BenchGraph {
+  name: string;
+  bytes(): Uint8Array;
+  inputs: Array<{ name: string; dtype: TensorDType; dims: number[]; /** a fixed value (e.g. a sample rate) instead of random data */ value?: number }>;
+}
+
+/** Graphs of the package that only the bench and the micro parity tests use (no model.json here). */
+const BENCH_ONLY: BenchGraph[] = [
+  { name: 'embedding_model', bytes: () => readWakeWordFile('embedding_model.onnx'), inputs: [{ name: 'input_1', dtype: 'float32', dims: [1, 76, 32, 1] }] },
+  { name: 'hey_jarvis', bytes: () => readWakeWordFile('hey_jarvis_v0.1.onnx'), inputs: [{ name: 'x', dtype: 'float32', dims: [1, 16, 96] }] },
+];
+
+function readWakeWordFile(file: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(openWakeWordModelsDir(), file)));
+}
+
+/**
+ * Every real third-party graph `npm run bench:engine` times: the models above that come from
+ * a file (at their example shapes) plus BENCH_ONLY. A model added to either list is picked up.
+ */
+export function thirdPartyBenchGraphs(): BenchGraph[] {
+  const fromRepo = Object.entries(MODELS).flatMap(([name, make]): BenchGraph[] => {
+    const decl = make();
+    if (!decl.file) return [];
+    return [{
+      name,
+      bytes: () => decl.bytes ?? readWakeWordFile(decl.file!),
+      inputs: decl.inputs.map((i) => ({
+        name: i.name,
+        dtype: i.dtype,
+        dims: (i.example ?? i.shape).map((d) => (d < 0 ? 1 : d)),
+        ...(typeof i.default === 'number' ? { value: i.default } : {}),
+      })),
+    }];
+  });
+  return [...fromRepo, ...BENCH_ONLY];
+}
