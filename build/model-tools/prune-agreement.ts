@@ -165,7 +165,13 @@ export async function measureAgreement(original: Uint8Array, pruned: Uint8Array,
     let rows = 0;
     const meaning = manifest.output;
     for (const feeds of samples) {
-      const ra = await a.run(feeds);
+      let ra: ort.InferenceSession.OnnxValueMapType;
+      try {
+        ra = await a.run(feeds);
+      } catch (error) {
+        const shapes = Object.entries(feeds).map(([name, t]) => `${name} [${t.dims}]`).join(', ');
+        throw new ModelToolError(`the original graph does not run on the sample inputs (${shapes}): ${(error as Error).message.split('\n')[0]}; declare a warmup shape in model.json or pass --samples`);
+      }
       const rb = await b.run(feeds);
       for (const name of a.outputNames) {
         const ea = ra[name]!;

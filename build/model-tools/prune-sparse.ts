@@ -98,3 +98,64 @@ export function floatData(t: TensorProto): Float32Array | undefined {
   const f = Float32Array.from(t.floatData ?? []);
   return f.length === count ? f : undefined;
 }
+
+/** A dense fp32 tensor rebuilt in the graph from its nonzero values and the gaps between their positions. */
+export interface ScatterWeight {
+  initializers: TensorProto[];
+  /** Cast → CumSum → ConstantOfShape → ScatterND → Reshape, the last output named as the tensor. */
+  nodes: NodeProto[];
+  bytes: number;
+}
+
+const INT64 = 7;
+const UINT8 = 2;
+
+function int64Tensor(name: string, values: number[], dims: number[]): TensorProto {
+  return { name, dims, dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer) };
+}
+
+/**
+ * Gap-coded storage (opset >= 11): the nonzero values, and per value the distance from the
+ * previous one's position as one uint8 (a gap over 255 takes extra entries of value 0), so a
+ * half-pruned tensor costs 5 bytes per kept element instead of 4 per element, and the gaps,
+ * mostly 1-3, gzip to a few bits each. The graph rebuilds the tensor with standard ops:
+ * positions = CumSum(Cast(gaps, int64)); ScatterND(ConstantOfShape([n], 0), positions, values),
+ * reshaped to the tensor's dims. onnxruntime folds it at session creation, the micro compiler
+ * at read time (build/micro/sparse-initializers.ts).
+ */
+export function encodeScatterWeight(name: string, dims: number[], data: Float32Array): ScatterWeight {
+  const values: number[] = [];
+  const gaps: number[] = [];
+  let last = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] === 0) continue;
+    // The first position counts from 0 (a gap of 0 only there), the others from the previous one.
+    let gap = i - last;
+    while (gap > 255) {
+      values.push(0);
+      gaps.push(255);
+      gap -= 255;
+    }
+    values.push(data[i]!);
+    gaps.push(gap);
+    last = i;
+  }
+  const m = values.length;
+  const p = `${name}__`;
+  const initializers: TensorProto[] = [
+    { name: `${p}values`, dims: [m], dataType: FLOAT, rawData: new Uint8Array(Float32Array.from(values).buffer) },
+    { name: `${p}gaps`, dims: [m, 1], dataType: UINT8, rawData: Uint8Array.from(gaps) },
+    int64Tensor(`${p}count`, [data.length], [1]),
+    int64Tensor(`${p}dims`, dims, [dims.length]),
+    int64Tensor(`${p}axis`, [0], []),
+  ];
+  const zero: TensorProto = { name: '', dims: [1], dataType: FLOAT, rawData: new Uint8Array(4) };
+  const nodes: NodeProto[] = [
+    { opType: 'Cast', name: `${p}cast`, input: [`${p}gaps`], output: [`${p}gaps64`], attribute: [{ name: 'to', type: 2, i: INT64 }] },
+    { opType: 'CumSum', name: `${p}cumsum`, input: [`${p}gaps64`, `${p}axis`], output: [`${p}positions`] },
+    { opType: 'ConstantOfShape', name: `${p}zeros`, input: [`${p}count`], output: [`${p}flat0`], attribute: [{ name: 'value', type: 4, t: zero }] },
+    { opType: 'ScatterND', name: `${p}scatter`, input: [`${p}flat0`, `${p}positions`, `${p}values`], output: [`${p}flat`] },
+    { opType: 'Reshape', name: `${p}reshape`, input: [`${p}flat`, `${p}dims`], output: [name] },
+  ];
+  return { initializers, nodes, bytes: m * 5 };
+}

@@ -5,7 +5,7 @@
 // smaller than dense, so the file shrinks, not only its gzip.
 import { gzipSync } from 'node:zlib';
 import onnxProto from 'onnx-proto';
-import { encodeSparseWeight, floatData } from './prune-sparse.ts';
+import { encodeScatterWeight, encodeSparseWeight, floatData } from './prune-sparse.ts';
 
 type ModelProto = onnxProto.onnx.ModelProto;
 
@@ -27,15 +27,10 @@ export interface PrunedTensor {
   elements: number;
   zeros: number;
   /** How it is stored now. */
-  storage: 'sparse' | 'sparse-blocks' | 'dense';
+  storage: 'scatter' | 'sparse' | 'sparse-blocks' | 'dense';
   /** Bytes of its data before → after. */
   bytesBefore: number;
   bytesAfter: number;
-}
-
-function gzipBytes(list: readonly onnxProto.onnx.ISparseTensorProto[]): number {
-  const parts = list.flatMap((s) => [s.values?.rawData ?? new Uint8Array(), s.indices?.rawData ?? new Uint8Array()]);
-  return gzipSync(Buffer.concat(parts)).length;
 }
 
 /** Zeroes the `sparsity` fraction of smallest-magnitude elements (ties by index), in place; returns how many are zero now. */
@@ -72,12 +67,27 @@ export function weightInitializers(model: ModelProto): Map<string, Set<string>> 
   return found;
 }
 
+/** How a pruned tensor is stored. */
+export type PruneStorage = 'auto' | 'scatter' | 'sparse' | 'dense';
+
 export interface PruneStorageOptions {
-  /** auto: sparse initializers where smaller raw and not larger gzipped; sparse: wherever smaller raw; dense: zeros in place. */
-  storage?: 'auto' | 'sparse' | 'dense';
+  /**
+   * scatter: nonzero values + uint8 gaps rebuilt by a ScatterND (opset >= 11); sparse: ONNX
+   * sparse initializers; dense: zeros in place; auto (default): per tensor the one that gzips
+   * smallest among those smaller raw than dense (dense when none is).
+   */
+  storage?: PruneStorage;
   /** Progress: tensor index, total, name. */
   onTensor?: (done: number, total: number, name: string) => void;
 }
+
+/** Default-domain opset of a model. */
+export function defaultOpset(model: ModelProto): number {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return entry ? Number(entry.version) : 1;
+}
+
+const gzipLength = (parts: readonly Uint8Array[]) => gzipSync(Buffer.concat(parts)).length;
 
 /**
  * Prunes `model` (decoded; changed in place) to `sparsity` in [0, 1): returns one record per
@@ -87,9 +97,12 @@ export function pruneUnstructured(model: ModelProto, sparsity: number, options: 
   const { onTensor, storage = 'auto' } = options;
   const graph = model.graph!;
   const weights = weightInitializers(model);
+  const scatterOk = defaultOpset(model) >= 11;
+  if (storage === 'scatter' && !scatterOk) throw new Error(`--storage scatter needs opset 11 or later (ScatterND, CumSum); this graph is opset ${defaultOpset(model)}`);
   const report: PrunedTensor[] = [];
   const removed = new Set<string>();
-  const concats: onnxProto.onnx.INodeProto[] = [];
+  const added: onnxProto.onnx.ITensorProto[] = [];
+  const rebuild: onnxProto.onnx.INodeProto[] = [];
   let done = 0;
   for (const t of graph.initializer ?? []) {
     const name = t.name ?? '';
@@ -100,26 +113,61 @@ export function pruneUnstructured(model: ModelProto, sparsity: number, options: 
     if (!data) continue;
     const dims = (t.dims ?? []).map(Number);
     const zeros = magnitudePrune(data, sparsity);
-    // Sparse only where it is smaller raw (encodeSparseWeight) and does not gzip larger than the zeroed dense bytes.
-    let sparse = storage === 'dense' ? undefined : encodeSparseWeight(name, dims, data);
-    if (sparse && storage === 'auto' && gzipBytes(sparse.sparse) > gzipSync(new Uint8Array(data.buffer)).length) sparse = undefined;
+    const dense = new Uint8Array(data.buffer);
+    type Candidate = { storage: PrunedTensor['storage']; raw: number; gzip: () => number; apply: () => void };
+    const candidates: Candidate[] = [];
+    if (storage === 'auto' || storage === 'sparse') {
+      const sparse = encodeSparseWeight(name, dims, data);
+      if (sparse) {
+        candidates.push({
+          storage: sparse.concat ? 'sparse-blocks' : 'sparse',
+          raw: sparse.bytes,
+          gzip: () => gzipLength(sparse.sparse.flatMap((s) => [s.values?.rawData ?? new Uint8Array(), s.indices?.rawData ?? new Uint8Array()])),
+          apply: () => {
+            graph.sparseInitializer = [...(graph.sparseInitializer ?? []), ...sparse.sparse.map((s) => onnxProto.onnx.SparseTensorProto.create(s))];
+            if (sparse.concat) rebuild.push(sparse.concat);
+          },
+        });
+      }
+    }
+    if ((storage === 'auto' && scatterOk) || storage === 'scatter') {
+      const scatter = encodeScatterWeight(name, dims, data);
+      // Its 5 small initializers and 5 nodes cost a few hundred bytes of names and tags.
+      if (scatter.bytes + 320 + 10 * name.length < dense.length || storage === 'scatter') {
+        candidates.push({
+          storage: 'scatter',
+          raw: scatter.bytes,
+          gzip: () => gzipLength(scatter.initializers.slice(0, 2).map((i) => i.rawData!)),
+          apply: () => {
+            added.push(...scatter.initializers);
+            rebuild.push(...scatter.nodes);
+          },
+        });
+      }
+    }
     const record = { name, op: [...ops].join('+'), dims, elements: data.length, zeros, bytesBefore: data.length * 4 };
-    if (sparse) {
+    let chosen: Candidate | undefined = storage === 'dense' ? undefined : candidates[0];
+    if (storage === 'auto' && candidates.length) {
+      const sized = candidates.map((c) => ({ c, gzip: c.gzip() }));
+      const denseGzip = gzipLength([dense]);
+      const best = sized.reduce((a, b) => (b.gzip < a.gzip || (b.gzip === a.gzip && b.c.raw < a.c.raw) ? b : a));
+      chosen = best.gzip <= denseGzip ? best.c : undefined;
+    }
+    if (chosen) {
       removed.add(name);
-      graph.sparseInitializer = [...(graph.sparseInitializer ?? []), ...sparse.sparse.map((s) => onnxProto.onnx.SparseTensorProto.create(s))];
-      if (sparse.concat) concats.push(sparse.concat);
-      report.push({ ...record, storage: sparse.concat ? 'sparse-blocks' : 'sparse', bytesAfter: sparse.bytes });
+      chosen.apply();
+      report.push({ ...record, storage: chosen.storage, bytesAfter: chosen.raw });
     } else {
-      t.rawData = new Uint8Array(data.buffer);
+      t.rawData = dense;
       t.floatData = [];
-      report.push({ ...record, storage: 'dense', bytesAfter: data.length * 4 });
+      report.push({ ...record, storage: 'dense', bytesAfter: dense.length });
     }
   }
-  graph.initializer = (graph.initializer ?? []).filter((t) => !removed.has(t.name ?? ''));
-  // Before IR 4 initializers were also listed as graph inputs; a sparse one must not be.
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => !removed.has(t.name ?? '')), ...added.map((t) => onnxProto.onnx.TensorProto.create(t))];
+  // Before IR 4 initializers were also listed as graph inputs; a rebuilt one must not be.
   graph.input = (graph.input ?? []).filter((v) => !removed.has(v.name ?? ''));
-  graph.node = [...concats.map((c) => onnxProto.onnx.NodeProto.create(c)), ...(graph.node ?? [])];
+  graph.node = [...rebuild.map((c) => onnxProto.onnx.NodeProto.create(c)), ...(graph.node ?? [])];
   // sparse_initializer exists from IR version 6 on.
-  if (removed.size && Number(model.irVersion ?? 0) < 6) model.irVersion = 6;
+  if ((graph.sparseInitializer ?? []).length && Number(model.irVersion ?? 0) < 6) model.irVersion = 6;
   return report;
 }
