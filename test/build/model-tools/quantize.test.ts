@@ -65,7 +65,8 @@ beforeAll(async () => {
     const { status, out } = cli('build/model-tools/model-add.ts', [join(OPENWAKEWORD_MODELS, file), '--name', name, ...flags, '--role', 'edge', '--models-dir', root]);
     expect(status, out).toBe(0);
   }
-  for (const name of ['spam-regional', 'flights-regional']) cpSync(join(REPO_ROOT, 'models', name), join(root, name), { recursive: true });
+  // Version 1 of each, so the quantized version written is @2 (models/ also holds spam-regional@2).
+  for (const name of ['spam-regional', 'flights-regional']) cpSync(join(REPO_ROOT, 'models', name, '1'), join(root, name, '1'), { recursive: true });
 
   // The package's pipeline in fp32 onnxruntime-node: 100 audio chunks, 100 mel windows → embeddings, 100 detector inputs.
   const mel = await ort.InferenceSession.create(join(OPENWAKEWORD_MODELS, 'melspectrogram.onnx'));
