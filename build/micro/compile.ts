@@ -7,6 +7,8 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { foldBatchNorm } from './rewrite.ts';
+import { rewriteMlOutputs } from './rewrite-ml.ts';
+import { tryShapeValues } from './shape-values.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
 import { OP_EMITTERS, SUPPORTED_OPS } from './registry.ts';
 
@@ -150,6 +152,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const started = Date.now();
   const progress = options.onProgress && ((p: Omit<CompileProgress, 'elapsedMs'>) => options.onProgress!({ ...p, elapsedMs: Date.now() - started }));
   const graph = readOnnxGraph(onnxBytes, budget);
+  rewriteMlOutputs(graph);
   graph.nodes = foldBatchNorm(graph);
   assertSupported(graph);
   progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });
@@ -282,7 +285,8 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
           fail,
         };
         w.startNode();
-        OP_EMITTERS[opKey(node)]!(ctx);
+        // Shape arithmetic is tracked as values (folded where dims are static); other nodes go to their kernel.
+        if (!tryShapeValues(ctx)) OP_EMITTERS[opKey(node)]!(ctx);
         w.finishNode(`${node.name}: ${node.opType}`);
       }
       ops[opKey(node)] = (ops[opKey(node)] ?? 0) + 1;

@@ -3,6 +3,7 @@
 import type onnxProto from 'onnx-proto';
 import { decodeModel } from '../onnx/builder.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
+import { denseFromSparse, foldConstantNodes } from './sparse-initializers.ts';
 
 /**
  * Element types the micro engine computes with. int64 is held in Float64Array internally;
@@ -21,7 +22,7 @@ export interface ConstTensor {
 }
 
 /** An attribute value after decoding. */
-export type AttrValue = number | number[] | string | ConstTensor | { strings: string[] };
+export type AttrValue = number | number[] | string | ConstTensor | { strings: string[] } | { doubles: Float64Array };
 
 export interface IrNode {
   name: string;
@@ -52,6 +53,11 @@ export interface IrValueInfo {
   name: string;
   dtype: DType;
   dims: Array<number | string | null>;
+  /**
+   * Set on a graph output the module cannot return (a string tensor, ZipMap's sequence of
+   * maps): why. rewriteMlOutputs (rewrite-ml.ts) replaces or drops it, or refuses with this.
+   */
+  unrepresentable?: string;
 }
 
 export interface IrGraph {
@@ -161,6 +167,15 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
   const opset = defaultOpset ? num(defaultOpset.version) : 1;
 
   const initializers = readInitializers(graph.initializer ?? []);
+  // Pruned weights (npm run prune) arrive as sparse initializers or gap-coded ScatterND subgraphs: made plain constants here.
+  for (const s of graph.sparseInitializer ?? []) {
+    const { name, tensor } = denseFromSparse(s, currentLimits);
+    constantBytes += tensor.data.byteLength;
+    if (constantBytes > currentLimits.maxConstantBytes) {
+      throw new MicroCompileError('unsupported_shape', `the graph's constants exceed the micro budget of ${currentLimits.maxConstantBytes} bytes; ${ORT_FALLBACK_HINT}`);
+    }
+    initializers.set(name, tensor);
+  }
 
   const valueInfo = (v: ValueInfoLike, kind: string): IrValueInfo => {
     const tensorType = v.type?.tensorType;
@@ -183,10 +198,30 @@ export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS)
   };
 
   const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => valueInfo(v, 'input'));
-  const outputs = (graph.output ?? []).map((v) => valueInfo(v, 'output'));
+  const outputs = (graph.output ?? []).map((v): IrValueInfo => {
+    try {
+      return valueInfo(v, 'output');
+    } catch (error) {
+      // Classifiers' string labels and ZipMap's seq(map) outputs are resolved by rewriteMlOutputs.
+      const elem = v.type?.tensorType?.elemType;
+      if (error instanceof MicroCompileError && (v.type?.sequenceType || v.type?.mapType || elem === 8)) {
+        return { name: v.name ?? '', dtype: 'float32', dims: [], unrepresentable: error.message };
+      }
+      throw error;
+    }
+  });
 
-  const nodes = readNodes(graph.node ?? [], '');
+  const nodes = foldConstantNodes(readNodes(graph.node ?? [], ''), initializers, new Set(outputs.map((o) => o.name)), currentLimits);
   return { opset, inputs, outputs, initializers, nodes };
+}
+
+/** A double tensor attribute (the *_as_tensor attributes of ai.onnx.ml ops), as doubles. */
+function doublesOf(t: TensorProtoLike, where: string): Float64Array {
+  const raw = t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData) : null;
+  if (raw && raw.length % 8 !== 0) throw new MicroCompileError('invalid_model', `${where} holds ${raw.length} bytes, not a whole number of doubles`);
+  const data = raw ? new Float64Array(raw.buffer, 0, raw.length / 8) : Float64Array.from(t.doubleData ?? []);
+  if (data.length > currentLimits.maxTensorElements) throw new MicroCompileError('unsupported_shape', `${where} has ${data.length} elements, over the micro budget; ${ORT_FALLBACK_HINT}`);
+  return data;
 }
 
 type NodeProtoLike = onnxProto.onnx.INodeProto;
@@ -237,7 +272,7 @@ function readNodes(list: readonly NodeProtoLike[], prefix: string): IrNode[] {
         case 1: attrs.set(key, a.f ?? 0); break; // FLOAT
         case 2: attrs.set(key, num(a.i ?? 0)); break; // INT
         case 3: attrs.set(key, new TextDecoder().decode(a.s ?? new Uint8Array())); break; // STRING
-        case 4: attrs.set(key, constFromProto(a.t!, `attribute "${key}" of node "${name}"`, currentLimits)); break; // TENSOR
+        case 4: attrs.set(key, a.t?.dataType === 11 ? { doubles: doublesOf(a.t, `attribute "${key}" of node "${name}"`) } : constFromProto(a.t!, `attribute "${key}" of node "${name}"`, currentLimits)); break; // TENSOR (double: ai.onnx.ml *_as_tensor)
         case 5: (subgraphs ??= new Map()).set(key, readSubgraph(a.g ?? {}, `${name}/${key}/`)); break; // GRAPH
         case 6: attrs.set(key, [...(a.floats ?? [])]); break; // FLOATS
         case 7: attrs.set(key, (a.ints ?? []).map(num)); break; // INTS

@@ -25,6 +25,7 @@ export type AttributeValue =
   | { ints: number[] }
   | { floats: number[] }
   | { string: string }
+  | { strings: string[] }
   | { tensor: InitializerTensor };
 
 /** A constant tensor stored in the graph. */
@@ -98,6 +99,7 @@ function attributeProto(name: string, value: AttributeValue): onnxProto.onnx.IAt
   if ('ints' in value) return { name, type: T.INTS, ints: value.ints };
   if ('floats' in value) return { name, type: T.FLOATS, floats: value.floats };
   if ('string' in value) return { name, type: T.STRING, s: new TextEncoder().encode(value.string) };
+  if ('strings' in value) return { name, type: T.STRINGS, strings: value.strings.map((v) => new TextEncoder().encode(v)) };
   return { name, type: T.TENSOR, t: tensorProto('', value.tensor) };
 }
 
@@ -106,7 +108,8 @@ export class GraphBuilder {
   readonly #nodes: onnxProto.onnx.INodeProto[] = [];
   readonly #initializers: onnxProto.onnx.ITensorProto[] = [];
   readonly #inputs: ValueInfo[] = [];
-  readonly #outputs: ValueInfo[] = [];
+  /** Graph outputs in declaration order (ValueInfoProtos already built). */
+  readonly #outputs: onnxProto.onnx.IValueInfoProto[] = [];
   #counter = 0;
 
   constructor(readonly graphName: string) {}
@@ -119,7 +122,20 @@ export class GraphBuilder {
 
   /** Declares a graph output (an existing value name). */
   output(name: string, dtype: OnnxDType, shape: Array<number | string>): string {
-    this.#outputs.push({ name, dtype, shape });
+    this.#outputs.push(valueInfo({ name, dtype, shape }));
+    return name;
+  }
+
+  /** Declares a string tensor output (a classifier's label with string class labels). */
+  stringOutput(name: string, shape: Array<number | string>): string {
+    this.#outputs.push({ name, type: { tensorType: { elemType: 8, shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
+    return name;
+  }
+
+  /** Declares a graph output of type seq(map(key, float)), as ZipMap produces. */
+  sequenceOfMapsOutput(name: string, key: 'int64' | 'string'): string {
+    const keyType = key === 'int64' ? OnnxDataType.int64 : 8;
+    this.#outputs.push({ name, type: { sequenceType: { elemType: { mapType: { keyType, valueType: { tensorType: { elemType: OnnxDataType.float32 } } } } } } });
     return name;
   }
 
@@ -133,7 +149,7 @@ export class GraphBuilder {
    * Adds a node. `outputs` may be a count (fresh names are made) or explicit names.
    * Returns the output names.
    */
-  node(opType: string, inputs: string[], outputs: number | string[] = 1, attributes: Record<string, AttributeValue> = {}): string[] {
+  node(opType: string, inputs: string[], outputs: number | string[] = 1, attributes: Record<string, AttributeValue> = {}, domain = ''): string[] {
     const outNames =
       typeof outputs === 'number'
         ? Array.from({ length: outputs }, () => `${opType.toLowerCase()}_${this.#counter++}`)
@@ -141,6 +157,7 @@ export class GraphBuilder {
     this.#nodes.push({
       opType,
       name: `${opType}_${this.#nodes.length}`,
+      ...(domain ? { domain } : {}),
       input: inputs,
       output: outNames,
       attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
@@ -148,18 +165,18 @@ export class GraphBuilder {
     return outNames;
   }
 
-  /** Encodes the model (IR version 8, default-domain opset `opset`). */
-  encode(opset = 17, producer = 'edgeinfer'): Uint8Array {
+  /** Encodes the model (IR version 8, default-domain opset `opset`, other domains' opsets in `domains`). */
+  encode(opset = 17, producer = 'edgeinfer', domains: Record<string, number> = {}): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: producer,
-      opsetImport: [{ domain: '', version: opset }],
+      opsetImport: [{ domain: '', version: opset }, ...Object.entries(domains).map(([domain, version]) => ({ domain, version }))],
       graph: {
         name: this.graphName,
         node: this.#nodes,
         initializer: this.#initializers,
         input: this.#inputs.map(valueInfo),
-        output: this.#outputs.map(valueInfo),
+        output: this.#outputs,
       },
     });
     return onnx.ModelProto.encode(model).finish();

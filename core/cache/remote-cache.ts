@@ -1,9 +1,8 @@
-// The L2 cache: Upstash Redis over REST through @upstash/redis (its fetch-only entry, the
+// The L2 cache: Upstash Redis over REST through core/upstash/rest-client.ts (fetch only, the
 // same code in V8 isolates, Deno and Node). Every call has a time budget; over budget,
 // failing, or behind an open circuit it answers "skipped" with a reason instead of
 // throwing, so a request never waits on or fails because of Redis.
-import type { Redis } from '@upstash/redis/cloudflare';
-import { lazyRedis } from '../upstash/lazy-redis.ts';
+import { createUpstashRestClient, type UpstashRestClient } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 
 /** Why L2 was not consulted or gave no answer. */
@@ -69,6 +68,8 @@ export interface UpstashRemoteCacheOptions {
   now?: () => number;
 }
 
+const setCommand = (key: string, value: string, ttlSeconds: number) => (ttlSeconds > 0 ? (['SET', key, value, 'EX', ttlSeconds] as const) : (['SET', key, value] as const));
+
 /** Default budget of one Redis call, milliseconds. */
 export const DEFAULT_REDIS_BUDGET_MS = 15;
 
@@ -81,29 +82,20 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
   if (!/^https?:\/\//.test(options.url)) throw new Error(`UPSTASH_REDIS_REST_URL must be an http(s) URL, got "${options.url.slice(0, 100)}"`);
   if (!options.token) throw new Error('UPSTASH_REDIS_REST_TOKEN is empty');
   const now = options.now ?? (() => Date.now());
-  const client = lazyRedis({
-    url: options.url,
-    token: options.token,
-    // Retries would spend the budget several times over; the circuit handles outages.
-    retry: false,
-    enableTelemetry: false,
-    // Values are our own JSON text; the client must not turn "123" into a number.
-    automaticDeserialization: false,
-    enableAutoPipelining: options.autoPipelining ?? true,
-  });
+  // No retries (they would spend the budget several times over; the circuit handles outages).
+  const redis = createUpstashRestClient({ url: options.url, token: options.token, autoPipelining: options.autoPipelining ?? true });
   const breaker = new CircuitBreaker(options.circuit ?? DEFAULT_CIRCUIT, now);
   const counters: RemoteCacheStats = { calls: 0, commands: 0, hits: 0, misses: 0, overBudget: 0, errors: 0, circuitOpen: 0 };
 
   type Attempt<T> = { ok: true; value: T; ms: number } | { ok: false; reason: RemoteSkipReason; message: string; ms: number };
 
   /** Runs one call under the breaker and the budget; never rejects. */
-  async function attempt<T>(commands: number, run: (redis: Redis) => Promise<T>, limitMs = budgetMs): Promise<Attempt<T>> {
-    // The client's first use constructs it: that is not Redis latency, so it stays outside the budget.
-    const redis = client();
+  // `run` gets the call's time limit: the request is aborted when the budget is spent.
+  async function attempt<T>(commands: number, run: (redis: UpstashRestClient, timeoutMs: number) => Promise<T>, limitMs = budgetMs): Promise<Attempt<T>> {
     const result = await callWithinBudget(breaker, limitMs, () => {
       counters.calls++;
       counters.commands += commands;
-      return run(redis);
+      return run(redis, limitMs);
     });
     if (result.ok) return result;
     if (result.reason === 'circuit_open') {
@@ -137,11 +129,11 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
     kind: 'upstash',
     budgetMs,
     async get(key) {
-      return toRead(await attempt(1, (redis) => redis.get<string>(key)));
+      return toRead(await attempt(1, (redis, ms) => redis.send<string | null>(['GET', key], ms)));
     },
     async mget(keys) {
       if (keys.length === 0) return { status: 'hit', value: [], ms: 0 };
-      const result = await attempt(1, (redis) => redis.mget<Array<string | null>>(...keys));
+      const result = await attempt(1, (redis, ms) => redis.send<Array<string | null>>(['MGET', ...keys], ms));
       // A reply that is not one entry per key (a broken or forged REST answer) reads as an unavailable store.
       if (result.ok && !(Array.isArray(result.value) && result.value.length === keys.length)) {
         counters.errors++;
@@ -156,33 +148,26 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
       return { status: 'skipped', reason: result.reason, message: result.message, ms: result.ms };
     },
     async set(key, value, ttlSeconds) {
-      return toWrite(await attempt(1, (redis) => (ttlSeconds > 0 ? redis.set(key, value, { ex: ttlSeconds }) : redis.set(key, value))));
+      return toWrite(await attempt(1, (redis, ms) => redis.send(setCommand(key, value, ttlSeconds), ms)));
     },
     async setMany(entries, timeoutMs) {
       if (entries.length === 0) return { status: 'ok', ms: 0 };
       return toWrite(
         await attempt(
           entries.length,
-          (redis) => {
-            const pipeline = redis.pipeline();
-            for (const e of entries) {
-              if (e.ttlSeconds > 0) pipeline.set(e.key, e.value, { ex: e.ttlSeconds });
-              else pipeline.set(e.key, e.value);
-            }
-            return pipeline.exec();
-          },
+          (redis, ms) => redis.pipeline(entries.map((e) => setCommand(e.key, e.value, e.ttlSeconds)), ms),
           timeoutMs,
         ),
       );
     },
     async warm(timeoutMs = 1_000) {
-      return toWrite(await attempt(1, (redis) => redis.ping(), timeoutMs));
+      return toWrite(await attempt(1, (redis, ms) => redis.send(['PING'], ms), timeoutMs));
     },
     async zincrby(key, member, by) {
-      return toWrite(await attempt(1, (redis) => redis.zincrby(key, by, member)));
+      return toWrite(await attempt(1, (redis, ms) => redis.send(['ZINCRBY', key, by, member], ms)));
     },
     async topMembers(key, count) {
-      const result = await attempt(1, (redis) => redis.zrange<string[]>(key, 0, Math.max(0, count - 1), { rev: true, withScores: true }));
+      const result = await attempt(1, (redis, ms) => redis.send<unknown[]>(['ZRANGE', key, 0, Math.max(0, count - 1), 'REV', 'WITHSCORES'], ms));
       if (!result.ok) return { status: 'skipped', reason: result.reason, message: result.message, ms: result.ms };
       const flat: unknown[] = Array.isArray(result.value) ? result.value : [];
       const members: Array<{ member: string; score: number }> = [];

@@ -7,7 +7,7 @@
 // failing, or behind an open circuit, the request is let through (fail open) and the
 // result says why. Keys refused in this isolate stay refused locally until their window
 // resets (no Redis round trip for a client that is already over its limit).
-import { lazyRedis } from '../upstash/lazy-redis.ts';
+import { createUpstashRestClient } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from './rate-limiter.ts';
 
@@ -51,7 +51,7 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
   const budgetMs = options.budgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS;
   const now = options.now ?? Date.now;
   const { limit: perWindow, windowMs } = options;
-  const client = lazyRedis({ url: options.url, token: options.token, retry: false, enableTelemetry: false, enableAutoPipelining: true });
+  const redis = createUpstashRestClient({ url: options.url, token: options.token, autoPipelining: true });
   const prefix = options.prefix ?? 'rl';
   const breaker = new CircuitBreaker(options.circuit ?? { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 }, now);
   const blocked = new Map<string, number>();
@@ -79,11 +79,9 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
         blocked.delete(key);
       }
       const bucket = Math.floor(now() / windowMs);
-      // The client's first use constructs it (not Redis latency): outside the budget.
-      const redis = client();
       const outcome = await callWithinBudget(breaker, budgetMs, () => {
         stats.calls++;
-        return redis.eval<[number, number], number>(FIXED_WINDOW_SCRIPT, [`${prefix}:${key}:${bucket}`], [windowMs, 1]);
+        return redis.send<number>(['EVAL', FIXED_WINDOW_SCRIPT, 1, `${prefix}:${key}:${bucket}`, windowMs, 1], budgetMs);
       });
       if (!outcome.ok) return open(outcome.reason);
       const used = Number(outcome.value);

@@ -27,6 +27,7 @@ import type { RawAnswer } from '../serving/model-io.ts';
 import type { RequestShape, ServiceContext } from '../service-context.ts';
 import { requireFields } from './predict-fields.ts';
 import { describeAccepted, prepareRequest } from './predict-request.ts';
+import { randomHex8 } from '../http/random-id.ts';
 
 const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'inputs', 'fields', 'model', 'explain'] as const;
 
@@ -284,7 +285,7 @@ function edgeAnswer(cached: CachedAnswer, model: PredictResponse['model']): Pred
 let isolatePrefix: string | undefined;
 let requestSeq = 0;
 function nextRequestId(): string {
-  isolatePrefix ??= crypto.randomUUID().slice(0, 8);
+  isolatePrefix ??= randomHex8();
   return `${isolatePrefix}-${(++requestSeq).toString(36)}`;
 }
 

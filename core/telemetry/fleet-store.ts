@@ -2,7 +2,7 @@
 // (`tm:{windowStart}`), one field per isolate holding its serialised window, expiring after
 // a day. Any reader fetches the windows it wants in one pipelined round trip and merges them
 // (sketches merge exactly; nothing is averaged). Upstash over REST, the same client as L2.
-import { lazyRedis } from '../upstash/lazy-redis.ts';
+import { createUpstashRestClient, hashFromReply } from '../upstash/rest-client.ts';
 
 /** The store telemetry flushes to and reads the fleet from. */
 export interface FleetStore {
@@ -29,34 +29,16 @@ export function createUpstashFleetStore(options: UpstashFleetStoreOptions): Flee
   const prefix = options.prefix ?? 'tm:';
   const ttl = options.ttlSeconds ?? 86_400;
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const client = lazyRedis({
-    url: options.url,
-    token: options.token,
-    retry: false,
-    enableTelemetry: false,
-    automaticDeserialization: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
-  });
+  const redis = createUpstashRestClient({ url: options.url, token: options.token, timeoutMs });
   return {
     async write(isolateId, windows) {
       if (windows.length === 0) return;
-      const pipeline = client().pipeline();
-      for (const w of windows) {
-        pipeline.hset(prefix + w.start, { [isolateId]: w.json });
-        pipeline.expire(prefix + w.start, ttl);
-      }
-      await pipeline.exec();
+      await redis.pipeline(windows.flatMap((w) => [['HSET', prefix + w.start, isolateId, w.json] as const, ['EXPIRE', prefix + w.start, ttl] as const]));
     },
     async read(windowStarts) {
       if (windowStarts.length === 0) return [];
-      const pipeline = client().pipeline();
-      for (const start of windowStarts) pipeline.hgetall(prefix + start);
-      const replies = (await pipeline.exec()) as Array<Record<string, unknown> | null>;
-      return replies.map((reply) => {
-        const out: Record<string, string> = {};
-        if (reply) for (const [field, value] of Object.entries(reply)) if (typeof value === 'string') out[field] = value;
-        return out;
-      });
+      const replies = await redis.pipeline(windowStarts.map((start) => ['HGETALL', prefix + start] as const));
+      return replies.map(hashFromReply);
     },
   };
 }

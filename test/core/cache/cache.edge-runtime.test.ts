@@ -1,5 +1,5 @@
 // core/cache inside Vercel's edge-runtime (no Node built-ins, no eval, no WASM code
-// generation): @upstash/redis's fetch entry reaches the local Upstash REST server over real
+// generation): core/upstash/rest-client.ts (fetch) reaches the local Upstash REST server over real
 // Redis, keys hash with web crypto, L1 and L2 answer, a dead endpoint degrades.
 import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // core/telemetry inside Vercel's edge-runtime with code generation disallowed (no eval, no
 // WASM compile), bundled as the provider builds bundle it: DDSketch recording, JSON windows
 // merged across isolates, Prometheus text, the dashboard page, the HMAC session value, and
-// the fleet store through @upstash/redis's fetch entry to the local REST server over real Redis.
+// the fleet store through core/upstash/rest-client.ts (fetch) to the local REST server over real Redis.
 import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
