@@ -1,4 +1,4 @@
-// `npm run bench:coldstart [-- --runs N] [--keep DIR] [--baseline DIR] [--only node,deno,edge-runtime,regional] [--build-only]`:
+// `npm run bench:coldstart [-- --runs N] [--keep DIR] [--baseline DIR] [--only node,deno,edge-runtime,regional] [--engine micro,ort-web,ort-node] [--build-only] [--reuse]`:
 // cold start to the first prediction, per runtime, over fresh processes (Node, Deno) or
 // fresh isolates (edge-runtime), each running the artifact that runtime deploys, beside an
 // empty function of the same shape started through the same harness (same process or
@@ -18,7 +18,7 @@
 import { denoBinary } from '../build/deno-binary.ts';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,11 +29,13 @@ import { summarize, type Summary } from './stats.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../build/vercel-edge-runtime.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '10' }, keep: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' }, warm: { type: 'string', default: '300' }, 'build-only': { type: 'boolean' } },
+  options: { runs: { type: 'string', default: '10' }, keep: { type: 'string' }, baseline: { type: 'string' }, only: { type: 'string' }, engine: { type: 'string' }, warm: { type: 'string', default: '300' }, 'build-only': { type: 'boolean' }, reuse: { type: 'boolean' } },
 });
 const RUNS = Math.max(1, Number(values.runs));
+const LOAD_AT_START = loadavg()[0];
 const WARM = Math.max(0, Number(values.warm));
 const ONLY = values.only ? new Set(values.only.split(',')) : undefined;
+const ENGINES = values.engine ? new Set(values.engine.split(',')) : undefined;
 const DENO = denoBinary() ?? 'deno';
 const TEXT = 'Subject: You won! Claim your FREE prize now, click here to collect your cash reward';
 const work = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'edgeinfer-coldstart-'));
@@ -134,11 +136,15 @@ const cfEvent = (method: string, uri: string, body?: unknown, extraHeaders: Reco
 // + verify + warmup inside it, as the service reports it afterwards (GET /_warm lists each
 // model's loadMs), and "first" the rest of that request.
 const TIMED = (startImport: string, warmReport: string, predict: string, check: string, drain = '') => `
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const c0 = cpuMs();
 const t0 = performance.now();
 ${startImport}
 const t1 = performance.now();
+const c1 = cpuMs();
 let r = ${predict};
 const t3 = performance.now();
+const c3 = cpuMs();
 ${check}
 const report = ${warmReport};
 let loadMs = 0;
@@ -146,7 +152,7 @@ JSON.stringify(report, (k, v) => { if (k === 'loadMs' && typeof v === 'number') 
 const warm = [];
 for (let i = 0; i < ${WARM}; i++) { const a = performance.now(); r = ${predict}; ${drain} warm.push(performance.now() - a); }
 warm.sort((a, b) => a - b);
-console.log(JSON.stringify({ start: t0, module: t1 - t0, load: loadMs, first: t3 - t1 - loadMs, total: t3, warmP50: warm.length ? warm[Math.ceil(warm.length / 2) - 1] : null, status, label }));`;
+console.log(JSON.stringify({ start: t0, module: t1 - t0, load: loadMs, first: t3 - t1 - loadMs, total: t3, moduleCpu: c1 - c0, firstCpu: c3 - c1, totalCpu: c3, warmP50: warm.length ? warm[Math.ceil(warm.length / 2) - 1] : null, status, label }));`;
 
 // The specifier is computed at run time: Deno prefetches a literal dynamic import before the
 // script starts, which would move the module's compile out of the "module" part.
@@ -181,6 +187,10 @@ interface Sample {
   load: number;
   first: number;
   total: number;
+  /** CPU time (user + system, every thread of the process) of the import, of the first request, and from process start to its end. */
+  moduleCpu: number;
+  firstCpu: number;
+  totalCpu: number;
   warmP50: number | null;
   status: string;
   label: string | null;
@@ -212,13 +222,20 @@ async function edgeRuntimeSample(functionFile: string, wasmModule?: WebAssembly.
   if (!pending) scripts.set(functionFile, (pending = bundleVercelFunctionScript(functionFile)));
   const script = await pending;
   const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: TEXT }) };
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const c0 = cpuMs();
   const t0 = performance.now();
   // The EdgeRuntime constructor builds the isolate's context; evaluate compiles and runs the script.
   const runtime = startVercelEdgeRuntime(script, { ...(wasmModule ? { wasmModule } : {}), env: REGIONAL_ENV });
   const t1 = performance.now();
+  const c1 = cpuMs();
   let response = await runtime.dispatchFetch('https://x.vercel.app/v1/predict', init);
   const body = (await response.json()) as { label?: string };
   const t3 = performance.now();
+  const c3 = cpuMs();
   const status = String(response.status);
   let loadMs = 0;
   const report = await (await runtime.dispatchFetch('https://x.vercel.app/_warm', { headers: { authorization: `Bearer ${REGIONAL_ENV.EDGEINFER_ADMIN_TOKEN}` } })).text();
@@ -235,7 +252,7 @@ async function edgeRuntimeSample(functionFile: string, wasmModule?: WebAssembly.
   }
   warm.sort((a, b) => a - b);
   // Isolate creation and script evaluation are one step in edge-runtime: "start" is 0 here.
-  return { start: 0, module: t1 - t0, load: loadMs, first: t3 - t1 - loadMs, total: t3 - t0, warmP50: warm.length ? warm[Math.ceil(warm.length / 2) - 1]! : null, status, label: body.label ?? null };
+  return { start: 0, module: t1 - t0, load: loadMs, first: t3 - t1 - loadMs, total: t3 - t0, moduleCpu: c1 - c0, firstCpu: c3 - c1, totalCpu: c3 - c0, warmP50: warm.length ? warm[Math.ceil(warm.length / 2) - 1]! : null, status, label: body.label ?? null };
 }
 
 interface Case {
@@ -250,8 +267,9 @@ interface Case {
 const node = (script: (f: string) => string, env: Record<string, string> = {}) => (file: string) => runProcess(process.execPath, ['--input-type=module', '-e'], script(file), env);
 const deno = (script: (f: string) => string) => (file: string) => runProcess(DENO, ['eval', '--quiet'], script(file), REGIONAL_ENV);
 
-console.log('building artifacts…');
-const current = await buildArtifacts(work);
+console.log(`${values.reuse ? 'reusing' : 'building'} artifacts… (${cpus().length} cores, load average ${LOAD_AT_START!.toFixed(1)})`);
+// --reuse: measure the artifacts already under --keep DIR (no build).
+const current = values.reuse && values.keep ? layout(work) : await buildArtifacts(work);
 if (values['build-only']) process.exit(0);
 const baseline = values.baseline ? layout(resolve(values.baseline)) : undefined;
 if (baseline) for (const f of Object.values(baseline)) if (!existsSync(f)) throw new Error(`--baseline: ${f} is missing (keep a run's artifacts with --keep DIR)`);
@@ -273,7 +291,7 @@ const cases: Case[] = [
   },
 ];
 
-const PARTS = ['start', 'module', 'load', 'first', 'total'] as const;
+const PARTS = ['start', 'module', 'load', 'first', 'total', 'moduleCpu', 'firstCpu', 'totalCpu'] as const;
 type Part = (typeof PARTS)[number];
 interface Row {
   runtime: string;
@@ -289,7 +307,7 @@ const results: Row[] = [];
 const fmt = (s: Summary) => `${s.p50.toFixed(1).padStart(6)}/${s.p90.toFixed(1).padStart(6)}`;
 
 for (const c of cases) {
-  if (ONLY && !ONLY.has(c.runtime)) continue;
+  if ((ONLY && !ONLY.has(c.runtime)) || (ENGINES && !ENGINES.has(c.engine))) continue;
   const builds: Array<['empty' | 'current' | 'baseline', string]> = [['empty', c.empty], ['current', c.file(current)], ...(baseline ? [['baseline', c.file(baseline)] as ['baseline', string]] : [])];
   const samples = new Map<string, Sample[]>(builds.map(([b]) => [b, []]));
   // Interleaved per run (empty, current, baseline, empty, ...): machine noise hits each alike.
@@ -302,9 +320,9 @@ for (const c of cases) {
     const warm = s.map((x) => x.warmP50).filter((x): x is number => x !== null);
     const row: Row = { runtime: c.runtime, engine: c.engine, artifact: c.artifact, build: b, parts, ...(overEmpty ? { overEmpty } : {}), warmP50: warm.length ? summarize(warm, 3) : null };
     results.push(row);
-    const d = overEmpty ? `  − empty: module ${fmt(overEmpty.module)} load ${fmt(overEmpty.load)} first ${fmt(overEmpty.first)} total ${fmt(overEmpty.total)}` : '';
+    const d = overEmpty ? `  − empty: module ${fmt(overEmpty.module)} load ${fmt(overEmpty.load)} first ${fmt(overEmpty.first)} total ${fmt(overEmpty.total)} | cpu module ${fmt(overEmpty.moduleCpu)} first ${fmt(overEmpty.firstCpu)} total ${fmt(overEmpty.totalCpu)}` : '';
     console.log(
-      `${c.runtime.padEnd(12)} ${c.engine.padEnd(8)} ${(b === 'empty' ? 'empty function' : `${c.artifact} [${b}]`).padEnd(42)} p50/p90 ms: start ${fmt(parts.start)} module ${fmt(parts.module)} load ${fmt(parts.load)} first ${fmt(parts.first)} total ${fmt(parts.total)}${d}  warm p50 ${row.warmP50 ? row.warmP50.p50.toFixed(3) : '-'} ms`,
+      `${c.runtime.padEnd(12)} ${c.engine.padEnd(8)} ${(b === 'empty' ? 'empty function' : `${c.artifact} [${b}]`).padEnd(42)} p50/p90 ms: start ${fmt(parts.start)} module ${fmt(parts.module)} load ${fmt(parts.load)} first ${fmt(parts.first)} total ${fmt(parts.total)} cpu ${fmt(parts.totalCpu)}${d}  warm p50 ${row.warmP50 ? row.warmP50.p50.toFixed(3) : '-'} ms`,
     );
   }
 }
@@ -314,7 +332,8 @@ console.log(
     machine: { cpus: cpus().length, node: process.version },
     runs: RUNS,
     warmRequests: WARM,
-    note: 'parts: start = process/isolate start to the import; module = import (compile + evaluate); load = model load + verify + warmup inside the first request (loadMs the service reports); first = the rest of the first POST /v1/predict; overEmpty = paired difference from the empty function, same run index',
+    loadAverage1m: { start: LOAD_AT_START, end: loadavg()[0] },
+    note: 'parts: start = process/isolate start to the import; module = import (compile + evaluate); load = model load + verify + warmup inside the first request (loadMs the service reports); first = the rest of the first POST /v1/predict; overEmpty = paired difference from the empty function, same run index; *Cpu = CPU time (user + system, all threads) of the same parts, less sensitive than wall time to a loaded machine',
     results,
   }),
 );

@@ -15,6 +15,7 @@ import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
 import type { RegionalTier } from './router/regional-tier.ts';
 import { withCheckedAnswers } from './router/checked-regional-tier.ts';
+import { withForwardedFeatures } from './router/forwarded-features.ts';
 import { createModelIdentifier } from './cache/model-identity.ts';
 import { handlePredict } from './routes/predict.ts';
 import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
@@ -170,7 +171,9 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
   // Regional answers are checked against the requested model's model.json before they are cached or served (#17 item 5).
   const identify = caching?.identify ?? createModelIdentifier(options.models, latest);
   const checked = options.regional ? withCheckedAnswers(options.regional, identify) : undefined;
-  const regional = caching && checked ? caching.wrapRegional(checked) : checked;
+  const cached = caching && checked ? caching.wrapRegional(checked) : checked;
+  // Outside the cache: the regional key is over the feature values a fields request forwards.
+  const regional = cached && options.features ? withForwardedFeatures(cached, identify, options.features) : cached;
   const context = createServiceContext(config, models, new Cascade(config.cascade, regional), caching, options.features);
   // Every response and prediction is recorded synchronously, without I/O; flushes to Redis run after responses.
   if (options.telemetry !== false) context.telemetry = new Telemetry(options.telemetry);

@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createOrtNodeEngine, type OrtNodeEngine, type OrtNodeExecutionProvider } from '../../core/engine/ort-node/ort-node-engine.ts';
 import type { ModelSource } from '../../core/model/repository.ts';
+import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from '../../core/cache/remote-cache.ts';
+import { createFeatureAssembler, type FeatureAssembler } from '../../core/features/feature-assembler.ts';
+import { embeddedFeatureRepository } from '../../features/embedded.ts';
 import { createRegionalPredictor, RegionalFunctionError, type RegionalPredictor } from '../../core/regional/regional-predictor.ts';
 import type { LambdaContext, LambdaHandler } from './lambda-types.ts';
 
@@ -19,6 +22,24 @@ export interface RegionalLambdaOptions {
   executionProviders?: OrtNodeExecutionProvider[];
   /** Models loaded during the init phase (Lambda gives init a full CPU burst). */
   preload?: string[];
+  /** The function's own feature source (see {@link regionalFeaturesFromEnv}); without one, feature values the edge did not forward take their defaults. */
+  features?: FeatureAssembler;
+}
+
+/**
+ * The function's feature views (the bundled declarations of features/, the ones the edge
+ * reads) over its own Upstash: UPSTASH_REDIS_REST_URL and _TOKEN, as the edge reads them,
+ * EDGEINFER_CACHE_BUDGET_MS its time budget. Without them, values the edge did not forward
+ * take the views' declared defaults and answers are marked degraded.
+ */
+export function regionalFeaturesFromEnv(env: Record<string, string | undefined>): FeatureAssembler {
+  const repository = embeddedFeatureRepository();
+  const url = env.UPSTASH_REDIS_REST_URL;
+  const token = env.UPSTASH_REDIS_REST_TOKEN;
+  if (!url || !token) return createFeatureAssembler({ repository });
+  const budget = Number(env.EDGEINFER_CACHE_BUDGET_MS ?? DEFAULT_REDIS_BUDGET_MS);
+  if (!(budget >= 1)) throw new Error(`EDGEINFER_CACHE_BUDGET_MS must be a number ≥ 1, got "${env.EDGEINFER_CACHE_BUDGET_MS}"`);
+  return createFeatureAssembler({ repository, remote: createUpstashRemoteCache({ url, token, budgetMs: budget }) });
 }
 
 /** True when the host exposes an NVIDIA GPU (never the case on AWS Lambda). */
@@ -56,6 +77,7 @@ export function createRegionalLambda(options: RegionalLambdaOptions): RegionalLa
     // One engine instance serves the container; its provider is the one the last load got.
     executionProviderOf: async () => ((await engines.get('ort-node')) as OrtNodeEngine).executionProvider ?? 'unknown',
     ...(options.preload ? { preload: options.preload } : {}),
+    ...(options.features ? { features: options.features } : {}),
   });
 
   const handler: LambdaHandler = async (event: unknown, context: LambdaContext) => {

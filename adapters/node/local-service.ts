@@ -12,6 +12,7 @@ import { createInferenceService, type InferenceService, type InferenceServiceOpt
 import { DEFAULT_MODELS_ROOT, FsModelSource } from './fs-model-source.ts';
 import { latestVersions, type ModelSource } from '../../core/model/repository.ts';
 import { parseManifest } from '../../core/model/manifest.ts';
+import { firstWarmupRequest, signatureOf } from '../../core/serving/loaded-model.ts';
 import { createNodeOrtWebEngine } from './ort-wasm-binary.ts';
 import { createNodeMicroEngine } from './micro-engine.ts';
 import { createRegionalLambda } from '../aws-lambda/regional-handler.ts';
@@ -149,11 +150,7 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   const choice = options.regional ?? { kind: 'in-process' };
   let regional: RegionalTier | undefined;
   let closeRegional = async () => {};
-  if (choice.kind === 'in-process') {
-    const fn = createRegionalLambda({ models });
-    regional = createInProcessRegionalTier((request) => fn.predictor.predict(request));
-    closeRegional = () => fn.predictor.close();
-  } else if (choice.kind === 'lambda') {
+  if (choice.kind === 'lambda') {
     // Credentials come from the SDK's default chain; a local Invoke API accepts any, so a
     // local endpoint without AWS credentials in the environment gets placeholders.
     const placeholder = choice.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
@@ -175,6 +172,13 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   if (repository && features) {
     const views = [...repository.views.values()].map((v) => `${v.name}@${v.version}`).join(', ');
     options.log?.(`edgeinfer: feature views ${views}${cache.remote ? '' : ' (no Upstash: declared defaults, answers marked features_unavailable)'}`);
+  }
+  if (choice.kind === 'in-process') {
+    // The regional function's own feature source, as the Lambda has (same store here, its own L1).
+    const regionalFeatures = repository && repository.views.size > 0 ? createFeatureAssembler({ repository, ...(cache.remote ? { remote: cache.remote } : {}) }) : undefined;
+    const fn = createRegionalLambda({ models, ...(regionalFeatures ? { features: regionalFeatures } : {}) });
+    regional = createInProcessRegionalTier((request) => fn.predictor.predict(request));
+    closeRegional = () => fn.predictor.close();
   }
   const upstash = options.cache?.UPSTASH_REDIS_REST_URL && options.cache.UPSTASH_REDIS_REST_TOKEN ? { url: options.cache.UPSTASH_REDIS_REST_URL, token: options.cache.UPSTASH_REDIS_REST_TOKEN } : undefined;
   const telemetry: TelemetryOptions | false =
@@ -225,41 +229,53 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   };
 }
 
+/** A regional model and the request that warms it (what an escalation to it carries: text or fields). */
+export interface RegionalWarmup {
+  model: string;
+  request: { text?: string; fields?: Record<string, string | number> };
+}
+
 /**
  * Models the cascade escalates to: those whose model.json says `"role": "regional"`, those an
- * edge model names in `cascade.regional`; only those that read text (or its ids), since that is
- * all a regional request carries (a tabular regional model is not reachable through the tier).
+ * edge model names in `cascade.regional`; each with a warm request from its signature (a short
+ * text for a text model, its first warmup request's fields for a tabular one). A model fed
+ * client tensors is left out: a regional request carries none.
  */
-export async function regionalModelsOf(source: ModelSource): Promise<string[]> {
+export async function regionalModelsOf(source: ModelSource): Promise<RegionalWarmup[]> {
   const names = new Set<string>();
-  const readsText = new Set<string>();
+  const warmups = new Map<string, RegionalWarmup['request']>();
   for (const { name, version } of await latestVersions(source)) {
     try {
       const json = new TextDecoder().decode(await source.read(`${name}/${version}/model.json`));
       const raw = JSON.parse(json) as { role?: unknown; cascade?: { regional?: unknown } };
       if (raw.role === 'regional') names.add(name);
       if (typeof raw.cascade?.regional === 'string') names.add(raw.cascade.regional);
-      if (parseManifest(json, `${name}/${version}/model.json`).inputs.some((i) => i.source === 'text')) readsText.add(name);
+      const manifest = parseManifest(json, `${name}/${version}/model.json`);
+      if (manifest.inputs.some((i) => i.source === 'request')) continue;
+      const warm = firstWarmupRequest({ manifest, signature: signatureOf(manifest) });
+      warmups.set(name, { ...(warm.text !== undefined ? { text: warm.text } : {}), ...(warm.fields && Object.keys(warm.fields).length ? { fields: { ...warm.fields } } : {}) });
     } catch {
       // A model.json that does not read is reported by the model store.
     }
   }
-  const present = new Set((await latestVersions(source)).map((m) => m.name));
-  return [...names].filter((name) => present.has(name) && readsText.has(name)).sort();
+  return [...names]
+    .filter((name) => warmups.has(name))
+    .sort()
+    .map((model) => ({ model, request: warmups.get(model) as RegionalWarmup['request'] }));
 }
 
 /**
  * Calls the regional tier for each model until one call answers within the escalation
  * budget (the first loads and warms the model), at most 5 calls each; returns a log line.
  */
-export async function warmRegionalTier(tier: RegionalTier, models: readonly string[], budgetMs: number): Promise<string | undefined> {
+export async function warmRegionalTier(tier: RegionalTier, models: readonly RegionalWarmup[], budgetMs: number): Promise<string | undefined> {
   if (models.length === 0) return undefined;
   const parts: string[] = [];
-  for (const model of models) {
+  for (const { model, request } of models) {
     let last = '';
     for (let attempt = 1; attempt <= 5; attempt++) {
       const t0 = performance.now();
-      const outcome = await tier.invoke({ model, text: 'Subject: warmup\n\nedgeinfer warmup request', requestId: `warm-${attempt}`, deadlineMs: Date.now() + 30_000 }, AbortSignal.timeout(30_000));
+      const outcome = await tier.invoke({ model, ...request, requestId: `warm-${attempt}`, deadlineMs: Date.now() + 30_000 }, AbortSignal.timeout(30_000));
       const ms = performance.now() - t0;
       last = outcome.ok ? `${ms.toFixed(1)} ms` : `${outcome.reason}: ${outcome.message}`;
       if (outcome.ok && ms <= budgetMs) break;

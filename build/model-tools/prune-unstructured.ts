@@ -132,7 +132,8 @@ export function pruneUnstructured(model: ModelProto, sparsity: number, options: 
     }
     if ((storage === 'auto' && scatterOk) || storage === 'scatter') {
       const scatter = encodeScatterWeight(name, dims, data);
-      if (scatter.bytes < dense.length || storage === 'scatter') {
+      // Its 5 small initializers and 5 nodes cost a few hundred bytes of names and tags.
+      if (scatter.bytes + 320 + 10 * name.length < dense.length || storage === 'scatter') {
         candidates.push({
           storage: 'scatter',
           raw: scatter.bytes,

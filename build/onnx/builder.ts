@@ -108,9 +108,8 @@ export class GraphBuilder {
   readonly #nodes: onnxProto.onnx.INodeProto[] = [];
   readonly #initializers: onnxProto.onnx.ITensorProto[] = [];
   readonly #inputs: ValueInfo[] = [];
-  readonly #outputs: ValueInfo[] = [];
-  /** Outputs that are not tensors (ZipMap's sequence of maps), in declaration order after the tensors. */
-  readonly #otherOutputs: onnxProto.onnx.IValueInfoProto[] = [];
+  /** Graph outputs in declaration order (ValueInfoProtos already built). */
+  readonly #outputs: onnxProto.onnx.IValueInfoProto[] = [];
   #counter = 0;
 
   constructor(readonly graphName: string) {}
@@ -123,14 +122,20 @@ export class GraphBuilder {
 
   /** Declares a graph output (an existing value name). */
   output(name: string, dtype: OnnxDType, shape: Array<number | string>): string {
-    this.#outputs.push({ name, dtype, shape });
+    this.#outputs.push(valueInfo({ name, dtype, shape }));
+    return name;
+  }
+
+  /** Declares a string tensor output (a classifier's label with string class labels). */
+  stringOutput(name: string, shape: Array<number | string>): string {
+    this.#outputs.push({ name, type: { tensorType: { elemType: 8, shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
     return name;
   }
 
   /** Declares a graph output of type seq(map(key, float)), as ZipMap produces. */
   sequenceOfMapsOutput(name: string, key: 'int64' | 'string'): string {
     const keyType = key === 'int64' ? OnnxDataType.int64 : 8;
-    this.#otherOutputs.push({ name, type: { sequenceType: { elemType: { mapType: { keyType, valueType: { tensorType: { elemType: OnnxDataType.float32 } } } } } } });
+    this.#outputs.push({ name, type: { sequenceType: { elemType: { mapType: { keyType, valueType: { tensorType: { elemType: OnnxDataType.float32 } } } } } } });
     return name;
   }
 
@@ -171,7 +176,7 @@ export class GraphBuilder {
         node: this.#nodes,
         initializer: this.#initializers,
         input: this.#inputs.map(valueInfo),
-        output: [...this.#outputs.map(valueInfo), ...this.#otherOutputs],
+        output: this.#outputs,
       },
     });
     return onnx.ModelProto.encode(model).finish();

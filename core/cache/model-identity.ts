@@ -2,7 +2,7 @@
 // model.json that changes what the model answers or how the answer is read), TTL, inputs and
 // labels, read from its model.json, also for a model this isolate may not run itself (the
 // regional model, seen from the edge).
-import { parseManifest, type ModelManifest } from '../model/manifest.ts';
+import { parseManifest, type InputSpec, type ModelManifest } from '../model/manifest.ts';
 import type { ModelSource } from '../model/repository.ts';
 import { canonicalInput } from './keys.ts';
 import { sha256HexSync } from './sha256.ts';
@@ -18,6 +18,8 @@ export interface ModelIdentity {
   ttlSeconds: number;
   /** Declared input names, in order (what the input hash walks). */
   inputNames: readonly string[];
+  /** The declared inputs (how a regional request's fields and features become its tensors); absent: every input is made from text. */
+  inputs?: readonly InputSpec[];
   /** The first input made from text (where client ids go), if any. */
   firstTextInput?: string;
   /** Classification labels (empty for other kinds). */
@@ -64,6 +66,7 @@ export function modelIdentity(manifest: ModelManifest): ModelIdentity {
     fingerprint: modelFingerprint(manifest),
     ttlSeconds: manifest.cache.ttlSeconds,
     inputNames: manifest.inputs.map((i) => i.name),
+    inputs: manifest.inputs,
     ...(firstText ? { firstTextInput: firstText.name } : {}),
     labels: manifest.labels,
   };

@@ -1,16 +1,21 @@
 // What the regional function does, independent of where it runs: validate an Invoke
 // payload, load the named model version once, run it through the model's own input assembly
-// (any text preprocessing, as /v1/predict), answer a RegionalPrediction. The
+// (any text preprocessing, as /v1/predict; request fields, the feature values the edge
+// forwarded, and the other feature views from the function's own feature source), answer a
+// RegionalPrediction (marked `degraded` when feature values came from defaults). The
 // AWS Lambda handler (adapters/aws-lambda) and the in-process tier of `npm start` both
 // wrap this, so the two regional tiers answer identically.
 import type { EngineRegistry } from '../engine/registry.ts';
-import type { EngineName, TensorMap } from '../engine/types.ts';
+import type { EngineName, Tensor, TensorMap } from '../engine/types.ts';
+import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import { HttpError } from '../http/errors.ts';
 import { latestVersions, type ModelSource } from '../model/repository.ts';
 import type { RegionalPrediction, RegionalRequest } from '../router/regional-tier.ts';
 import { requireIds, requireText, textFeedsOf } from '../serving/inputs.ts';
 import { loadModel, type ClassificationAnswer, type LoadedModel } from '../serving/loaded-model.ts';
+import { forwardedFeatureTensor } from '../serving/forwarded-inputs.ts';
 import { asTextInput } from '../serving/model-io.ts';
+import { requireFields } from '../routes/predict-fields.ts';
 
 /** Error types the regional function reports (Lambda's `errorType` is the error's name). */
 export type RegionalErrorType = 'InvalidRequest' | 'ModelNotFound' | 'ModelNotReady' | 'DeadlineExceeded' | 'InferenceFailed';
@@ -35,6 +40,8 @@ export interface RegionalPredictorOptions {
   executionProviderOf?: (model: LoadedModel) => Promise<string> | string;
   /** Models whose load is started at creation (cold start before the first request). */
   preload?: string[];
+  /** Feature views of the function's own store (Upstash near the region); without one, values the edge did not forward take their defaults, answers marked degraded. */
+  features?: FeatureAssembler;
 }
 
 /** Runs regional predictions; `predict` rejects only with RegionalFunctionError. */
@@ -44,7 +51,7 @@ export interface RegionalPredictor {
   close(): Promise<void>;
 }
 
-const FIELDS = ['model', 'version', 'text', 'ids', 'requestId', 'deadlineMs'];
+const FIELDS = ['model', 'version', 'text', 'ids', 'fields', 'features', 'requestId', 'deadlineMs'];
 
 interface ServedModel {
   model: LoadedModel;
@@ -73,7 +80,7 @@ export function createRegionalPredictor(options: RegionalPredictorOptions): Regi
     const key = `${name}@${version}`;
     const existing = loaded.get(key);
     if (existing) return { served: existing, cold: false };
-    const served = loadModel(options.models, name, version, options.engines, options.ortPreference).then(async (model) => ({
+    const served = loadModel(options.models, name, version, options.engines, options.ortPreference, options.features ? { features: options.features } : {}).then(async (model) => ({
       model,
       executionProvider: options.executionProviderOf ? await options.executionProviderOf(model) : model.engine,
     }));
@@ -110,7 +117,7 @@ export function createRegionalPredictor(options: RegionalPredictorOptions): Regi
       if (Date.now() > request.deadlineMs) {
         throw new RegionalFunctionError('DeadlineExceeded', `deadline ${new Date(request.deadlineMs).toISOString()} passed before inference started`);
       }
-      const feeds = await inputsOf(request, model.model);
+      const { feeds, degraded } = await inputsOf(request, model.model);
       const tPre = performance.now();
       let result;
       try {
@@ -126,6 +133,7 @@ export function createRegionalPredictor(options: RegionalPredictorOptions): Regi
         model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },
         timings: { load: round(tLoaded - t0), preprocess: round(tPre - tLoaded), infer: round(tEnd - tPre), total: round(tEnd - t0) },
         executionProvider: model.executionProvider,
+        ...(degraded ? { degraded } : {}),
         requestId: request.requestId,
         coldStart: cold,
       };
@@ -141,7 +149,7 @@ export function createRegionalPredictor(options: RegionalPredictorOptions): Regi
 export function parseRegionalRequest(payload: unknown): RegionalRequest {
   const invalid = (message: string) => new RegionalFunctionError('InvalidRequest', message);
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw invalid('the payload must be a JSON object {model, version?, text | ids, requestId, deadlineMs}');
+    throw invalid('the payload must be a JSON object {model, version?, text | ids, fields?, features?, requestId, deadlineMs}');
   }
   const p = payload as Record<string, unknown>;
   const unknown = Object.keys(p).filter((k) => !FIELDS.includes(k));
@@ -150,14 +158,31 @@ export function parseRegionalRequest(payload: unknown): RegionalRequest {
   if (p.version !== undefined && (typeof p.version !== 'string' || p.version === '')) throw invalid('field "version" must be a non-empty string when present');
   if (typeof p.requestId !== 'string' || p.requestId === '') throw invalid('field "requestId" must be a non-empty string');
   if (typeof p.deadlineMs !== 'number' || !Number.isFinite(p.deadlineMs)) throw invalid('field "deadlineMs" must be epoch milliseconds (a number)');
-  if ((p.text === undefined) === (p.ids === undefined)) throw invalid('send exactly one of "text" and "ids"');
+  if (p.text !== undefined && p.ids !== undefined) throw invalid('send "text" or "ids", not both');
+  if (p.text === undefined && p.ids === undefined && p.fields === undefined) throw invalid('send "text", "ids" or "fields"');
+  if (p.fields !== undefined) {
+    try {
+      requireFields(p.fields);
+    } catch (error) {
+      throw invalid((error as Error).message);
+    }
+  }
+  if (p.features !== undefined) {
+    const f = p.features;
+    if (typeof f !== 'object' || f === null || Array.isArray(f) || Object.keys(f).length > 64) throw invalid('field "features" must be an object of at most 64 inputs, each an array of numbers');
+    for (const [name, values] of Object.entries(f)) {
+      if (!Array.isArray(values) || values.length > 4096 || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw invalid(`features.${name.slice(0, 40)} must be an array of at most 4096 finite numbers`);
+      }
+    }
+  }
   if (p.text !== undefined) {
     try {
       requireText(p.text);
     } catch (error) {
       throw invalid((error as Error).message);
     }
-  } else if (!Array.isArray(p.ids)) {
+  } else if (p.ids !== undefined && !Array.isArray(p.ids)) {
     throw invalid('field "ids" must be an array of integers');
   }
   return p as unknown as RegionalRequest;
@@ -165,28 +190,51 @@ export function parseRegionalRequest(payload: unknown): RegionalRequest {
 
 /**
  * Every graph input of the request: text goes through the model's own assembly (any text
- * preprocessing: email-hash, a Hugging Face tokenizer, ...), as /v1/predict does; client ids
- * only where one preprocessing makes the single text input from text alone (email-hash).
+ * preprocessing: email-hash, a Hugging Face tokenizer, ...), as /v1/predict does, and so do
+ * fields (numeric inputs, entity keys of the feature views); forwarded feature values are
+ * used as given, the other feature inputs read from this function's feature source. Client
+ * ids only where one preprocessing makes the single text input from text alone (email-hash).
  */
-async function inputsOf(request: RegionalRequest, model: LoadedModel): Promise<TensorMap> {
+async function inputsOf(request: RegionalRequest, model: LoadedModel): Promise<{ feeds: TensorMap; degraded?: string }> {
   try {
-    if (request.text !== undefined) {
+    if (request.text !== undefined || request.ids === undefined) {
       const { text } = request;
-      if (!model.signature.textInputs.length) throw new HttpError(400, 'invalid_request', `${label(model)} takes no text`);
+      if (text !== undefined && !model.signature.textInputs.length) throw new HttpError(400, 'invalid_request', `${label(model)} takes no text`);
       // Text inputs are made once, through the route's own guard (a too-long text is a 400).
-      const assembled = await model.assemble({ text }, { deferText: true });
-      return { ...assembled.feeds, ...textFeedsOf(model, text) };
+      const assembled = await model.assemble(
+        { ...(text !== undefined ? { text } : {}), ...(request.fields ? { fields: request.fields } : {}), ...forwardedFeatures(request, model) },
+        { deferText: true },
+      );
+      const missingText = model.signature.textInputs.filter((i) => !(i.name in assembled.feeds));
+      if (missingText.length && text === undefined) throw new HttpError(400, 'invalid_request', `${label(model)} needs "text" (its input "${missingText[0]?.name}" is made from it)`);
+      const feeds = missingText.length ? { ...assembled.feeds, ...textFeedsOf(model, text as string) } : assembled.feeds;
+      return { feeds, ...(assembled.degraded ? { degraded: assembled.degraded } : {}) };
     }
     const first = model.signature.textInputs[0];
     if (!first || !model.textPreprocessor?.toIds || model.signature.textInputs.length !== 1) {
       throw new HttpError(400, 'invalid_request', `${label(model)} takes no client token ids; send "text"`);
     }
     const ids = requireIds(request.ids, model);
-    return { [first.name]: asTextInput({ dtype: 'int32', dims: [1, ids.length], data: ids }, first) };
+    return { feeds: { [first.name]: asTextInput({ dtype: 'int32', dims: [1, ids.length], data: ids }, first) } };
   } catch (error) {
     if (error instanceof HttpError) throw new RegionalFunctionError('InvalidRequest', error.message);
     throw error;
   }
+}
+
+/** The feature values the edge forwarded, as tensors of this model's feature inputs (400 naming one that does not fit). */
+function forwardedFeatures(request: RegionalRequest, model: LoadedModel): { features?: Record<string, Tensor> } {
+  const given = request.features;
+  if (!given) return {};
+  const features: Record<string, Tensor> = {};
+  for (const name of Object.keys(given)) {
+    const spec = model.manifest.inputs.find((i) => i.name === name);
+    if (!spec || (spec.source !== 'features' && spec.source !== 'embedding')) throw new HttpError(400, 'invalid_request', `${label(model)} has no feature input ${JSON.stringify(name.slice(0, 40))}`);
+    const tensor = forwardedFeatureTensor(spec, given[name]);
+    if (!tensor) throw new HttpError(400, 'invalid_request', `features.${name} must hold the ${spec.shape.join('x')} values of input "${name}"`);
+    features[name] = tensor;
+  }
+  return { features };
 }
 
 /** The classification answer of a run, read by model.json's output meaning (as the edge reads it). */

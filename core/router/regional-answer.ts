@@ -3,7 +3,8 @@
 // checked like any input. A prediction from the model version that was asked for (name,
 // version and sha256 as its model.json says, when the edge holds that file), over exactly
 // that model's labels, with finite probabilities in [0, 1], the label the top score, and
-// every string short. What is served is a copy of the checked fields, nothing else.
+// every string short (a `degraded` reason only as a short code). What is served is a copy
+// of the checked fields, nothing else.
 import type { RegionalPrediction } from './regional-tier.ts';
 
 /** The model version an answer must come from; the fields the edge does not know are not checked. */
@@ -76,8 +77,10 @@ export function checkRegionalAnswer(value: unknown, expected?: ExpectedRegionalM
     }
   }
   const executionProvider = shortString(value.executionProvider, B.providerChars) ? value.executionProvider : 'unknown';
+  // A reason code (`features_unavailable`): the edge shows it, so only a short snake_case word passes.
+  const degraded = typeof value.degraded === 'string' && /^[a-z][a-z_]{0,63}$/.test(value.degraded) ? value.degraded : undefined;
   return {
     ok: true,
-    prediction: { label: value.label, scores: { ...scores }, model: { name: m.name, version: m.version, sha256: m.sha256 }, timings, executionProvider },
+    prediction: { label: value.label, scores: { ...scores }, model: { name: m.name, version: m.version, sha256: m.sha256 }, timings, executionProvider, ...(degraded ? { degraded } : {}) },
   };
 }

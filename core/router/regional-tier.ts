@@ -9,10 +9,18 @@ export interface RegionalRequest {
   model: string;
   /** Version folder; the newest when absent. */
   version?: string;
-  /** Raw message text; exactly one of `text` and `ids`. */
+  /** Raw message text; never with `ids`. */
   text?: string;
   /** Token ids already produced by the regional model's preprocessor. */
   ids?: number[];
+  /** Request fields (tabular models): numeric inputs and the entity keys of feature views. */
+  fields?: Record<string, string | number>;
+  /**
+   * Feature and embedding inputs of the regional model the edge already assembled from the
+   * store, by input name (values in order); the regional function assembles any other one
+   * with its own feature source. The regional cache key is over these values.
+   */
+  features?: Record<string, number[]>;
   /** Correlates logs at the edge and in the region. */
   requestId: string;
   /** Epoch milliseconds after which the caller no longer waits for the answer. */
@@ -29,6 +37,8 @@ export interface RegionalPrediction {
   timings: Record<string, number>;
   /** Execution provider that ran the model ("cpu", "cuda"). */
   executionProvider: string;
+  /** `features_unavailable` when the function's feature store was slow or down and defaults were used. */
+  degraded?: string;
 }
 
 /** Why a regional call produced no answer. */

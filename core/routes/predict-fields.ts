@@ -3,8 +3,8 @@
 // which assembles every input (LoadedModel.assemble: fields, and the feature and embedding
 // views in one round trip); the prediction cache key hashes the assembled tensors (a changed
 // feature value is a new key, never a stale answer), and the answer says when features came
-// from defaults (`degraded`, `features_unavailable`). Edge tier only: the regional tier takes
-// text, so field requests do not cascade.
+// from defaults (`degraded`, `features_unavailable`). An unsure edge answer escalates with the
+// fields (core/router/forwarded-features.ts); the regional function checks them here too.
 import { HttpError } from '../http/errors.ts';
 
 /** Checks `fields`: an object of strings and finite numbers (at most 64, names and strings ≤ 128 chars). */

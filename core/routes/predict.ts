@@ -6,7 +6,8 @@
 // `label`/`scores` (classification), `value`/`values` (regression) or `outputs` (raw), always
 // with model identity, tier, cache state and stage timings (also as Server-Timing).
 // Classification models with a regional pair go through the cascade router (core/router)
-// when the request has text; the regional tier takes text only.
+// when the request has text or fields (the regional request carries them; the regional model
+// assembles its own inputs from them, core/regional); ids only escalate with their text.
 import type { CoreRequest } from '../http/core-request.ts';
 import type { CachedRegionalPrediction } from '../cache/cached-regional-tier.ts';
 import type { CachePolicyMode } from '../cache/policy.ts';
@@ -27,6 +28,7 @@ import type { RawAnswer } from '../serving/model-io.ts';
 import type { RequestShape, ServiceContext } from '../service-context.ts';
 import { requireFields } from './predict-fields.ts';
 import { describeAccepted, prepareRequest } from './predict-request.ts';
+import { randomHex8 } from '../http/random-id.ts';
 
 const PREDICT_FIELDS = ['text', 'ids', 'preprocessing', 'inputs', 'fields', 'model', 'explain'] as const;
 
@@ -150,15 +152,16 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
   let regionalTrace: CacheTrace | undefined;
 
   // Only a classification output cascades (the manifest allows a pair on no other), and the
-  // regional tier reads text: other requests answer at the edge.
+  // regional tier reads text or fields: other requests (client tensors) answer at the edge.
   const route = service.cascade.routeFor(manifest);
-  const cascades = route !== undefined && (text !== undefined || prepared.clientIds !== undefined);
-  const regionalInL1 = caching && route && hashOfText !== undefined ? await caching.peekRegional(route.regionalModel, hashOfText) : undefined;
+  const cascades = route !== undefined && (text !== undefined || prepared.clientIds !== undefined || fields !== undefined);
+  // The free L1 look needs the whole regional input: text alone (fields requests are looked up on the escalation path).
+  const regionalInL1 = caching && route && hashOfText !== undefined && fields === undefined ? await caching.peekRegional(route.regionalModel, hashOfText) : undefined;
   let answer: PredictResponse;
   if (!route || !cascades) {
     const result = await runEdge();
     answer = edgeAnswer(result.answer, identity);
-  } else if (text === undefined) {
+  } else if (text === undefined && prepared.clientIds !== undefined) {
     // Ids only: the regional model reads its own preprocessing of the raw text, which the
     // edge ids cannot give back. A confident edge answer stands; otherwise the answer says
     // text_required and the client decides whether the text may leave the device.
@@ -173,7 +176,7 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     answer = { kind: 'classification', label: regional.label, scores: regional.scores, model: regional.model, tier: 'regional', degraded: false, cached: false, timings: {} };
   } else {
     const requestId = request.headers.get('x-request-id')?.slice(0, 128) || nextRequestId();
-    const regionalRequest = { model: route.regionalModel, text, requestId };
+    const regionalRequest = { model: route.regionalModel, ...(text !== undefined ? { text } : {}), ...(fields ? { fields } : {}), requestId };
     const routed = caching
       ? await caching.withRequest(requestId, context.waitUntil, () => route.router.route({ runEdge, regionalRequest }))
       : await route.router.route({ runEdge, regionalRequest });
@@ -187,6 +190,8 @@ export async function handlePredict(request: CoreRequest, service: ServiceContex
     }
     if (routed.tier === 'regional') {
       answer = { kind: 'classification', label: routed.regional.label, scores: routed.regional.scores, model: routed.regional.model, tier: 'regional', degraded: false, cached: false, timings: {} };
+      // The regional function's own feature store was slow or down: its answer stands, on defaults.
+      if (routed.regional.degraded) Object.assign(answer, { degraded: true, reason: routed.regional.degraded });
     } else {
       answer = edgeAnswer(routed.edge.answer, identity);
       if (routed.degraded) Object.assign(answer, { degraded: true, reason: routed.reason });
@@ -284,7 +289,7 @@ function edgeAnswer(cached: CachedAnswer, model: PredictResponse['model']): Pred
 let isolatePrefix: string | undefined;
 let requestSeq = 0;
 function nextRequestId(): string {
-  isolatePrefix ??= crypto.randomUUID().slice(0, 8);
+  isolatePrefix ??= randomHex8();
   return `${isolatePrefix}-${(++requestSeq).toString(36)}`;
 }
 

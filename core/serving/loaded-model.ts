@@ -12,6 +12,7 @@ import { HttpError } from '../http/errors.ts';
 import type { FeatureInputSpec, InputSpec, ModelManifest, OutputMeaning, TensorSpec, TextInputSpec, WarmupRequest } from '../model/manifest.ts';
 import { loadVerifiedModel, type ModelSource } from '../model/repository.ts';
 import { createTextPreprocessor, type Preprocessor, type TextPreprocessor } from '../preprocess/index.ts';
+import { fieldsTensor } from './forwarded-inputs.ts';
 import { V2_DATATYPE } from './tensor-dtypes.ts';
 import {
   asTextInput,
@@ -44,6 +45,12 @@ export interface ModelRequest {
   text?: string;
   /** Request fields: numeric inputs (source "fields") and entity keys of feature views. */
   fields?: Readonly<Record<string, string | number>>;
+  /**
+   * Feature/embedding inputs already assembled elsewhere (the edge, for the regional
+   * function), by input name, checked against the declared dtype and shape: used as given,
+   * only the others are read from the feature store.
+   */
+  features?: Readonly<Record<string, Tensor>>;
 }
 
 /** Every graph input of one request, and how the feature inputs were found. */
@@ -275,15 +282,18 @@ function createLoadedModel(
         }
       }
       const assembled: AssembledInputs = { feeds, textInputs, roundTrips: 0 };
-      if (featureInputs.length) {
+      const givenFeatures = request.features;
+      const toRead = givenFeatures ? featureInputs.filter((spec) => !Object.prototype.hasOwnProperty.call(givenFeatures, spec.name)) : featureInputs;
+      if (givenFeatures) for (const spec of featureInputs) if (!toRead.includes(spec)) feeds[spec.name] = givenFeatures[spec.name] as Tensor;
+      if (toRead.length) {
         if (features && !options.offline) {
-          const found = await features.assemble(featureInputs, request.fields ?? {}, request.text);
-          for (const spec of featureInputs) feeds[spec.name] = found.tensors[spec.name] ?? filledTensor(spec.dtype, concreteDims(spec.shape), spec.default ?? 0);
+          const found = await features.assemble(toRead, request.fields ?? {}, request.text);
+          for (const spec of toRead) feeds[spec.name] = found.tensors[spec.name] ?? filledTensor(spec.dtype, concreteDims(spec.shape), spec.default ?? 0);
           assembled.features = found.explain;
           assembled.roundTrips = found.roundTrips;
           if (found.degraded) assembled.degraded = found.degraded;
         } else {
-          for (const spec of featureInputs) feeds[spec.name] = filledTensor(spec.dtype, concreteDims(spec.shape), spec.default ?? 0);
+          for (const spec of toRead) feeds[spec.name] = filledTensor(spec.dtype, concreteDims(spec.shape), spec.default ?? 0);
           if (!options.offline) assembled.degraded = 'features_unavailable';
         }
       }
@@ -303,29 +313,6 @@ function createLoadedModel(
     release: () => session.release(),
   };
   return model;
-}
-
-/** The tensor of a "fields" input from the request's fields: numbers in declared order. */
-function fieldsTensor(spec: Extract<InputSpec, { source: 'fields' }>, fields: ModelRequest['fields']): Tensor {
-  const values = new Array<number>(spec.fields.length);
-  const missing: string[] = [];
-  for (let i = 0; i < spec.fields.length; i++) {
-    const name = spec.fields[i] as string;
-    const value = fields && Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
-    if (value === undefined) {
-      if (spec.optional) values[i] = spec.default ?? 0;
-      else missing.push(name);
-      continue;
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new HttpError(400, 'invalid_request', `field "${name}" must be a finite number (input "${spec.name}"), got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)}`);
-    }
-    values[i] = value;
-  }
-  if (missing.length) {
-    throw new HttpError(400, 'invalid_request', `input "${spec.name}" needs the numeric field(s) ${missing.map((m) => `"${m}"`).join(', ')} in "fields"`);
-  }
-  return tensorFromNumbers(spec.dtype, concreteDims(spec.shape, spec.fields.length), values);
 }
 
 function describeSendable(signature: ModelSignature): string {

@@ -8,6 +8,7 @@ import { predictionCostUsd, redisCommandsFor, type PredictionPath } from './cost
 import type { FleetStore } from './fleet-store.ts';
 import { type OtlpOptions, pushOtlp, toOtlpJson } from './otlp.ts';
 import { MetricsWindow, SeriesFamily } from './metrics-window.ts';
+import { randomHex8 } from '../http/random-id.ts';
 
 /** The facts of one prediction telemetry needs (the /v1/predict answer has them all). */
 export interface PredictionRecord {
@@ -114,7 +115,7 @@ export class Telemetry {
     this.#historyWindows = options.historyWindows ?? 60;
     this.#flushEveryMs = options.flushEveryMs ?? 10_000;
     this.#now = options.now ?? (() => Date.now());
-    this.isolateId = `${options.pop ?? 'local'}/${crypto.randomUUID().slice(0, 8)}`;
+    this.isolateId = `${options.pop ?? 'local'}/${randomHex8()}`;
     this.otlp = options.otlp;
     this.#startedAt = this.#now();
     const start = this.#windowStart(this.#now());

@@ -61,7 +61,11 @@ describe('regional Lambda handler', () => {
   it.each([
     ['a non-object', 'hello', /JSON object/],
     ['no model', { text: 'x', requestId: 'r', deadlineMs: 1 }, /"model"/],
-    ['both text and ids', payload({ ids: [1] }), /exactly one/],
+    ['both text and ids', payload({ ids: [1] }), /"text" or "ids", not both/],
+    ['neither text, ids nor fields', payload({ text: undefined }), /"text", "ids" or "fields"/],
+    ['fields that are not strings or numbers', payload({ fields: { origin: true } }), /fields\.origin/],
+    ['features that are not arrays of numbers', payload({ features: { x: [1, 'a'] } }), /features\.x/],
+    ['features of an input the model lacks', payload({ features: { nope: [1] } }), /no feature input "nope"/],
     ['empty text', payload({ text: '  ' }), /empty/],
     ['ids out of range', payload({ text: undefined, ids: [1, 99999] }), /ids\[1\]/],
     ['an unknown field', payload({ extra: 1 }), /unknown field/],

@@ -41,7 +41,7 @@ describe('micro compile errors', () => {
     const compiled = compileOnnxToModule(bytes, { name: 'specialised', inputShapes: { x: [1, 3] } });
     expect(compiled.metadata.inputs[0]!.shape).toEqual([1, 3]);
     const m = await importMicroModule(compiled.source, 'specialised');
-    expect(Array.from(m.run({ x: { dtype: 'float32', dims: [1, 3], data: Float32Array.of(-1, 2, -3) } }).y!.data)).toEqual([0, 2, 0]);
+    expect(Array.from(m.run({ x: { dtype: 'float32', dims: [1, 3], data: Float32Array.of(-1, 2, -3) } }).y!.data as Float32Array)).toEqual([0, 2, 0]);
     expect(() => m.run({ x: { dtype: 'float32', dims: [1, 4], data: new Float32Array(4) } })).toThrow(/expected \[1, 3\]/);
     for (const shape of [[2, 3], [3]]) {
       try {

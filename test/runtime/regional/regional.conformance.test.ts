@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRegionalLambda } from '../../../adapters/aws-lambda/regional-handler.ts';
+import { createRegionalLambda, regionalFeaturesFromEnv } from '../../../adapters/aws-lambda/regional-handler.ts';
 import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/lambda-types.ts';
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
@@ -113,6 +113,30 @@ describe('conformance: regional zip through the local Invoke API', () => {
       if (got.body.label === message.label) correct++;
     }
     expect(correct).toBeGreaterThanOrEqual(14);
+  });
+
+  it('answers a fields request of the tabular regional model as the in-process function does: forwarded features, and the declared defaults (degraded) without a feature store', async () => {
+    const fields = { origin: 'ORD', destination: 'LGA', hour: 17, day_of_week: 2, distance: 733 };
+    const features = { features: [0.3, 0.4, 7, 0.25, 0.3, 6.5, 0.2, 4, 0.28, 8], embedding: [0.5, -0.2, 0.1, 0, 0.3, -0.6, 0.2, 0.1] };
+    const forwarded = { model: 'flights-regional', fields, features, requestId: 'fields-1', deadlineMs: Date.now() + 20_000 };
+    const alone = { model: 'flights-regional', fields, requestId: 'fields-2', deadlineMs: Date.now() + 20_000 };
+    const ownFeatures = createRegionalLambda({ models: new FsModelSource(), executionProviders: ['cpu'], features: regionalFeaturesFromEnv({}) });
+    try {
+      for (const payload of [forwarded, alone]) {
+        const got = await invokeZip(payload);
+        expect(got.functionError, JSON.stringify(got.body).slice(0, 300)).toBeUndefined();
+        const want = (await ownFeatures.handler(payload, { awsRequestId: 'ref', functionName: 'edgeinfer-regional', getRemainingTimeInMillis: () => 30_000 })) as { label: string; scores: Record<string, number>; degraded?: string };
+        expect(got.body).toMatchObject({ model: { name: 'flights-regional' }, label: want.label });
+        expect(got.body.degraded).toBe(want.degraded);
+        for (const label of Object.keys(want.scores)) expect(Math.abs(got.body.scores[label] - (want.scores[label] as number))).toBeLessThanOrEqual(1e-6);
+      }
+      expect((await invokeZip(forwarded)).body.degraded).toBeUndefined();
+      expect((await invokeZip(alone)).body.degraded).toBe('features_unavailable');
+      // The two differ: forwarded values reach the model.
+      expect((await invokeZip(forwarded)).body.scores).not.toEqual((await invokeZip(alone)).body.scores);
+    } finally {
+      await ownFeatures.predictor.close();
+    }
   });
 
   it('fails bad payloads with the same errorType as the in-process function', async () => {

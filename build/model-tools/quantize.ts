@@ -1,0 +1,279 @@
+// `npm run quantize -- <name>[@version] [--mode dynamic|static] [--calibration <file>] [--per-channel]
+// [--samples <file>] [--count N] [--range input=lo,hi] [--min-elements N] [--min-agreement 0.99]
+// [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]`:
+// int8 quantization of any fp32 ONNX graph of the repository, written as a new model version
+// (build/model-tools/new-version.ts). What is quantized and how: quantize-graph.ts. The tool
+// measures size before and after (.onnx and the micro module, raw and gzip) and agreement
+// with the fp32 graph in onnxruntime-node on sample inputs (quantize-samples.ts), and refuses
+// to write a version that agrees less than the threshold (README "Quantize your model").
+import { gzipSync } from 'node:zlib';
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import onnxProto from 'onnx-proto';
+import { compileOnnxToModule } from '../micro/compile.ts';
+import { decodeModel } from '../onnx/builder.ts';
+import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
+import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
+import { agreement, calibrate, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
+import { ModelToolError } from './tool-errors.ts';
+
+/**
+ * Refusal thresholds. A classifier must pick the fp32 graph's top label on >= 99 % of sample rows
+ * (issue 14's bar). Other outputs must stay within 5 % of the largest fp32 output value
+ * (max |delta| / max |y|): int8 weights move outputs by ~1 % on the graphs we measured, so 5 %
+ * catches a graph that quantization breaks without refusing ordinary rounding.
+ */
+export const DEFAULT_MIN_AGREEMENT = 0.99;
+export const DEFAULT_MAX_RELATIVE_DELTA = 0.05;
+
+export interface QuantizeOptions {
+  model: string;
+  mode?: 'dynamic' | 'static';
+  perChannel?: boolean;
+  calibration?: string;
+  samples?: string;
+  /** Random samples when no --samples file is given (default 64). */
+  count?: number;
+  ranges?: InputRanges;
+  minElements?: number;
+  minAgreement?: number;
+  maxRelativeDelta?: number;
+  ignoreAgreement?: boolean;
+  version?: string;
+  modelsRoot?: string;
+  dryRun?: boolean;
+  /** Progress lines (calibration, evaluation). */
+  progress?: (line: string) => void;
+}
+
+export interface SizeReport {
+  onnx: { raw: number; gzip: number };
+  /** The generated micro module, or why the graph does not compile. */
+  micro: { raw: number; gzip: number } | { error: string };
+}
+
+export interface QuantizeReport {
+  source: ModelVersion;
+  mode: 'dynamic' | 'static';
+  perChannel: boolean;
+  graph: QuantizeGraphResult;
+  activations: string[];
+  before: SizeReport;
+  after: SizeReport;
+  agreement: Agreement;
+  /** Why it was refused (agreement below a threshold), or undefined. */
+  refusal?: string;
+  /** Where it was written (absent on a dry run or a refusal). */
+  written?: { dir: string; version: string; sha256: string };
+  bytes: Uint8Array;
+}
+
+const gzip = (bytes: Uint8Array | string) => gzipSync(bytes, { level: 9 }).length;
+
+function sizes(bytes: Uint8Array, name: string): SizeReport {
+  let micro: SizeReport['micro'];
+  try {
+    const { source } = compileOnnxToModule(bytes, { name });
+    micro = { raw: Buffer.byteLength(source), gzip: gzip(source) };
+  } catch (error) {
+    micro = { error: (error as Error).message.split('\n')[0]!.slice(0, 200) };
+  }
+  return { onnx: { raw: bytes.length, gzip: gzip(bytes) }, micro };
+}
+
+/** A progress reporter for long runs: `label i/n` every ~10 %, once a run has taken over a second. */
+function stepper(print: ((line: string) => void) | undefined, label: string, total: number): ((done: number) => void) | undefined {
+  if (!print) return undefined;
+  let next = 0;
+  const started = Date.now();
+  return (done) => {
+    if ((done < next && done !== total) || Date.now() - started < 1000) return;
+    next = done + Math.max(1, Math.ceil(total / 10));
+    print(`  ${label} ${done}/${total} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  };
+}
+
+/** Quantizes one model version; writes the new version unless refused or a dry run. */
+export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeReport> {
+  const mode = options.mode ?? 'dynamic';
+  const perChannel = options.perChannel ?? false;
+  if (options.calibration && mode !== 'static') throw new ModelToolError('--calibration is for --mode static (dynamic mode quantizes weights only and needs no activation ranges)');
+  const source = await readModelVersion(parseModelRef(options.model), options.modelsRoot);
+  const label = `${source.name}@${source.version}`;
+  const samples: Sample[] = options.samples
+    ? await readSamplesFile(options.samples, source.manifest, '--samples')
+    : generateSamples(source.manifest, source.onnx, options.count ?? 64, 1, options.ranges);
+
+  const model = decodeModel(source.onnx);
+  const graph = quantizeGraph(model, { perChannel, minElements: options.minElements ?? 256 });
+  if (!graph.weights.length) {
+    throw new ModelToolError(`${label}: no fp32 weight of MatMul, Gemm, Conv or Gather with ≥ ${options.minElements ?? 256} elements to quantize` +
+      (graph.skipped.length ? ` (${graph.skipped[0]!.name}: ${graph.skipped[0]!.reason})` : ' (already int8?)'));
+  }
+  let activations: string[] = [];
+  if (mode === 'static') {
+    // Calibration inputs: the --calibration file, else random ones drawn apart from the evaluation samples.
+    const calibrationSamples = options.calibration
+      ? await readSamplesFile(options.calibration, source.manifest, '--calibration')
+      : generateSamples({ ...source.manifest, warmup: [] }, source.onnx, options.count ?? 64, 2, options.ranges);
+    options.progress?.(`calibrating ${graph.activationCandidates.length} activation tensors (MinMax) on ${calibrationSamples.length} inputs${options.calibration ? '' : ' (random: pass --calibration with real inputs for real ranges)'}`);
+    const ranges = await calibrate(source.onnx, graph.activationCandidates, calibrationSamples, stepper(options.progress, 'calibration', calibrationSamples.length));
+    activations = addActivationQdq(model, ranges);
+  }
+  const bytes = onnxProto.onnx.ModelProto.encode(model).finish();
+
+  options.progress?.(`comparing with the fp32 graph on ${samples.length} inputs (onnxruntime-node)`);
+  const reference = await runSamples(source.onnx, samples);
+  let candidate;
+  try {
+    candidate = await runSamples(bytes, samples, stepper(options.progress, 'evaluation', samples.length));
+  } catch (error) {
+    throw new ModelToolError(`${label}: onnxruntime-node cannot run the quantized graph: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const agree = agreement(reference, candidate, source.manifest);
+
+  const minAgreement = options.minAgreement ?? DEFAULT_MIN_AGREEMENT;
+  const maxRelative = options.maxRelativeDelta ?? DEFAULT_MAX_RELATIVE_DELTA;
+  let refusal: string | undefined;
+  if (bytes.length >= source.onnx.length) {
+    refusal = `the quantized graph (${bytes.length} bytes) is not smaller than the fp32 one (${source.onnx.length}): nothing to gain`;
+  } else if (agree.top1 && agree.top1.rate < minAgreement) {
+    refusal = `top-1 agreement ${(agree.top1.rate * 100).toFixed(1)} % (${agree.top1.agree}/${agree.top1.rows}) is below --min-agreement ${minAgreement}`;
+  } else if (!agree.top1) {
+    const worst = agree.outputs.reduce((a, b) => (b.relativeDelta > a.relativeDelta ? b : a), agree.outputs[0]!);
+    if (worst && !(worst.relativeDelta <= maxRelative)) refusal = `output ${worst.name} moves by max |Δ| ${worst.maxAbsDelta.toPrecision(3)} = ${(worst.relativeDelta * 100).toFixed(1)} % of its largest value, over --max-delta ${maxRelative}`;
+  }
+
+  const report: QuantizeReport = { source, mode, perChannel, graph, activations, before: sizes(source.onnx, label), after: sizes(bytes, `${source.name}@int8`), agreement: agree, bytes, ...(refusal ? { refusal } : {}) };
+  if (refusal && !options.ignoreAgreement) return report;
+  if (options.dryRun) return report;
+  const written = await writeNewVersion({
+    source,
+    onnx: bytes,
+    ...(options.version ? { version: options.version } : {}),
+    derivation: {
+      tool: 'quantize',
+      summary: `int8 ${mode === 'static' ? 'weights and activations' : 'weights'} (${perChannel ? 'per-channel' : 'per-tensor'}, symmetric), QDQ`,
+      options: { mode, perChannel, minElements: options.minElements ?? 256, samples: options.samples ?? `${samples.length} generated`, ...(options.calibration ? { calibration: options.calibration } : {}) },
+    },
+    metrics: {
+      weights: graph.weights.length,
+      activations: activations.length,
+      onnxBytes: { before: report.before.onnx, after: report.after.onnx },
+      ...('gzip' in report.after.micro && 'gzip' in report.before.micro ? { microModuleBytes: { before: report.before.micro, after: report.after.micro } } : {}),
+      agreement: { samples: agree.samples, ...(agree.top1 ? { top1: agree.top1.rate } : {}), maxAbsDelta: Object.fromEntries(agree.outputs.map((o) => [o.name, o.maxAbsDelta])) },
+    },
+  });
+  report.written = { dir: written.dir, version: written.version, sha256: written.sha256 };
+  return report;
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+/** The report as the CLI prints it. */
+export function formatReport(r: QuantizeReport): string[] {
+  const lines: string[] = [];
+  const label = `${r.source.name}@${r.source.version}`;
+  lines.push(`quantize ${label}: int8 ${r.mode} (${r.mode === 'static' ? 'weights + activations' : 'weights only'}, ${r.perChannel ? 'per-channel' : 'per-tensor'}, symmetric weights), opset ${r.graph.opset}`);
+  const byOp = new Map<string, number>();
+  for (const w of r.graph.weights) for (const op of w.ops) byOp.set(op, (byOp.get(op) ?? 0) + 1);
+  lines.push(`  weights: ${r.graph.weights.length} quantized (${[...byOp].map(([op, n]) => `${op} ${n}`).join(', ')}); ${r.graph.skipped.length} left fp32${r.graph.skipped.length ? ` (e.g. ${r.graph.skipped[0]!.name}: ${r.graph.skipped[0]!.reason})` : ''}`);
+  if (r.mode === 'static') lines.push(`  activations: ${r.activations.length} tensors with QuantizeLinear/DequantizeLinear (int8, MinMax ranges)`);
+  const b = r.before;
+  const a = r.after;
+  lines.push(`  .onnx: ${kb(b.onnx.raw)} → ${kb(a.onnx.raw)} (${ratio(a.onnx.raw, b.onnx.raw)}), gzip ${kb(b.onnx.gzip)} → ${kb(a.onnx.gzip)} (${ratio(a.onnx.gzip, b.onnx.gzip)})`);
+  if ('gzip' in b.micro && 'gzip' in a.micro) {
+    lines.push(`  micro module: ${kb(b.micro.raw)} → ${kb(a.micro.raw)} (${ratio(a.micro.raw, b.micro.raw)}), gzip ${kb(b.micro.gzip)} → ${kb(a.micro.gzip)} (${ratio(a.micro.gzip, b.micro.gzip)})`);
+  } else {
+    lines.push(`  micro module: ${'error' in a.micro ? `the int8 graph does not compile (${a.micro.error})` : 'the fp32 graph does not compile'}`);
+  }
+  const g = r.agreement;
+  const outs = g.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDelta.toPrecision(3)} (${(o.relativeDelta * 100).toFixed(2)} % of max |y| ${o.maxAbsReference.toPrecision(3)})`).join('; ');
+  lines.push(`  agreement with fp32 over ${g.samples} inputs (onnxruntime-node): ${outs}${g.top1 ? `; top-1 ${(g.top1.rate * 100).toFixed(1)} % (${g.top1.agree}/${g.top1.rows})` : ''}`);
+  return lines;
+}
+
+function parseRanges(values: readonly string[] | undefined): InputRanges {
+  const out: InputRanges = Object.create(null) as InputRanges;
+  for (const value of values ?? []) {
+    const at = value.lastIndexOf('=');
+    const [lo, hi, extra] = value.slice(at + 1).split(',').map(Number);
+    if (at <= 0 || extra !== undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new ModelToolError(`--range must look like input=-1,1 (lo < hi), got ${JSON.stringify(value)}`);
+    out[value.slice(0, at)] = { lo: lo!, hi: hi! };
+  }
+  return out;
+}
+
+const USAGE = 'usage: npm run quantize -- <name>[@version] [--mode dynamic|static] [--calibration <file>] [--per-channel] [--samples <file>] [--count N] ' +
+  '[--range input=lo,hi] [--min-elements N] [--min-agreement 0.99] [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]';
+
+/** The CLI: parses flags, quantizes, prints; returns the exit code (2 for a usage or input problem, 1 for a refusal). */
+export async function quantizeMain(argv: string[], print: (line: string) => void = console.log, printError: (line: string) => void = console.error): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        mode: { type: 'string' }, calibration: { type: 'string' }, 'per-channel': { type: 'boolean', default: false }, samples: { type: 'string' },
+        count: { type: 'string' }, range: { type: 'string', multiple: true }, 'min-elements': { type: 'string' }, 'min-agreement': { type: 'string' },
+        'max-delta': { type: 'string' }, 'ignore-agreement': { type: 'boolean', default: false }, version: { type: 'string' }, 'models-dir': { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+      },
+    });
+    if (positionals.length !== 1) throw new ModelToolError(USAGE);
+    if (values.mode !== undefined && values.mode !== 'dynamic' && values.mode !== 'static') throw new ModelToolError(`--mode must be one of dynamic, static, got ${JSON.stringify(values.mode)}`);
+    const integer = (flag: string, value: string | undefined, min: number): number | undefined => {
+      if (value === undefined) return undefined;
+      if (!/^\d+$/.test(value) || Number(value) < min) throw new ModelToolError(`--${flag} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+      return Number(value);
+    };
+    const fraction = (flag: string, value: string | undefined): number | undefined => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!(value.trim() !== '' && n >= 0 && n <= 1)) throw new ModelToolError(`--${flag} must be a number in [0, 1], got ${JSON.stringify(value)}`);
+      return n;
+    };
+    const count = integer('count', values.count, 1);
+    const minElements = integer('min-elements', values['min-elements'], 1);
+    const minAgreement = fraction('min-agreement', values['min-agreement']);
+    const maxRelativeDelta = fraction('max-delta', values['max-delta']);
+    const modelsRoot = values['models-dir'] ?? process.env.EDGEINFER_MODELS_DIR;
+    const report = await quantizeModel({
+      model: positionals[0]!,
+      ...(values.mode ? { mode: values.mode as 'dynamic' | 'static' } : {}),
+      perChannel: values['per-channel'] ?? false,
+      ...(values.calibration !== undefined ? { calibration: values.calibration } : {}),
+      ...(values.samples !== undefined ? { samples: values.samples } : {}),
+      ...(count !== undefined ? { count } : {}),
+      ranges: parseRanges(values.range),
+      ...(minElements !== undefined ? { minElements } : {}),
+      ...(minAgreement !== undefined ? { minAgreement } : {}),
+      ...(maxRelativeDelta !== undefined ? { maxRelativeDelta } : {}),
+      ignoreAgreement: values['ignore-agreement'] ?? false,
+      ...(values.version !== undefined ? { version: values.version } : {}),
+      ...(modelsRoot ? { modelsRoot } : {}),
+      dryRun: values['dry-run'] ?? false,
+      progress: (line) => printError(line),
+    });
+    for (const line of formatReport(report)) print(line);
+    if (report.refusal && !values['ignore-agreement']) {
+      printError(`quantize: not written: ${report.refusal} (--ignore-agreement writes it anyway)`);
+      return 1;
+    }
+    if (report.written) {
+      const rel = relative(process.cwd(), report.written.dir);
+      print(`wrote ${report.source.name}@${report.written.version} → ${rel && !rel.startsWith('..') ? rel : report.written.dir}/ (sha256 ${report.written.sha256.slice(0, 16)}…)${report.refusal ? ' despite the disagreement (--ignore-agreement)' : ''}`);
+      print(`next: npm run model:check -- ${report.source.name}`);
+    } else {
+      print('dry run: nothing written');
+    }
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    printError(`quantize: ${message.split('\n')[0]}`);
+    return error instanceof ModelToolError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await quantizeMain(process.argv.slice(2));
