@@ -20,6 +20,7 @@ import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileOnnxToModule } from './micro/compile.ts';
 import { preprocessorModulesFor } from './preprocessors.ts';
 import { MicroCompileError } from './micro/errors.ts';
+import { compileProgressPrinter } from './micro/progress.ts';
 import { readOrtWasmBinary } from '../adapters/node/ort-wasm-binary.ts';
 import { checkSize, formatBytes, formatModelShares, formatSizeTable, SIZE_LIMITS, SizeBudgetError, type ArtifactSize, type SizeTier } from './size-budget.ts';
 
@@ -259,7 +260,8 @@ async function writeGenerated(
         let compiled = state.compiled.get(`${label} ${manifest.sha256}`);
         if (!compiled) {
           try {
-            const { source } = compileOnnxToModule(model.bytes, { name: label });
+            const onProgress = compileProgressPrinter(`build ${spec.name} ${label}`);
+            const { source } = compileOnnxToModule(model.bytes, { name: label, ...(onProgress ? { onProgress } : {}) });
             compiled = { source, gzip: gzipSync(source, { level: 9 }).length };
           } catch (error) {
             if (!(error instanceof MicroCompileError)) throw error;

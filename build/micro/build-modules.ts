@@ -8,6 +8,7 @@ import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { isValidModelName, isValidModelVersion, MODEL_NAME_PATTERN } from '../../core/model/names.ts';
 import { loadVerifiedModel } from '../../core/model/repository.ts';
 import { compileOnnxToModule, type CompileBudget } from './compile.ts';
+import { compileProgressPrinter } from './progress.ts';
 import { jsString } from './module-writer.ts';
 
 /** What happened to one model version. */
@@ -66,7 +67,8 @@ export async function buildMicroModules(modelsRoot: string, outDir: string, opti
         continue;
       }
       try {
-        const compiled = compileOnnxToModule(bytes, { name: `${name}@${version}`, ...(options.budget ? { budget: options.budget } : {}) });
+        const onProgress = compileProgressPrinter(`build:micro ${name}@${version}`);
+        const compiled = compileOnnxToModule(bytes, { name: `${name}@${version}`, ...(options.budget ? { budget: options.budget } : {}), ...(onProgress ? { onProgress } : {}) });
         const file = join(name, version, 'model.mjs');
         await mkdir(join(outDir, name, version), { recursive: true });
         await writeFile(join(outDir, file), compiled.source);

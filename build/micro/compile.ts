@@ -39,11 +39,23 @@ export interface CompileOptions {
   name: string;
   /** Size and work limits checked before allocating or folding (defaults: DEFAULT_BUDGET). */
   budget?: Partial<CompileBudget>;
-  /** Called about once a second on long compiles. */
-  onProgress?: (p: { done: number; total: number; node: string }) => void;
+  /** Called at the end of each phase and about once a second while nodes compile (build/micro/progress.ts prints it). */
+  onProgress?: (p: CompileProgress) => void;
 }
 
 export type { CompileBudget };
+
+/** Where a compile is: graph read (and checked), nodes emitted so far, module text assembled. */
+export interface CompileProgress {
+  phase: 'read' | 'nodes' | 'assemble';
+  /** Nodes compiled so far, of `total` (subgraphs included). */
+  done: number;
+  total: number;
+  /** The node being compiled (phase 'nodes'). */
+  node?: string;
+  /** Since the compile started. */
+  elapsedMs: number;
+}
 
 export interface CompiledMicroModule {
   /** The ES module source (JavaScript). */
@@ -137,11 +149,13 @@ export function compileOnnxToModule(onnxBytes: Uint8Array, options: CompileOptio
 
 function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): CompiledMicroModule {
   const budget = resolveBudget(options.budget);
-  const progress = options.onProgress;
+  const started = Date.now();
+  const progress = options.onProgress && ((p: Omit<CompileProgress, 'elapsedMs'>) => options.onProgress!({ ...p, elapsedMs: Date.now() - started }));
   const graph = readOnnxGraph(onnxBytes, budget);
   rewriteMlOutputs(graph);
   graph.nodes = foldBatchNorm(graph);
   assertSupported(graph);
+  progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });
   const w = new ModuleWriter(budget);
   const values = new Map<string, Value>();
   // Initializers of the graph and of the subgraphs being compiled, innermost last.
@@ -279,7 +293,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
       doneNodes++;
       if (progress && Date.now() - lastReport > 1000) {
         lastReport = Date.now();
-        progress({ done: doneNodes, total: totalNodes, node: node.name });
+        progress({ phase: 'nodes', done: doneNodes, total: totalNodes, node: node.name });
       }
     }
   };
@@ -347,6 +361,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   };
 
   compileNodes(graph.nodes, topLive);
+  progress?.({ phase: 'nodes', done: doneNodes, total: totalNodes });
 
   // Outputs are copied out, so callers may keep them while the buffers are reused.
   const results: string[] = [];
@@ -405,6 +420,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     '}',
     '',
   ].join('\n');
+  progress?.({ phase: 'assemble', done: doneNodes, total: totalNodes });
   return { source, metadata, foldedNodes, constantBytes, constantLayouts: { ...w.constantLayouts } };
 }
 

@@ -3,6 +3,7 @@
 // (Transpose, Slice, Split, Pad, Tile, Expand), shape ops (folded when static), Conv as a
 // direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
 import type { ConstData, DType } from './model-ir.ts';
+import { LANES, laneSums, importBuffer, packRows } from './kernels.ts';
 import { literal, type Dim, type Value } from './module-writer.ts';
 import {
   attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
@@ -211,6 +212,10 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
+  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run') {
+    emitBlockedConv(ctx, { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW });
+    return;
+  }
   const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
   if (KW >= 16 || typeof OHW === 'number' && OHW <= 4) {
     // Long kernels (an STFT as a conv) or tiny outputs: one dot product per output, reading
@@ -277,6 +282,104 @@ const conv: OpEmitter = (ctx) => {
     `}`,
   );
 };
+
+interface ConvShape {
+  x: string; w: string; y: string; bias: string | undefined;
+  N: Dim; C: number; M: number; group: number; Cg: number; Mg: number;
+  H: Dim; W: Dim; KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
+  pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
+}
+
+/**
+ * Direct convolution over constant weights, LANES output channels at a time: per output
+ * position, one pass over the (channel, kernel) taps reads each input value once for all
+ * lanes, accumulating in registers (doubles). Weights are packed at import; a padded input
+ * copy (the size of the input, not an im2col matrix) makes every tap in range, and a table
+ * of tap offsets covers strides, dilations and groups alike.
+ */
+function emitBlockedConv(ctx: OpContext, c: ConvShape): void {
+  const w = ctx.w;
+  const KK = c.KH * c.KW;
+  const taps = c.Cg * KK;
+  const lanes = Math.min(LANES, c.Mg);
+  const main = c.Mg - (c.Mg % lanes);
+  const padded = c.pt + c.pl + c.pb + c.pr > 0;
+  const grown = (d: Dim, by: number): Dim => (by === 0 ? d : typeof d === 'number' ? d + by : w.dim(`${d} + ${by}`));
+  const Hp = grown(c.H, c.pt + c.pb);
+  const Wp = grown(c.W, c.pl + c.pr);
+  const HpWp = w.prod([Hp, Wp]);
+  const HW = w.prod([c.H, c.W]);
+  const OHW = w.prod([c.OH, c.OW]);
+  const packed = packRows(w, c.w, c.group, c.Mg, taps, lanes);
+  // Tap offsets inside one group's input channels: channel, row (dilated), column (dilated).
+  const offsetLines = (name: string) => [
+    `for (let ci = 0, q = 0; ci < ${c.Cg}; ci++) for (let kh = 0; kh < ${c.KH}; kh++) for (let kw = 0; kw < ${c.KW}; kw++) ${name}[q++] = ci * ${HpWp} + kh * ${c.dh} * ${Wp} + kw * ${c.dw};`,
+  ];
+  const contiguous = c.Cg === 1 && c.KH === 1 && c.dw === 1;
+  let offsets = '';
+  const lines: string[] = [];
+  if (!contiguous) {
+    if (typeof HpWp === 'number' && typeof Wp === 'number') {
+      offsets = importBuffer(w, 'Int32Array', taps, offsetLines);
+    } else {
+      offsets = w.fresh('t');
+      w.buffers.push(`const ${offsets} = new Int32Array(${taps});`);
+      lines.push(...offsetLines(offsets));
+    }
+  }
+  let src = c.x;
+  if (padded) {
+    src = w.alloc('float32', [c.C, Hp, Wp]);
+    // Static shapes: the border is zero from allocation on and never written; variable ones may move it.
+    if (typeof HpWp !== 'number') lines.push(`${src}.fill(0, 0, ${w.prod([c.C, HpWp])});`);
+  }
+  const tap = (xv: string, base: string) => (contiguous ? `const ${xv} = ${src}[${base} + q];` : `const ${xv} = ${src}[${base} + ${offsets}[q]];`);
+  const block = (n: number, wBase: string, m0: string) => {
+    const init = Array.from({ length: n }, (_, l) => `s${l} = ${c.bias ? `${c.bias}[${m0} + ${l}]` : '0'}`).join(', ');
+    const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
+    const stores = Array.from({ length: n }, (_, l) => `${c.y}[yr + ow${plane(l)}] = s${l};`).join(' ');
+    return [
+      `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
+      `for (let oh = 0; oh < ${c.OH}; oh++) {`,
+      `  const xr = xg + oh * ${c.sh} * ${Wp};`,
+      `  const yr = yb + oh * ${c.OW};`,
+      `  for (let ow = 0; ow < ${c.OW}; ow++) {`,
+      `    const base = xr + ow * ${c.sw};`,
+      `    let ${init};`,
+      `    for (let q = 0, j = ${wBase}; q < ${taps}; q++, j += ${n}) { ${tap('xv', 'base')} ${laneSums(n, packed, 'xv')} }`,
+      `    ${stores}`,
+      `  }`,
+      `}`,
+    ];
+  };
+  lines.push(
+    `for (let n = 0; n < ${c.N}; n++) {`,
+    ...(padded
+      ? [
+          `  for (let ci = 0; ci < ${c.C}; ci++) {`,
+          `    for (let h = 0; h < ${c.H}; h++) {`,
+          `      const from = (n * ${c.C} + ci) * ${HW} + h * ${c.W};`,
+          `      const to = ci * ${HpWp} + (h + ${c.pt}) * ${Wp} + ${c.pl};`,
+          `      for (let i = 0; i < ${c.W}; i++) ${src}[to + i] = ${c.x}[from + i];`,
+          `    }`,
+          `  }`,
+          `  const xn = 0;`,
+        ]
+      : [`  const xn = n * ${c.C} * ${HW};`]),
+    `  for (let g = 0; g < ${c.group}; g++) {`,
+    `    const xg = xn + g * ${c.Cg} * ${HpWp};`,
+    `    const wg = g * ${c.Mg * taps};`,
+    `    for (let mb = 0; mb < ${main}; mb += ${lanes}) {`,
+    ...block(lanes, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`),
+    `    }`,
+    ...(main < c.Mg
+      ? [`    for (let mb = ${main}; mb < ${c.Mg}; mb++) {`, ...block(1, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`), `    }`]
+      : []),
+    `  }`,
+    `}`,
+  );
+  w.emit(...lines);
+}
 
 function pool(kind: 'max' | 'avg'): OpEmitter {
   return (ctx) => {

@@ -3,6 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
+import { denseRows, LANES, packRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -345,6 +346,13 @@ function matmul(integer: boolean): OpEmitter {
     const KN = ctx.w.prod([K, N]);
     const MN = ctx.w.prod([M, N]);
     const batchBIsOne = batchB.every((d) => d === 1);
+    if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number') {
+      // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
+      const rows = ctx.w.prod([...batchA, M]);
+      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, true);
+      ctx.w.emit(...denseRows({ rows, K, N, packed, aAt: (m, k) => `${a.buf}[${m} * ${K} + ${k}]`, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      return;
+    }
     if (batchBIsOne) {
       // B is one matrix: all of A's batch rows form one taller matrix.
       const rows = ctx.w.prod([...batchA, M]);
@@ -599,23 +607,31 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     const y = ctx.output(0, 'float32', [M, N]);
     const aAt = transA ? `${a.buf}[k * ${M} + m]` : `${a.buf}[m * ${K} + k]`;
     const bAt = transB ? `${b.buf}[n * ${K} + k]` : `${b.buf}[k * ${N} + n]`;
-    let cAt = '0';
+    let cAt = (_m: string, _n: string) => '0';
     if (c) {
       requireDtype(ctx, c, FLOAT_ONLY, 'C');
       if (c.dims.length > 2) ctx.fail('invalid_model', 'C must broadcast to [M, N]');
       const cd = [...Array<Dim>(2 - c.dims.length).fill(1), ...c.dims];
       const sm = cd[0] === 1 ? 0 : ctx.w.dim(`(${cd[0]} === 1 ? 0 : ${cd[1]})`);
       const sn = cd[1] === 1 ? 0 : ctx.w.dim(`(${cd[1]} === 1 ? 0 : 1)`);
-      cAt = `${c.buf}[m * ${sm} + n * ${sn}]`;
+      cAt = (m, n) => `${c.buf}[${m} * ${sm} + (${n}) * ${sn}]`;
     }
-    const scaled = alpha === 1 ? 's' : `${literal(alpha)} * s`;
-    const withC = !c || beta === 0 ? scaled : beta === 1 ? `${scaled} + ${cAt}` : `${scaled} + ${literal(beta)} * ${cAt}`;
+    const combine = (sum: string, m: string, n: string) => {
+      const scaled = alpha === 1 ? sum : `${literal(alpha)} * ${sum}`;
+      return !c || beta === 0 ? scaled : beta === 1 ? `${scaled} + ${cAt(m, n)}` : `${scaled} + ${literal(beta)} * ${cAt(m, n)}`;
+    };
+    if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number') {
+      // Constant B (the weights): packed at import, LANES output columns per pass over A's row.
+      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, !transB);
+      ctx.w.emit(...denseRows({ rows: M, K, N, packed, aAt: (m, k) => (transA ? `${a.buf}[${k} * ${M} + ${m}]` : `${a.buf}[${m} * ${K} + ${k}]`), store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));
+      return;
+    }
     ctx.w.emit(
       `for (let m = 0; m < ${M}; m++) {`,
       `  for (let n = 0; n < ${N}; n++) {`,
       `    let s = 0;`,
       `    for (let k = 0; k < ${K}; k++) s += ${aAt} * ${bAt};`,
-      `    ${y.buf}[m * ${N} + n] = ${withC};`,
+      `    ${y.buf}[m * ${N} + n] = ${combine('s', 'm', 'n')};`,
       `  }`,
       `}`,
     );

@@ -1,5 +1,5 @@
 // `npm run prune -- <name>[@version] [--sparsity 0.5] [--structured] [--norm l2|l1]
-// [--storage auto|scatter|sparse|dense] [--samples <file>] [--count N] [--min-agreement 0.99]
+// [--storage auto|scatter|sparse|dense] [--samples <file>] [--count N] [--range input=lo,hi] [--min-agreement 0.99]
 // [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]`:
 // prunes any fp32 ONNX graph of the repository and writes it as a new model version
 // (new-version.ts), after measuring what it costs. Unstructured (default): the smallest
@@ -16,9 +16,9 @@ import onnxProto from 'onnx-proto';
 import { compileOnnxToModule } from '../micro/compile.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { parseModelRef, readModelVersion, writeNewVersion, type ModelVersion } from './new-version.ts';
-import { measureAgreement, readSamplesFile, sampleInputs, type Agreement } from './prune-agreement.ts';
 import { pruneStructured, type ChannelGroup } from './prune-structured.ts';
 import { pruneUnstructured, type PruneStorage, type PrunedTensor } from './prune-unstructured.ts';
+import { agreement as compareOutputs, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Outputs } from './quantize-samples.ts';
 import { ModelToolError } from './tool-errors.ts';
 
 /** Top-1 agreement below which a pruned classifier is not written. */
@@ -34,6 +34,8 @@ export interface PruneOptions {
   storage?: PruneStorage;
   samples?: string;
   count?: number;
+  /** Value ranges of random inputs (--range input=lo,hi); floats default to [-1, 1]. */
+  ranges?: InputRanges;
   minAgreement?: number;
   maxRelativeDelta?: number;
   ignoreAgreement?: boolean;
@@ -100,15 +102,23 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
   }
   const bytes = onnxProto.onnx.ModelProto.encode(model).finish();
 
-  const samples = options.samples ? await readSamplesFile(options.samples, source.manifest) : sampleInputs(source.manifest, decodeModel(source.onnx).graph!, options.count ?? 64);
+  // The same samples and measures as npm run quantize (quantize-samples.ts), so both tools judge alike.
+  const samples = options.samples ? await readSamplesFile(options.samples, source.manifest, '--samples') : generateSamples(source.manifest, source.onnx, options.count ?? 64, 1, options.ranges);
   progress?.(`${label}: comparing with the original on ${samples.length} inputs (onnxruntime-node)`);
-  let agreement: Agreement;
+  let reference: Outputs[];
   try {
-    agreement = await measureAgreement(source.onnx, bytes, samples, source.manifest);
+    reference = await runSamples(source.onnx, samples);
   } catch (error) {
-    if (error instanceof ModelToolError) throw new ModelToolError(`${label}: ${error.message}`);
+    const shapes = Object.entries(samples[0] ?? {}).map(([name, t]) => `${name} [${t.dims}]`).join(', ');
+    throw new ModelToolError(`${label}: the original graph does not run on the sample inputs (${shapes}): ${(error as Error).message.split('\n')[0]}; declare a warmup shape in model.json or pass --samples`);
+  }
+  let candidate: Outputs[];
+  try {
+    candidate = await runSamples(bytes, samples);
+  } catch (error) {
     throw new ModelToolError(`${label}: onnxruntime-node cannot run the pruned graph: ${(error as Error).message.split('\n')[0]}`);
   }
+  const agreement = compareOutputs(reference, candidate, source.manifest);
   progress?.(`${label}: measuring sizes (.onnx and micro module)`);
   const before = sizes(source.onnx, label);
   const after = sizes(bytes, `${source.name}@pruned`);
@@ -118,10 +128,11 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
   let refusal: string | undefined;
   if (after.onnx.raw >= before.onnx.raw && after.onnx.gzip >= before.onnx.gzip) {
     refusal = `the pruned graph (${after.onnx.raw} bytes, ${after.onnx.gzip} gzip) is not smaller than the original (${before.onnx.raw}, ${before.onnx.gzip} gzip)`;
-  } else if (agreement.top1Agreement !== undefined) {
-    if (agreement.top1Agreement < minAgreement) refusal = `top-1 agreement ${(agreement.top1Agreement * 100).toFixed(1)} % is below --min-agreement ${minAgreement}`;
-  } else if (!(agreement.relativeDelta <= maxRelative)) {
-    refusal = `max |Δ| ${agreement.maxAbsDelta.toPrecision(3)} is ${(agreement.relativeDelta * 100).toFixed(1)} % of the largest output value, over --max-delta ${maxRelative}`;
+  } else if (agreement.top1) {
+    if (agreement.top1.rate < minAgreement) refusal = `top-1 agreement ${(agreement.top1.rate * 100).toFixed(1)} % (${agreement.top1.agree}/${agreement.top1.rows}) is below --min-agreement ${minAgreement}`;
+  } else {
+    const worst = agreement.outputs.reduce((a, b) => (b.relativeDelta > a.relativeDelta ? b : a), agreement.outputs[0]!);
+    if (worst && !(worst.relativeDelta <= maxRelative)) refusal = `output ${worst.name} moves by max |Δ| ${worst.maxAbsDelta.toPrecision(3)} = ${(worst.relativeDelta * 100).toFixed(1)} % of its largest value, over --max-delta ${maxRelative}`;
   }
   const report: PruneReport = { source, options, ...(tensors ? { tensors } : {}), ...(groups ? { groups } : {}), before, after, agreement, bytes, ...(refusal ? { refusal } : {}) };
   if ((refusal && !options.ignoreAgreement) || options.dryRun) return report;
@@ -143,7 +154,7 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
       sparsity,
       onnxBytes: { before: before.onnx, after: after.onnx },
       ...('raw' in before.micro && 'raw' in after.micro ? { microModuleBytes: { before: before.micro, after: after.micro } } : {}),
-      agreement: { samples: agreement.samples, maxAbsDelta: agreement.maxAbsDelta, relativeDelta: agreement.relativeDelta, ...(agreement.top1Agreement !== undefined ? { top1: agreement.top1Agreement } : {}) },
+      agreement: { samples: agreement.samples, ...(agreement.top1 ? { top1: agreement.top1.rate } : {}), maxAbsDelta: Object.fromEntries(agreement.outputs.map((o) => [o.name, o.maxAbsDelta])) },
     },
   });
   report.written = { dir: written.dir, version: written.version, sha256: written.sha256 };
@@ -173,11 +184,23 @@ export function formatPruneReport(r: PruneReport): string[] {
   if ('raw' in b.micro && 'raw' in a.micro) lines.push(`  micro module: ${kb(b.micro.raw)} → ${kb(a.micro.raw)} (${ratio(a.micro.raw, b.micro.raw)}), gzip ${kb(b.micro.gzip)} → ${kb(a.micro.gzip)} (${ratio(a.micro.gzip, b.micro.gzip)})`);
   else lines.push(`  micro module: ${'error' in a.micro ? `the pruned graph does not compile (${a.micro.error})` : 'the original graph does not compile'}`);
   const g = r.agreement;
-  lines.push(`  agreement with the original over ${g.samples} inputs (onnxruntime-node): max |Δ| ${g.maxAbsDelta.toPrecision(3)} (${(g.relativeDelta * 100).toFixed(2)} % of max |y| ${g.maxAbsReference.toPrecision(3)})${g.top1Agreement !== undefined ? `; top-1 ${(g.top1Agreement * 100).toFixed(1)} %` : ''}`);
+  const outs = g.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDelta.toPrecision(3)} (${(o.relativeDelta * 100).toFixed(2)} % of max |y| ${o.maxAbsReference.toPrecision(3)})`).join('; ');
+  lines.push(`  agreement with the original over ${g.samples} inputs (onnxruntime-node): ${outs}${g.top1 ? `; top-1 ${(g.top1.rate * 100).toFixed(1)} % (${g.top1.agree}/${g.top1.rows})` : ''}`);
   return lines;
 }
 
-const USAGE = 'usage: npm run prune -- <name>[@version] [--sparsity 0.5] [--structured] [--norm l2|l1] [--storage auto|scatter|sparse|dense] [--samples <file>] [--count N] ' +
+function parseRanges(values: readonly string[] | undefined): InputRanges {
+  const out: InputRanges = Object.create(null) as InputRanges;
+  for (const value of values ?? []) {
+    const at = value.lastIndexOf('=');
+    const [lo, hi, extra] = value.slice(at + 1).split(',').map(Number);
+    if (at <= 0 || extra !== undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new ModelToolError(`--range must look like input=-1,1 (lo < hi), got ${JSON.stringify(value)}`);
+    out[value.slice(0, at)] = { lo: lo!, hi: hi! };
+  }
+  return out;
+}
+
+const USAGE = 'usage: npm run prune -- <name>[@version] [--sparsity 0.5] [--structured] [--norm l2|l1] [--storage auto|scatter|sparse|dense] [--samples <file>] [--count N] [--range input=lo,hi] ' +
   '[--min-agreement 0.99] [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]';
 
 /** The CLI: returns the exit code (2 for a usage or input problem, 1 for a refusal). */
@@ -188,7 +211,7 @@ export async function pruneMain(argv: string[], print: (line: string) => void = 
       allowPositionals: true,
       options: {
         sparsity: { type: 'string', default: '0.5' }, structured: { type: 'boolean', default: false }, norm: { type: 'string' }, storage: { type: 'string' },
-        samples: { type: 'string' }, count: { type: 'string' }, 'min-agreement': { type: 'string' }, 'max-delta': { type: 'string' },
+        samples: { type: 'string' }, count: { type: 'string' }, range: { type: 'string', multiple: true }, 'min-agreement': { type: 'string' }, 'max-delta': { type: 'string' },
         'ignore-agreement': { type: 'boolean', default: false }, version: { type: 'string' }, 'models-dir': { type: 'string' }, 'dry-run': { type: 'boolean', default: false },
       },
     });
@@ -221,6 +244,7 @@ export async function pruneMain(argv: string[], print: (line: string) => void = 
       ...(storage ? { storage } : {}),
       ...(values.samples !== undefined ? { samples: values.samples } : {}),
       ...(values.count !== undefined ? { count: Number(values.count) } : {}),
+      ranges: parseRanges(values.range),
       ...(minAgreement !== undefined ? { minAgreement } : {}),
       ...(maxRelativeDelta !== undefined ? { maxRelativeDelta } : {}),
       ignoreAgreement: values['ignore-agreement'] ?? false,

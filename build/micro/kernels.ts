@@ -1,0 +1,69 @@
+// Kernels shared by the op emitters for the multiply-add heavy ops (Conv, Gemm, MatMul):
+// constant weights packed once at import so that LANES outputs are computed together, each
+// input value loaded once for all of them and the sums kept in registers (doubles). Plain JS
+// scalar code: V8 does not vectorise, so the win is fewer loads and stores per multiply-add.
+import type { Dim, ModuleWriter } from './module-writer.ts';
+
+/** Output channels computed together by the blocked conv and dense kernels (one register each). */
+export const LANES = 8;
+
+/** `s0 += w[j] * xv; s1 += w[j + 1] * xv; ...` over `lanes` accumulators. */
+export function laneSums(lanes: number, wBuf: string, xv: string): string {
+  return Array.from({ length: lanes }, (_, l) => `s${l} += ${wBuf}[j${l === 0 ? '' : ` + ${l}`}] * ${xv};`).join(' ');
+}
+
+/**
+ * A buffer filled once at import from constants (packed weights, offset tables): declared
+ * with the module's buffers, its fill code in the import section.
+ */
+export function importBuffer(w: ModuleWriter, ctor: 'Float32Array' | 'Int32Array', size: number, fill: (name: string) => string[]): string {
+  w.checkElements(size, 'a packed weight buffer');
+  const name = w.fresh('t');
+  w.buffers.push(`const ${name} = new ${ctor}(${size});`);
+  w.init.push('{', ...fill(name).map((l) => `  ${l}`), '}');
+  return name;
+}
+
+/**
+ * Packs [M, K] rows (a constant) so that each block of `lanes` rows of one group is
+ * interleaved, [block][k][lane], and rows past the last full block of a group stay plain:
+ * a kernel then reads the weights of `lanes` outputs with one running index.
+ */
+export function packRows(w: ModuleWriter, src: string, groups: number, rowsPerGroup: number, K: number, maxLanes: number, transposed = false): string {
+  const lanes = Math.min(maxLanes, rowsPerGroup);
+  const main = rowsPerGroup - (rowsPerGroup % lanes);
+  const at = transposed ? `${src}[q * ${groups * rowsPerGroup} + m]` : `${src}[m * ${K} + q]`;
+  return importBuffer(w, 'Float32Array', groups * rowsPerGroup * K, (name) => [
+    `for (let g = 0; g < ${groups}; g++) {`,
+    `  for (let r = 0; r < ${rowsPerGroup}; r++) {`,
+    `    const m = g * ${rowsPerGroup} + r;`,
+    `    const dst = g * ${rowsPerGroup * K} + (r < ${main} ? ((r / ${lanes}) | 0) * ${K * lanes} + (r % ${lanes}) : r * ${K});`,
+    `    const step = r < ${main} ? ${lanes} : 1;`,
+    `    for (let q = 0; q < ${K}; q++) ${name}[dst + q * step] = ${at};`,
+    `  }`,
+    `}`,
+  ]);
+}
+
+/**
+ * Rows of A times a constant B packed by `packRows` (B's columns as rows): per output row,
+ * LANES columns at a time with one pass over k. `aAt(m, k)` reads A; `store(n, s)` writes
+ * output column `n` (an expression) of row `m` from sum `s`.
+ */
+export function denseRows(p: { rows: Dim; K: number; N: number; packed: string; aAt: (m: string, k: string) => string; store: (m: string, n: string, s: string) => string }): string[] {
+  const lanes = Math.min(LANES, p.N);
+  const main = p.N - (p.N % lanes);
+  const block = (n: number, n0: string) => [
+    `let ${Array.from({ length: n }, (_, l) => `s${l} = 0`).join(', ')};`,
+    `for (let k = 0, j = ${n0} * ${p.K}; k < ${p.K}; k++, j += ${n}) { const av = ${p.aAt('m', 'k')}; ${laneSums(n, p.packed, 'av')} }`,
+    ...Array.from({ length: n }, (_, l) => p.store('m', l === 0 ? n0 : `${n0} + ${l}`, `s${l}`)),
+  ];
+  return [
+    `for (let m = 0; m < ${p.rows}; m++) {`,
+    `  for (let nb = 0; nb < ${main}; nb += ${lanes}) {`,
+    ...block(lanes, 'nb').map((l) => `    ${l}`),
+    `  }`,
+    ...(main < p.N ? [`  for (let nb = ${main}; nb < ${p.N}; nb++) {`, ...block(1, 'nb').map((l) => `    ${l}`), `  }`] : []),
+    `}`,
+  ];
+}

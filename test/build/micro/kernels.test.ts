@@ -1,0 +1,114 @@
+// The blocked kernels (build/micro/kernels.ts: constant weights packed at import, 8 outputs
+// per pass) against onnxruntime-node on small graphs: Conv 1-D and 2-D with strides,
+// dilations, asymmetric pads, auto_pad, groups, depthwise, channel counts that leave a
+// remainder after the blocks of 8, a variable spatial size and a batch; Gemm with transA,
+// transB, alpha, beta and C broadcast; MatMul with constant weights under a batched A.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, test } from 'vitest';
+import { compileOnnxToModule } from '../../../build/micro/compile.ts';
+import { GraphBuilder, type AttributeValue } from '../../../build/onnx/builder.ts';
+import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
+import { Random } from './property-harness.ts';
+
+const TOLERANCE = 1e-4;
+const INPUTS = 6;
+
+function randomArray(r: Random, n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * scale);
+}
+
+interface Case {
+  label: string;
+  /** Builds the graph with weights as initializers; returns the input name. */
+  graph: (g: GraphBuilder, r: Random) => void;
+  /** Shapes of input "x" to run (several when a dim is symbolic). */
+  shapes: number[][];
+}
+
+function convCase(label: string, p: { C: number; M: number; kernel: number[]; group?: number; bias?: boolean; attrs?: Record<string, AttributeValue>; xShape: Array<number | string>; shapes: number[][]; yShape: Array<number | string> }): Case {
+  return {
+    label,
+    shapes: p.shapes,
+    graph: (g, r) => {
+      const group = p.group ?? 1;
+      g.input('x', 'float32', p.xShape);
+      const wDims = [p.M, p.C / group, ...p.kernel];
+      g.initializer('w', { dtype: 'float32', dims: wDims, data: randomArray(r, wDims.reduce((a, b) => a * b, 1), 0.5) });
+      const inputs = ['x', 'w'];
+      if (p.bias !== false) {
+        g.initializer('b', { dtype: 'float32', dims: [p.M], data: randomArray(r, p.M) });
+        inputs.push('b');
+      }
+      g.node('Conv', inputs, ['y'], { ...(group !== 1 ? { group: { int: group } } : {}), ...p.attrs });
+      g.output('y', 'float32', p.yShape);
+    },
+  };
+}
+
+const CASES: Case[] = [
+  convCase('Conv 2-D 3x3, pads 1, 12 channels (8 + 4 remainder)', { C: 3, M: 12, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 3, 7, 6], shapes: [[1, 3, 7, 6]], yShape: [1, 12, 7, 6] }),
+  convCase('Conv 2-D strides 2, dilations 2, asymmetric pads, batch 2', { C: 4, M: 9, kernel: [3, 2], attrs: { strides: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [0, 1, 2, 3] } }, xShape: [2, 4, 11, 9], shapes: [[2, 4, 11, 9]], yShape: [2, 9, 5, 6] }),
+  convCase('Conv 2-D groups 2, 16 channels, no bias, stride (1, 3)', { C: 6, M: 16, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 6, 5, 10], shapes: [[1, 6, 5, 10]], yShape: [1, 16, 4, 3] }),
+  convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 6, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 6, 6, 5], shapes: [[1, 6, 6, 5]], yShape: [1, 9, 6, 5] }),
+  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
+  convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 4, M: 8, kernel: [3, 3], group: 4, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 7, 7], shapes: [[1, 4, 7, 7]], yShape: [1, 8, 4, 4] }),
+  convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 7, M: 19, kernel: [1, 1], xShape: [1, 7, 4, 3], shapes: [[1, 7, 4, 3]], yShape: [1, 19, 4, 3] }),
+  convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [32], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 64], [1, 1, 97], [1, 1, 32]], yShape: [1, 11, 'U'] }),
+  convCase('Conv 1-D kernel 3, dilation 3, pads (2, 1), variable length and batch', { C: 5, M: 10, kernel: [3], attrs: { dilations: { ints: [3] }, pads: { ints: [2, 1] } }, xShape: ['N', 5, 'T'], shapes: [[1, 5, 12], [3, 5, 20], [2, 5, 7]], yShape: ['N', 10, 'U'] }),
+  convCase('Conv 1-D groups 2, stride 2, pads 1', { C: 8, M: 6, kernel: [4], group: 2, attrs: { strides: { ints: [2] }, pads: { ints: [1, 1] } }, xShape: [1, 8, 15], shapes: [[1, 8, 15]], yShape: [1, 6, 7] }),
+  ...([
+    [false, false, 1, 1, 'C [N]'],
+    [true, false, 0.5, 2, 'C [M, N]'],
+    [false, true, 1.5, 0.25, 'C [1, N]'],
+    [true, true, 1, 0, 'beta 0'],
+  ] as const).map(([transA, transB, alpha, beta, cLabel], k): Case => {
+    const [M, K, N] = [3, 13, 11 + k * 3];
+    const cDims = cLabel === 'C [M, N]' ? [M, N] : cLabel === 'C [1, N]' ? [1, N] : [N];
+    return {
+      label: `Gemm transA ${Number(transA)} transB ${Number(transB)}, alpha ${alpha}, beta ${beta}, ${cLabel}, N ${N}`,
+      shapes: [transA ? [K, M] : [M, K]],
+      graph: (g, r) => {
+        g.input('x', 'float32', transA ? [K, M] : [M, K]);
+        g.initializer('b', { dtype: 'float32', dims: transB ? [N, K] : [K, N], data: randomArray(r, K * N) });
+        g.initializer('c', { dtype: 'float32', dims: cDims, data: randomArray(r, cDims.reduce((a, b) => a * b, 1)) });
+        g.node('Gemm', ['x', 'b', 'c'], ['y'], { transA: { int: Number(transA) }, transB: { int: Number(transB) }, alpha: { float: alpha }, beta: { float: beta } });
+        g.output('y', 'float32', [M, N]);
+      },
+    };
+  }),
+  ...[1, 5, 8, 21].map((N): Case => ({
+    label: `MatMul [B, T, 6] x constant [6, ${N}], variable batch and rows`,
+    shapes: [[1, 1, 6], [2, 3, 6], [3, 4, 6]],
+    graph: (g, r) => {
+      g.input('x', 'float32', ['B', 'T', 6]);
+      g.initializer('w', { dtype: 'float32', dims: [6, N], data: randomArray(r, 6 * N) });
+      g.node('MatMul', ['x', 'w'], ['y']);
+      g.output('y', 'float32', ['B', 'T', N]);
+    },
+  })),
+];
+
+describe('blocked kernels: micro vs onnxruntime-node', () => {
+  for (const c of CASES) {
+    test(`${c.label}: ${INPUTS} random inputs per shape`, async () => {
+      const r = new Random(c.label.length * 7 + 3);
+      const g = new GraphBuilder('kernels');
+      c.graph(g, r);
+      const bytes = new Uint8Array(g.encode(17));
+      const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+      const micro = await importMicroModule(compileOnnxToModule(bytes, { name: c.label }).source, 'kernels');
+      let worst = 0;
+      for (const dims of c.shapes) {
+        for (let n = 0; n < INPUTS; n++) {
+          const x = randomArray(r, dims.reduce((a, b) => a * b, 1), 2);
+          const expected = (await reference.run({ x: new ort.Tensor('float32', x, dims) })).y!;
+          const got = micro.run({ x: { dtype: 'float32', dims, data: x } }).y!;
+          expect(got.dims).toEqual(expected.dims.map(Number));
+          const want = expected.data as Float32Array;
+          for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got.data[i])));
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+});
