@@ -1,12 +1,17 @@
 // The demo page of `npm start` (GET /): a text box answered through edgeinfer/client, with
-// a local-mode toggle, and a second example on tabular data (flight delays: request fields in,
-// features and embeddings assembled from the edge cache, shown with where each came from). Static HTML and two scripts built by esbuild on first request
-// (build/client); no external assets. Node only: the build runs here, not in the core.
+// a local-mode toggle, and a second example for the tabular model a "fields" request defaults
+// to (the flights example here): a form built from that model's signature (its numeric fields
+// and the entity fields of the feature views it reads, filled from its first warmup request),
+// the answer with the features used and where each came from. Static HTML and two scripts
+// built by esbuild on first request (build/client); no external assets. Node only: the build
+// runs here, not in the core.
 import type { CoreRequest } from '../../core/http/core-request.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceService, RequestContext } from '../../core/handler.ts';
 import { buildClient, type BuildClientOptions } from '../../build/client/build-client.ts';
+import type { FeatureRepository } from '../../core/features/declarations.ts';
+import type { ModelManifest } from '../../core/model/manifest.ts';
 
 /** Where the page's scripts are built. */
 export type DemoPageOptions = BuildClientOptions;
@@ -22,9 +27,12 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
     // The page's local model is the service's default model unless told otherwise.
     if (!built) {
       // The second example's model: the one a "fields" request defaults to (none, or several: no second example).
-      const fieldsModel = service.context.defaultModel('fields').catch(() => undefined);
+      const fieldsForm = service.context
+        .defaultModel('fields')
+        .then(async (name) => fieldsFormOf((await service.context.requireModel(name)).manifest, (service.context.features as { repository?: FeatureRepository } | undefined)?.repository))
+        .catch(() => undefined);
       built = service.context.defaultModel('text').then((model) => buildClient({ model, ...options })).then(async (build) => ({
-        html: demoHtml(build.modelId, await fieldsModel),
+        html: demoHtml(build.modelId, await fieldsForm),
         client: new Uint8Array(await readFile(join(build.outDir, build.client.file))),
         model: new Uint8Array(await readFile(join(build.outDir, build.model.file))),
       }));
@@ -70,7 +78,68 @@ export function withDemoPage(service: InferenceService, options: DemoPageOptions
   };
 }
 
-function demoHtml(modelId: string, fieldsModel: string | undefined): string {
+/** The form of a tabular model: one input per request field its signature reads. */
+export interface FieldsForm {
+  model: string;
+  labels: readonly string[];
+  /** Views it reads (for the intro line). */
+  views: string[];
+  fields: Array<{ name: string; kind: 'number' | 'text'; value: string | number; reads: string }>;
+}
+
+/**
+ * The form of `manifest`'s request fields: its numeric "fields" inputs, then the entity fields
+ * of the feature and embedding views it reads (text, unless also numeric), each with the value
+ * of the model's first warmup request, else its default.
+ */
+export function fieldsFormOf(manifest: ModelManifest, repository: FeatureRepository | undefined): FieldsForm {
+  const example = manifest.warmup[0]?.fields ?? {};
+  const fields = new Map<string, FieldsForm['fields'][number]>();
+  const views: string[] = [];
+  for (const input of manifest.inputs) {
+    if (input.source === 'fields') {
+      for (const name of input.fields) if (!fields.has(name)) fields.set(name, { name, kind: 'number', value: example[name] ?? input.default ?? 0, reads: `input ${input.name}` });
+    }
+  }
+  for (const input of manifest.inputs) {
+    const viewNames = input.source === 'features' ? input.features.map((ref) => ref.slice(0, ref.indexOf('.'))) : input.source === 'embedding' ? [input.view] : [];
+    for (const viewName of viewNames) {
+      if (views.includes(viewName)) continue;
+      views.push(viewName);
+      const entity = repository?.views.get(viewName)?.entity;
+      for (const name of entity && 'fields' in entity ? entity.fields : []) {
+        const known = fields.get(name);
+        if (known) known.reads += `, view ${viewName}`;
+        else fields.set(name, { name, kind: 'text', value: example[name] ?? '', reads: `view ${viewName}` });
+      }
+    }
+  }
+  return { model: manifest.name, labels: manifest.labels, views, fields: [...fields.values()] };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function fieldsFormHtml(form: FieldsForm): string {
+  const inputs = form.fields
+    .map((f) => `  <label title="${escapeHtml(f.reads)}">${escapeHtml(f.name)} <input data-field="${escapeHtml(f.name)}" data-kind="${f.kind}" ${f.kind === 'number' ? 'type="number" step="any" style="width:5rem"' : 'size="6"'} value="${escapeHtml(String(f.value))}"></label>`)
+    .join('\n');
+  return `<h2>Second example: ${escapeHtml(form.model)} on request fields</h2>
+<p class="sub">${escapeHtml(form.model)} takes the request fields below (the form is built from its signature in model.json) and the feature views ${form.views.map((v) => `<code>${escapeHtml(v)}</code>`).join(', ') || '(none)'} keyed by them (materialized to Redis by <code>npm run features:materialize</code>); <code>"explain": true</code> shows every value used and where it came from (l1, l2, default).</p>
+<form id="fieldsForm" class="row">
+${inputs}
+  <button id="predictFields" type="submit">Predict</button>
+</form>
+<section id="fieldsAnswer" class="answer">
+  <div><span id="fieldsLabel">–</span> <span id="fieldsProbability"></span></div>
+  <div id="fieldsBadges"></div>
+  <table id="fieldsFeatures"></table>
+  <div id="fieldsError" class="error"></div>
+</section>`;
+}
+
+function demoHtml(modelId: string, fieldsForm: FieldsForm | undefined): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -86,8 +155,7 @@ function demoHtml(modelId: string, fieldsModel: string | undefined): string {
   button { font: inherit; padding: .35rem 1.1rem; }
   #answer, .answer { border: 1px solid #d4d9de; border-radius: 6px; padding: .8rem 1rem; min-height: 4rem; }
   h2 { font-size: 1.15rem; margin: 2rem 0 .2rem; }
-  #flightLabel { font-size: 1.5rem; font-weight: 600; }
-  #flightLabel.delayed { color: #b3261e; } #flightLabel.on_time { color: #1e7b34; }
+  #fieldsLabel { font-size: 1.5rem; font-weight: 600; }
   table { border-collapse: collapse; margin-top: .6rem; font-size: 13px; }
   td, th { padding: .15rem .6rem; text-align: left; border-bottom: 1px solid #eef1f4; }
   td.src-default { color: #8a5a00; } .error { color: #b3261e; white-space: pre-wrap; }
@@ -120,22 +188,7 @@ Congratulations!!! You have been selected. Click here to claim your $1000 prize,
   <div id="error"></div>
 </section>
 <p id="stats"></p>
-${fieldsModel === undefined ? '' : `<h2>Second example: will this flight leave 15+ minutes late?</h2>
-<p class="sub">${fieldsModel} takes the request fields, the declared feature views of the origin, destination, route and hour (materialized to Redis by <code>npm run features:materialize</code>) and the origin's learned embedding; <code>"explain": true</code> shows every value used and where it came from (l1, l2, default).</p>
-<form id="flight" class="row">
-  <label>origin <input id="origin" value="ORD" size="4" list="airports"></label>
-  <label>destination <input id="destination" value="LGA" size="4" list="airports"></label>
-  <label>departure <input id="departure" type="datetime-local" value="2001-07-02T17:30"></label>
-  <label>distance (mi) <input id="distance" type="number" value="733" min="1" max="6000" style="width:5rem"></label>
-  <button id="predictFlight" type="submit">Predict delay</button>
-</form>
-<datalist id="airports"><option>ATL</option><option>ORD</option><option>DFW</option><option>LAX</option><option>SFO</option><option>DEN</option><option>LGA</option><option>JFK</option><option>BOS</option><option>SEA</option><option>PHX</option><option>LAS</option><option>MSP</option><option>DTW</option><option>EWR</option></datalist>
-<section id="flightAnswer" class="answer">
-  <div><span id="flightLabel">–</span> <span id="flightProbability"></span></div>
-  <div id="flightBadges"></div>
-  <table id="flightFeatures"></table>
-  <div id="flightError" class="error"></div>
-</section>`}
+${fieldsForm === undefined ? '' : fieldsFormHtml(fieldsForm)}
 <script type="module">
 import { createClient, createLocalModel } from '${CLIENT_PATH}';
 const $ = (id) => document.getElementById(id);
@@ -200,27 +253,22 @@ function badge(text, warn) {
   span.textContent = text;
   return span;
 }
-async function predictFlight(event) {
+async function predictFields(event) {
   event?.preventDefault();
-  $('flightError').textContent = '';
-  const when = new Date($('departure').value + 'Z');
-  const fields = {
-    origin: $('origin').value.trim().toUpperCase(),
-    destination: $('destination').value.trim().toUpperCase(),
-    hour: when.getUTCHours(),
-    day_of_week: when.getUTCDay(),
-    distance: Number($('distance').value),
-  };
-  const response = await fetch('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: ${JSON.stringify(fieldsModel ?? '')}, fields, explain: true }) });
+  $('fieldsError').textContent = '';
+  const fields = {};
+  for (const input of document.querySelectorAll('#fieldsForm input[data-field]')) {
+    fields[input.dataset.field] = input.dataset.kind === 'number' ? Number(input.value) : input.value.trim();
+  }
+  const response = await fetch('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: ${JSON.stringify(fieldsForm?.model ?? '')}, fields, explain: true }) });
   const answer = await response.json();
   if (!response.ok) {
-    $('flightError').textContent = (answer.error?.code ?? response.status) + ': ' + (answer.error?.message ?? '');
+    $('fieldsError').textContent = (answer.error?.code ?? response.status) + ': ' + (answer.error?.message ?? '');
     return answer;
   }
-  $('flightLabel').textContent = answer.label;
-  $('flightLabel').className = answer.label;
-  $('flightProbability').textContent = 'P(delayed) ' + (answer.scores?.delayed ?? NaN).toFixed(3);
-  $('flightBadges').replaceChildren(
+  $('fieldsLabel').textContent = answer.label;
+  $('fieldsProbability').textContent = Object.entries(answer.scores ?? {}).map(([label, p]) => 'P(' + label + ') ' + Number(p).toFixed(3)).join('  ');
+  $('fieldsBadges').replaceChildren(
     badge('model ' + answer.model.name + '@' + answer.model.version, false),
     badge('tier ' + answer.tier, false),
     badge(answer.cached ? 'cached (' + answer.cache.level + ')' : 'not cached', false),
@@ -239,13 +287,13 @@ async function predictFlight(event) {
     }
     return tr;
   });
-  $('flightFeatures').replaceChildren(head, ...rows);
+  $('fieldsFeatures').replaceChildren(head, ...rows);
   return answer;
 }
-$('flight')?.addEventListener('submit', (e) => predictFlight(e).catch((error) => { $('flightError').textContent = error.message; }));
+$('fieldsForm')?.addEventListener('submit', (e) => predictFields(e).catch((error) => { $('fieldsError').textContent = error.message; }));
 $('local').addEventListener('change', (e) => setLocalMode(e.target.checked).catch((error) => { $('error').textContent = error.message; e.target.checked = false; }));
 // For tests and the curious: the client module and both clients.
-window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict, predictFlight };
+window.edgeinferDemo = { createClient, createLocalModel, loadLocalModel, setLocalMode, state, predict, predictFields };
 $('predict').disabled = false;
 $('status').textContent = 'server mode';
 document.body.dataset.ready = 'true';

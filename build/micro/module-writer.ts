@@ -1,6 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
-import { encodeConstant, UNPACK, type ConstantLayout } from './constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, UNPACK, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -274,9 +274,11 @@ export class ModuleWriter {
       const encoded = encodeConstant(bytes, width);
       this.constantLayouts[encoded.layout]++;
       if (encoded.layout === 'plain') {
+        this.helper('base64Bytes', BASE64_BYTES);
         this.helper('bytesOf', BYTES_OF);
         this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(encoded.bytes)}"));`);
       } else {
+        this.helper('base64Bytes', BASE64_BYTES);
         this.helper('unpack', UNPACK);
         const sparse = encoded.layout === 'sparse';
         this.constants.push(`const ${name} = new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${sparse}));`);
@@ -381,16 +383,10 @@ function base64(bytes: Uint8Array): string {
   return btoa(out);
 }
 
-const BYTES_OF = `// Decodes base64 constants once, at import (atob is in every web runtime). The copy runs in
-// small calls so V8 optimises it after a few chunks instead of interpreting one long loop.
-function copyChars(binary, bytes, from, to) {
-  for (let i = from; i < to; i++) bytes[i] = binary.charCodeAt(i);
-}
+const BYTES_OF = `// A plain constant's bytes, decoded once at import (base64Bytes: native where the runtime has it).
 function bytesOf(text) {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i += 4096) copyChars(binary, bytes, i, Math.min(binary.length, i + 4096));
-  return bytes.buffer;
+  const bytes = base64Bytes(text);
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
 }`;
 
 /** Text safe inside a double-quoted JS string literal (model-supplied names): jsString without its quotes. */

@@ -344,6 +344,8 @@ export async function buildFlightsModels(modelsDir: string, repository: FeatureR
       output: { kind: 'classification', tensor: FLIGHT_OUTPUT, labels: [...FLIGHT_LABELS], activation: 'none' },
       ...(role === 'edge' ? { cascade: { threshold, regional: 'flights-regional' } } : { cascade: { threshold: null } }),
       cache: { ttlSeconds: 600 },
+      // A real request (ORD → LGA, Monday 17:00): warms the model and fills the demo page's form.
+      warmup: [{ fields: { origin: 'ORD', destination: 'LGA', hour: 17, day_of_week: 1, distance: 733 } }],
       metrics: {
         evaluatedOn: `June 2001, ${test.y.length} flights sampled (seed 3); training forward pass, ORT checked on 2000 rows (max gap ${gap.toExponential(2)})`,
         test: metricsRecord(m),

@@ -203,3 +203,43 @@ describe('structured pruning of a real CNN', () => {
     expect(await microVsOrt(bytes, [1, 76, 32, 1], 4)).toBeLessThan(1e-4);
   }, 120_000);
 });
+
+describe('sparse initializers written by other tools', () => {
+  // A standard ONNX sparse initializer (int64 indices, linear or [NNZ, rank] coordinates), as
+  // onnx.helper.make_sparse_tensor writes it: onnxruntime and the micro engine read the same weight.
+  for (const coordinates of [false, true]) {
+    it(`MatMul over a sparse weight with ${coordinates ? 'coordinate' : 'linear'} int64 indices`, async () => {
+      const K = 6;
+      const N = 5;
+      const dense = Float32Array.from({ length: K * N }, (_, i) => (i % 3 === 0 ? 0 : Math.sin(i)));
+      const kept = [...dense.keys()].filter((i) => dense[i] !== 0);
+      const idx = coordinates ? kept.flatMap((i) => [Math.floor(i / N), i % N]) : kept;
+      const model = onnxProto.onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: {
+          name: 'sparse',
+          node: [{ opType: 'MatMul', name: 'mm', input: ['x', 'W'], output: ['y'] }],
+          sparseInitializer: [{
+            dims: [K, N],
+            values: { name: 'W', dims: [kept.length], dataType: 1, rawData: new Uint8Array(Float32Array.from(kept, (i) => dense[i]!).buffer) },
+            indices: { name: 'W_indices', dims: coordinates ? [kept.length, 2] : [kept.length], dataType: 7, rawData: new Uint8Array(BigInt64Array.from(idx, BigInt).buffer) },
+          }],
+          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: K }] } } } }],
+          output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: N }] } } } }],
+        },
+      });
+      const bytes = encode(model);
+      expect(await microVsOrt(bytes, [1, K], 3)).toBeLessThan(1e-6);
+      // And the product is the dense one (not, e.g., all zeros on both sides).
+      const x = normals(K, 1);
+      const session = await ort.InferenceSession.create(bytes);
+      const y = (await session.run({ x: new ort.Tensor('float32', x, [1, K]) })).y!.data as Float32Array;
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += x[k]! * dense[k * N + n]!;
+        expect(y[n]).toBeCloseTo(sum, 5);
+      }
+    });
+  }
+});
