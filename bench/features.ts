@@ -5,12 +5,16 @@
 //  - L1 hit: every view of the request already decoded in the isolate;
 //  - L2: every view from Redis (L1 off), one MGET however many views;
 //  - round trips per request, counted by the assembler.
-// Usage: npm run bench:features -- [--iterations 2000] [--seed 7]
+// The L2 read runs under the production default budget (15 ms, what the edge uses unless
+// EDGEINFER_CACHE_BUDGET_MS says otherwise); a read over it is served on defaults and counted
+// as degraded, and its time is the budget. --budget-ms sets another (e.g. 1000 to see the
+// uncut latency tail of this machine).
+// Usage: npm run bench:features -- [--iterations 2000] [--seed 7] [--budget-ms 15]
 // Last line: one JSON object.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startUpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
-import { createUpstashRemoteCache } from '../core/cache/remote-cache.ts';
+import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from '../core/cache/remote-cache.ts';
 import { createFeatureAssembler, type FeatureInputSpec } from '../core/features/feature-assembler.ts';
 import { loadFeatureRepository } from '../features/index.ts';
 import { FLIGHT_SPLITS, loadFlights } from '../models/training/flights-data.ts';
@@ -18,7 +22,8 @@ import { computeRows, writeRows } from '../models/training/materialize-features.
 import { createPrng } from '../models/training/prng.ts';
 import { machineLine, summarize } from './stats.ts';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, seed: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, seed: { type: 'string', default: '7' }, 'budget-ms': { type: 'string', default: String(DEFAULT_REDIS_BUDGET_MS) } } });
+const budgetMs = Number(values['budget-ms']);
 const iterations = Number(values.iterations);
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const token = 'bench-features';
@@ -46,7 +51,7 @@ try {
       distance: flights.distance[i] as number,
     };
   });
-  const remote = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 1_000 });
+  const remote = createUpstashRemoteCache({ url: rest.url, token, budgetMs });
   await remote.warm();
   const warm = createFeatureAssembler({ repository, remote });
   const cold = createFeatureAssembler({ repository, remote, l1MaxEntries: 0 });
@@ -71,6 +76,7 @@ try {
   const result = {
     machine: await machineLine(),
     iterations,
+    budgetMs,
     views: new Set(inputs.flatMap((i) => (i.source === 'embedding' ? [i.view] : i.features.map((f) => f.split('.')[0])))).size,
     l1HitMs: summarize(l1, 4),
     l2Ms: summarize(l2, 3),
@@ -83,10 +89,10 @@ try {
     redisCommandsPerL2Request: 1,
     degradedL2: coldStats.unavailable - coldBefore.unavailable,
   };
-  console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, ${result.machine}`);
+  console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, L2 budget ${budgetMs} ms, ${result.machine}`);
   console.log(`  L1 hit      p50 ${result.l1HitMs.p50} ms  p99 ${result.l1HitMs.p99} ms  round trips/request ${result.roundTripsPerRequest.l1}`);
   console.log(`  L2 (REST→Redis) p50 ${result.l2Ms.p50} ms  p99 ${result.l2Ms.p99} ms  round trips/request ${result.roundTripsPerRequest.l2}  (${result.ratioL2toL1P50}× L1 at p50)`);
-  console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded: ${result.degradedL2}`);
+  console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded (over the budget): ${result.degradedL2} of ${iterations}`);
   console.log(JSON.stringify(result));
 } finally {
   await rest.close();

@@ -39,6 +39,13 @@ export interface CompileOptions {
   name: string;
   /** Size and work limits checked before allocating or folding (defaults: DEFAULT_BUDGET). */
   budget?: Partial<CompileBudget>;
+  /**
+   * Input shapes to specialise on, by input name (-1 keeps a dim variable), e.g. the static
+   * shapes model.json declares. A graph whose dims are symbolic then compiles with static
+   * shapes, so shape-dependent Ifs fold (one exported for any frame length, fed one length).
+   * The module refuses other shapes as bad input.
+   */
+  inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Called at the end of each phase and about once a second while nodes compile (build/micro/progress.ts prints it). */
   onProgress?: (p: CompileProgress) => void;
 }
@@ -176,6 +183,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     return undefined;
   };
 
+  if (options.inputShapes) specialiseInputs(graph, options.inputShapes);
   // Graph inputs: checked and bound at the top of run().
   const symbols = new Map<string, string>();
   const prologue: string[] = [];
@@ -324,37 +332,81 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     const indent = section === 'run' ? '  ' : '';
     const target = (): string[] => (section === 'run' ? w.run : w.init);
     target().push(`${indent}// ${w.commentText(node.name)}: If`);
+    // Output dims that differ between the branches or are computed inside one are hoisted
+    // into `let`s declared before the if and assigned by the branch that runs.
+    const declareAt = target().length;
     target().push(`${indent}if (${cond.buf}[0]) {`);
-    const outs: Value[] = [];
+    const branchOuts: Value[][] = [];
+    const branchEnds: number[] = [];
+    // A branch that cannot work on these shapes (e.g. the 8 kHz path of a model specialised on
+    // 16 kHz frames) fails at run time if taken, as it would in onnxruntime.
+    const refused: Array<MicroCompileError | undefined> = [];
     for (const [k, branch] of [thenBranch, elseBranch].entries()) {
       if (k === 1) target().push(`${indent}} else {`);
+      const start = target().length;
       initializerScopes.push(branch.initializers);
-      compileNodes(branch.nodes, liveSet(branch.nodes, branch.outputs));
-      initializerScopes.pop();
+      try {
+        compileNodes(branch.nodes, liveSet(branch.nodes, branch.outputs));
+        branchOuts.push(branch.outputs.map((name) => {
+          const v = valueOf(name) ?? fail('invalid_model', `branch output "${name}" is produced by no node`);
+          if (v.lazy) fail('invalid_model', `branch output "${name}" was left unmaterialised (compiler bug)`);
+          return v;
+        }));
+      } catch (error) {
+        if (!(error instanceof MicroCompileError) || (error.code !== 'unsupported_shape' && error.code !== 'invalid_model')) throw error;
+        refused[k] = error;
+        target().splice(start);
+        const why = `node ${node.name}: its ${k === 0 ? 'then' : 'else'} branch cannot run on inputs of these shapes (${error.message.split('; set "engine"')[0]})`;
+        target().push(`${indent}  fail("bad_input", ${w.text(why)});`);
+        branchOuts.push([]);
+      } finally {
+        initializerScopes.pop();
+        w.section = section;
+      }
+      branchEnds.push(target().length);
+    }
+    target().push(`${indent}}`);
+    if (refused[0] && refused[1]) throw refused[0];
+    if (refused[0]) branchOuts[0] = branchOuts[1]!;
+    if (refused[1]) branchOuts[1] = branchOuts[0]!;
+    const [thenOuts, elseOuts] = branchOuts as [Value[], Value[]];
+    const inputDim = /^s\d+_\d+$/;
+    const hoisted: string[] = [];
+    const outs: Value[] = thenOuts.map((a, i) => {
+      const b = elseOuts[i]!;
+      if (a.dtype !== b.dtype) fail('invalid_model', `the branches produce output ${i} as ${a.dtype} and ${b.dtype}`);
+      if (a.dims.length !== b.dims.length) {
+        fail('unsupported_shape', `the branches produce output ${i} of ranks ${a.dims.length} and ${b.dims.length} and the condition is only known at run time; the micro engine needs one rank (give the graph inputs static shapes so the condition folds)`);
+      }
+      const dims = a.dims.map((d, j): Dim => {
+        // Equal numbers and input dims (declared before any If) need no hoisting.
+        if (d === b.dims[j] && (typeof d === 'number' || inputDim.test(d))) return d;
+        const h = w.fresh('h');
+        hoisted.push(h);
+        return h;
+      });
+      return { dtype: a.dtype, dims, buf: '', stage };
+    });
+    // Branch ends last first, so earlier insertion points stay valid.
+    for (const k of [1, 0]) {
+      if (refused[k]) continue;
       w.section = section;
       w.startNode();
-      branch.outputs.forEach((name, i) => {
-        const v = valueOf(name) ?? fail('invalid_model', `branch output "${name}" is produced by no node`);
-        if (v.lazy) fail('invalid_model', `branch output "${name}" was left unmaterialised (compiler bug)`);
-        for (const d of v.dims) {
-          if (typeof d === 'string' && !/^s\d+_\d+$/.test(d)) fail('unsupported_shape', `branch output "${name}" has a shape computed inside the branch; the micro engine needs If outputs of static shape (or input dimensions)`);
-        }
-        let out = outs[i];
-        if (!out) {
-          out = { dtype: v.dtype, dims: v.dims, buf: w.alloc(v.dtype, v.dims), stage };
-          outs[i] = out;
-        } else {
-          if (out.dtype !== v.dtype) fail('invalid_model', `the branches produce output ${i} as ${out.dtype} and ${v.dtype}`);
-          if (out.dims.length !== v.dims.length || out.dims.some((d, j) => d !== v.dims[j])) {
-            fail('unsupported_shape', `the branches produce output ${i} of shapes [${out.dims.join(', ')}] and [${v.dims.join(', ')}]; the micro engine needs both alike`);
-          }
-          w.grow(out.buf, out.dtype, out.dims);
-        }
+      const before = target().length;
+      outs.forEach((out, i) => {
+        const v = branchOuts[k]![i]!;
+        out.dims.forEach((d, j) => {
+          if (d !== v.dims[j]) w.emitScoped(`${d} = ${v.dims[j]};`);
+        });
+        if (!out.buf) out.buf = w.alloc(out.dtype, out.dims);
+        else w.grow(out.buf, out.dtype, out.dims);
         w.emit(`${out.buf}.set(${v.buf}.subarray(0, ${w.prod(v.dims)}));`);
       });
       w.finishNode(`${node.name}: If ${k === 0 ? 'then' : 'else'} outputs`);
+      const lines = target().splice(before);
+      target().splice(branchEnds[k]!, 0, ...lines);
     }
-    target().push(`${indent}}`);
+    if (hoisted.length > 0) target().splice(declareAt, 0, `${indent}let ${hoisted.map((h) => `${h} = 0`).join(', ')};`);
     node.outputs.forEach((name, i) => {
       if (name) values.set(name, outs[i]!);
     });
@@ -441,4 +493,20 @@ function countNodes(nodes: readonly IrNode[]): number {
     for (const sub of node.subgraphs?.values() ?? []) n += countNodes(sub.nodes);
   }
   return n;
+}
+
+/** Replaces the graph's input dims by the given shapes (-1 keeps the graph's dim); a shape that contradicts the graph is invalid_model. */
+function specialiseInputs(graph: IrGraph, shapes: Readonly<Record<string, readonly number[]>>): void {
+  for (const input of graph.inputs) {
+    if (!Object.hasOwn(shapes, input.name)) continue;
+    const shape = shapes[input.name]!;
+    const problem = `input "${input.name}" is declared with shape [${shape.join(', ')}] but the graph has [${input.dims.map((d) => d ?? '?').join(', ')}]`;
+    if (shape.length !== input.dims.length) throw new MicroCompileError('invalid_model', `${problem}: ranks differ`);
+    input.dims = input.dims.map((d, k) => {
+      const want = shape[k]!;
+      if (want === -1) return d;
+      if (!Number.isSafeInteger(want) || want < 0 || (typeof d === 'number' && d !== want)) throw new MicroCompileError('invalid_model', problem);
+      return want;
+    });
+  }
 }

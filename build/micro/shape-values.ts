@@ -7,7 +7,7 @@
 // without the op kernels knowing anything about shape graphs.
 import type { ConstData, DType } from './model-ir.ts';
 import type { Dim, Value } from './module-writer.ts';
-import { attr, attrInt, attrInts, broadcastShape, mapOp, normAxis, view, type OpContext } from './ops.ts';
+import { attr, attrInt, attrInts, broadcastShape, mapOp, materialize, normAxis, view, type OpContext } from './ops.ts';
 
 /** Tensors larger than this are left to the op kernels (shape tensors are tiny). */
 const MAX_KNOWN = 1024;
@@ -126,7 +126,7 @@ function reshapeDims(ctx: OpContext, x: Value, shape: Dim[]): Dim[] {
   const dims: Dim[] = shape.map((s, i) => {
     if (s === 0 && !allowZero) return x.dims[i] ?? ctx.fail('invalid_model', `shape copies dim ${i}, which the input lacks`);
     // A dimension computed at run time cannot be -1 (it comes from a Shape); 0 still copies.
-    if (typeof s === 'string' && !allowZero && x.dims[i] !== undefined) return ctx.w.dim(`(${s} === 0 ? ${x.dims[i]} : ${s})`);
+    if (typeof s === 'string' && !allowZero && x.dims[i] !== undefined && x.dims[i] !== s) return ctx.w.dim(`(${s} === 0 ? ${x.dims[i]} : ${s})`);
     return s;
   });
   if (dims.filter((d) => d === -1).length > 1) ctx.fail('invalid_model', 'the shape has more than one -1');
@@ -189,6 +189,9 @@ export function tryShapeValues(ctx: OpContext): boolean {
       mapOp(ctx, x.dtype, dims, [x], ([v]) => v!);
       return true;
     }
+    case 'Slice':
+      if (knownValues(x)) break;
+      return dynamicSlice(ctx, x);
     case 'ConstantOfShape': {
       const shape = x.known;
       if (!shape) return false;
@@ -366,3 +369,64 @@ export function tryShapeValues(ctx: OpContext): boolean {
   return false;
 }
 
+/** Slice parameters as Dims: from the opset-10+ inputs (known now or symbolically) or the older attributes. */
+function sliceParams(ctx: OpContext): { starts: Dim[]; ends: Dim[]; axes: number[]; steps: number[] } | undefined {
+  const fromInput = (i: number): Dim[] | undefined => (ctx.node.inputs[i] ? knownValues(ctx.raw(i)) : undefined);
+  const starts = ctx.opset >= 10 ? fromInput(1) : attrInts(ctx, 'starts');
+  const ends = ctx.opset >= 10 ? fromInput(2) : attrInts(ctx, 'ends');
+  if (!starts || !ends) return undefined;
+  const axesIn = ctx.opset >= 10 ? (ctx.node.inputs[3] ? numbers(ctx, 3) : starts.map((_, k) => k)) : (attrInts(ctx, 'axes') ?? starts.map((_, k) => k));
+  const steps = ctx.opset >= 10 && ctx.node.inputs[4] ? numbers(ctx, 4) : starts.map(() => 1);
+  if (!axesIn || !steps) return undefined;
+  if (ends.length !== starts.length || axesIn.length !== starts.length || steps.length !== starts.length) ctx.fail('invalid_model', 'starts, ends, axes and steps differ in length');
+  return { starts, ends, axes: axesIn, steps };
+}
+
+/**
+ * Slice where a sliced dimension or a bound is known only at run time (e.g. the last frames
+ * of a variable-length spectrogram, reversed to pad by reflection): bounds are clamped by
+ * ONNX rules in generated code. Returns false when everything is static (the kernel's case).
+ */
+function dynamicSlice(ctx: OpContext, x: Value): boolean {
+  const p = sliceParams(ctx);
+  if (!p) return false;
+  const rank = x.dims.length;
+  const axes = p.axes.map((a) => normAxis(ctx, a, rank));
+  const symbolic = axes.some((a, k) => typeof x.dims[a] === 'string' || typeof p.starts[k] === 'string' || typeof p.ends[k] === 'string');
+  if (!symbolic) return false;
+  const w = ctx.w;
+  const start: Dim[] = x.dims.map(() => 0);
+  const step: number[] = x.dims.map(() => 1);
+  const out: Dim[] = [...x.dims];
+  axes.forEach((a, k) => {
+    const D = x.dims[a]!;
+    const st = p.steps[k]!;
+    if (st === 0) ctx.fail('invalid_model', 'a step of 0');
+    const bound = (v: Dim, lo: Dim, hi: Dim): Dim =>
+      combine(ctx, [v, D, lo, hi], (x0, d, l, h) => Math.min(Math.max(x0 < 0 ? x0 + d : x0, l), h), (x0, d, l, h) => `Math.min(Math.max(${x0} < 0 ? ${x0} + ${d} : ${x0}, ${l}), ${h})`);
+    const hiStart = st > 0 ? D : combine(ctx, [D], (d) => d - 1, (d) => `${d} - 1`);
+    const b = bound(p.starts[k]!, 0, hiStart);
+    const e = st > 0 ? bound(p.ends[k]!, 0, D) : bound(p.ends[k]!, -1, hiStart);
+    start[a] = b;
+    step[a] = st;
+    out[a] = combine(ctx, [e, b], (e0, b0) => Math.max(0, Math.ceil((e0 - b0) / st)), (e0, b0) => `Math.max(0, Math.ceil((${e0} - ${b0}) / ${st}))`);
+  });
+  const y = ctx.output(0, x.dtype, out);
+  const src = materialize(ctx, x);
+  const strides = x.dims.map((_, k) => w.prod(x.dims.slice(k + 1)));
+  const lines: string[] = ['let q = 0;'];
+  let indent = '';
+  for (let k = 0; k < rank; k++) {
+    lines.push(`${indent}for (let i${k} = 0; i${k} < ${out[k]}; i${k}++) {`);
+    indent += '  ';
+    const j = start[k] === 0 && step[k] === 1 ? `i${k}` : `(${start[k]} + i${k} * ${step[k]})`;
+    lines.push(`${indent}const b${k} = ${k === 0 ? '' : `b${k - 1} + `}${j} * ${strides[k]};`);
+  }
+  lines.push(`${indent}${y.buf}[q++] = ${src.buf}[${rank === 0 ? '0' : `b${rank - 1}`}];`);
+  for (let k = rank - 1; k >= 0; k--) {
+    indent = indent.slice(2);
+    lines.push(`${indent}}`);
+  }
+  w.emit(...lines);
+  return true;
+}

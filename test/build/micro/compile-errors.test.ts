@@ -32,6 +32,28 @@ describe('micro compile errors', () => {
     expect(error.message).toMatch(/set "engine": "ort" in model.json/);
   });
 
+  test('inputShapes specialises symbolic dims (other shapes are bad input) and refuses one contradicting the graph', async () => {
+    const g = new GraphBuilder('g');
+    g.input('x', 'float32', [1, 'n']);
+    g.node('Relu', ['x'], ['y']);
+    g.output('y', 'float32', [1, 'n']);
+    const bytes = g.encode(17);
+    const compiled = compileOnnxToModule(bytes, { name: 'specialised', inputShapes: { x: [1, 3] } });
+    expect(compiled.metadata.inputs[0]!.shape).toEqual([1, 3]);
+    const m = await importMicroModule(compiled.source, 'specialised');
+    expect(Array.from(m.run({ x: { dtype: 'float32', dims: [1, 3], data: Float32Array.of(-1, 2, -3) } }).y!.data as Float32Array)).toEqual([0, 2, 0]);
+    expect(() => m.run({ x: { dtype: 'float32', dims: [1, 4], data: new Float32Array(4) } })).toThrow(/expected \[1, 3\]/);
+    for (const shape of [[2, 3], [3]]) {
+      try {
+        compileOnnxToModule(bytes, { name: 'contradicted', inputShapes: { x: shape } });
+        throw new Error('expected a MicroCompileError');
+      } catch (error) {
+        expect((error as MicroCompileError).code).toBe('invalid_model');
+        expect((error as Error).message).toMatch(/input "x" is declared with shape/);
+      }
+    }
+  });
+
   test('a Cast to a type the engine does not compute with is unsupported_dtype', () => {
     const g = new GraphBuilder('g');
     g.input('x', 'float32', [2]);
