@@ -310,15 +310,91 @@ function checkFeatures(ctx: OpContext, e: FlatEnsemble, features: Dim): void {
 }
 
 const treeEnsembleRegressor: OpEmitter = (ctx) => {
-  const { x, rows, features } = featureInput(ctx);
   const e = readEnsemble(ctx, 'target');
+  const aggregate = text(ctx, 'aggregate_function', 'SUM');
+  if (!['SUM', 'AVERAGE', 'MIN', 'MAX'].includes(aggregate)) ctx.fail('unsupported_op', `aggregate_function "${aggregate}" is not one of SUM, AVERAGE, MIN, MAX`);
+  const base = floatsOrTensor(ctx, 'base_values')?.values ?? [];
+  emitRegression(ctx, e, aggregate, postTransformOf(ctx), base);
+};
+
+/**
+ * The opset-5 TreeEnsemble: nodes indexed globally, roots in tree_roots, children flagged as
+ * leaves by nodes_trueleafs/nodes_falseleafs, one (target, weight) per leaf, enums as ints.
+ */
+const treeEnsemble5: OpEmitter = (ctx) => {
+  const need = (name: string): number[] => numbers(attr(ctx, name)) ?? ctx.fail('invalid_model', `TreeEnsemble needs ${name}`);
+  const feature = need('nodes_featureids');
+  const splits = need('nodes_splits');
+  const modes = need('nodes_modes');
+  const trueIds = need('nodes_truenodeids');
+  const falseIds = need('nodes_falsenodeids');
+  const trueLeaf = numbers(attr(ctx, 'nodes_trueleafs')) ?? [];
+  const falseLeaf = numbers(attr(ctx, 'nodes_falseleafs')) ?? [];
+  const tracks = numbers(attr(ctx, 'nodes_missing_value_tracks_true')) ?? [];
+  const roots = need('tree_roots');
+  const leafTargets = need('leaf_targetids');
+  const leafWeights = need('leaf_weights');
+  const count = feature.length;
+  for (const [name, list] of [['nodes_splits', splits], ['nodes_modes', modes], ['nodes_truenodeids', trueIds], ['nodes_falsenodeids', falseIds]] as const) {
+    if (list.length !== count) ctx.fail('invalid_model', `${name} has ${list.length} entries, nodes_featureids ${count}`);
+  }
+  if (leafWeights.length !== leafTargets.length) ctx.fail('invalid_model', 'leaf_targetids and leaf_weights differ in length');
+  if (modes.includes(6)) ctx.fail('unsupported_op', 'node mode BRANCH_MEMBER (set membership) is not implemented by the micro engine');
+  ctx.w.checkElements(count, 'the tree nodes');
+  const wideOf = (name: string): boolean => {
+    const v = attr(ctx, name);
+    return !!v && typeof v === 'object' && 'doubles' in v;
+  };
+  const e: FlatEnsemble = {
+    trees: roots.length, roots: [], feature: [], threshold: [], mode: [], missingTrue: [], left: [], right: [], leaves: [],
+    wideThresholds: wideOf('nodes_splits'), wideWeights: wideOf('leaf_weights'), maxFeature: -1,
+  };
+  const placed = new Map<number, number>();
+  const leafRef = (k: number): number => {
+    if (!Number.isInteger(k) || k < 0 || k >= leafTargets.length) ctx.fail('invalid_model', `leaf ${k} is outside the ${leafTargets.length} leaves`);
+    e.leaves.push({ targets: [leafTargets[k]!], weights: [leafWeights[k]!] });
+    return ~(e.leaves.length - 1);
+  };
+  const place = (at: number, depth: number): number => {
+    if (!Number.isInteger(at) || at < 0 || at >= count) ctx.fail('invalid_model', `node ${at} is outside the ${count} nodes`);
+    const known = placed.get(at);
+    if (known !== undefined) return known;
+    if (depth > 4096) ctx.fail('invalid_model', 'a tree is deeper than 4096 levels or has a cycle');
+    const i = e.feature.length;
+    placed.set(at, i);
+    e.maxFeature = Math.max(e.maxFeature, feature[at]!);
+    e.feature.push(feature[at]!);
+    e.threshold.push(splits[at]!);
+    e.mode.push(modes[at]!);
+    e.missingTrue.push(tracks[at] ? 1 : 0);
+    e.left.push(0);
+    e.right.push(0);
+    e.left[i] = trueLeaf[at] ? leafRef(trueIds[at]!) : place(trueIds[at]!, depth + 1);
+    e.right[i] = falseLeaf[at] ? leafRef(falseIds[at]!) : place(falseIds[at]!, depth + 1);
+    return i;
+  };
+  // A tree whose root is a leaf: onnxruntime marks it with a single node whose both children are that leaf.
+  for (const r of roots) e.roots.push(place(r, 0));
+  const AGGREGATES = ['AVERAGE', 'SUM', 'MIN', 'MAX'];
+  const TRANSFORMS: PostTransform[] = ['NONE', 'SOFTMAX', 'LOGISTIC', 'SOFTMAX_ZERO', 'PROBIT'];
+  const aggregate = AGGREGATES[typeof attr(ctx, 'aggregate_function') === 'number' ? (attr(ctx, 'aggregate_function') as number) : 1] ?? ctx.fail('invalid_model', 'aggregate_function is out of range');
+  const post = TRANSFORMS[typeof attr(ctx, 'post_transform') === 'number' ? (attr(ctx, 'post_transform') as number) : 0] ?? ctx.fail('invalid_model', 'post_transform is out of range');
+  if (post === 'SOFTMAX' || post === 'LOGISTIC') {
+    // Measured: onnxruntime 1.30 reads 1 as LOGISTIC and 2 as SOFTMAX, against the ONNX spec (1 SOFTMAX, 2 LOGISTIC).
+    ctx.fail(
+      'unsupported_op',
+      `post_transform ${post === 'SOFTMAX' ? 1 : 2} (${post} in the ONNX spec) is read as ${post === 'SOFTMAX' ? 'LOGISTIC' : 'SOFTMAX'} by onnxruntime, so the answer would depend on the engine; use post_transform 0 (NONE) followed by a Softmax or Sigmoid node, which every engine reads alike`,
+    );
+  }
+  emitRegression(ctx, e, aggregate, post, []);
+};
+
+/** Scores rows of a regression ensemble: aggregate over trees, base values, post transform (onnxruntime's rules). */
+function emitRegression(ctx: OpContext, e: FlatEnsemble, aggregate: string, post: PostTransform, base: number[]): void {
+  const { x, rows, features } = featureInput(ctx);
   checkFeatures(ctx, e, features);
   const targets = typeof attr(ctx, 'n_targets') === 'number' ? (attr(ctx, 'n_targets') as number) : 1;
   if (!Number.isInteger(targets) || targets < 1) ctx.fail('invalid_model', `n_targets is ${targets}`);
-  const aggregate = text(ctx, 'aggregate_function', 'SUM');
-  if (!['SUM', 'AVERAGE', 'MIN', 'MAX'].includes(aggregate)) ctx.fail('unsupported_op', `aggregate_function "${aggregate}" is not one of SUM, AVERAGE, MIN, MAX`);
-  const post = postTransformOf(ctx);
-  const base = floatsOrTensor(ctx, 'base_values')?.values ?? [];
   const w = ctx.w;
   const y = ctx.output(0, 'float32', [rows, targets]);
   const acc = w.scratch(targets);
@@ -348,7 +424,7 @@ const treeEnsembleRegressor: OpEmitter = (ctx) => {
     `  for (let j = 0; j < ${targets}; j++) ${y.buf}[n * ${targets} + j] = ${acc}[j];`,
     `}`,
   );
-};
+}
 
 /** Class labels: int64 values, or strings (then only the probabilities may leave the module). */
 function classLabels(ctx: OpContext): { ints: number[] | null; count: number } {
@@ -637,6 +713,7 @@ const normalizer: OpEmitter = (ctx) => {
 export const ML_EMITTERS: Record<string, OpEmitter> = {
   'ai.onnx.ml.TreeEnsembleRegressor': treeEnsembleRegressor,
   'ai.onnx.ml.TreeEnsembleClassifier': treeEnsembleClassifier,
+  'ai.onnx.ml.TreeEnsemble': treeEnsemble5,
   'ai.onnx.ml.LinearRegressor': linearRegressor,
   'ai.onnx.ml.LinearClassifier': linearClassifier,
   'ai.onnx.ml.Scaler': scaler,

@@ -139,3 +139,32 @@ export async function runOnOrtNode(bytes: Uint8Array, feeds: TensorMap, outputs:
     await session.release();
   }
 }
+
+/** The opset-5 TreeEnsemble attributes of the same trees (leaves must carry one weight each). */
+export function ensemble5Attributes(nodes: TreeNode[], aggregate: number, post: number, targets: number): Record<string, AttributeValue> {
+  const MODE = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'];
+  const interior = nodes.filter((n) => n.mode !== 'LEAF');
+  const leaves = nodes.filter((n) => n.mode === 'LEAF');
+  const key = (tree: number, id: number) => `${tree}:${id}`;
+  const interiorAt = new Map(interior.map((n, i) => [key(n.tree, n.id), i]));
+  const leafAt = new Map(leaves.map((n, i) => [key(n.tree, n.id), i]));
+  const child = (n: TreeNode, id: number) => interiorAt.get(key(n.tree, id)) ?? leafAt.get(key(n.tree, id))!;
+  const isLeaf = (n: TreeNode, id: number) => (leafAt.has(key(n.tree, id)) ? 1 : 0);
+  const f32 = (v: number[]) => ({ tensor: { dtype: 'float32' as const, dims: [v.length], data: Float32Array.from(v) } });
+  return {
+    nodes_featureids: { ints: interior.map((n) => n.feature) },
+    nodes_splits: f32(interior.map((n) => n.value)),
+    nodes_modes: { tensor: { dtype: 'uint8', dims: [interior.length], data: Uint8Array.from(interior.map((n) => MODE.indexOf(n.mode))) } },
+    nodes_truenodeids: { ints: interior.map((n) => child(n, n.trueId)) },
+    nodes_trueleafs: { ints: interior.map((n) => isLeaf(n, n.trueId)) },
+    nodes_falsenodeids: { ints: interior.map((n) => child(n, n.falseId)) },
+    nodes_falseleafs: { ints: interior.map((n) => isLeaf(n, n.falseId)) },
+    nodes_missing_value_tracks_true: { ints: interior.map((n) => n.missingTrue) },
+    tree_roots: { ints: [...new Set(nodes.map((n) => n.tree))].map((t) => interiorAt.get(key(t, 0))!) },
+    leaf_targetids: { ints: leaves.map((n) => n.weights![0]![0]) },
+    leaf_weights: f32(leaves.map((n) => n.weights![0]![1])),
+    aggregate_function: { int: aggregate },
+    post_transform: { int: post },
+    n_targets: { int: targets },
+  };
+}

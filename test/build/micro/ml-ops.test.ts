@@ -8,7 +8,7 @@ import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { MicroCompileError } from '../../../build/micro/errors.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
 import type { AttributeValue } from '../../../build/onnx/builder.ts';
-import { ensembleAttributes, randomRows, randomTrees, runOnOrtNode, singleNodeGraph, type RandomTreesOptions } from './ml-graphs.ts';
+import { ensemble5Attributes, ensembleAttributes, randomRows, randomTrees, runOnOrtNode, singleNodeGraph, type RandomTreesOptions } from './ml-graphs.ts';
 import { tensorMismatch } from './oracle.ts';
 import { Random } from './property-harness.ts';
 
@@ -125,6 +125,38 @@ describe('TreeEnsembleClassifier vs onnxruntime-node', () => {
     const { bytes, features } = classifierGraph(c, 300, 'string');
     const { checked } = await compareWithOrt(bytes, features, ['probabilities'], 500);
     expect(checked).toBe(ROWS * c.classes);
+  });
+});
+
+describe('TreeEnsemble (ai.onnx.ml opset 5) vs onnxruntime-node', () => {
+  // aggregate_function 0 AVERAGE, 1 SUM, 2 MIN, 3 MAX; post_transform 0 NONE, 1 SOFTMAX, 2 LOGISTIC, 3 SOFTMAX_ZERO, 4 PROBIT.
+  const cases: Array<{ label: string; targets: number; aggregate: number; post: number; modes: string[] }> = [
+    { label: 'SUM, one target, BRANCH_LEQ', targets: 1, aggregate: 1, post: 0, modes: ['BRANCH_LEQ'] },
+    { label: 'AVERAGE, 3 targets, mixed modes', targets: 3, aggregate: 0, post: 0, modes: ALL_MODES },
+    { label: 'MIN, 2 targets', targets: 2, aggregate: 2, post: 0, modes: ['BRANCH_LT', 'BRANCH_GTE'] },
+    { label: 'MAX, 3 targets, SOFTMAX_ZERO', targets: 3, aggregate: 3, post: 3, modes: ALL_MODES },
+  ];
+  const graph5 = async (c: (typeof cases)[number], seed: number): Promise<Uint8Array> => {
+    const nodes = randomTrees(new Random(seed), { trees: 8, depth: 4, features: 5, modes: c.modes, missingTrue: 0.3, targets: c.targets, perLeaf: 1, weights: [-1, 1] });
+    const { GraphBuilder } = await import('../../../build/onnx/builder.ts');
+    const g = new GraphBuilder('te5');
+    g.input('X', 'float32', ['N', 5]);
+    g.node('TreeEnsemble', ['X'], ['Y'], ensemble5Attributes(nodes, c.aggregate, c.post, c.targets), 'ai.onnx.ml');
+    g.output('Y', 'float32', ['N', c.targets]);
+    return g.encode(21, 'edgeinfer-test', { 'ai.onnx.ml': 5 });
+  };
+  cases.forEach((c, i) => {
+    test(c.label, async () => {
+      const { checked } = await compareWithOrt(await graph5(c, 600 + i), 5, ['Y'], 700 + i);
+      expect(checked).toBe(ROWS * c.targets);
+    });
+  });
+
+  test('post_transform SOFTMAX (1) and LOGISTIC (2) are refused: onnxruntime reads them swapped', async () => {
+    for (const post of [1, 2]) {
+      const bytes = await graph5({ label: '', targets: 3, aggregate: 1, post, modes: ['BRANCH_LEQ'] }, 650);
+      expect(() => compileOnnxToModule(bytes, { name: 'x' })).toThrow(/read as (LOGISTIC|SOFTMAX) by onnxruntime.*Softmax or Sigmoid node/);
+    }
   });
 });
 
