@@ -7,6 +7,13 @@ import type { Dim, ModuleWriter } from './module-writer.ts';
 /** Output channels computed together by the blocked conv and dense kernels (one register each). */
 export const LANES = 8;
 
+/**
+ * Weights below this many elements keep the simple loops: the packed kernel gains nothing
+ * measurable there, and its import-time packing code would add bytes to edge bundles that sit
+ * at their gzip budget (the example edge model's two small MatMuls).
+ */
+export const PACK_FROM = 2048;
+
 /** `s0 += w[j] * xv; s1 += w[j + 1] * xv; ...` over `lanes` accumulators. */
 export function laneSums(lanes: number, wBuf: string, xv: string): string {
   return Array.from({ length: lanes }, (_, l) => `s${l} += ${wBuf}[j${l === 0 ? '' : ` + ${l}`}] * ${xv};`).join(' ');

@@ -3,7 +3,7 @@
 // (Transpose, Slice, Split, Pad, Tile, Expand), shape ops (folded when static), Conv as a
 // direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
 import type { ConstData, DType } from './model-ir.ts';
-import { LANES, laneSums, importBuffer, packRows } from './kernels.ts';
+import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type Value } from './module-writer.ts';
 import {
   attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
@@ -212,7 +212,7 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
-  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run') {
+  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && M * Cg * KK >= PACK_FROM) {
     emitBlockedConv(ctx, { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW });
     return;
   }

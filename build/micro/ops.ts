@@ -3,7 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { denseRows, LANES, packRows } from './kernels.ts';
+import { denseRows, LANES, PACK_FROM, packRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -346,7 +346,7 @@ function matmul(integer: boolean): OpEmitter {
     const KN = ctx.w.prod([K, N]);
     const MN = ctx.w.prod([M, N]);
     const batchBIsOne = batchB.every((d) => d === 1);
-    if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number') {
+    if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
       const rows = ctx.w.prod([...batchA, M]);
       const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, true);
@@ -620,7 +620,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
       const scaled = alpha === 1 ? sum : `${literal(alpha)} * ${sum}`;
       return !c || beta === 0 ? scaled : beta === 1 ? `${scaled} + ${cAt(m, n)}` : `${scaled} + ${literal(beta)} * ${cAt(m, n)}`;
     };
-    if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number') {
+    if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (the weights): packed at import, LANES output columns per pass over A's row.
       const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, !transB);
       ctx.w.emit(...denseRows({ rows: M, K, N, packed, aAt: (m, k) => (transA ? `${a.buf}[${k} * ${M} + ${m}]` : `${a.buf}[${m} * ${K} + ${k}]`), store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));

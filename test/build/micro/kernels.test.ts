@@ -1,5 +1,5 @@
-// The blocked kernels (build/micro/kernels.ts: constant weights packed at import, 8 outputs
-// per pass) against onnxruntime-node on small graphs: Conv 1-D and 2-D with strides,
+// The blocked kernels (build/micro/kernels.ts: constant weights of PACK_FROM elements or more
+// packed at import, 8 outputs per pass) against onnxruntime-node on small graphs: Conv 1-D and 2-D with strides,
 // dilations, asymmetric pads, auto_pad, groups, depthwise, channel counts that leave a
 // remainder after the blocks of 8, a variable spatial size and a batch; Gemm with transA,
 // transB, alpha, beta and C broadcast; MatMul with constant weights under a batched A.
@@ -21,13 +21,16 @@ interface Case {
   label: string;
   /** Builds the graph with weights as initializers; returns the input name. */
   graph: (g: GraphBuilder, r: Random) => void;
+  /** Whether the packed kernel must be the one compiled (weights of at least PACK_FROM elements, ≥ 2 outputs per group). */
+  packed?: boolean;
   /** Shapes of input "x" to run (several when a dim is symbolic). */
   shapes: number[][];
 }
 
-function convCase(label: string, p: { C: number; M: number; kernel: number[]; group?: number; bias?: boolean; attrs?: Record<string, AttributeValue>; xShape: Array<number | string>; shapes: number[][]; yShape: Array<number | string> }): Case {
+function convCase(label: string, p: { packed?: boolean; C: number; M: number; kernel: number[]; group?: number; bias?: boolean; attrs?: Record<string, AttributeValue>; xShape: Array<number | string>; shapes: number[][]; yShape: Array<number | string> }): Case {
   return {
     label,
+    packed: p.packed ?? true,
     shapes: p.shapes,
     graph: (g, r) => {
       const group = p.group ?? 1;
@@ -46,25 +49,26 @@ function convCase(label: string, p: { C: number; M: number; kernel: number[]; gr
 }
 
 const CASES: Case[] = [
-  convCase('Conv 2-D 3x3, pads 1, 12 channels (8 + 4 remainder)', { C: 3, M: 12, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 3, 7, 6], shapes: [[1, 3, 7, 6]], yShape: [1, 12, 7, 6] }),
-  convCase('Conv 2-D strides 2, dilations 2, asymmetric pads, batch 2', { C: 4, M: 9, kernel: [3, 2], attrs: { strides: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [0, 1, 2, 3] } }, xShape: [2, 4, 11, 9], shapes: [[2, 4, 11, 9]], yShape: [2, 9, 5, 6] }),
-  convCase('Conv 2-D groups 2, 16 channels, no bias, stride (1, 3)', { C: 6, M: 16, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 6, 5, 10], shapes: [[1, 6, 5, 10]], yShape: [1, 16, 4, 3] }),
-  convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 6, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 6, 6, 5], shapes: [[1, 6, 6, 5]], yShape: [1, 9, 6, 5] }),
-  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
-  convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 4, M: 8, kernel: [3, 3], group: 4, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 7, 7], shapes: [[1, 4, 7, 7]], yShape: [1, 8, 4, 4] }),
-  convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 7, M: 19, kernel: [1, 1], xShape: [1, 7, 4, 3], shapes: [[1, 7, 4, 3]], yShape: [1, 19, 4, 3] }),
-  convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [32], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 64], [1, 1, 97], [1, 1, 32]], yShape: [1, 11, 'U'] }),
-  convCase('Conv 1-D kernel 3, dilation 3, pads (2, 1), variable length and batch', { C: 5, M: 10, kernel: [3], attrs: { dilations: { ints: [3] }, pads: { ints: [2, 1] } }, xShape: ['N', 5, 'T'], shapes: [[1, 5, 12], [3, 5, 20], [2, 5, 7]], yShape: ['N', 10, 'U'] }),
-  convCase('Conv 1-D groups 2, stride 2, pads 1', { C: 8, M: 6, kernel: [4], group: 2, attrs: { strides: { ints: [2] }, pads: { ints: [1, 1] } }, xShape: [1, 8, 15], shapes: [[1, 8, 15]], yShape: [1, 6, 7] }),
+  convCase('Conv 2-D 3x3, pads 1, 12 channels (8 + 4 remainder)', { C: 24, M: 12, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 24, 7, 6], shapes: [[1, 24, 7, 6]], yShape: [1, 12, 7, 6] }),
+  convCase('Conv 2-D strides 2, dilations 2, asymmetric pads, batch 2', { C: 40, M: 9, kernel: [3, 2], attrs: { strides: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [0, 1, 2, 3] } }, xShape: [2, 40, 11, 9], shapes: [[2, 40, 11, 9]], yShape: [2, 9, 5, 6] }),
+  convCase('Conv 2-D groups 2, 32 channels, no bias, stride (1, 3)', { C: 24, M: 32, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 24, 5, 10], shapes: [[1, 24, 5, 10]], yShape: [1, 32, 4, 3] }),
+  convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 90, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 90, 6, 5], shapes: [[1, 90, 6, 5]], yShape: [1, 9, 6, 5] }),
+  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { packed: false, C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
+  convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 114, M: 228, kernel: [3, 3], group: 114, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 114, 7, 7], shapes: [[1, 114, 7, 7]], yShape: [1, 228, 4, 4] }),
+  convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 110, M: 19, kernel: [1, 1], xShape: [1, 110, 4, 3], shapes: [[1, 110, 4, 3]], yShape: [1, 19, 4, 3] }),
+  convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [200], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 256], [1, 1, 397], [1, 1, 200]], yShape: [1, 11, 'U'] }),
+  convCase('Conv 1-D kernel 3, dilation 3, pads (2, 1), variable length and batch', { C: 70, M: 10, kernel: [3], attrs: { dilations: { ints: [3] }, pads: { ints: [2, 1] } }, xShape: ['N', 70, 'T'], shapes: [[1, 70, 12], [3, 70, 20], [2, 70, 7]], yShape: ['N', 10, 'U'] }),
+  convCase('Conv 1-D groups 2, stride 2, pads 1', { C: 180, M: 6, kernel: [4], group: 2, attrs: { strides: { ints: [2] }, pads: { ints: [1, 1] } }, xShape: [1, 180, 15], shapes: [[1, 180, 15]], yShape: [1, 6, 7] }),
   ...([
     [false, false, 1, 1, 'C [N]'],
     [true, false, 0.5, 2, 'C [M, N]'],
     [false, true, 1.5, 0.25, 'C [1, N]'],
     [true, true, 1, 0, 'beta 0'],
   ] as const).map(([transA, transB, alpha, beta, cLabel], k): Case => {
-    const [M, K, N] = [3, 13, 11 + k * 3];
+    const [M, K, N] = [3, 200, 11 + k * 3];
     const cDims = cLabel === 'C [M, N]' ? [M, N] : cLabel === 'C [1, N]' ? [1, N] : [N];
     return {
+      packed: true,
       label: `Gemm transA ${Number(transA)} transB ${Number(transB)}, alpha ${alpha}, beta ${beta}, ${cLabel}, N ${N}`,
       shapes: [transA ? [K, M] : [M, K]],
       graph: (g, r) => {
@@ -77,11 +81,12 @@ const CASES: Case[] = [
     };
   }),
   ...[1, 5, 8, 21].map((N): Case => ({
-    label: `MatMul [B, T, 6] x constant [6, ${N}], variable batch and rows`,
-    shapes: [[1, 1, 6], [2, 3, 6], [3, 4, 6]],
+    label: `MatMul [B, T, 420] x constant [420, ${N}], variable batch and rows`,
+    packed: N > 1,
+    shapes: [[1, 1, 420], [2, 3, 420], [3, 4, 420]],
     graph: (g, r) => {
-      g.input('x', 'float32', ['B', 'T', 6]);
-      g.initializer('w', { dtype: 'float32', dims: [6, N], data: randomArray(r, 6 * N) });
+      g.input('x', 'float32', ['B', 'T', 420]);
+      g.initializer('w', { dtype: 'float32', dims: [420, N], data: randomArray(r, 420 * N) });
       g.node('MatMul', ['x', 'w'], ['y']);
       g.output('y', 'float32', ['B', 'T', N]);
     },
@@ -96,7 +101,10 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       c.graph(g, r);
       const bytes = new Uint8Array(g.encode(17));
       const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
-      const micro = await importMicroModule(compileOnnxToModule(bytes, { name: c.label }).source, 'kernels');
+      const { source } = compileOnnxToModule(bytes, { name: c.label });
+      // The packed kernels step through interleaved weights (`j += lanes`); the plain loops do not.
+      expect(/[qk]\+\+, j \+= \d+\)/.test(source)).toBe(c.packed ?? false);
+      const micro = await importMicroModule(source, 'kernels');
       let worst = 0;
       for (const dims of c.shapes) {
         for (let n = 0; n < INPUTS; n++) {
