@@ -277,7 +277,7 @@ describe.each(['vercel enterprise (edge-runtime)', 'netlify (Deno)', 'lambda-edg
       samples.sort((x, y) => x - y);
       timings.push({ artifact: a.name, model, engine: a.engines[model]!, firstMs: firstMs.get(`${a.name} ${model}`) ?? NaN, p50Ms: samples[4]! });
     }
-  });
+  }, 180_000); // every model in binary through the built artifact: 12 s quiet, 75 s at load 14 on 2 cores
 
   it('answers a binary body whose binary_data_size lies 400 naming the input', async (context) => {
     const a = artifact();

@@ -68,7 +68,7 @@ describe("the README's examples in a fresh npm start", () => {
       const server = await freshServer();
       try {
         // The ready line comes only after the regional tier answered within budget.
-        expect(server.output()).toMatch(/regional tier in-process warm \(spam-regional [\d.]+ ms; budget \d+ ms\)/);
+        expect(server.output()).toMatch(/regional tier in-process warm \((?:[\w.-]+ [\d.]+ ms, )*spam-regional [\d.]+ ms(?:, [\w.-]+ [\d.]+ ms)*; budget \d+ ms\)/);
         const lunch = await post(server.url, lunchBody);
         expect(lunch.status).toBe(200);
         expect({ label: lunch.json.label, tier: lunch.json.tier, degraded: lunch.json.degraded, model: (lunch.json.model as { name: string }).name, outcome: (lunch.json.escalation as { outcome: string } | undefined)?.outcome }).toEqual(lunchAnswer);
