@@ -9,7 +9,6 @@
 // micro module) and agreement with the original over sample inputs on onnxruntime-node, and
 // refuses to write below the thresholds: top-1 agreement 99 % for classifiers, max |delta|
 // 5 % of the largest output value for other models (the quantize tool's bars).
-import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import onnxProto from 'onnx-proto';
@@ -19,6 +18,7 @@ import { parseModelRef, readModelVersion, writeNewVersion, type ModelVersion } f
 import { pruneStructured, type ChannelGroup } from './prune-structured.ts';
 import { pruneUnstructured, type PruneStorage, type PrunedTensor } from './prune-unstructured.ts';
 import { agreement as compareOutputs, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Outputs } from './quantize-samples.ts';
+import { derivedVersionFailure, finishDerivedVersion } from './derived-version-cli.ts';
 import { ModelToolError } from './tool-errors.ts';
 
 /** Top-1 agreement below which a pruned classifier is not written. */
@@ -254,22 +254,9 @@ export async function pruneMain(argv: string[], print: (line: string) => void = 
       progress: (line) => printError(line),
     });
     for (const line of formatPruneReport(report)) print(line);
-    if (report.refusal && !values['ignore-agreement']) {
-      printError(`prune: not written: ${report.refusal} (--ignore-agreement writes it anyway)`);
-      return 1;
-    }
-    if (report.written) {
-      const rel = relative(process.cwd(), report.written.dir);
-      print(`wrote ${report.source.name}@${report.written.version} → ${rel && !rel.startsWith('..') ? rel : report.written.dir}/ (sha256 ${report.written.sha256.slice(0, 16)}…)${report.refusal ? ' despite the disagreement (--ignore-agreement)' : ''}`);
-      print(`next: npm run model:check -- ${report.source.name}`);
-    } else {
-      print('dry run: nothing written');
-    }
-    return 0;
+    return finishDerivedVersion('prune', report, values['ignore-agreement'] ?? false, print, printError);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    printError(`prune: ${message.split('\n')[0]}`);
-    return error instanceof ModelToolError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    return derivedVersionFailure('prune', error, printError);
   }
 }
 

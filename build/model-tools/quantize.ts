@@ -7,7 +7,6 @@
 // with the fp32 graph in onnxruntime-node on sample inputs (quantize-samples.ts), and refuses
 // to write a version that agrees less than the threshold (README "Quantize your model").
 import { gzipSync } from 'node:zlib';
-import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { compileOnnxToModule } from '../micro/compile.ts';
@@ -15,6 +14,7 @@ import { decodeModel } from '../onnx/builder.ts';
 import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
 import { agreement, calibrate, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
+import { derivedVersionFailure, finishDerivedVersion } from './derived-version-cli.ts';
 import { ModelToolError } from './tool-errors.ts';
 
 /**
@@ -257,22 +257,9 @@ export async function quantizeMain(argv: string[], print: (line: string) => void
       progress: (line) => printError(line),
     });
     for (const line of formatReport(report)) print(line);
-    if (report.refusal && !values['ignore-agreement']) {
-      printError(`quantize: not written: ${report.refusal} (--ignore-agreement writes it anyway)`);
-      return 1;
-    }
-    if (report.written) {
-      const rel = relative(process.cwd(), report.written.dir);
-      print(`wrote ${report.source.name}@${report.written.version} → ${rel && !rel.startsWith('..') ? rel : report.written.dir}/ (sha256 ${report.written.sha256.slice(0, 16)}…)${report.refusal ? ' despite the disagreement (--ignore-agreement)' : ''}`);
-      print(`next: npm run model:check -- ${report.source.name}`);
-    } else {
-      print('dry run: nothing written');
-    }
-    return 0;
+    return finishDerivedVersion('quantize', report, values['ignore-agreement'] ?? false, print, printError);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    printError(`quantize: ${message.split('\n')[0]}`);
-    return error instanceof ModelToolError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    return derivedVersionFailure('quantize', error, printError);
   }
 }
 
