@@ -2,7 +2,7 @@
 // V2 calls, the warmer, every bad-input class) run against a built target through its own
 // `invoke`, compared with the reference answers of the node handler in this process. Labels
 // and error codes must be equal, scores within 1e-6. Per target only `invoke` differs.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,12 @@ export type Invoke = (request: GoldenRequest) => Promise<GoldenResponse>;
 export const CONFORMANCE_ADMIN_TOKEN = 'conformance-admin-token';
 /** The models every edge target embeds; the reference serves the same repository. */
 export const EDGE_MODELS = ['spam-edge'];
+
+/** The newest version of a repository model (the one a build embeds and the edge serves). */
+export function latestVersion(name: string, root = join(import.meta.dirname, '../../models')): string {
+  const versions = readdirSync(join(root, name)).filter((v) => /^\d+$/.test(v)).map(Number);
+  return String(Math.max(...versions));
+}
 /** Largest body any target must accept in full (Lambda@Edge viewer exposes 40 KB). */
 const MAX_MESSAGE_BODY = 30_000;
 
@@ -47,8 +53,10 @@ export function edgeModelsRoot(): string {
 export function ortModelsRoot(): string {
   const dir = edgeModelsRoot();
   for (const name of EDGE_MODELS) {
-    const path = join(dir, name, '1', 'model.json');
-    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), engine: 'ort' }));
+    for (const version of readdirSync(join(dir, name)).filter((v) => /^\d+$/.test(v))) {
+      const path = join(dir, name, version, 'model.json');
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), engine: 'ort' }));
+    }
   }
   return dir;
 }
@@ -76,7 +84,7 @@ export function goldenRequests(): GoldenRequest[] {
     { id: 'healthz', method: 'GET', path: '/healthz', headers: {} },
     ...predict,
     { id: 'kserve-text', method: 'POST', path: '/v2/models/spam-edge/infer', headers: JSON_HEADERS, body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [first] }] }) },
-    { id: 'kserve-ids', method: 'POST', path: '/v2/models/spam-edge/versions/1/infer', headers: JSON_HEADERS, body: JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] }] }) },
+    { id: 'kserve-ids', method: 'POST', path: `/v2/models/spam-edge/versions/${latestVersion('spam-edge')}/infer`, headers: JSON_HEADERS, body: JSON.stringify({ inputs: [{ name: 'ids', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] }] }) },
     { id: 'kserve-metadata', method: 'GET', path: '/v2/models/spam-edge', headers: {} },
     { id: 'kserve-ready', method: 'GET', path: '/v2/health/ready', headers: {} },
     { id: 'bad-json', method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: '{"text": "unterminated' },

@@ -150,8 +150,10 @@ describe.skipIf(!hasRedis)('Upstash REST client, beside @upstash/redis', () => {
       [ours.pipeline([['GET', `${prefix}s`], ['HGET', `${prefix}s`, 'f']]), ref.pipeline().get(`${prefix}s`).hget(`${prefix}s`, 'f').exec(), /WRONGTYPE/],
       [createUpstashRestClient({ url: server.url, token: 'wrong' }).send(['GET', 'x']), new Redis({ url: server.url, token: 'wrong', retry: false, enableTelemetry: false }).get('x'), /Unauthorized/],
     ];
-    for (const [mineP, theirsP, message] of pairs) {
-      const [mine, theirs] = [await settle(mineP), await settle(theirsP)];
+    // Settled at once: a rejection must have its handler before the pairs ahead of it are awaited.
+    const settled = pairs.map(([mineP, theirsP, message]) => [settle(mineP), settle(theirsP), message] as const);
+    for (const [mineP, theirsP, message] of settled) {
+      const [mine, theirs] = [await mineP, await theirsP];
       expect(theirs, String(message)).toMatchObject({ ok: false, error: { message: expect.stringMatching(message) } });
       expect(mine, String(message)).toMatchObject({ ok: false, error: { message: expect.stringMatching(message) } });
       expect((mine as { error: Error }).error).toBeInstanceOf(UpstashRestError);

@@ -17,7 +17,7 @@ import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
 import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
 import { modelsForBuild } from '../../../build/model-tools/build-models.ts';
 import { regionalTarget, regionalWarmEvent } from '../../../build/targets/regional.ts';
-import { goldenMessages } from '../conformance.ts';
+import { goldenMessages, latestVersion } from '../conformance.ts';
 
 let result: BuildResult;
 let unpacked: string;
@@ -68,7 +68,7 @@ describe('conformance: regional zip through the local Invoke API', () => {
     expect(files).toContain('index.mjs');
     expect(files).toContain('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node');
     expect(files.some((f) => f.includes('darwin') || f.includes('win32'))).toBe(false);
-    expect(files).toContain('models/spam-regional/1/model.onnx');
+    expect(files).toContain(`models/spam-regional/${latestVersion('spam-regional')}/model.onnx`);
     expect(files.some((f) => f.startsWith('models/spam-edge'))).toBe(false);
   });
 
