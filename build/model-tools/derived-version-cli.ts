@@ -33,3 +33,11 @@ export function derivedVersionFailure(tool: string, error: unknown, printError: 
   printError(`${tool}: ${message.split('\n')[0]}`);
   return error instanceof ModelToolError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
 }
+
+/** A `--min-agreement`/`--max-delta` style flag: a number in [0, 1], or undefined when absent. */
+export function fractionFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(value.trim() !== '' && n >= 0 && n <= 1)) throw new ModelToolError(`--${flag} must be a number in [0, 1], got ${JSON.stringify(value)}`);
+  return n;
+}

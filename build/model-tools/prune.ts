@@ -17,14 +17,10 @@ import { decodeModel } from '../onnx/builder.ts';
 import { parseModelRef, readModelVersion, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { pruneStructured, type ChannelGroup } from './prune-structured.ts';
 import { pruneUnstructured, type PruneStorage, type PrunedTensor } from './prune-unstructured.ts';
-import { agreement as compareOutputs, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Outputs } from './quantize-samples.ts';
-import { derivedVersionFailure, finishDerivedVersion } from './derived-version-cli.ts';
+import { agreement as compareOutputs, agreementLine, disagreementRefusal, generateSamples, parseRanges, readSamplesFile, runSamples, type Agreement, type InputRanges, type Outputs } from './quantize-samples.ts';
+import { derivedVersionFailure, finishDerivedVersion, fractionFlag } from './derived-version-cli.ts';
 import { ModelToolError } from './tool-errors.ts';
 
-/** Top-1 agreement below which a pruned classifier is not written. */
-export const DEFAULT_MIN_AGREEMENT = 0.99;
-/** For other models: largest |delta| accepted, as a share of the largest |output| value. */
-export const DEFAULT_MAX_RELATIVE_DELTA = 0.05;
 
 export interface PruneOptions {
   model: string;
@@ -123,17 +119,9 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
   const before = sizes(source.onnx, label);
   const after = sizes(bytes, `${source.name}@pruned`);
 
-  const minAgreement = options.minAgreement ?? DEFAULT_MIN_AGREEMENT;
-  const maxRelative = options.maxRelativeDelta ?? DEFAULT_MAX_RELATIVE_DELTA;
-  let refusal: string | undefined;
-  if (after.onnx.raw >= before.onnx.raw && after.onnx.gzip >= before.onnx.gzip) {
-    refusal = `the pruned graph (${after.onnx.raw} bytes, ${after.onnx.gzip} gzip) is not smaller than the original (${before.onnx.raw}, ${before.onnx.gzip} gzip)`;
-  } else if (agreement.top1) {
-    if (agreement.top1.rate < minAgreement) refusal = `top-1 agreement ${(agreement.top1.rate * 100).toFixed(1)} % (${agreement.top1.agree}/${agreement.top1.rows}) is below --min-agreement ${minAgreement}`;
-  } else {
-    const worst = agreement.outputs.reduce((a, b) => (b.relativeDelta > a.relativeDelta ? b : a), agreement.outputs[0]!);
-    if (worst && !(worst.relativeDelta <= maxRelative)) refusal = `output ${worst.name} moves by max |Δ| ${worst.maxAbsDelta.toPrecision(3)} = ${(worst.relativeDelta * 100).toFixed(1)} % of its largest value, over --max-delta ${maxRelative}`;
-  }
+  const refusal = after.onnx.raw >= before.onnx.raw && after.onnx.gzip >= before.onnx.gzip
+    ? `the pruned graph (${after.onnx.raw} bytes, ${after.onnx.gzip} gzip) is not smaller than the original (${before.onnx.raw}, ${before.onnx.gzip} gzip)`
+    : disagreementRefusal(agreement, options.minAgreement, options.maxRelativeDelta);
   const report: PruneReport = { source, options, ...(tensors ? { tensors } : {}), ...(groups ? { groups } : {}), before, after, agreement, bytes, ...(refusal ? { refusal } : {}) };
   if ((refusal && !options.ignoreAgreement) || options.dryRun) return report;
 
@@ -183,21 +171,8 @@ export function formatPruneReport(r: PruneReport): string[] {
   lines.push(`  .onnx: ${kb(b.onnx.raw)} → ${kb(a.onnx.raw)} (${ratio(a.onnx.raw, b.onnx.raw)}), gzip ${kb(b.onnx.gzip)} → ${kb(a.onnx.gzip)} (${ratio(a.onnx.gzip, b.onnx.gzip)})`);
   if ('raw' in b.micro && 'raw' in a.micro) lines.push(`  micro module: ${kb(b.micro.raw)} → ${kb(a.micro.raw)} (${ratio(a.micro.raw, b.micro.raw)}), gzip ${kb(b.micro.gzip)} → ${kb(a.micro.gzip)} (${ratio(a.micro.gzip, b.micro.gzip)})`);
   else lines.push(`  micro module: ${'error' in a.micro ? `the pruned graph does not compile (${a.micro.error})` : 'the original graph does not compile'}`);
-  const g = r.agreement;
-  const outs = g.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDelta.toPrecision(3)} (${(o.relativeDelta * 100).toFixed(2)} % of max |y| ${o.maxAbsReference.toPrecision(3)})`).join('; ');
-  lines.push(`  agreement with the original over ${g.samples} inputs (onnxruntime-node): ${outs}${g.top1 ? `; top-1 ${(g.top1.rate * 100).toFixed(1)} % (${g.top1.agree}/${g.top1.rows})` : ''}`);
+  lines.push(agreementLine(r.agreement, 'the original'));
   return lines;
-}
-
-function parseRanges(values: readonly string[] | undefined): InputRanges {
-  const out: InputRanges = Object.create(null) as InputRanges;
-  for (const value of values ?? []) {
-    const at = value.lastIndexOf('=');
-    const [lo, hi, extra] = value.slice(at + 1).split(',').map(Number);
-    if (at <= 0 || extra !== undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new ModelToolError(`--range must look like input=-1,1 (lo < hi), got ${JSON.stringify(value)}`);
-    out[value.slice(0, at)] = { lo: lo!, hi: hi! };
-  }
-  return out;
 }
 
 const USAGE = 'usage: npm run prune -- <name>[@version] [--sparsity 0.5] [--structured] [--norm l2|l1] [--storage auto|scatter|sparse|dense] [--samples <file>] [--count N] [--range input=lo,hi] ' +
@@ -221,20 +196,14 @@ export async function pruneMain(argv: string[], print: (line: string) => void = 
       if (!(allowed as readonly string[]).includes(value)) throw new ModelToolError(`--${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
       return value as T;
     };
-    const fraction = (flag: string, value: string | undefined): number | undefined => {
-      if (value === undefined) return undefined;
-      const n = Number(value);
-      if (!(value.trim() !== '' && n >= 0 && n <= 1)) throw new ModelToolError(`--${flag} must be a number in [0, 1], got ${JSON.stringify(value)}`);
-      return n;
-    };
     const sparsity = Number(values.sparsity);
     if (!(values.sparsity!.trim() !== '' && sparsity > 0 && sparsity < 1)) throw new ModelToolError(`--sparsity must be a number in (0, 1), e.g. 0.5, got ${JSON.stringify(values.sparsity)}`);
     if (values.structured && values.storage !== undefined) throw new ModelToolError('--storage is for unstructured pruning (structured pruning leaves dense, smaller tensors)');
     if (values.count !== undefined && !(/^\d+$/.test(values.count) && Number(values.count) >= 1)) throw new ModelToolError(`--count must be an integer ≥ 1, got ${JSON.stringify(values.count)}`);
     const norm = choice('norm', values.norm, ['l1', 'l2'] as const);
     const storage = choice('storage', values.storage, ['auto', 'scatter', 'sparse', 'dense'] as const);
-    const minAgreement = fraction('min-agreement', values['min-agreement']);
-    const maxRelativeDelta = fraction('max-delta', values['max-delta']);
+    const minAgreement = fractionFlag('min-agreement', values['min-agreement']);
+    const maxRelativeDelta = fractionFlag('max-delta', values['max-delta']);
     const modelsRoot = values['models-dir'] ?? process.env.EDGEINFER_MODELS_DIR;
     const report = await pruneModel({
       model: positionals[0]!,

@@ -265,3 +265,34 @@ export async function calibrate(bytes: Uint8Array, tensors: readonly string[], s
   }
   return ranges;
 }
+
+/** The refusal bar both quantize and prune apply (README "Quantize your model"): classifiers keep top-1, others stay within 5 % of their largest output. */
+export const DEFAULT_MIN_AGREEMENT = 0.99;
+export const DEFAULT_MAX_RELATIVE_DELTA = 0.05;
+
+/** Why a derived graph disagrees too much with its source to be written, or undefined when it is within the bar. */
+export function disagreementRefusal(agreement: Agreement, minAgreement = DEFAULT_MIN_AGREEMENT, maxRelative = DEFAULT_MAX_RELATIVE_DELTA): string | undefined {
+  if (agreement.top1) {
+    return agreement.top1.rate < minAgreement ? `top-1 agreement ${(agreement.top1.rate * 100).toFixed(1)} % (${agreement.top1.agree}/${agreement.top1.rows}) is below --min-agreement ${minAgreement}` : undefined;
+  }
+  const worst = agreement.outputs.reduce((a, b) => (b.relativeDelta > a.relativeDelta ? b : a), agreement.outputs[0]!);
+  return worst && !(worst.relativeDelta <= maxRelative) ? `output ${worst.name} moves by max |Δ| ${worst.maxAbsDelta.toPrecision(3)} = ${(worst.relativeDelta * 100).toFixed(1)} % of its largest value, over --max-delta ${maxRelative}` : undefined;
+}
+
+/** The report's agreement line: max |Δ| per output and, for classifiers, top-1. */
+export function agreementLine(g: Agreement, against: string): string {
+  const outs = g.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDelta.toPrecision(3)} (${(o.relativeDelta * 100).toFixed(2)} % of max |y| ${o.maxAbsReference.toPrecision(3)})`).join('; ');
+  return `  agreement with ${against} over ${g.samples} inputs (onnxruntime-node): ${outs}${g.top1 ? `; top-1 ${(g.top1.rate * 100).toFixed(1)} % (${g.top1.agree}/${g.top1.rows})` : ''}`;
+}
+
+/** `--range input=lo,hi` flags as per-input sample ranges. */
+export function parseRanges(values: readonly string[] | undefined): InputRanges {
+  const out: InputRanges = Object.create(null) as InputRanges;
+  for (const value of values ?? []) {
+    const at = value.lastIndexOf('=');
+    const [lo, hi, extra] = value.slice(at + 1).split(',').map(Number);
+    if (at <= 0 || extra !== undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new ModelToolError(`--range must look like input=-1,1 (lo < hi), got ${JSON.stringify(value)}`);
+    out[value.slice(0, at)] = { lo: lo!, hi: hi! };
+  }
+  return out;
+}

@@ -13,8 +13,8 @@ import { compileOnnxToModule } from '../micro/compile.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
-import { agreement, calibrate, generateSamples, readSamplesFile, runSamples, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
-import { derivedVersionFailure, finishDerivedVersion } from './derived-version-cli.ts';
+import { agreement, agreementLine, calibrate, disagreementRefusal, generateSamples, parseRanges, readSamplesFile, runSamples, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
+import { derivedVersionFailure, finishDerivedVersion, fractionFlag } from './derived-version-cli.ts';
 import { ModelToolError } from './tool-errors.ts';
 
 /**
@@ -23,8 +23,6 @@ import { ModelToolError } from './tool-errors.ts';
  * (max |delta| / max |y|): int8 weights move outputs by ~1 % on the graphs we measured, so 5 %
  * catches a graph that quantization breaks without refusing ordinary rounding.
  */
-export const DEFAULT_MIN_AGREEMENT = 0.99;
-export const DEFAULT_MAX_RELATIVE_DELTA = 0.05;
 
 export interface QuantizeOptions {
   model: string;
@@ -132,17 +130,9 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
   }
   const agree = agreement(reference, candidate, source.manifest);
 
-  const minAgreement = options.minAgreement ?? DEFAULT_MIN_AGREEMENT;
-  const maxRelative = options.maxRelativeDelta ?? DEFAULT_MAX_RELATIVE_DELTA;
-  let refusal: string | undefined;
-  if (bytes.length >= source.onnx.length) {
-    refusal = `the quantized graph (${bytes.length} bytes) is not smaller than the fp32 one (${source.onnx.length}): nothing to gain`;
-  } else if (agree.top1 && agree.top1.rate < minAgreement) {
-    refusal = `top-1 agreement ${(agree.top1.rate * 100).toFixed(1)} % (${agree.top1.agree}/${agree.top1.rows}) is below --min-agreement ${minAgreement}`;
-  } else if (!agree.top1) {
-    const worst = agree.outputs.reduce((a, b) => (b.relativeDelta > a.relativeDelta ? b : a), agree.outputs[0]!);
-    if (worst && !(worst.relativeDelta <= maxRelative)) refusal = `output ${worst.name} moves by max |Δ| ${worst.maxAbsDelta.toPrecision(3)} = ${(worst.relativeDelta * 100).toFixed(1)} % of its largest value, over --max-delta ${maxRelative}`;
-  }
+  const refusal = bytes.length >= source.onnx.length
+    ? `the quantized graph (${bytes.length} bytes) is not smaller than the fp32 one (${source.onnx.length}): nothing to gain`
+    : disagreementRefusal(agree, options.minAgreement, options.maxRelativeDelta);
 
   const report: QuantizeReport = { source, mode, perChannel, graph, activations, before: sizes(source.onnx, label), after: sizes(bytes, `${source.name}@int8`), agreement: agree, bytes, ...(refusal ? { refusal } : {}) };
   if (refusal && !options.ignoreAgreement) return report;
@@ -188,21 +178,8 @@ export function formatReport(r: QuantizeReport): string[] {
   } else {
     lines.push(`  micro module: ${'error' in a.micro ? `the int8 graph does not compile (${a.micro.error})` : 'the fp32 graph does not compile'}`);
   }
-  const g = r.agreement;
-  const outs = g.outputs.map((o) => `${o.name} max |Δ| ${o.maxAbsDelta.toPrecision(3)} (${(o.relativeDelta * 100).toFixed(2)} % of max |y| ${o.maxAbsReference.toPrecision(3)})`).join('; ');
-  lines.push(`  agreement with fp32 over ${g.samples} inputs (onnxruntime-node): ${outs}${g.top1 ? `; top-1 ${(g.top1.rate * 100).toFixed(1)} % (${g.top1.agree}/${g.top1.rows})` : ''}`);
+  lines.push(agreementLine(r.agreement, 'fp32'));
   return lines;
-}
-
-function parseRanges(values: readonly string[] | undefined): InputRanges {
-  const out: InputRanges = Object.create(null) as InputRanges;
-  for (const value of values ?? []) {
-    const at = value.lastIndexOf('=');
-    const [lo, hi, extra] = value.slice(at + 1).split(',').map(Number);
-    if (at <= 0 || extra !== undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new ModelToolError(`--range must look like input=-1,1 (lo < hi), got ${JSON.stringify(value)}`);
-    out[value.slice(0, at)] = { lo: lo!, hi: hi! };
-  }
-  return out;
 }
 
 const USAGE = 'usage: npm run quantize -- <name>[@version] [--mode dynamic|static] [--calibration <file>] [--per-channel] [--samples <file>] [--count N] ' +
@@ -228,16 +205,10 @@ export async function quantizeMain(argv: string[], print: (line: string) => void
       if (!/^\d+$/.test(value) || Number(value) < min) throw new ModelToolError(`--${flag} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
       return Number(value);
     };
-    const fraction = (flag: string, value: string | undefined): number | undefined => {
-      if (value === undefined) return undefined;
-      const n = Number(value);
-      if (!(value.trim() !== '' && n >= 0 && n <= 1)) throw new ModelToolError(`--${flag} must be a number in [0, 1], got ${JSON.stringify(value)}`);
-      return n;
-    };
     const count = integer('count', values.count, 1);
     const minElements = integer('min-elements', values['min-elements'], 1);
-    const minAgreement = fraction('min-agreement', values['min-agreement']);
-    const maxRelativeDelta = fraction('max-delta', values['max-delta']);
+    const minAgreement = fractionFlag('min-agreement', values['min-agreement']);
+    const maxRelativeDelta = fractionFlag('max-delta', values['max-delta']);
     const modelsRoot = values['models-dir'] ?? process.env.EDGEINFER_MODELS_DIR;
     const report = await quantizeModel({
       model: positionals[0]!,
