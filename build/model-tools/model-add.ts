@@ -6,14 +6,14 @@
 // prints what it found and what is still the user's to decide. A bad file or option ends in
 // one line naming the problem, never a stack trace.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DEFAULT_MODELS_ROOT } from '../../adapters/node/fs-model-source.ts';
-import { compareVersions } from '../../core/model/repository.ts';
 import { formatTensor, GraphReadError, readGraphSignature, type GraphSignature, type GraphTensor } from './onnx-signature.ts';
 import { ModelToolError, SERVED_DTYPES, validModelName } from './tool-errors.ts';
+import { exists, nextVersion } from './new-version.ts';
 
 /** Options of {@link addModel} (the CLI's flags). */
 export interface AddModelOptions {
@@ -52,26 +52,6 @@ export interface AddedModel {
 const HF_PRODUCTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 const ACTIVATION_OPS = new Set(['Sigmoid', 'Softmax', 'LogSoftmax']);
 
-async function nextVersion(modelDir: string): Promise<string> {
-  let entries: string[];
-  try {
-    entries = (await readdir(modelDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    return '1';
-  }
-  const numeric = entries.filter((v) => /^\d+$/.test(v)).sort(compareVersions);
-  return numeric.length ? String(Number(numeric.at(-1)) + 1) : '1';
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function checkServable(t: GraphTensor, where: string): void {
   if (!(SERVED_DTYPES as readonly string[]).includes(t.dtype)) {
     throw new ModelToolError(`${where} "${t.name}" is ${t.dtype}; edgeinfer serves tensors of ${SERVED_DTYPES.join(', ')}`);
@@ -103,7 +83,7 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
   signature.outputs.forEach((t) => checkServable(t, 'output'));
 
   const root = resolve(options.modelsRoot ?? DEFAULT_MODELS_ROOT);
-  const version = options.version ?? (await nextVersion(join(root, options.name)));
+  const version = options.version ?? (await nextVersion(root, options.name));
   const dir = join(root, options.name, version);
   if ((await exists(dir)) && !options.force) throw new ModelToolError(`${dir} exists already; choose another --version or pass --force to replace it`);
 

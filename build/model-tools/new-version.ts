@@ -63,7 +63,8 @@ export interface WrittenVersion {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-async function exists(path: string): Promise<boolean> {
+/** True when the path exists (file or folder). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
