@@ -31,6 +31,7 @@ import { normaliseManifest, textInputs, type ModelManifest } from '../core/model
 import { latestVersions, loadVerifiedModel } from '../core/model/repository.ts';
 import { thirdPartyBenchGraphs } from '../test/helpers/third-party-models.ts';
 import { machineLine, summarize } from './stats.ts';
+import { seededRandom } from '../models/training/prng.ts';
 import { loadModelAndTestFeeds } from './test-feeds.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,18 +64,6 @@ interface BenchModel {
   feeds: TensorMap[];
 }
 
-/** Deterministic uniform numbers (mulberry32), so every run times the same inputs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomTensor(next: () => number, dtype: TensorDType, dims: number[], value?: number): Tensor {
   const size = dims.reduce((a, b) => a * b, 1);
   const Ctor = TENSOR_DATA_CONSTRUCTORS[dtype] as new (n: number) => Tensor['data'];
@@ -100,7 +89,7 @@ function manifestOf(name: string, bytes: Uint8Array): ModelManifest {
 /** Random feeds at the graph's input shapes, variable dims as 1 unless `dims` says otherwise. */
 function randomFeeds(bytes: Uint8Array, seed: number, given: Array<{ name: string; dtype: TensorDType; dims: number[]; value?: number }> = []): TensorMap[] {
   const graph = readOnnxGraph(bytes);
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: FEEDS }, () =>
     Object.fromEntries(graph.inputs.map((input) => {
       const g = given.find((x) => x.name === input.name);
