@@ -7,45 +7,45 @@ import { literal, type Dim, type Value } from './module-writer.ts';
 import { attr, requireDtype, type OpContext, type OpEmitter } from './ops.ts';
 
 /** Input dtypes the classical ops accept (int64 computes in doubles, as everywhere in the module). */
-const NUMERIC = ['float32', 'int32', 'int64'] as const;
+export const NUMERIC = ['float32', 'int32', 'int64'] as const;
 
-function strings(ctx: OpContext, name: string): string[] | undefined {
+export function strings(ctx: OpContext, name: string): string[] | undefined {
   const v = attr(ctx, name);
   if (v && typeof v === 'object' && 'strings' in v) return v.strings;
   return undefined;
 }
-function text(ctx: OpContext, name: string, fallback: string): string {
+export function text(ctx: OpContext, name: string, fallback: string): string {
   const v = attr(ctx, name);
   return typeof v === 'string' ? v : fallback;
 }
-function numbers(v: AttrValue | undefined): number[] | undefined {
+export function numbers(v: AttrValue | undefined): number[] | undefined {
   if (Array.isArray(v)) return v;
   if (v && typeof v === 'object' && 'doubles' in v) return Array.from(v.doubles);
   if (v && typeof v === 'object' && 'data' in v) return Array.from(v.data as ArrayLike<number>);
   return undefined;
 }
 /** A float list attribute or its `<name>_as_tensor` (double) form; `wide` says which was given. */
-function floatsOrTensor(ctx: OpContext, name: string): { values: number[]; wide: boolean } | undefined {
+export function floatsOrTensor(ctx: OpContext, name: string): { values: number[]; wide: boolean } | undefined {
   const tensor = numbers(attr(ctx, `${name}_as_tensor`));
   if (tensor) return { values: tensor, wide: true };
   const plain = numbers(attr(ctx, name));
   return plain ? { values: plain, wide: false } : undefined;
 }
-function ints(ctx: OpContext, name: string): number[] | undefined {
+export function ints(ctx: OpContext, name: string): number[] | undefined {
   return numbers(attr(ctx, name));
 }
 
-const POST_TRANSFORMS = ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO', 'PROBIT'] as const;
-type PostTransform = (typeof POST_TRANSFORMS)[number];
+export const POST_TRANSFORMS = ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO', 'PROBIT'] as const;
+export type PostTransform = (typeof POST_TRANSFORMS)[number];
 
-function postTransformOf(ctx: OpContext): PostTransform {
+export function postTransformOf(ctx: OpContext): PostTransform {
   const p = text(ctx, 'post_transform', 'NONE');
   if (!(POST_TRANSFORMS as readonly string[]).includes(p)) ctx.fail('unsupported_op', `post_transform "${p}" is not one of ${POST_TRANSFORMS.join(', ')}`);
   return p as PostTransform;
 }
 
 /** The feature matrix: [N, F] (or [F], one row). */
-function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
+export function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
   const x = ctx.need(0);
   requireDtype(ctx, x, NUMERIC, 'the input');
   if (x.dims.length === 1) return { x, rows: 1, features: x.dims[0]! };
@@ -57,7 +57,7 @@ function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
  * onnxruntime's post transforms (ml_common.h), in doubles: its probit uses the same
  * erfinv approximation (Winitzki's), so probit outputs match it rather than the exact inverse.
  */
-const ML_TRANSFORMS = `// Post transforms of the ai.onnx.ml ops, as onnxruntime computes them.
+export const ML_TRANSFORMS = `// Post transforms of the ai.onnx.ml ops, as onnxruntime computes them.
 function mlLogistic(v) {
   const s = 1 / (1 + Math.exp(-Math.abs(v)));
   return v < 0 ? 1 - s : s;
@@ -94,7 +94,7 @@ function mlTransform(kind, s, n) {
   }
 }`;
 
-const TRANSFORM_CODE: Record<PostTransform, number> = { NONE: 0, LOGISTIC: 1, SOFTMAX: 2, SOFTMAX_ZERO: 3, PROBIT: 4 };
+export const TRANSFORM_CODE: Record<PostTransform, number> = { NONE: 0, LOGISTIC: 1, SOFTMAX: 2, SOFTMAX_ZERO: 3, PROBIT: 4 };
 
 // ---------------------------------------------------------------------------------------
 // Tree ensembles
@@ -427,7 +427,7 @@ function emitRegression(ctx: OpContext, e: FlatEnsemble, aggregate: string, post
 }
 
 /** Class labels: int64 values, or strings (then only the probabilities may leave the module). */
-function classLabels(ctx: OpContext): { ints: number[] | null; count: number } {
+export function classLabels(ctx: OpContext): { ints: number[] | null; count: number } {
   const names = strings(ctx, 'classlabels_strings');
   const values = ints(ctx, 'classlabels_int64s') ?? ints(ctx, 'classlabels_ints');
   if (names && names.length > 0) {
@@ -556,7 +556,7 @@ const treeEnsembleClassifier: OpEmitter = (ctx) => {
 // ---------------------------------------------------------------------------------------
 // Linear models, Scaler, Normalizer
 
-function staticCount(ctx: OpContext, features: Dim): number {
+export function staticCount(ctx: OpContext, features: Dim): number {
   if (typeof features !== 'number') return ctx.fail('unsupported_shape', 'the feature count must be static');
   return features;
 }
