@@ -122,7 +122,7 @@ describe('model.json input shapes specialise the micro compile (silero VAD v5)',
         for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(values[i]! - want[i]!));
       }
       microState = Float32Array.from(outputs.get('stateN')!.data as number[]);
-      ortState = ref.stateN!.data as Float32Array;
+      ortState = Float32Array.from(ref.stateN!.data as Float32Array);
     }
     console.log(`silero v5 through the built Vercel function (micro) vs onnxruntime-node over 12 frames: max |delta| ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
