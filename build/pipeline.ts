@@ -17,7 +17,7 @@ import { EngineRegistry } from '../core/engine/registry.ts';
 import { firstWarmupRequest, loadModel } from '../core/serving/loaded-model.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import type { PreprocessingSpec } from '../core/preprocess/index.ts';
-import { compileOnnxToModule } from './micro/compile.ts';
+import { compileDeclaredModel } from './micro/compile-model.ts';
 import { preprocessorModulesFor } from './preprocessors.ts';
 import { MicroCompileError } from './micro/errors.ts';
 import { compileProgressPrinter } from './micro/progress.ts';
@@ -261,7 +261,7 @@ async function writeGenerated(
         if (!compiled) {
           try {
             const onProgress = compileProgressPrinter(`build ${spec.name} ${label}`);
-            const { source } = compileOnnxToModule(model.bytes, { name: label, ...(onProgress ? { onProgress } : {}) });
+            const { source } = compileDeclaredModel(model.bytes, manifest, onProgress ? { onProgress } : {});
             compiled = { source, gzip: gzipSync(source, { level: 9 }).length };
           } catch (error) {
             if (!(error instanceof MicroCompileError)) throw error;

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { FsModelSource } from '../../adapters/node/fs-model-source.ts';
 import { isValidModelName, isValidModelVersion, MODEL_NAME_PATTERN } from '../../core/model/names.ts';
 import { loadVerifiedModel } from '../../core/model/repository.ts';
-import { compileOnnxToModule, type CompileBudget } from './compile.ts';
+import type { CompileBudget } from './compile.ts';
+import { compileDeclaredModel } from './compile-model.ts';
 import { compileProgressPrinter } from './progress.ts';
 import { jsString } from './module-writer.ts';
 
@@ -68,7 +69,7 @@ export async function buildMicroModules(modelsRoot: string, outDir: string, opti
       }
       try {
         const onProgress = compileProgressPrinter(`build:micro ${name}@${version}`);
-        const compiled = compileOnnxToModule(bytes, { name: `${name}@${version}`, ...(options.budget ? { budget: options.budget } : {}), ...(onProgress ? { onProgress } : {}) });
+        const compiled = compileDeclaredModel(bytes, manifest, { ...(options.budget ? { budget: options.budget } : {}), ...(onProgress ? { onProgress } : {}) });
         const file = join(name, version, 'model.mjs');
         await mkdir(join(outDir, name, version), { recursive: true });
         await writeFile(join(outDir, file), compiled.source);

@@ -614,6 +614,18 @@ function parseWarmup(value: unknown, inputs: InputSpec[], fail: Fail): WarmupReq
   });
 }
 
+/**
+ * The input shapes model.json declares, by input name, for inputs with at least one fixed
+ * dimension (-1 stays variable): what the micro compiler specialises on (a graph exported with
+ * symbolic dims then compiles with static ones, so shape-dependent Ifs fold). Requests are held
+ * to the same shapes before they reach an engine (core/serving/tensor-json.ts checkShape).
+ */
+export function declaredInputShapes(manifest: Pick<ModelManifest, 'inputs'>): Record<string, number[]> {
+  const shapes = Object.create(null) as Record<string, number[]>;
+  for (const input of manifest.inputs) if (input.shape.some((d) => d !== -1)) shapes[input.name] = [...input.shape];
+  return shapes;
+}
+
 /** The classification output of a manifest, or undefined when its outputs mean something else. */
 export function classificationOf(manifest: Pick<ModelManifest, 'output'>): ClassificationOutput | undefined {
   return manifest.output.kind === 'classification' ? manifest.output : undefined;

@@ -3,7 +3,7 @@
 // what is expected.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManifestError, normaliseManifest, parseManifest, type ModelJson } from '../../../core/model/manifest.ts';
+import { declaredInputShapes, ManifestError, normaliseManifest, parseManifest, type ModelJson } from '../../../core/model/manifest.ts';
 
 const read = (name: string) => readFileSync(new URL(`../../../models/${name}/1/model.json`, import.meta.url), 'utf8');
 
@@ -143,5 +143,22 @@ describe('parseManifest: refusals name the file, the field and what is expected'
 
   it('every refusal starts with the file it read', () => {
     for (const [, json] of cases) if (json !== undefined) expect(refusal(JSON.parse(JSON.stringify(json)))).toMatch(/^models\/m\/1\/model.json: /);
+  });
+});
+
+describe('declaredInputShapes: what the micro compiler specialises on', () => {
+  it('keeps inputs with a fixed dim (-1 stays variable), leaves out fully variable ones', () => {
+    const manifest = parse({
+      ...base(),
+      inputs: [
+        { name: 'input', dtype: 'float32', shape: [1, 576], source: 'request' },
+        { name: 'state', dtype: 'float32', shape: [2, -1, 128], source: 'request' },
+        { name: 'any', dtype: 'float32', shape: [-1, -1], source: 'request' },
+        { name: 'sr', dtype: 'int64', shape: [], source: 'constant', value: 16000 },
+      ],
+    });
+    const shapes = declaredInputShapes(manifest);
+    expect({ ...shapes }).toEqual({ input: [1, 576], state: [2, -1, 128] });
+    expect(Object.getPrototypeOf(shapes)).toBeNull();
   });
 });
