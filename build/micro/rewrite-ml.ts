@@ -10,7 +10,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { IrGraph, IrNode, IrValueInfo } from './model-ir.ts';
 
 const ML = 'ai.onnx.ml';
-const CLASSIFIERS = new Set(['TreeEnsembleClassifier', 'LinearClassifier', 'TreeEnsemble']);
+const CLASSIFIERS = new Set(['TreeEnsembleClassifier', 'LinearClassifier', 'SVMClassifier', 'TreeEnsemble']);
 
 function classCount(node: IrNode | undefined): number | null {
   if (!node || node.domain !== ML) return null;
