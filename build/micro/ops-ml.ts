@@ -101,6 +101,8 @@ export const TRANSFORM_CODE: Record<PostTransform, number> = { NONE: 0, LOGISTIC
 
 const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'LEAF'] as const;
 const LEAF = 6;
+/** Set membership, the opset-5 TreeEnsemble's mode 6 (no node of the older ops has it). */
+const MEMBER = 6;
 const COMPARE = ['<=', '<', '>=', '>', '===', '!=='];
 
 interface Leaf {
@@ -120,6 +122,8 @@ interface FlatEnsemble {
   right: number[];
   leaves: Leaf[];
   wideThresholds: boolean;
+  /** BRANCH_MEMBER (mode 6, opset-5 TreeEnsemble) nodes: threshold[i] is an index into these sets. */
+  sets: number[][];
   wideWeights: boolean;
   maxFeature: number;
 }
@@ -187,7 +191,7 @@ function readEnsemble(ctx: OpContext, prefix: 'class' | 'target'): FlatEnsemble 
   // Renumber: interior nodes get dense indices, leaves ~k; every reachable node once.
   const flat: FlatEnsemble = {
     trees: treeOrder.length, roots: [], feature: [], threshold: [], mode: [], missingTrue: [], left: [], right: [], leaves: [],
-    wideThresholds: values?.wide ?? false, wideWeights: weights?.wide ?? false, maxFeature: -1,
+    wideThresholds: values?.wide ?? false, wideWeights: weights?.wide ?? false, maxFeature: -1, sets: [],
   };
   const placed = new Map<number, number>();
   const place = (at: number, tree: number, depth: number): number => {
@@ -257,12 +261,28 @@ function walkEnsemble(ctx: OpContext, e: FlatEnsemble, x: Value, p: { acc: strin
     const left = I32(e.left);
     const right = I32(e.right);
     const [mode] = [...modes];
+    let memberOf = (_set: string): string => '';
+    if (modes.has(MEMBER)) {
+      // Sets as CSR: values of set s are setValues[setStart[s] .. setStart[s + 1]).
+      const starts = [0];
+      for (const set of e.sets) starts.push(starts[starts.length - 1]! + set.length);
+      const values = F(e.sets.flat(), e.wideThresholds);
+      // onnxruntime 1.30 (measured): a set of fewer than 31 values in [0, 30] becomes a chain of
+      // BRANCH_EQ nodes (x equals a member); any other set is its "big set", tested on x truncated to an integer.
+      const truncate = w.constant(Uint8Array.from(e.sets.map((set) => (set.length < 31 && Math.min(...set) >= 0 && Math.max(...set) <= 30 ? 0 : 1))));
+      const helper = w.helper(
+        'mlMember',
+        `// BRANCH_MEMBER: whether x (truncated for onnxruntime's big sets) is one of set s; NaN never is.\nfunction mlMember(values, starts, truncate, s, x) {\n  const y = truncate[s] === 1 ? Math.trunc(x) : x;\n  for (let k = starts[s], end = starts[s + 1]; k < end; k++) if (values[k] === y) return true;\n  return false;\n}`,
+      );
+      const startArr = I32(starts);
+      memberOf = (set) => `${helper}(${values}, ${startArr}, ${truncate}, ${set}, x)`;
+    }
     let cond: string;
-    if (modes.size === 1) cond = `x ${COMPARE[mode!]} ${threshold}[i]`;
+    if (modes.size === 1) cond = mode === MEMBER ? memberOf(`${threshold}[i]`) : `x ${COMPARE[mode!]} ${threshold}[i]`;
     else {
       const modeArr = w.constant(Uint8Array.from(e.mode));
-      lines.push(`// Node modes: 0 <=, 1 <, 2 >=, 3 >, 4 ==, 5 !=`);
-      cond = `(m$ === 0 ? x <= v : m$ === 1 ? x < v : m$ === 2 ? x >= v : m$ === 3 ? x > v : m$ === 4 ? x === v : x !== v)`;
+      lines.push(`// Node modes: 0 <=, 1 <, 2 >=, 3 >, 4 ==, 5 !=, 6 member of a set`);
+      cond = `(m$ === 0 ? x <= v : m$ === 1 ? x < v : m$ === 2 ? x >= v : m$ === 3 ? x > v : m$ === 4 ? x === v : ${modes.has(MEMBER) ? `m$ === 5 ? x !== v : ${memberOf('v')}` : 'x !== v'})`;
       test = modeArr;
     }
     // NaN goes down the true branch where nodes_missing_value_tracks_true says so.
@@ -339,7 +359,21 @@ const treeEnsemble5: OpEmitter = (ctx) => {
     if (list.length !== count) ctx.fail('invalid_model', `${name} has ${list.length} entries, nodes_featureids ${count}`);
   }
   if (leafWeights.length !== leafTargets.length) ctx.fail('invalid_model', 'leaf_targetids and leaf_weights differ in length');
-  if (modes.includes(6)) ctx.fail('unsupported_op', 'node mode BRANCH_MEMBER (set membership) is not implemented by the micro engine');
+  if (modes.some((m) => !Number.isInteger(m) || m < 0 || m > MEMBER)) ctx.fail('unsupported_op', `a node mode is outside 0–6 (BRANCH_LEQ … BRANCH_MEMBER)`);
+  // membership_values: the sets of the BRANCH_MEMBER nodes in node order, each ended by NaN.
+  const members = numbers(attr(ctx, 'membership_values')) ?? [];
+  const setOf = new Map<number, number[]>();
+  let cursor = 0;
+  modes.forEach((m, at) => {
+    if (m !== MEMBER) return;
+    const set: number[] = [];
+    while (cursor < members.length && !Number.isNaN(members[cursor]!)) set.push(members[cursor++]!);
+    cursor++;
+    if (set.length === 0) ctx.fail('invalid_model', `BRANCH_MEMBER node ${at} has an empty set in membership_values`);
+    // onnxruntime refuses sets of non-integers (categorical codes only).
+    if (set.some((v) => !Number.isInteger(v) || Math.abs(v) > 2 ** 31)) ctx.fail('unsupported_op', `BRANCH_MEMBER node ${at} tests non-integer values; onnxruntime implements integer sets only, so there is no reference to match`);
+    setOf.set(at, set);
+  });
   ctx.w.checkElements(count, 'the tree nodes');
   const wideOf = (name: string): boolean => {
     const v = attr(ctx, name);
@@ -347,7 +381,7 @@ const treeEnsemble5: OpEmitter = (ctx) => {
   };
   const e: FlatEnsemble = {
     trees: roots.length, roots: [], feature: [], threshold: [], mode: [], missingTrue: [], left: [], right: [], leaves: [],
-    wideThresholds: wideOf('nodes_splits'), wideWeights: wideOf('leaf_weights'), maxFeature: -1,
+    wideThresholds: wideOf('nodes_splits'), wideWeights: wideOf('leaf_weights'), maxFeature: -1, sets: [],
   };
   const placed = new Map<number, number>();
   const leafRef = (k: number): number => {
@@ -364,7 +398,9 @@ const treeEnsemble5: OpEmitter = (ctx) => {
     placed.set(at, i);
     e.maxFeature = Math.max(e.maxFeature, feature[at]!);
     e.feature.push(feature[at]!);
-    e.threshold.push(splits[at]!);
+    const set = setOf.get(at);
+    if (set) e.sets.push(set);
+    e.threshold.push(set ? e.sets.length - 1 : splits[at]!);
     e.mode.push(modes[at]!);
     e.missingTrue.push(tracks[at] ? 1 : 0);
     e.left.push(0);
