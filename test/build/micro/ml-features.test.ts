@@ -7,7 +7,7 @@ import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
 import { GraphBuilder, type AttributeValue, type OnnxDType } from '../../../build/onnx/builder.ts';
 import type { Tensor, TensorMap } from '../../../core/engine/types.ts';
-import { ML_DOMAIN, randomRows, runOnOrtNode } from './ml-graphs.ts';
+import { ensembleAttributes, ML_DOMAIN, randomRows, runOnOrtNode } from './ml-graphs.ts';
 import { tensorMismatch } from './oracle.ts';
 import { Random } from './property-harness.ts';
 
@@ -147,5 +147,48 @@ describe('LabelEncoder vs onnxruntime-node', () => {
     g.node('LabelEncoder', ['X'], ['Y'], { keys_int64s: ints([0, 1]), values_strings: { strings: ['a', 'b'] } }, ML_DOMAIN);
     g.stringOutput('Y', ['N']);
     expect(() => compileOnnxToModule(g.encode(17, 'edgeinfer-test', { [ML_DOMAIN]: 2 }), { name: 'le' })).toThrow(/"engine": "ort"|string/);
+  });
+});
+
+describe('a string label mapped by a LabelEncoder is folded into the classifier', () => {
+  // A small forest with string labels; its label goes through a LabelEncoder to numbers.
+  const nodes = (() => {
+    const a = { tree: 0, id: 0, feature: 0, value: 0, mode: 'BRANCH_LEQ', trueId: 1, falseId: 2, missingTrue: 0 };
+    const b = { tree: 0, id: 1, feature: 1, value: 0.5, mode: 'BRANCH_LEQ', trueId: 3, falseId: 4, missingTrue: 0 };
+    const leaf = (id: number, k: number) => ({ tree: 0, id, feature: 0, value: 0, mode: 'LEAF', trueId: 0, falseId: 0, missingTrue: 0, weights: [[k, 1]] as Array<[number, number]> });
+    return [a, b, leaf(2, 2), leaf(3, 0), leaf(4, 1)];
+  })();
+  const build = (encoder: Record<string, AttributeValue>, out: OnnxDType, mlOpset: number, extraReader = false): Uint8Array => {
+    const g = new GraphBuilder('fold');
+    g.input('X', 'float32', ['N', F]);
+    g.node('TreeEnsembleClassifier', ['X'], ['label', 'probabilities'], { ...ensembleAttributes(nodes, 'class'), classlabels_strings: { strings: ['cat', 'dog', 'eel'] } }, ML_DOMAIN);
+    g.node('LabelEncoder', ['label'], ['Y'], encoder, ML_DOMAIN);
+    if (extraReader) {
+      g.node('Identity', ['label'], ['label_copy']);
+      g.stringOutput('label_copy', ['N']);
+    }
+    g.output('Y', out, ['N']);
+    return g.encode(17, 'edgeinfer-test', { [ML_DOMAIN]: mlOpset });
+  };
+  const cases: Array<{ label: string; encoder: Record<string, AttributeValue>; out: OnnxDType; mlOpset: number }> = [
+    { label: 'keys_strings → values_int64s (opset 2), a label missing from the keys gets the default', encoder: { keys_strings: { strings: ['eel', 'cat'] }, values_int64s: ints([7, 3]), default_int64: { int: -5 } }, out: 'int64', mlOpset: 2 },
+    { label: 'keys_strings → values_floats (opset 2)', encoder: { keys_strings: { strings: ['dog', 'eel', 'cat'] }, values_floats: floats([0.5, 1.5, 2.5]) }, out: 'float32', mlOpset: 2 },
+    { label: 'classes_strings (opset 1): the position of the label', encoder: { classes_strings: { strings: ['eel', 'dog'] }, default_int64: { int: 9 }, default_string: { string: '_' } }, out: 'int64', mlOpset: 1 },
+  ];
+  cases.forEach(({ label, encoder, out, mlOpset }, i) => {
+    test(label, async () => {
+      const bytes = build(encoder, out, mlOpset);
+      const feeds = { X: rows(90 + i, 'float32') };
+      const expected = await runOnOrtNode(bytes, feeds, ['Y']);
+      const compiled = compileOnnxToModule(bytes, { name: 'fold' });
+      const module = await importMicroModule(compiled.source, 'fold');
+      expect(tensorMismatch(expected.Y!, module.run(feeds).Y!, 0)).toBeNull();
+      expect(new Set(Array.from(expected.Y!.data as ArrayLike<number | bigint>, Number)).size).toBe(3);
+    });
+  });
+
+  test('a string label that another node reads too stays refused', () => {
+    const bytes = build({ keys_strings: { strings: ['cat'] }, values_int64s: ints([1]) }, 'int64', 2, true);
+    expect(() => compileOnnxToModule(bytes, { name: 'fold' })).toThrow(/"engine": "ort"/);
   });
 });
