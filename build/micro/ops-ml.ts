@@ -7,45 +7,45 @@ import { literal, type Dim, type Value } from './module-writer.ts';
 import { attr, requireDtype, type OpContext, type OpEmitter } from './ops.ts';
 
 /** Input dtypes the classical ops accept (int64 computes in doubles, as everywhere in the module). */
-const NUMERIC = ['float32', 'int32', 'int64'] as const;
+export const NUMERIC = ['float32', 'int32', 'int64'] as const;
 
-function strings(ctx: OpContext, name: string): string[] | undefined {
+export function strings(ctx: OpContext, name: string): string[] | undefined {
   const v = attr(ctx, name);
   if (v && typeof v === 'object' && 'strings' in v) return v.strings;
   return undefined;
 }
-function text(ctx: OpContext, name: string, fallback: string): string {
+export function text(ctx: OpContext, name: string, fallback: string): string {
   const v = attr(ctx, name);
   return typeof v === 'string' ? v : fallback;
 }
-function numbers(v: AttrValue | undefined): number[] | undefined {
+export function numbers(v: AttrValue | undefined): number[] | undefined {
   if (Array.isArray(v)) return v;
   if (v && typeof v === 'object' && 'doubles' in v) return Array.from(v.doubles);
   if (v && typeof v === 'object' && 'data' in v) return Array.from(v.data as ArrayLike<number>);
   return undefined;
 }
 /** A float list attribute or its `<name>_as_tensor` (double) form; `wide` says which was given. */
-function floatsOrTensor(ctx: OpContext, name: string): { values: number[]; wide: boolean } | undefined {
+export function floatsOrTensor(ctx: OpContext, name: string): { values: number[]; wide: boolean } | undefined {
   const tensor = numbers(attr(ctx, `${name}_as_tensor`));
   if (tensor) return { values: tensor, wide: true };
   const plain = numbers(attr(ctx, name));
   return plain ? { values: plain, wide: false } : undefined;
 }
-function ints(ctx: OpContext, name: string): number[] | undefined {
+export function ints(ctx: OpContext, name: string): number[] | undefined {
   return numbers(attr(ctx, name));
 }
 
-const POST_TRANSFORMS = ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO', 'PROBIT'] as const;
-type PostTransform = (typeof POST_TRANSFORMS)[number];
+export const POST_TRANSFORMS = ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO', 'PROBIT'] as const;
+export type PostTransform = (typeof POST_TRANSFORMS)[number];
 
-function postTransformOf(ctx: OpContext): PostTransform {
+export function postTransformOf(ctx: OpContext): PostTransform {
   const p = text(ctx, 'post_transform', 'NONE');
   if (!(POST_TRANSFORMS as readonly string[]).includes(p)) ctx.fail('unsupported_op', `post_transform "${p}" is not one of ${POST_TRANSFORMS.join(', ')}`);
   return p as PostTransform;
 }
 
 /** The feature matrix: [N, F] (or [F], one row). */
-function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
+export function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
   const x = ctx.need(0);
   requireDtype(ctx, x, NUMERIC, 'the input');
   if (x.dims.length === 1) return { x, rows: 1, features: x.dims[0]! };
@@ -57,7 +57,7 @@ function featureInput(ctx: OpContext): { x: Value; rows: Dim; features: Dim } {
  * onnxruntime's post transforms (ml_common.h), in doubles: its probit uses the same
  * erfinv approximation (Winitzki's), so probit outputs match it rather than the exact inverse.
  */
-const ML_TRANSFORMS = `// Post transforms of the ai.onnx.ml ops, as onnxruntime computes them.
+export const ML_TRANSFORMS = `// Post transforms of the ai.onnx.ml ops, as onnxruntime computes them.
 function mlLogistic(v) {
   const s = 1 / (1 + Math.exp(-Math.abs(v)));
   return v < 0 ? 1 - s : s;
@@ -94,13 +94,15 @@ function mlTransform(kind, s, n) {
   }
 }`;
 
-const TRANSFORM_CODE: Record<PostTransform, number> = { NONE: 0, LOGISTIC: 1, SOFTMAX: 2, SOFTMAX_ZERO: 3, PROBIT: 4 };
+export const TRANSFORM_CODE: Record<PostTransform, number> = { NONE: 0, LOGISTIC: 1, SOFTMAX: 2, SOFTMAX_ZERO: 3, PROBIT: 4 };
 
 // ---------------------------------------------------------------------------------------
 // Tree ensembles
 
 const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'LEAF'] as const;
 const LEAF = 6;
+/** Set membership, the opset-5 TreeEnsemble's mode 6 (no node of the older ops has it). */
+const MEMBER = 6;
 const COMPARE = ['<=', '<', '>=', '>', '===', '!=='];
 
 interface Leaf {
@@ -120,6 +122,8 @@ interface FlatEnsemble {
   right: number[];
   leaves: Leaf[];
   wideThresholds: boolean;
+  /** BRANCH_MEMBER (mode 6, opset-5 TreeEnsemble) nodes: threshold[i] is an index into these sets. */
+  sets: number[][];
   wideWeights: boolean;
   maxFeature: number;
 }
@@ -187,7 +191,7 @@ function readEnsemble(ctx: OpContext, prefix: 'class' | 'target'): FlatEnsemble 
   // Renumber: interior nodes get dense indices, leaves ~k; every reachable node once.
   const flat: FlatEnsemble = {
     trees: treeOrder.length, roots: [], feature: [], threshold: [], mode: [], missingTrue: [], left: [], right: [], leaves: [],
-    wideThresholds: values?.wide ?? false, wideWeights: weights?.wide ?? false, maxFeature: -1,
+    wideThresholds: values?.wide ?? false, wideWeights: weights?.wide ?? false, maxFeature: -1, sets: [],
   };
   const placed = new Map<number, number>();
   const place = (at: number, tree: number, depth: number): number => {
@@ -257,12 +261,28 @@ function walkEnsemble(ctx: OpContext, e: FlatEnsemble, x: Value, p: { acc: strin
     const left = I32(e.left);
     const right = I32(e.right);
     const [mode] = [...modes];
+    let memberOf = (_set: string): string => '';
+    if (modes.has(MEMBER)) {
+      // Sets as CSR: values of set s are setValues[setStart[s] .. setStart[s + 1]).
+      const starts = [0];
+      for (const set of e.sets) starts.push(starts[starts.length - 1]! + set.length);
+      const values = F(e.sets.flat(), e.wideThresholds);
+      // onnxruntime 1.30 (measured): a set of fewer than 31 values in [0, 30] becomes a chain of
+      // BRANCH_EQ nodes (x equals a member); any other set is its "big set", tested on x truncated to an integer.
+      const truncate = w.constant(Uint8Array.from(e.sets.map((set) => (set.length < 31 && Math.min(...set) >= 0 && Math.max(...set) <= 30 ? 0 : 1))));
+      const helper = w.helper(
+        'mlMember',
+        `// BRANCH_MEMBER: whether x (truncated for onnxruntime's big sets) is one of set s; NaN never is.\nfunction mlMember(values, starts, truncate, s, x) {\n  const y = truncate[s] === 1 ? Math.trunc(x) : x;\n  for (let k = starts[s], end = starts[s + 1]; k < end; k++) if (values[k] === y) return true;\n  return false;\n}`,
+      );
+      const startArr = I32(starts);
+      memberOf = (set) => `${helper}(${values}, ${startArr}, ${truncate}, ${set}, x)`;
+    }
     let cond: string;
-    if (modes.size === 1) cond = `x ${COMPARE[mode!]} ${threshold}[i]`;
+    if (modes.size === 1) cond = mode === MEMBER ? memberOf(`${threshold}[i]`) : `x ${COMPARE[mode!]} ${threshold}[i]`;
     else {
       const modeArr = w.constant(Uint8Array.from(e.mode));
-      lines.push(`// Node modes: 0 <=, 1 <, 2 >=, 3 >, 4 ==, 5 !=`);
-      cond = `(m$ === 0 ? x <= v : m$ === 1 ? x < v : m$ === 2 ? x >= v : m$ === 3 ? x > v : m$ === 4 ? x === v : x !== v)`;
+      lines.push(`// Node modes: 0 <=, 1 <, 2 >=, 3 >, 4 ==, 5 !=, 6 member of a set`);
+      cond = `(m$ === 0 ? x <= v : m$ === 1 ? x < v : m$ === 2 ? x >= v : m$ === 3 ? x > v : m$ === 4 ? x === v : ${modes.has(MEMBER) ? `m$ === 5 ? x !== v : ${memberOf('v')}` : 'x !== v'})`;
       test = modeArr;
     }
     // NaN goes down the true branch where nodes_missing_value_tracks_true says so.
@@ -339,7 +359,21 @@ const treeEnsemble5: OpEmitter = (ctx) => {
     if (list.length !== count) ctx.fail('invalid_model', `${name} has ${list.length} entries, nodes_featureids ${count}`);
   }
   if (leafWeights.length !== leafTargets.length) ctx.fail('invalid_model', 'leaf_targetids and leaf_weights differ in length');
-  if (modes.includes(6)) ctx.fail('unsupported_op', 'node mode BRANCH_MEMBER (set membership) is not implemented by the micro engine');
+  if (modes.some((m) => !Number.isInteger(m) || m < 0 || m > MEMBER)) ctx.fail('unsupported_op', `a node mode is outside 0–6 (BRANCH_LEQ … BRANCH_MEMBER)`);
+  // membership_values: the sets of the BRANCH_MEMBER nodes in node order, each ended by NaN.
+  const members = numbers(attr(ctx, 'membership_values')) ?? [];
+  const setOf = new Map<number, number[]>();
+  let cursor = 0;
+  modes.forEach((m, at) => {
+    if (m !== MEMBER) return;
+    const set: number[] = [];
+    while (cursor < members.length && !Number.isNaN(members[cursor]!)) set.push(members[cursor++]!);
+    cursor++;
+    if (set.length === 0) ctx.fail('invalid_model', `BRANCH_MEMBER node ${at} has an empty set in membership_values`);
+    // onnxruntime refuses sets of non-integers (categorical codes only).
+    if (set.some((v) => !Number.isInteger(v) || Math.abs(v) > 2 ** 31)) ctx.fail('unsupported_op', `BRANCH_MEMBER node ${at} tests non-integer values; onnxruntime implements integer sets only, so there is no reference to match`);
+    setOf.set(at, set);
+  });
   ctx.w.checkElements(count, 'the tree nodes');
   const wideOf = (name: string): boolean => {
     const v = attr(ctx, name);
@@ -347,7 +381,7 @@ const treeEnsemble5: OpEmitter = (ctx) => {
   };
   const e: FlatEnsemble = {
     trees: roots.length, roots: [], feature: [], threshold: [], mode: [], missingTrue: [], left: [], right: [], leaves: [],
-    wideThresholds: wideOf('nodes_splits'), wideWeights: wideOf('leaf_weights'), maxFeature: -1,
+    wideThresholds: wideOf('nodes_splits'), wideWeights: wideOf('leaf_weights'), maxFeature: -1, sets: [],
   };
   const placed = new Map<number, number>();
   const leafRef = (k: number): number => {
@@ -364,7 +398,9 @@ const treeEnsemble5: OpEmitter = (ctx) => {
     placed.set(at, i);
     e.maxFeature = Math.max(e.maxFeature, feature[at]!);
     e.feature.push(feature[at]!);
-    e.threshold.push(splits[at]!);
+    const set = setOf.get(at);
+    if (set) e.sets.push(set);
+    e.threshold.push(set ? e.sets.length - 1 : splits[at]!);
     e.mode.push(modes[at]!);
     e.missingTrue.push(tracks[at] ? 1 : 0);
     e.left.push(0);
@@ -427,7 +463,7 @@ function emitRegression(ctx: OpContext, e: FlatEnsemble, aggregate: string, post
 }
 
 /** Class labels: int64 values, or strings (then only the probabilities may leave the module). */
-function classLabels(ctx: OpContext): { ints: number[] | null; count: number } {
+export function classLabels(ctx: OpContext): { ints: number[] | null; count: number } {
   const names = strings(ctx, 'classlabels_strings');
   const values = ints(ctx, 'classlabels_int64s') ?? ints(ctx, 'classlabels_ints');
   if (names && names.length > 0) {
@@ -556,7 +592,7 @@ const treeEnsembleClassifier: OpEmitter = (ctx) => {
 // ---------------------------------------------------------------------------------------
 // Linear models, Scaler, Normalizer
 
-function staticCount(ctx: OpContext, features: Dim): number {
+export function staticCount(ctx: OpContext, features: Dim): number {
   if (typeof features !== 'number') return ctx.fail('unsupported_shape', 'the feature count must be static');
   return features;
 }

@@ -18,12 +18,16 @@ export interface TreeNode {
   trueId: number;
   falseId: number;
   missingTrue: number;
+  /** BRANCH_MEMBER (opset-5 TreeEnsemble only): the set tested. */
+  set?: number[];
   /** Leaf weights: target/class id → weight. */
   weights?: Array<[number, number]>;
 }
 
 /** Thresholds and features come from this grid, so rows often equal a split value exactly. */
 export const GRID = [-1.5, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 1.5, 2];
+/** Values of BRANCH_MEMBER sets: the integers of the grid. */
+const MEMBER_VALUES = [-1, 0, 1, 2];
 
 export interface RandomTreesOptions {
   trees: number;
@@ -60,6 +64,8 @@ export function randomTrees(r: Random, o: RandomTreesOptions): TreeNode[] {
       node.value = GRID[Math.floor(r.next() * GRID.length)]!;
       node.mode = o.modes[Math.floor(r.next() * o.modes.length)]!;
       node.missingTrue = r.next() < o.missingTrue ? 1 : 0;
+      // onnxruntime implements integer sets only (categorical codes).
+      if (node.mode === 'BRANCH_MEMBER') node.set = MEMBER_VALUES.filter(() => r.next() < 0.4).concat(Math.round(node.value)).filter((v, k, a) => a.indexOf(v) === k);
       node.trueId = grow(depth + 1);
       node.falseId = grow(depth + 1);
       return id;
@@ -142,9 +148,10 @@ export async function runOnOrtNode(bytes: Uint8Array, feeds: TensorMap, outputs:
 
 /** The opset-5 TreeEnsemble attributes of the same trees (leaves must carry one weight each). */
 export function ensemble5Attributes(nodes: TreeNode[], aggregate: number, post: number, targets: number): Record<string, AttributeValue> {
-  const MODE = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'];
+  const MODE = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'BRANCH_MEMBER'];
   const interior = nodes.filter((n) => n.mode !== 'LEAF');
   const leaves = nodes.filter((n) => n.mode === 'LEAF');
+  const members = interior.flatMap((n) => (n.set ? [...n.set, NaN] : []));
   const key = (tree: number, id: number) => `${tree}:${id}`;
   const interiorAt = new Map(interior.map((n, i) => [key(n.tree, n.id), i]));
   const leafAt = new Map(leaves.map((n, i) => [key(n.tree, n.id), i]));
@@ -153,7 +160,8 @@ export function ensemble5Attributes(nodes: TreeNode[], aggregate: number, post: 
   const f32 = (v: number[]) => ({ tensor: { dtype: 'float32' as const, dims: [v.length], data: Float32Array.from(v) } });
   return {
     nodes_featureids: { ints: interior.map((n) => n.feature) },
-    nodes_splits: f32(interior.map((n) => n.value)),
+    nodes_splits: f32(interior.map((n) => (n.set ? 0 : n.value))),
+    ...(members.length > 0 ? { membership_values: f32(members) } : {}),
     nodes_modes: { tensor: { dtype: 'uint8', dims: [interior.length], data: Uint8Array.from(interior.map((n) => MODE.indexOf(n.mode))) } },
     nodes_truenodeids: { ints: interior.map((n) => child(n, n.trueId)) },
     nodes_trueleafs: { ints: interior.map((n) => isLeaf(n, n.trueId)) },

@@ -135,6 +135,9 @@ describe('TreeEnsemble (ai.onnx.ml opset 5) vs onnxruntime-node', () => {
     { label: 'AVERAGE, 3 targets, mixed modes', targets: 3, aggregate: 0, post: 0, modes: ALL_MODES },
     { label: 'MIN, 2 targets', targets: 2, aggregate: 2, post: 0, modes: ['BRANCH_LT', 'BRANCH_GTE'] },
     { label: 'MAX, 3 targets, SOFTMAX_ZERO', targets: 3, aggregate: 3, post: 3, modes: ALL_MODES },
+    // Sets of grid values: non-negative ones (onnxruntime unrolls them into BRANCH_EQ chains) and negative ones (its big-set path).
+    { label: 'BRANCH_MEMBER only (categorical splits), SUM', targets: 1, aggregate: 1, post: 0, modes: ['BRANCH_MEMBER'] },
+    { label: 'BRANCH_MEMBER mixed with every other mode, AVERAGE, 2 targets', targets: 2, aggregate: 0, post: 0, modes: [...ALL_MODES, 'BRANCH_MEMBER', 'BRANCH_MEMBER'] },
   ];
   const graph5 = async (c: (typeof cases)[number], seed: number): Promise<Uint8Array> => {
     const nodes = randomTrees(new Random(seed), { trees: 8, depth: 4, features: 5, modes: c.modes, missingTrue: 0.3, targets: c.targets, perLeaf: 1, weights: [-1, 1] });

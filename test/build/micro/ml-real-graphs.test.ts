@@ -107,3 +107,64 @@ describe('real tree ensembles (ml-random-forest on vega-datasets) vs onnxruntime
     expect(webWorst).toBeLessThanOrEqual(TOLERANCE);
   });
 });
+
+// SVMs (libsvm-js, i.e. libsvm 3.22) and a forest behind sklearn-onnx-style pipelines
+// (Imputer → Scaler → model, ArrayFeatureExtractor, LabelEncoder on the string label, Binarizer,
+// Cast): test/fixtures/ml/generate-pipelines.ts. Every dataset row, missing values included.
+describe('real pipelines (libsvm-js and ml-random-forest on vega-datasets) vs onnxruntime-node', () => {
+  const penguinRows = () => vega('penguins.json').map((p) => ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)'].map((k) => num(p[k])));
+  const carRows = () => vega('cars.json').map((c) => ['Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration'].map((k) => num(c[k])).concat(Number(String(c.Year).slice(0, 4))));
+  const worst = (e: ArrayLike<number>, a: ArrayLike<number>) => Array.from(e).reduce((m, v, i) => Math.max(m, Math.abs(v - a[i]!)), 0);
+
+  test('penguins: Imputer → Scaler → RBF SVC with probabilities → LabelEncoder(species → id): same id on every row, probabilities within 1e-4', async () => {
+    const rows = penguinRows();
+    expect(rows.some((r) => r.some(Number.isNaN))).toBe(true);
+    const { expected, actual } = await compare(fixture('penguins-svc-pipeline.onnx'), rows, ['species_id', 'probabilities']);
+    const e = Array.from(expected.species_id!.data as BigInt64Array, Number);
+    const a = Array.from(actual.species_id!.data as BigInt64Array, Number);
+    const mismatches = e.filter((v, i) => v !== a[i]).length;
+    const gap = worst(expected.probabilities!.data as Float32Array, actual.probabilities!.data as Float32Array);
+    console.log(`penguins SVC pipeline: ${rows.length} rows, id mismatches ${mismatches}, max |Δ| probabilities ${gap.toExponential(2)}, species seen ${new Set(e).size}`);
+    expect(new Set(e).size).toBe(3);
+    expect(mismatches).toBe(0);
+    expect(gap).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  test('cars: Imputer → Scaler → RBF epsilon-SVR: within 1e-4 on every car, missing horsepower included', async () => {
+    const rows = carRows();
+    const { expected, actual } = await compare(fixture('cars-mpg-svr-pipeline.onnx'), rows, ['variable']);
+    const gap = worst(expected.variable!.data as Float32Array, actual.variable!.data as Float32Array);
+    console.log(`cars SVR pipeline: ${rows.length} rows, max |Δ| ${gap.toExponential(2)} (mpg 9-47)`);
+    expect(gap).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  test('cars: Imputer → Scaler → ArrayFeatureExtractor → forest → Binarizer → Cast: mpg within 1e-4, the same efficient flag on every car', async () => {
+    const ORIGINS = ['USA', 'Europe', 'Japan'];
+    const rows = vega('cars.json').map((c, i) => carRows()[i]!.concat(ORIGINS.indexOf(String(c.Origin))));
+    const { expected, actual } = await compare(fixture('cars-pipeline-forest.onnx'), rows, ['variable', 'efficient']);
+    const gap = worst(expected.variable!.data as Float32Array, actual.variable!.data as Float32Array);
+    const e = Array.from(expected.efficient!.data as BigInt64Array, Number);
+    const a = Array.from(actual.efficient!.data as BigInt64Array, Number);
+    const flips = e.filter((v, i) => v !== a[i]).length;
+    console.log(`cars forest pipeline: ${rows.length} rows, max |Δ| ${gap.toExponential(2)}, efficient flag mismatches ${flips} (${e.filter((v) => v === 1).length} efficient)`);
+    expect(gap).toBeLessThanOrEqual(TOLERANCE);
+    expect(flips).toBe(0);
+    expect(new Set(e).size).toBe(2);
+  });
+
+  test('cars: a forest with categorical splits (BRANCH_MEMBER on cylinders, year, origin): within 1e-4, values outside the sets included', async () => {
+    const ORIGINS = ['USA', 'Europe', 'Japan'];
+    const cars = vega('cars.json').map((c, i) => carRows()[i]!.concat(ORIGINS.indexOf(String(c.Origin))));
+    // Each car again with codes no set holds or between codes: 7 or 4.5 cylinders, year 1975.5 or 1990, origin 3.
+    const odd = cars.map((r, i) => {
+      const row = [...r];
+      row[[0, 5, 6][i % 3]!] = [[7, 4.5], [1975.5, 1990], [3, 1.5]][i % 3]![(i >> 2) % 2]!;
+      return row;
+    });
+    const rows = [...cars, ...odd];
+    const { expected, actual } = await compare(fixture('cars-mpg-rf-categorical.onnx'), rows, ['variable']);
+    const gap = worst(expected.variable!.data as Float32Array, actual.variable!.data as Float32Array);
+    console.log(`cars categorical forest: ${rows.length} rows (${odd.length} with codes outside the sets), max |Δ| ${gap.toExponential(2)}`);
+    expect(gap).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
