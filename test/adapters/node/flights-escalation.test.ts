@@ -201,7 +201,7 @@ describe.skipIf(!hasRedis)('flights: fields requests escalate to the regional ti
       const s = service({ ...viaLambda, cache: { ...upstash(), EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' } });
       const before = invocations();
       const answer = await ask(s, fields);
-      expect(answer).toMatchObject({ tier: 'regional', cached: false, degraded: false });
+      expect(answer, `the answer: ${JSON.stringify(answer)}`).toMatchObject({ tier: 'regional', cached: false, degraded: false });
       expect(invocations()).toBe(before + 1);
       const expected = await reference(fields, await storedInputs(fields));
       expect(Math.abs(expected - old)).toBeGreaterThan(1e-3);
