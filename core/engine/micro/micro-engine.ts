@@ -93,7 +93,7 @@ export function createMicroEngine(options: MicroEngineOptions = {}): MicroEngine
       let pending = compiled.get(sha);
       if (!pending) {
         const failure = options.compileFailures?.[sha];
-        if (failure) throw new EngineError('model_load_failed', `${model}: the micro compiler could not compile it at build time: ${failure}`);
+        if (failure) throw new EngineError('model_load_failed', `${model}: this build carries no micro module for it: ${failure}`);
         if (!options.compile) {
           throw new EngineError(
             'model_load_failed',

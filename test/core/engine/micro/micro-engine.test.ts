@@ -100,7 +100,7 @@ describe('micro engine loading', () => {
       message: expect.stringContaining('npm run build:micro'),
     });
     const withFailure = createMicroEngine({ compileFailures: { [compiled.metadata.sourceSha256]: 'node "X" uses op Erf' } });
-    await expect(withFailure.load(model.bytes, model.manifest)).rejects.toThrow(/could not compile it at build time: node "X" uses op Erf/);
+    await expect(withFailure.load(model.bytes, model.manifest)).rejects.toThrow(/this build carries no micro module for it: node "X" uses op Erf/);
   });
 
   test('a manifest naming an output the graph lacks is a model_mismatch', async () => {
