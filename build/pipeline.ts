@@ -224,7 +224,6 @@ async function writeGenerated(
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
   const modelImports: string[] = [];
-  const microImports: string[] = [];
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
@@ -299,8 +298,9 @@ async function writeGenerated(
           const file = `micro-${index}.mjs`;
           await writeFile(join(dir, file), compiled.source);
           generated.push(file);
-          microImports.push(`import * as m${index} from './${file}';`);
-          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: m${index},`);
+          // Imported when the model first loads: esbuild keeps it in the one file and evaluates
+          // it (decoding its weights) on that call, not at the bundle's start.
+          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: () => import('./${file}'),`);
           engine = 'micro';
         }
       } catch (error) {
@@ -342,7 +342,7 @@ async function writeGenerated(
   );
   await writeFile(
     join(dir, 'micro.generated.mjs'),
-    `${microImports.join('\n')}\nexport const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
+    `export const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
   return { plans, preprocessors: preprocessorModulesFor(declared) };
 }
