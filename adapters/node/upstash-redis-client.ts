@@ -10,7 +10,19 @@
 import type { Redis } from '@upstash/redis';
 import type { RedisArg, RedisCommand, UpstashRestClient, UpstashRestOptions } from '../../core/upstash/rest-client.ts';
 
-type Pipeline = ReturnType<Redis['pipeline']>;
+/** The library's typed commands the core sends, as both a client and a pipeline have them. */
+interface TypedCommands {
+  get(key: string): unknown;
+  mget(...keys: string[]): unknown;
+  set(key: string, value: string, options?: never): unknown;
+  ping(): unknown;
+  zincrby(key: string, by: number, member: string): unknown;
+  zrange(key: string, start: number, stop: number, options?: { rev?: true; withScores?: true }): unknown;
+  eval(script: string, keys: string[], args: unknown[]): unknown;
+  hset(key: string, fields: Record<string, string>): unknown;
+  expire(key: string, seconds: number): unknown;
+  hgetall(key: string): unknown;
+}
 
 /** SET's options after key and value (`EX n`, `PX n`, `NX`, `XX`) as the library takes them. */
 function setOptions(rest: readonly RedisArg[]): { ex?: number; px?: number; nx?: true; xx?: true } {
@@ -21,25 +33,36 @@ function setOptions(rest: readonly RedisArg[]): { ex?: number; px?: number; nx?:
     else if (flag === 'PX') out.px = Number(rest[++i]);
     else if (flag === 'NX') out.nx = true;
     else if (flag === 'XX') out.xx = true;
-    else throw new Error(`SET option ${flag} is not translated for @upstash/redis pipelines`);
+    else throw new Error(`SET option ${flag} is not translated for @upstash/redis`);
   }
   return out;
 }
 
 /**
- * The library has no generic pipelined command, only typed methods: the commands the core
- * pipelines (cache writes, fleet windows) map to them here. A pipeline with any other command
- * goes one command at a time, in order (same results, more round trips).
+ * The core's commands as the library's typed methods: only those are auto-pipelined by it
+ * (same-tick commands share one /pipeline request, as core's fetch client does; measured to
+ * matter under load, bench:flights-faults --client) and only those can go into a pipeline.
+ * Any other command goes through the generic `exec`, one request each.
  */
-const PIPELINED: Record<string, (p: Pipeline, args: readonly RedisArg[]) => void> = {
-  SET: (p, [key, value, ...rest]) => void p.set(String(key), String(value), setOptions(rest) as never),
-  HSET: (p, [key, ...pairs]) => {
+const TYPED: Record<string, (target: TypedCommands, args: readonly RedisArg[]) => unknown> = {
+  GET: (t, [key]) => t.get(String(key)),
+  MGET: (t, keys) => t.mget(...keys.map(String)),
+  SET: (t, [key, value, ...rest]) => t.set(String(key), String(value), setOptions(rest) as never),
+  PING: (t) => t.ping(),
+  ZINCRBY: (t, [key, by, member]) => t.zincrby(String(key), Number(by), String(member)),
+  ZRANGE: (t, [key, start, stop, ...flags]) => {
+    const upper = flags.map((f) => String(f).toUpperCase());
+    if (upper.some((f) => f !== 'REV' && f !== 'WITHSCORES')) throw new Error(`ZRANGE ${upper.join(' ')} is not translated for @upstash/redis`);
+    return t.zrange(String(key), Number(start), Number(stop), { ...(upper.includes('REV') ? { rev: true } : {}), ...(upper.includes('WITHSCORES') ? { withScores: true } : {}) });
+  },
+  EVAL: (t, [script, numKeys, ...rest]) => t.eval(String(script), rest.slice(0, Number(numKeys)).map(String), rest.slice(Number(numKeys))),
+  HSET: (t, [key, ...pairs]) => {
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < pairs.length; i += 2) fields[String(pairs[i])] = String(pairs[i + 1]);
-    void p.hset(String(key), fields);
+    return t.hset(String(key), fields);
   },
-  EXPIRE: (p, [key, seconds]) => void p.expire(String(key), Number(seconds)),
-  HGETALL: (p, [key]) => void p.hgetall(String(key)),
+  EXPIRE: (t, [key, seconds]) => t.expire(String(key), Number(seconds)),
+  HGETALL: (t, [key]) => t.hgetall(String(key)),
 };
 
 /** An UpstashRestClient over @upstash/redis (an UpstashClientFactory for the core's Redis users). */
@@ -59,27 +82,31 @@ export function createUpstashRedisClient(options: UpstashRestOptions): UpstashRe
         retry: false,
         enableTelemetry: false,
         automaticDeserialization: false,
-        // `exec` (what `send` uses) is never auto-pipelined by the library; off, so it is one request per command everywhere.
-        enableAutoPipelining: false,
+        enableAutoPipelining: options.autoPipelining ?? false,
         signal: () => AbortSignal.timeout(timeoutMs),
       });
       clients.set(timeoutMs, redis);
     }
     return redis;
   };
-  const send = async <T>(command: RedisCommand, timeoutMs = defaultTimeout): Promise<T> => (await clientFor(timeoutMs)).exec<T>([...command]);
+  const send = async <T>(command: RedisCommand, timeoutMs = defaultTimeout): Promise<T> => {
+    const redis = await clientFor(timeoutMs);
+    const [name, ...args] = command;
+    const typed = TYPED[name.toUpperCase()];
+    return (typed ? typed(redis as unknown as TypedCommands, args) : redis.exec([...command])) as Promise<T>;
+  };
 
   return {
     send,
     async pipeline(commands: readonly RedisCommand[], timeoutMs = defaultTimeout): Promise<unknown[]> {
       if (commands.length === 0) return [];
-      if (!commands.every(([name]) => name.toUpperCase() in PIPELINED)) {
+      if (!commands.every(([name]) => name.toUpperCase() in TYPED)) {
         const results: unknown[] = [];
         for (const command of commands) results.push(await send(command, timeoutMs));
         return results;
       }
       const p = (await clientFor(timeoutMs)).pipeline();
-      for (const [name, ...args] of commands) PIPELINED[name.toUpperCase()]!(p, args);
+      for (const [name, ...args] of commands) TYPED[name.toUpperCase()]!(p as unknown as TypedCommands, args);
       const results = await p.exec();
       // The library maps whatever entries came back; a short reply must not pass for a result.
       if (results.length !== commands.length) throw new Error('Upstash pipeline reply is not one entry per command');
