@@ -8,7 +8,7 @@ import type { RegionalPrediction } from '../../../core/router/regional-tier.ts';
 
 const good: RegionalPrediction = { label: 'spam', scores: { ham: 0.1, spam: 0.9 }, model: { name: 'm', version: '2', sha256: 'a'.repeat(64) }, timings: { inferMs: 1 }, executionProvider: 'cpu' };
 const expected = async () => ({ name: 'm', version: '2', sha256: 'a'.repeat(64), labels: ['ham', 'spam'] });
-const ask = (answer: unknown) => withCheckedAnswers(createInProcessRegionalTier(async () => answer as RegionalPrediction), expected).invoke({ model: 'm', version: '2', text: 'x' }, new AbortController().signal);
+const ask = (answer: unknown) => withCheckedAnswers(createInProcessRegionalTier(async () => answer as RegionalPrediction), expected).invoke({ requestId: 'r1', deadlineMs: 1_000, model: 'm', version: '2', text: 'x' }, new AbortController().signal);
 
 describe('in-process regional tier behind withCheckedAnswers', () => {
   it('a well-formed answer of the requested model passes', async () => {
@@ -26,6 +26,6 @@ describe('in-process regional tier behind withCheckedAnswers', () => {
   });
   it('a thrown error is a function error', async () => {
     const tier = createInProcessRegionalTier(async () => { throw new TypeError('boom'); });
-    expect(await tier.invoke({ model: 'm', text: 'x' }, new AbortController().signal)).toMatchObject({ ok: false, reason: 'function_error', message: expect.stringMatching(/TypeError: boom/) });
+    expect(await tier.invoke({ requestId: 'r2', deadlineMs: 1_000, model: 'm', text: 'x' }, new AbortController().signal)).toMatchObject({ ok: false, reason: 'function_error', message: expect.stringMatching(/TypeError: boom/) });
   });
 });
