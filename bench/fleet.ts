@@ -16,7 +16,7 @@
 //        [--mix near=0.4,continent=0.3,far=0.3] [--user-rtt-ms 10] [--invoke-overhead-ms 10]
 //        [--example flights [--redis-budget-ms 50]]  (the flights example's June traffic instead: bench/fleet/flights.ts)
 // Last line: one JSON object.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -95,7 +95,8 @@ console.log(`traffic: ${REQUESTS} requests, Zipf s=${ZIPF_S} over ${messages.len
 const neverConfidentRoot = mkdtempSync(join(tmpdir(), 'edgeinfer-fleet-models-'));
 cpSync(join(DEFAULT_MODELS_ROOT, 'spam-edge'), join(neverConfidentRoot, 'spam-edge'), { recursive: true });
 cpSync(join(DEFAULT_MODELS_ROOT, 'spam-regional'), join(neverConfidentRoot, 'spam-regional'), { recursive: true });
-for (const version of ['1']) {
+// Every version (a hard-coded one left the served v2 trusting itself: always-regional then called the region 231 times in 100,000).
+for (const version of readdirSync(join(neverConfidentRoot, 'spam-edge'))) {
   const file = join(neverConfidentRoot, 'spam-edge', version, 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as { cascade: { threshold: number | null } };
   manifest.cascade.threshold = null;
