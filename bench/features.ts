@@ -17,8 +17,8 @@ import { startUpstashRestServer } from '../adapters/upstash-rest-local/server.ts
 import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from '../core/cache/remote-cache.ts';
 import { createFeatureAssembler, type FeatureInputSpec } from '../core/features/feature-assembler.ts';
 import { loadFeatureRepository } from '../features/index.ts';
-import { FLIGHT_SPLITS, loadFlights } from '../models/training/flights-data.ts';
-import { computeRows, writeRows } from '../models/training/materialize-features.ts';
+import { loadFlights } from '../models/training/flights-data.ts';
+import { drawTestFlight, materializeFlightViews } from '../test/helpers/flights-example.ts';
 import { createPrng } from '../models/training/prng.ts';
 import { machineLine, summarize } from './stats.ts';
 
@@ -33,24 +33,10 @@ const inputs = manifest.inputs.filter((i): i is FeatureInputSpec => i.source ===
 const repository = loadFeatureRepository();
 const rest = await startUpstashRestServer({ port: 0, token, redisUrl });
 try {
-  const writer = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 30_000, autoPipelining: false });
-  const views = [...repository.views.values()].filter((v) => v.source.kind === 'flights' || v.source.kind === 'flights-embeddings');
-  const materialized = await computeRows(views);
-  for (const { view, rows } of materialized) await writeRows(writer, rows, view.ttlSeconds, 1000);
+  await materializeFlightViews(rest.url, token);
   const flights = await loadFlights();
   const prng = createPrng(Number(values.seed));
-  const requests = Array.from({ length: iterations }, () => {
-    let i: number;
-    do i = Math.floor(prng.next() * flights.size);
-    while ((flights.day[i] as number) < FLIGHT_SPLITS.test.from);
-    return {
-      origin: flights.airports[flights.origin[i] as number] as string,
-      destination: flights.airports[flights.destination[i] as number] as string,
-      hour: flights.hour[i] as number,
-      day_of_week: flights.dayOfWeek[i] as number,
-      distance: flights.distance[i] as number,
-    };
-  });
+  const requests = Array.from({ length: iterations }, () => drawTestFlight(flights, prng));
   const remote = createUpstashRemoteCache({ url: rest.url, token, budgetMs });
   await remote.warm();
   const warm = createFeatureAssembler({ repository, remote });

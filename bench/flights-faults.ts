@@ -12,23 +12,23 @@
 // find its features in L1 is degraded with reason features_unavailable (none without a
 // reason); after the restart the first non-degraded answer with L2 features comes back
 // (time reported) and the rest of the phase is answered from Redis again.
-// Usage: npm run bench:flights-faults -- [--seconds 4] [--connections 8]. Last line: one JSON object.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Usage: npm run bench:flights-faults -- [--seconds 4] [--connections 8] [--client upstash-redis|fetch]. Last line: one JSON object.
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis as IoRedis } from 'ioredis';
-import { DEFAULT_MODELS_ROOT } from '../adapters/node/fs-model-source.ts';
 import { startLocalServer } from '../adapters/node/server.ts';
+import { createUpstashRedisClient } from '../adapters/node/upstash-redis-client.ts';
+import { createUpstashRestClient } from '../core/upstash/rest-client.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
-import { createUpstashRemoteCache } from '../core/cache/remote-cache.ts';
-import { loadFeatureRepository } from '../features/index.ts';
-import { FLIGHT_SPLITS, loadFlights } from '../models/training/flights-data.ts';
-import { computeRows, writeRows } from '../models/training/materialize-features.ts';
+import { loadFlights } from '../models/training/flights-data.ts';
+import { copyFlightsModels, drawTestFlight, materializeFlightViews } from '../test/helpers/flights-example.ts';
 import { createPrng } from '../models/training/prng.ts';
 import { machineLine, summarize } from './stats.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, connections: { type: 'string', default: '8' }, seed: { type: 'string', default: '11' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, connections: { type: 'string', default: '8' }, seed: { type: 'string', default: '11' }, client: { type: 'string', default: 'upstash-redis' } } });
+// The node server's Upstash client: its default (@upstash/redis) or the edge's fetch client.
+if (values.client !== 'upstash-redis' && values.client !== 'fetch') throw new Error(`--client must be upstash-redis or fetch, got "${values.client}"`);
+const upstashClient = values.client === 'fetch' ? createUpstashRestClient : createUpstashRedisClient;
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 // A database of its own (bench:fleet uses 7): the bench never touches other keys.
@@ -40,29 +40,15 @@ const admin = new IoRedis(redisUrl);
 await admin.flushdb();
 let rest: UpstashRestServer = await startUpstashRestServer({ port: 0, token, redisUrl });
 const port = Number(new URL(rest.url).port);
-const writer = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 30_000, autoPipelining: false });
-const views = [...loadFeatureRepository().views.values()].filter((v) => v.source.kind === 'flights' || v.source.kind === 'flights-embeddings');
-for (const { view, rows } of await computeRows(views)) await writeRows(writer, rows, view.ttlSeconds, 1000);
+await materializeFlightViews(rest.url, token);
 
 const flights = await loadFlights();
 const prng = createPrng(Number(values.seed));
-const nextFlight = () => {
-  let i: number;
-  do i = Math.floor(prng.next() * flights.size);
-  while ((flights.day[i] as number) < FLIGHT_SPLITS.test.from);
-  return {
-    origin: flights.airports[flights.origin[i] as number] as string,
-    destination: flights.airports[flights.destination[i] as number] as string,
-    hour: flights.hour[i] as number,
-    day_of_week: flights.dayOfWeek[i] as number,
-    distance: flights.distance[i] as number,
-  };
-};
+const nextFlight = () => drawTestFlight(flights, prng);
 
-const root = mkdtempSync(join(tmpdir(), 'edgeinfer-flights-faults-'));
-for (const name of ['flights-edge', 'flights-regional']) cpSync(join(DEFAULT_MODELS_ROOT, name), join(root, name), { recursive: true });
+const root = copyFlightsModels('edgeinfer-flights-faults-');
 // 50 ms Redis budget: the production default (15 ms) is missed by healthy local REST calls on this shared 2-core machine (see bench/faults.ts).
-const server = await startLocalServer({ modelsRoot: root, port: 0, log: () => {}, telemetry: false, cache: { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: token, EDGEINFER_CACHE_BUDGET_MS: '50' } });
+const server = await startLocalServer({ modelsRoot: root, port: 0, log: () => {}, telemetry: false, upstashClient, cache: { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: token, EDGEINFER_CACHE_BUDGET_MS: '50' } });
 
 type Phase = 'healthy' | 'stopped' | 'back';
 interface Tally {

@@ -11,13 +11,10 @@ import { gzipSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
-import { importMicroModule } from '../adapters/node/micro-module-loader.ts';
-import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
-import { EngineRegistry } from '../core/engine/registry.ts';
-import { firstWarmupRequest, loadModel } from '../core/serving/loaded-model.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
 import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileDeclaredModel } from './micro/compile-model.ts';
+import { chooseEngine, timeEngines, type EngineDecision, type EngineTimes } from './engine-choice.ts';
 import { preprocessorModulesFor } from './preprocessors.ts';
 import { MicroCompileError } from './micro/errors.ts';
 import { compileProgressPrinter } from './micro/progress.ts';
@@ -130,8 +127,12 @@ export interface ModelPlan {
   /** Bytes of this model in the bundle (its generated modules, minified), and their gzip alone. */
   bundleBytes: number;
   gzipBytes: number;
-  /** Median ms of the micro module on the model's warmup inputs, on the build machine (functions with a CPU budget). */
+  /** Median ms of the micro module on the model's warmup inputs, on the build machine (every model micro could serve). */
   microMs?: number;
+  /** The speed-aware engine choice (build/engine-choice.ts), where micro compiled and fit. */
+  choice?: EngineDecision & { times: EngineTimes };
+  /** Why the engines could not be timed (the model kept micro, as before timing). */
+  timingError?: string;
 }
 
 /** Raised when a function cannot serve a model it embeds; the message names the model, the engine problem and the fix. */
@@ -207,6 +208,8 @@ interface FunctionBuildState {
   leftOut: Map<string, string>;
   /** Micro modules compiled so far, by name@version and graph sha256 (a retry does not compile again). */
   compiled: Map<string, { source: string; gzip: number } | MicroCompileError>;
+  /** Engine timings, by name@version, sha256 and whether ORT was timed: shared by a target's functions. */
+  timings: Map<string, Promise<EngineTimes>>;
 }
 
 async function writeGenerated(
@@ -221,7 +224,6 @@ async function writeGenerated(
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
   const modelImports: string[] = [];
-  const microImports: string[] = [];
   const microEntries: string[] = [];
   const failures: Record<string, string> = {};
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
@@ -247,6 +249,8 @@ async function writeGenerated(
     let engine: ModelPlan['engine'] | undefined;
     let microSkipped: string | undefined;
     let microGzip: number | undefined;
+    let choice: ModelPlan['choice'];
+    let timingError: string | undefined;
     const generated: string[] = [];
     const leftOut = state.leftOut.get(label);
     if (leftOut !== undefined) {
@@ -275,11 +279,28 @@ async function writeGenerated(
         if (gzip > budgetBytes) {
           microSkipped = `its micro module is ${formatBytes(gzip)} gzip, over the ${formatBytes(budgetBytes)} budget of this function`;
         } else {
+          // Micro fits: time it against onnxruntime-web, which decides where ORT is carried too.
+          const requested = manifest.engine === 'micro' ? 'micro' : 'auto';
+          const timingKey = `${label} ${manifest.sha256} ${requested}`;
+          let timing = state.timings.get(timingKey);
+          if (!timing) state.timings.set(timingKey, (timing = timeEngines(modelsRoot, name, version, compiled.source, requested === 'auto')));
+          // A model whose warmup does not run here keeps the choice by size alone (reported).
+          const times = await timing.catch((error: unknown) => {
+            timingError = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+            return undefined;
+          });
+          if (times) {
+            choice = { ...chooseEngine({ requested, carriesOrt: engines.includes('ort-web'), limitBytes: budgetBytes, times }), times };
+            if (choice.engine === 'ort-web') microSkipped = choice.reason;
+          }
+        }
+        if (!microSkipped) {
           const file = `micro-${index}.mjs`;
           await writeFile(join(dir, file), compiled.source);
           generated.push(file);
-          microImports.push(`import * as m${index} from './${file}';`);
-          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: m${index},`);
+          // Imported when the model first loads: esbuild keeps it in the one file and evaluates
+          // it (decoding its weights) on that call, not at the bundle's start.
+          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: () => import('./${file}'),`);
           engine = 'micro';
         }
       } catch (error) {
@@ -312,7 +333,7 @@ async function writeGenerated(
     );
     generated.push(modelFile);
     modelImports.push(`import f${index} from './${modelFile}';`);
-    plans.push({ model: label, engine, ...(microSkipped ? { microSkipped } : {}), embedded, generated });
+    plans.push({ model: label, engine, ...(microSkipped ? { microSkipped } : {}), ...(choice ? { choice } : {}), ...(choice && engine === 'micro' ? { microMs: choice.times.microMs } : {}), ...(timingError ? { timingError } : {}), embedded, generated });
     declared.push({ model: label, preprocessing: manifest.preprocessing });
   }
   await writeFile(
@@ -321,7 +342,7 @@ async function writeGenerated(
   );
   await writeFile(
     join(dir, 'micro.generated.mjs'),
-    `${microImports.join('\n')}\nexport const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
+    `export const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
   return { plans, preprocessors: preprocessorModulesFor(declared) };
 }
@@ -364,52 +385,39 @@ function generatedBytes(metafile: Metafile, work: string): Map<string, number> {
  * target also serves (Lambda@Edge viewer-request, origin-request carrying ORT) then leaves out
  * its largest micro model and builds again, until it fits or has none left to leave out.
  */
-async function buildFunction(spec: FunctionSpec, options: TargetOptions, targetName: string, modelsRoot: string, ortElsewhere: boolean): Promise<BuiltFunction> {
-  const state: FunctionBuildState = { leftOut: new Map(), compiled: new Map() };
+async function buildFunction(
+  spec: FunctionSpec,
+  options: TargetOptions,
+  targetName: string,
+  modelsRoot: string,
+  ortElsewhere: boolean,
+  timings: FunctionBuildState['timings'] = new Map(),
+): Promise<BuiltFunction> {
+  const state: FunctionBuildState = { leftOut: new Map(), compiled: new Map(), timings };
   for (;;) {
     const built = await buildFunctionOnce(spec, options, targetName, modelsRoot, ortElsewhere, state);
     const largest = built.models.filter((m) => m.engine === 'micro').sort((a, b) => b.gzipBytes - a.gzipBytes)[0];
-    if (built.size.fits || !ortElsewhere || !largest) {
-      if (spec.cpuBudgetMs !== undefined) {
-        for (const plan of built.models) {
-          if (plan.engine !== 'micro') continue;
-          const [name, version] = plan.model.split('@') as [string, string];
-          const compiled = [...state.compiled].find(([key]) => key.startsWith(`${plan.model} `))?.[1];
-          if (compiled && !(compiled instanceof MicroCompileError)) plan.microMs = await microInferenceMs(modelsRoot, name, version, compiled.source);
-        }
-      }
-      return built;
-    }
+    if (built.size.fits || !ortElsewhere || !largest) return built;
     const measured = built.size.measure === 'zip' ? (built.size.zipBytes ?? built.size.gzipBytes) : built.size.gzipBytes;
     state.leftOut.set(largest.model, `with it (${formatBytes(largest.gzipBytes)} gzip) beside the others this function is ${formatBytes(measured)} ${built.size.measure}, over its ${formatBytes(built.size.limitBytes)} budget`);
   }
 }
 
 /**
- * Median ms of a model's micro module (the one the bundle embeds) on its warmup inputs, here in
- * Node: a model far over a provider's CPU time per request would be cut off on every request.
+ * One line per model whose engine speed decided or argued against the choice: onnxruntime-web
+ * chosen for speed, or micro kept although it measured slower (its numbers and why).
  */
-async function microInferenceMs(modelsRoot: string, name: string, version: string, source: string): Promise<number> {
-  const module = await importMicroModule(source, `${name}-${version}-cpu`);
-  const registry = new EngineRegistry();
-  registry.register('micro', async () => createMicroEngine({ compile: async () => module }));
-  const models = new FsModelSource(modelsRoot);
-  // The build process serves the model's preprocessing too, as the bundle does.
-  const { manifest } = await loadVerifiedModel(models, name, version);
-  for (const module of preprocessorModulesFor([{ model: `${name}@${version}`, preprocessing: manifest.preprocessing }])) await import(join(REPO_ROOT, module));
-  const model = await loadModel(models, name, version, registry, []);
-  try {
-    const { feeds } = await model.assemble(firstWarmupRequest(model), { offline: true });
-    const samples: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      await model.run(feeds);
-      samples.push(performance.now() - t0);
+export function engineReports(target: string, built: readonly BuiltFunction[]): string[] {
+  const lines: string[] = [];
+  for (const fn of built) {
+    for (const plan of fn.models) {
+      const choice = plan.choice;
+      if (plan.timingError) lines.push(`engine: ${target}/${fn.spec.name} serves ${plan.model} on ${plan.engine} untimed: its warmup did not run here (${plan.timingError})`);
+      if (!choice || (!choice.microSlower && choice.engine === 'micro')) continue;
+      lines.push(`engine: ${target}/${fn.spec.name} serves ${plan.model} on ${choice.engine}${choice.engine === 'micro' ? ' although micro measured slower' : ''}: ${choice.reason}`);
     }
-    return samples.sort((a, b) => a - b)[2]!;
-  } finally {
-    await model.release();
   }
+  return lines;
 }
 
 /** Warnings for micro models slower than the function's CPU budget (timed on the build machine, so a warning, not a refusal). */
@@ -501,9 +509,11 @@ export async function bundleTargetFunctions(target: BuildTarget, options: Target
   const built: BuiltFunction[] = [];
   // The functions' model lists come from the repository being bundled, not the default one.
   const specs = target.functions({ ...options, modelsRoot });
+  // A model is timed once per target, whichever of its functions embed it.
+  const timings: FunctionBuildState['timings'] = new Map();
   for (const spec of specs) {
     const ortElsewhere = specs.some((other) => other !== spec && other.engines.includes('ort-web'));
-    built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere));
+    built.push(await buildFunction(spec, options, target.name, modelsRoot, ortElsewhere, timings));
   }
   return built;
 }
@@ -526,6 +536,7 @@ export async function buildTarget(
   const sizes = built.map((b) => b.size);
   options.log?.(formatSizeTable(sizes));
   options.log?.(formatModelShares(built.flatMap((b) => b.models.map((m) => ({ ...m, target: target.name, artifact: b.spec.name, limitBytes: b.size.limitBytes, measure: b.size.measure })))));
+  for (const line of engineReports(target.name, built)) options.log?.(line);
   for (const line of cpuWarnings(target.name, built)) options.log?.(line);
   const over = built.find((b) => !b.size.fits);
   if (over) throw new SizeBudgetError(over.size, target.advice(over.spec, resolved.tier));

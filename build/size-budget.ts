@@ -79,7 +79,7 @@ export interface ModelShare {
   gzipBytes: number;
   limitBytes: number;
   measure: SizeMeasure;
-  /** Median ms of its micro inference on the build machine, where the function has a CPU budget. */
+  /** Median ms of its micro inference on the build machine (warm, build/engine-choice.ts), where micro serves it. */
   microMs?: number;
 }
 

@@ -5,7 +5,7 @@
 // it runs in V8 isolates, Deno and Node alike.
 import { CACHE_ENV_NAMES, createCacheFromEnv } from '../../core/cache/config.ts';
 import { createMicroEngine } from '../../core/engine/micro/micro-engine.ts';
-import type { MicroModule } from '../../core/engine/micro/types.ts';
+import type { MicroModuleSource } from '../../core/engine/micro/micro-engine.ts';
 import type { Engine } from '../../core/engine/types.ts';
 import { EngineRegistry } from '../../core/engine/registry.ts';
 import { createInferenceService, type InferenceService, type InferenceServiceOptions } from '../../core/handler.ts';
@@ -28,7 +28,7 @@ export interface EdgeServiceOptions {
   /** Model repository files embedded by the bundler. */
   files: EmbeddedFiles;
   /** Micro modules by the sha256 of their .onnx, and why others did not compile. */
-  microModules: Readonly<Record<string, MicroModule>>;
+  microModules: Readonly<Record<string, MicroModuleSource>>;
   microCompileFailures?: Readonly<Record<string, string>>;
   /**
    * Creates the ort-web engine, where the target ships ORT and its WASM; without it only

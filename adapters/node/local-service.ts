@@ -28,6 +28,8 @@ import { loadFeatureRepository } from '../../features/index.ts';
 import { type EdgeProvider, priceTableFor } from '../../core/cache/price-table.ts';
 import { costProviderFrom } from '../edge/edge-service.ts';
 import { createUpstashFleetStore } from '../../core/telemetry/fleet-store.ts';
+import type { UpstashClientFactory } from '../../core/upstash/rest-client.ts';
+import { createUpstashRedisClient } from './upstash-redis-client.ts';
 import type { TelemetryOptions } from '../../core/telemetry/telemetry.ts';
 import type { RolloutConfig } from '../../core/rollout/rollout.ts';
 import { CORS_ENV_NAMES, createCorsFromEnv } from '../../core/http/cors.ts';
@@ -81,6 +83,11 @@ export interface LocalServiceOptions {
   rateLimit?: Record<string, string | undefined>;
   /** Cross-origin access: the EDGEINFER_CORS_* variables (core/http/cors.ts); unset: off (same-origin only). */
   cors?: Record<string, string | undefined>;
+  /**
+   * The Upstash client of the cache, rate limit and fleet store (default: @upstash/redis,
+   * adapters/node/upstash-redis-client.ts; tests also pass core's fetch client).
+   */
+  upstashClient?: UpstashClientFactory;
   /** Receives the one-line description of the cache at startup. */
   log?: (line: string) => void;
 }
@@ -158,7 +165,9 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
   }
   // Cache writes made after a response are tracked so close() can wait for them.
   const background = new Set<Promise<unknown>>();
+  const upstashClient = options.upstashClient ?? createUpstashRedisClient;
   const { cache, description } = createCacheFromEnv(options.cache ?? {}, {
+    upstashClient,
     ...(options.cachePolicy ? { policy: options.cachePolicy } : {}),
     waitUntil: (promise) => {
       const tracked = promise.catch(() => {});
@@ -186,10 +195,10 @@ export function createLocalService(options: LocalServiceOptions = {}): Inference
       ? false
       : {
           prices: priceTableFor(options.costProvider ?? 'vercel-edge'),
-          ...(upstash ? { fleet: createUpstashFleetStore(upstash) } : {}),
+          ...(upstash ? { fleet: createUpstashFleetStore({ ...upstash, client: upstashClient }) } : {}),
           ...options.telemetry,
         };
-  const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }) : undefined;
+  const rateLimit = options.rateLimit ? createRateLimitFromEnv({ ...options.cache, ...options.rateLimit }, undefined, upstashClient) : undefined;
   if (rateLimit) options.log?.(`edgeinfer: ${rateLimit.description}`);
   const cors = options.cors ? createCorsFromEnv(options.cors) : undefined;
   if (cors) options.log?.(`edgeinfer: CORS for ${cors.origins === '*' ? 'any origin' : [...cors.origins].join(', ')}`);

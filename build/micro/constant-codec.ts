@@ -87,8 +87,8 @@ export function encodeConstant(bytes: Uint8Array, width: number): EncodedConstan
  * decode as fast, but generated modules use no Node API: test/core/engine/micro/isolate.test.ts.)
  */
 export const BASE64_BYTES = `// Native base64 decoding where the runtime has it, atob elsewhere (see build/micro/constant-codec.ts).
-function copyChars(binary, bytes, from, to) {
-  for (let i = from; i < to; i++) bytes[i] = binary.charCodeAt(i);
+function copyChars(binary, bytes, from, to, at = 0, step = 1, to0 = 0) {
+  for (let i = from; i < to; i++) bytes[to0 + i * step] = binary.charCodeAt(at + i);
 }
 function base64Bytes(text) {
   if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
@@ -120,8 +120,15 @@ function sparsePlanes(packed, out, width, count, kept, at, from, to, j) {
   return j;
 }
 function unpack(text, count, width, sparse) {
-  const packed = base64Bytes(text);
   const out = new Uint8Array(count * width);
+  // Dense planes without native base64: the atob copy, already optimised by V8, scatters the
+  // planes itself (a loop of its own ran interpreted at import: 3.6 ms for 32 KB in fresh Node 20).
+  if (!sparse && typeof Uint8Array.fromBase64 !== 'function') {
+    const binary = atob(text);
+    for (let k = 0; k < width; k++) for (let i = 0; i < count; i += 4096) copyChars(binary, out, i, Math.min(count, i + 4096), k * count, width, k);
+    return out.buffer;
+  }
+  const packed = base64Bytes(text);
   const at = sparse ? (count + 7) >> 3 : 0;
   const kept = (packed.length - at) / width;
   let j = 0;

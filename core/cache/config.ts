@@ -4,6 +4,7 @@
 // of the variable, never silently.
 import { CACHE_POLICY_MODES, CachePolicy, type CachePolicyMode, type CachePolicyOptions } from './policy.ts';
 import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from './remote-cache.ts';
+import type { UpstashClientFactory } from '../upstash/rest-client.ts';
 import { TwoLevelCache, type WaitUntil } from './two-level-cache.ts';
 
 /** Environment variables read by {@link createCacheFromEnv}. */
@@ -48,7 +49,7 @@ function numberVar(env: CacheEnv, name: keyof CacheEnv, fallback: number, min: n
 /** Builds the cache from `env`; `policy` overrides policy tuning (prices, latency value). */
 export function createCacheFromEnv(
   env: CacheEnv,
-  options: { waitUntil?: WaitUntil; policy?: Partial<CachePolicyOptions>; now?: () => number } = {},
+  options: { waitUntil?: WaitUntil; policy?: Partial<CachePolicyOptions>; now?: () => number; upstashClient?: UpstashClientFactory } = {},
 ): ConfiguredCache {
   const mode = (env.EDGEINFER_CACHE_POLICY || 'auto') as CachePolicyMode;
   if (!CACHE_POLICY_MODES.includes(mode)) {
@@ -60,7 +61,7 @@ export function createCacheFromEnv(
   if (Boolean(url) !== Boolean(token)) {
     throw new Error('set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or neither, for an in-memory cache)');
   }
-  const remote = url && token ? createUpstashRemoteCache({ url, token, budgetMs, ...(options.now ? { now: options.now } : {}) }) : undefined;
+  const remote = url && token ? createUpstashRemoteCache({ url, token, budgetMs, ...(options.now ? { now: options.now } : {}), ...(options.upstashClient ? { client: options.upstashClient } : {}) }) : undefined;
   const policy = new CachePolicy({ ...options.policy, mode, ...(options.now ? { now: options.now } : {}) });
   const cache = new TwoLevelCache({
     policy,

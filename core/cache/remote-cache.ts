@@ -2,7 +2,7 @@
 // same code in V8 isolates, Deno and Node). Every call has a time budget; over budget,
 // failing, or behind an open circuit it answers "skipped" with a reason instead of
 // throwing, so a request never waits on or fails because of Redis.
-import { createUpstashRestClient, type UpstashRestClient } from '../upstash/rest-client.ts';
+import { createUpstashRestClient, type UpstashClientFactory, type UpstashRestClient } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 
 /** Why L2 was not consulted or gave no answer. */
@@ -65,6 +65,8 @@ export interface UpstashRemoteCacheOptions {
   circuit?: CircuitBreakerOptions;
   /** Let the client batch concurrent commands into one /pipeline request (default true). */
   autoPipelining?: boolean;
+  /** The client implementation (default: the fetch client of core/upstash/rest-client.ts). */
+  client?: UpstashClientFactory;
   now?: () => number;
 }
 
@@ -83,7 +85,7 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
   if (!options.token) throw new Error('UPSTASH_REDIS_REST_TOKEN is empty');
   const now = options.now ?? (() => Date.now());
   // No retries (they would spend the budget several times over; the circuit handles outages).
-  const redis = createUpstashRestClient({ url: options.url, token: options.token, autoPipelining: options.autoPipelining ?? true });
+  const redis = (options.client ?? createUpstashRestClient)({ url: options.url, token: options.token, autoPipelining: options.autoPipelining ?? true });
   const breaker = new CircuitBreaker(options.circuit ?? DEFAULT_CIRCUIT, now);
   const counters: RemoteCacheStats = { calls: 0, commands: 0, hits: 0, misses: 0, overBudget: 0, errors: 0, circuitOpen: 0 };
 

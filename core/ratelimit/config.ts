@@ -12,6 +12,7 @@ import { LayeredRateLimiter } from './layered-rate-limiter.ts';
 import { MemoryRateLimiter } from './memory-rate-limiter.ts';
 import { RateLimitGate } from './rate-limit-gate.ts';
 import { formatRateLimitSpec, parseRateLimitSpec } from './rate-limiter.ts';
+import type { UpstashClientFactory } from '../upstash/rest-client.ts';
 
 /** Every variable this module reads: what an adapter copies from its environment. */
 export const RATE_LIMIT_ENV_NAMES = [
@@ -30,9 +31,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * The gate, or undefined when rate limiting is off. `defaultSpec` applies when
  * EDGEINFER_RATE_LIMIT is unset (the node server passes LOCAL_DEFAULT_RATE_LIMIT; edge
- * builds pass none, so there it is on only when configured).
+ * builds pass none, so there it is on only when configured). `upstashClient` chooses the
+ * Upstash client implementation (default: core's fetch client).
  */
-export function createRateLimitFromEnv(env: Env, defaultSpec?: string): { gate?: RateLimitGate; description: string } {
+export function createRateLimitFromEnv(env: Env, defaultSpec?: string, upstashClient?: UpstashClientFactory): { gate?: RateLimitGate; description: string } {
   const raw = env.EDGEINFER_RATE_LIMIT || defaultSpec;
   const spec = raw ? parseRateLimitSpec(raw) : undefined;
   if (!spec) return { description: 'rate limit off' };
@@ -50,7 +52,7 @@ export function createRateLimitFromEnv(env: Env, defaultSpec?: string): { gate?:
   if (trust !== undefined && trust !== '' && trust !== '0' && trust !== '1') throw new Error(`EDGEINFER_TRUST_FORWARDED_FOR must be 1 or 0, got "${trust}"`);
   // The in-memory limiter always runs: with Upstash it is the floor the fleet count refines.
   const local = new MemoryRateLimiter(spec);
-  const limiter = store === 'upstash' && upstash ? new LayeredRateLimiter(local, createUpstashRateLimiter({ ...spec, ...upstash, budgetMs })) : local;
+  const limiter = store === 'upstash' && upstash ? new LayeredRateLimiter(local, createUpstashRateLimiter({ ...spec, ...upstash, budgetMs, ...(upstashClient ? { client: upstashClient } : {}) })) : local;
   const gate = new RateLimitGate(limiter, { ...(apiKeys.size ? { apiKeys } : {}), ...(trust === '1' ? { trustForwardedFor: true } : {}) });
   const where = store === 'upstash' ? `in memory, refined on Upstash (budget ${budgetMs} ms; past it the local count decides)` : 'in memory';
   return { gate, description: `rate limit ${formatRateLimitSpec(spec)} per client ${where}${apiKeys.size ? `, ${apiKeys.size} API key(s)` : ''}` };

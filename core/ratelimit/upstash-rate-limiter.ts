@@ -7,7 +7,7 @@
 // failing, or behind an open circuit, the request is let through (fail open) and the
 // result says why. Keys refused in this isolate stay refused locally until their window
 // resets (no Redis round trip for a client that is already over its limit).
-import { createUpstashRestClient } from '../upstash/rest-client.ts';
+import { createUpstashRestClient, type UpstashClientFactory } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from './rate-limiter.ts';
 
@@ -25,6 +25,8 @@ export interface UpstashRateLimiterOptions extends RateLimitSpec {
   prefix?: string;
   /** Refused keys remembered locally, at most (default 10,000). */
   maxBlockedKeys?: number;
+  /** The client implementation (default: core's fetch client). */
+  client?: UpstashClientFactory;
   now?: () => number;
 }
 
@@ -51,7 +53,7 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
   const budgetMs = options.budgetMs ?? DEFAULT_RATE_LIMIT_BUDGET_MS;
   const now = options.now ?? Date.now;
   const { limit: perWindow, windowMs } = options;
-  const redis = createUpstashRestClient({ url: options.url, token: options.token, autoPipelining: true });
+  const redis = (options.client ?? createUpstashRestClient)({ url: options.url, token: options.token, autoPipelining: true });
   const prefix = options.prefix ?? 'rl';
   const breaker = new CircuitBreaker(options.circuit ?? { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 }, now);
   const blocked = new Map<string, number>();

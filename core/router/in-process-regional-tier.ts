@@ -1,7 +1,9 @@
 // The regional tier in the same process: the embedded default of `npm start`, with no AWS
 // at all. Runs the same regional predictor the Lambda function wraps, so answers and
-// errors match the Lambda tier (a thrown error is a function error, as in Lambda).
-import { regionalPredictionProblem, type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from './regional-tier.ts';
+// errors match the Lambda tier (a thrown error is a function error, as in Lambda). The
+// answer's shape is not checked here: the cascade checks every tier's answers against the
+// requested model (withCheckedAnswers, checked-regional-tier.ts), which subsumes it.
+import { type RegionalOutcome, type RegionalPrediction, type RegionalRequest, type RegionalTier } from './regional-tier.ts';
 
 /** Anything that answers a regional request (e.g. RegionalPredictor.predict). */
 export type RegionalPredictFunction = (request: RegionalRequest) => Promise<RegionalPrediction>;
@@ -20,8 +22,6 @@ export function createInProcessRegionalTier(predict: RegionalPredictFunction): R
         const e = error instanceof Error ? error : new Error(String(error));
         return { ok: false, reason: 'function_error', message: `regional function error (Unhandled): ${e.name}: ${e.message}` };
       }
-      const problem = regionalPredictionProblem(prediction);
-      if (problem) return { ok: false, reason: 'bad_response', message: `regional predictor answer: ${problem}` };
       return { ok: true, prediction };
     },
   };

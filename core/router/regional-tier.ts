@@ -1,7 +1,6 @@
 // The regional tier contract: a larger model behind a call that can fail or be slow. Two
 // implementations share it: the Lambda client (lambda-regional-tier.ts, through the AWS
 // SDK) and an in-process one (the embedded default of `npm start`, no AWS at all).
-import { checkRegionalAnswer } from './regional-answer.ts';
 
 /** Invoke payload sent to the regional function (also the Lambda event). */
 export interface RegionalRequest {
@@ -60,12 +59,6 @@ export interface RegionalTier {
   /** "lambda" or "in-process"; reported in answers and metrics. */
   readonly kind: string;
   invoke(request: RegionalRequest, signal: AbortSignal): Promise<RegionalOutcome>;
-}
-
-/** Checks a decoded payload is a well-formed RegionalPrediction (regional-answer.ts); returns a problem or null. */
-export function regionalPredictionProblem(value: unknown): string | null {
-  const checked = checkRegionalAnswer(value);
-  return checked.ok ? null : checked.problem;
 }
 
 /** Lambda puts {errorType, errorMessage} in the payload of a function error: one line of it. */

@@ -2,7 +2,7 @@
 // (`tm:{windowStart}`), one field per isolate holding its serialised window, expiring after
 // a day. Any reader fetches the windows it wants in one pipelined round trip and merges them
 // (sketches merge exactly; nothing is averaged). Upstash over REST, the same client as L2.
-import { createUpstashRestClient, hashFromReply } from '../upstash/rest-client.ts';
+import { createUpstashRestClient, hashFromReply, type UpstashClientFactory } from '../upstash/rest-client.ts';
 
 /** The store telemetry flushes to and reads the fleet from. */
 export interface FleetStore {
@@ -22,6 +22,8 @@ export interface UpstashFleetStoreOptions {
   ttlSeconds?: number;
   /** Time allowed for one flush or read, ms (default 2 s): it runs after the response, never on the request path. */
   timeoutMs?: number;
+  /** The client implementation (default: core's fetch client). */
+  client?: UpstashClientFactory;
 }
 
 /** A fleet store on Upstash Redis (real, or `npm run redis:rest` locally). */
@@ -29,7 +31,7 @@ export function createUpstashFleetStore(options: UpstashFleetStoreOptions): Flee
   const prefix = options.prefix ?? 'tm:';
   const ttl = options.ttlSeconds ?? 86_400;
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const redis = createUpstashRestClient({ url: options.url, token: options.token, timeoutMs });
+  const redis = (options.client ?? createUpstashRestClient)({ url: options.url, token: options.token, timeoutMs });
   return {
     async write(isolateId, windows) {
       if (windows.length === 0) return;

@@ -39,6 +39,13 @@ export interface UpstashRestClient {
   pipeline(commands: readonly RedisCommand[], timeoutMs?: number): Promise<unknown[]>;
 }
 
+/**
+ * Makes a client from the settings. Core modules take one so that an adapter can choose the
+ * implementation: the edge keeps {@link createUpstashRestClient}; the node server passes one
+ * over @upstash/redis (adapters/node/upstash-redis-client.ts), where bundle size does not matter.
+ */
+export type UpstashClientFactory = (options: UpstashRestOptions) => UpstashRestClient;
+
 type Reply = { result?: unknown; error?: string };
 
 /** Upstash's base64 of UTF-8 (status replies such as OK come back as they are). */

@@ -8,13 +8,20 @@ import type { MicroModule } from './types.ts';
 
 /** Where the micro engine finds compiled modules. */
 export interface MicroEngineOptions {
-  /** Generated modules, keyed by the hex SHA-256 of the .onnx each was compiled from. */
-  modules?: Readonly<Record<string, MicroModule>>;
+  /**
+   * Generated modules, keyed by the hex SHA-256 of the .onnx each was compiled from; a function
+   * imports its module when the model first loads (a module decodes its weights when it is
+   * evaluated: a bundle of several models then decodes only the ones asked for).
+   */
+  modules?: Readonly<Record<string, MicroModuleSource>>;
   /** Why a model did not compile at build time, by SHA-256 (shown when it is asked for). */
   compileFailures?: Readonly<Record<string, string>>;
   /** Compiles a model missing from `modules` (Node only: the compiler is build code). */
   compile?: (modelBytes: Uint8Array, manifest: ModelManifest) => Promise<MicroModule>;
 }
+
+/** A generated module, or a function importing it on first use. */
+export type MicroModuleSource = MicroModule | (() => Promise<MicroModule>);
 
 /** The micro engine. */
 export interface MicroEngine extends Engine {
@@ -82,7 +89,12 @@ function createSession(module: MicroModule, manifest: ModelManifest): EngineSess
  * then falls back to ORT and reports why.
  */
 export function createMicroEngine(options: MicroEngineOptions = {}): MicroEngine {
-  const compiled = new Map<string, Promise<MicroModule>>(Object.entries(options.modules ?? {}).map(([sha, m]) => [sha, Promise.resolve(m)]));
+  const compiled = new Map<string, Promise<MicroModule>>();
+  const deferred = new Map<string, () => Promise<MicroModule>>();
+  for (const [sha, m] of Object.entries(options.modules ?? {})) {
+    if (typeof m === 'function') deferred.set(sha, m);
+    else compiled.set(sha, Promise.resolve(m));
+  }
   return {
     name: 'micro',
     async load(modelBytes: Uint8Array, manifest: ModelManifest): Promise<EngineSession> {
@@ -91,9 +103,11 @@ export function createMicroEngine(options: MicroEngineOptions = {}): MicroEngine
       // and bundled the module compiled from them (core/model/embedded-source.ts).
       const sha = modelBytes.length === 0 ? manifest.sha256 : await sha256Hex(modelBytes);
       let pending = compiled.get(sha);
+      const importModule = pending ? undefined : deferred.get(sha);
+      if (importModule) compiled.set(sha, (pending = importModule()));
       if (!pending) {
         const failure = options.compileFailures?.[sha];
-        if (failure) throw new EngineError('model_load_failed', `${model}: the micro compiler could not compile it at build time: ${failure}`);
+        if (failure) throw new EngineError('model_load_failed', `${model}: this build carries no micro module for it: ${failure}`);
         if (!options.compile) {
           throw new EngineError(
             'model_load_failed',

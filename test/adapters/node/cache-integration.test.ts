@@ -1,8 +1,9 @@
 // The prediction cache end to end: `npm start`'s server (node:http, real onnxruntime-node,
-// in-process regional tier) with Upstash = the local REST server over real Redis. Cached
-// answers say so and which level answered; a second isolate reads L2; stopping the REST
-// server mid-run leaves every request answered 200, with the skip in the response; a new
-// model build sharing L2 never serves the old build's answers.
+// in-process regional tier, its default @upstash/redis client) with Upstash = the local REST
+// server over real Redis. Cached answers say so and which level answered; a second isolate
+// reads L2; stopping the REST server mid-run leaves every request answered 200 (cache, rate
+// limit and fleet telemetry on Upstash, with either client), with the skip in the response;
+// a new model build sharing L2 never serves the old build's answers.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ import { computeSenderDomainRows, writeRows } from '../../../models/training/mat
 import { senderDomain, tabularDefaults, type TabularFeatureView } from '../../../core/features/declarations.ts';
 import { loadFeatureRepository } from '../../../features/index.ts';
 import { createUpstashRemoteCache } from '../../../core/cache/remote-cache.ts';
+import { createUpstashRestClient } from '../../../core/upstash/rest-client.ts';
+import { createUpstashRedisClient } from '../../../adapters/node/upstash-redis-client.ts';
 import { writeRegionalModelRepo } from '../../helpers/regional-model-repo.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
@@ -144,13 +147,20 @@ describe.skipIf(!hasRedis)('node server with the Upstash cache', () => {
     expect(explained.l2).toMatchObject({ calls: 1, commands: 1 }); // the warm-up PING, nothing else
   });
 
-  it('REST server stopped mid-run: every request is still answered 200, and says L2 was skipped', async () => {
+  // The node server's default client (@upstash/redis) and the edge's fetch client degrade alike.
+  it.each([
+    ['@upstash/redis', createUpstashRedisClient],
+    ['core fetch client', createUpstashRestClient],
+  ])('REST server stopped mid-run (%s): every request is still answered 200, and says L2 was skipped', async (_name, upstashClient) => {
     setEdgeThreshold(repo.root, null);
     const ownRest = await startUpstashRestServer({ port: 0, token: LOCAL_UPSTASH_TOKEN, redisUrl: TEST_REDIS_URL });
     const server = await startLocalServer({
       modelsRoot: repo.root,
       port: 0,
       log: () => {},
+      upstashClient,
+      // The Upstash rate limit too: with Redis gone it must fail open, not refuse or fail.
+      rateLimit: { EDGEINFER_RATE_LIMIT: '10000/60s' },
       config: GENEROUS_BUDGET,
       cache: { UPSTASH_REDIS_REST_URL: ownRest.url, UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, EDGEINFER_CACHE_POLICY: 'always' },
     });

@@ -6,17 +6,15 @@
 // key over those values, and a changed feature value is another key. With no store at the
 // edge the regional function reads its own; with its store down too, it answers on the
 // declared defaults, marked degraded.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { createRegionalLambda, regionalFeaturesFromEnv, type RegionalLambda } from '../../../adapters/aws-lambda/regional-handler.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
 import { createLocalService, type LocalServiceOptions } from '../../../adapters/node/local-service.ts';
-import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
+import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { regionalPredictionKey } from '../../../core/cache/cached-regional-tier.ts';
 import { decodeEmbedding, encodeEmbedding } from '../../../core/cache/embedding-codecs.ts';
 import { modelIdentity } from '../../../core/cache/model-identity.ts';
@@ -26,24 +24,12 @@ import type { InferenceService } from '../../../core/handler.ts';
 import { parseManifest, type ModelManifest } from '../../../core/model/manifest.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../../core/router/cascade.ts';
 import { loadFeatureRepository } from '../../../features/index.ts';
-import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
-import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
+import { redisAvailable } from '../../helpers/require-redis.ts';
+import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
+import { copyFlightsModels, type FlightAnswer } from '../../helpers/flights-example.ts';
 
 const hasRedis = await redisAvailable('flights escalation to the regional tier');
-const MODELS = fileURLToPath(new URL('../../../models/', import.meta.url));
 const repository = loadFeatureRepository();
-
-interface Answer {
-  label: string;
-  scores: Record<string, number>;
-  model: { name: string };
-  tier: string;
-  degraded: boolean;
-  reason?: string;
-  cached: boolean;
-  cache?: { level: string | null };
-  escalation?: { cause: string; outcome: string };
-}
 
 // Entities of this test only (other suites materialize the real airports into the same Redis).
 const tag = `T${process.pid.toString(36).toUpperCase()}`;
@@ -73,7 +59,7 @@ describe.skipIf(!hasRedis)('flights: fields requests escalate to the regional ti
   const ask = async (s: InferenceService, fields: Record<string, string | number>) => {
     const response = await s.fetch(new Request('http://edgeinfer.test/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flights-edge', fields }) }));
     expect(response.status).toBe(200);
-    return (await response.json()) as Answer;
+    return (await response.json()) as FlightAnswer;
   };
   const invocations = () => invokeServer.invocations.get('edgeinfer-regional') ?? 0;
 
@@ -137,11 +123,10 @@ describe.skipIf(!hasRedis)('flights: fields requests escalate to the regional ti
   }
 
   beforeAll(async () => {
-    rest = await startUpstashRestServer({ port: 0, token: LOCAL_UPSTASH_TOKEN, redisUrl: TEST_REDIS_URL });
+    rest = await startLocalUpstash();
     store = createUpstashRemoteCache({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, budgetMs: 10_000, autoPipelining: false });
     await writeViews(0.15);
-    root = mkdtempSync(join(tmpdir(), 'edgeinfer-flights-cascade-'));
-    for (const name of ['flights-edge', 'flights-regional']) cpSync(join(MODELS, name), join(root, name), { recursive: true });
+    root = copyFlightsModels('edgeinfer-flights-cascade-');
     // Trust no edge answer below 0.99: every flight of these tests is below it.
     const edgeFile = join(root, 'flights-edge', '1', 'model.json');
     const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
@@ -201,7 +186,7 @@ describe.skipIf(!hasRedis)('flights: fields requests escalate to the regional ti
       const s = service({ ...viaLambda, cache: { ...upstash(), EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' } });
       const before = invocations();
       const answer = await ask(s, fields);
-      expect(answer).toMatchObject({ tier: 'regional', cached: false, degraded: false });
+      expect(answer, `the answer: ${JSON.stringify(answer)}`).toMatchObject({ tier: 'regional', cached: false, degraded: false });
       expect(invocations()).toBe(before + 1);
       const expected = await reference(fields, await storedInputs(fields));
       expect(Math.abs(expected - old)).toBeGreaterThan(1e-3);

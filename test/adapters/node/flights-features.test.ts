@@ -4,31 +4,14 @@
 // unknown airports get the declared defaults; the REST server stopped under load: every
 // request still answered 200, each degraded with reason features_unavailable; started again:
 // features return without restarting the service.
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
 import { startUpstashRestServer, type UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
-import { createUpstashRemoteCache } from '../../../core/cache/remote-cache.ts';
-import { loadFeatureRepository } from '../../../features/index.ts';
-import { computeRows, writeRows } from '../../../models/training/materialize-features.ts';
+import { copyFlightsModels, materializeFlightViews, type FlightAnswer } from '../../helpers/flights-example.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../../helpers/require-redis.ts';
-import { LOCAL_UPSTASH_TOKEN } from '../../helpers/upstash-local.ts';
+import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
 
 const hasRedis = await redisAvailable('flights example through the node server');
-const MODELS = fileURLToPath(new URL('../../../models/', import.meta.url));
-
-interface FlightAnswer {
-  label: string;
-  scores: Record<string, number>;
-  model: { name: string };
-  tier: string;
-  degraded: boolean;
-  reason?: string;
-  features?: Record<string, { entity: string | null; source: string; values?: Record<string, number>; vector?: number[]; codec?: string }>;
-}
 
 describe.skipIf(!hasRedis)('flights example: features and embeddings from the edge cache', () => {
   let rest: UpstashRestServer;
@@ -41,16 +24,10 @@ describe.skipIf(!hasRedis)('flights example: features and embeddings from the ed
   const flight = (origin: string, destination: string) => ({ origin, destination, hour: 17, day_of_week: 1, distance: 733 });
 
   beforeAll(async () => {
-    rest = await startUpstashRestServer({ port: 0, token: LOCAL_UPSTASH_TOKEN, redisUrl: TEST_REDIS_URL });
-    const remote = createUpstashRemoteCache({ url: rest.url, token: LOCAL_UPSTASH_TOKEN, budgetMs: 30_000, autoPipelining: false });
-    const views = [...loadFeatureRepository().views.values()].filter((v) => v.source.kind !== 'spam-assassin');
+    rest = await startLocalUpstash();
     stored = new Map();
-    for (const { view, rows } of await computeRows(views)) {
-      await writeRows(remote, rows, view.ttlSeconds, 1000);
-      for (const row of rows) stored.set(`${view.name}/${row.entity}`, row.value);
-    }
-    const root = mkdtempSync(join(tmpdir(), 'edgeinfer-flights-'));
-    for (const name of ['flights-edge', 'flights-regional']) cpSync(join(MODELS, name), join(root, name), { recursive: true });
+    for (const { view, rows } of await materializeFlightViews(rest.url, LOCAL_UPSTASH_TOKEN)) for (const row of rows) stored.set(`${view.name}/${row.entity}`, row.value);
+    const root = copyFlightsModels('edgeinfer-flights-');
     server = await startLocalServer({
       modelsRoot: root,
       port: 0,

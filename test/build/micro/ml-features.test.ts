@@ -5,7 +5,8 @@
 import { describe, expect, test } from 'vitest';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
-import { GraphBuilder, type AttributeValue, type OnnxDType } from '../../../build/onnx/builder.ts';
+import onnxProto from 'onnx-proto';
+import { decodeModel, GraphBuilder, type AttributeValue, type OnnxDType } from '../../../build/onnx/builder.ts';
 import type { Tensor, TensorMap } from '../../../core/engine/types.ts';
 import { ensembleAttributes, ML_DOMAIN, randomRows, runOnOrtNode } from './ml-graphs.ts';
 import { tensorMismatch } from './oracle.ts';
@@ -190,5 +191,28 @@ describe('a string label mapped by a LabelEncoder is folded into the classifier'
   test('a string label that another node reads too stays refused', () => {
     const bytes = build({ keys_strings: { strings: ['cat'] }, values_int64s: ints([1]) }, 'int64', 2, true);
     expect(() => compileOnnxToModule(bytes, { name: 'fold' })).toThrow(/"engine": "ort"/);
+  });
+});
+
+describe('what stays refused, with the fix', () => {
+  test('a Cast to double (sklearn-onnx pipelines on float64 data): the micro engine computes in float32', () => {
+    const g = new GraphBuilder('double');
+    g.input('X', 'float32', ['N', F]);
+    g.node('Cast', ['X'], ['D'], { to: { int: 11 } });
+    g.node('Cast', ['D'], ['Y'], { to: { int: 1 } });
+    g.output('Y', 'float32', ['N', F]);
+    expect(() => compileOnnxToModule(g.encode(17, 'edgeinfer-test', { [ML_DOMAIN]: 1 }), { name: 'd' })).toThrow(/node "Cast_0".*double.*"engine": "ort"/);
+  });
+
+  test('a string graph input (a LabelEncoder over request strings): the serving core carries numbers only', () => {
+    const g = new GraphBuilder('strings');
+    g.input('X', 'int64', ['N']);
+    g.node('LabelEncoder', ['X'], ['Y'], { keys_strings: { strings: ['a', 'b'] }, values_int64s: ints([0, 1]) }, ML_DOMAIN);
+    g.output('Y', 'int64', ['N']);
+    // The builder writes numeric inputs only: the input becomes a string tensor in the decoded model.
+    const model = decodeModel(g.encode(17, 'edgeinfer-test', { [ML_DOMAIN]: 2 }));
+    model.graph!.input![0]!.type!.tensorType!.elemType = 8;
+    const bytes = onnxProto.onnx.ModelProto.encode(model).finish();
+    expect(() => compileOnnxToModule(bytes, { name: 's' })).toThrow(/"X".*string.*"engine": "ort"/);
   });
 });

@@ -151,4 +151,20 @@ describe('real pipelines (libsvm-js and ml-random-forest on vega-datasets) vs on
     expect(flips).toBe(0);
     expect(new Set(e).size).toBe(2);
   });
+
+  test('cars: a forest with categorical splits (BRANCH_MEMBER on cylinders, year, origin): within 1e-4, values outside the sets included', async () => {
+    const ORIGINS = ['USA', 'Europe', 'Japan'];
+    const cars = vega('cars.json').map((c, i) => carRows()[i]!.concat(ORIGINS.indexOf(String(c.Origin))));
+    // Each car again with codes no set holds or between codes: 7 or 4.5 cylinders, year 1975.5 or 1990, origin 3.
+    const odd = cars.map((r, i) => {
+      const row = [...r];
+      row[[0, 5, 6][i % 3]!] = [[7, 4.5], [1975.5, 1990], [3, 1.5]][i % 3]![(i >> 2) % 2]!;
+      return row;
+    });
+    const rows = [...cars, ...odd];
+    const { expected, actual } = await compare(fixture('cars-mpg-rf-categorical.onnx'), rows, ['variable']);
+    const gap = worst(expected.variable!.data as Float32Array, actual.variable!.data as Float32Array);
+    console.log(`cars categorical forest: ${rows.length} rows (${odd.length} with codes outside the sets), max |Δ| ${gap.toExponential(2)}`);
+    expect(gap).toBeLessThanOrEqual(TOLERANCE);
+  });
 });

@@ -35,6 +35,9 @@ describe('EmbeddedModelSource', () => {
 
   it('decodes base64 without Buffer', () => {
     expect(Array.from(bytesFromBase64('AP8BgA=='))).toEqual([0, 255, 1, 128]);
+    // Longer than one copied chunk (4,096 bytes) and not a multiple of it: every byte lands.
+    const bytes = Uint8Array.from({ length: 10_001 }, (_, i) => (i * 31 + 7) & 255);
+    expect(Array.from(bytesFromBase64(Buffer.from(bytes).toString('base64')))).toEqual(Array.from(bytes));
   });
 });
 

@@ -7,25 +7,19 @@
 // The ids and mask the graph saw equal the library's encoding; the scores equal softmax of
 // onnxruntime-node's run of the same .onnx on those ids within 1e-5; ids sent to it and a bad
 // text fail with InvalidRequest.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { unzipSync } from 'fflate';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LambdaHandler } from '../../../adapters/aws-lambda/lambda-types.ts';
-import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
 import { createRegionalLambda, type RegionalLambda } from '../../../adapters/aws-lambda/regional-handler.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
-import { buildTarget } from '../../../build/pipeline.ts';
-import { regionalTarget } from '../../../build/targets/regional.ts';
 // In process, hf-tokenizer is registered as `npm start`'s service does (adapters/node/local-service.ts);
 // the zip registers it because its model declares it.
 import '../../../core/preprocess/hf-tokenizer-preprocessor.ts';
 import { RegionalFunctionError } from '../../../core/regional/regional-predictor.ts';
 import { libraryEncoding, TOKENIZER_MAX_LENGTH, writeTokenizerModel } from '../../helpers/tokenizer-model.ts';
+import { startRegionalZip, type RegionalZip } from '../../helpers/regional-zip.ts';
 
 const MODEL = 'tok_regional';
 const LABELS = ['negative', 'positive'];
@@ -36,37 +30,22 @@ const repo = join(work, 'models');
 const graph = writeTokenizerModel(repo, { name: MODEL, version: '1', role: 'regional', output: { kind: 'classification', tensor: 'scores', labels: LABELS, activation: 'softmax' } });
 let session: ort.InferenceSession;
 let regional: RegionalLambda;
-let server: LocalInvokeServer;
-let client: LambdaClient;
+let zip: RegionalZip;
 
 beforeAll(async () => {
   session = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   regional = createRegionalLambda({ models: new FsModelSource(repo), executionProviders: ['cpu'] });
-  await buildTarget(regionalTarget, { outDir: join(work, 'out'), modelsRoot: repo });
-  const unpacked = join(work, 'task');
-  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(work, 'out', 'regional.zip'))))) {
-    mkdirSync(dirname(join(unpacked, name)), { recursive: true });
-    writeFileSync(join(unpacked, name), bytes);
-  }
-  process.env.EDGEINFER_MODELS_DIR = join(unpacked, 'models');
-  const { handler } = (await import(pathToFileURL(join(unpacked, 'index.mjs')).href)) as { handler: LambdaHandler };
-  delete process.env.EDGEINFER_MODELS_DIR;
-  server = await startLocalInvokeServer({ functions: { 'edgeinfer-regional': handler } });
-  client = new LambdaClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  zip = await startRegionalZip(work, repo);
 }, 180_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await server?.close();
+  await zip?.close();
   await regional?.predictor.close();
   await session?.release();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function invokeZip(payload: unknown): Promise<{ functionError?: string; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const out = await client.send(new InvokeCommand({ FunctionName: 'edgeinfer-regional', Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
-  return { ...(out.FunctionError ? { functionError: out.FunctionError } : {}), body: JSON.parse(new TextDecoder().decode(out.Payload)) };
-}
+const invokeZip = (payload: unknown) => zip.invoke(payload);
 
 /** Softmax of onnxruntime-node's scores on the library's encoding of `text`. */
 async function expectedScores(text: string): Promise<number[]> {

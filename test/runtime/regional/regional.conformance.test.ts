@@ -3,54 +3,35 @@
 // and called through the real @aws-sdk/client-lambda. Its answers on real test-split
 // messages must equal the in-process regional function's (same labels, scores within
 // 1e-6) and bad payloads must fail with the same errorType.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegionalLambda, regionalFeaturesFromEnv } from '../../../adapters/aws-lambda/regional-handler.ts';
-import type { LambdaContext, LambdaHandler } from '../../../adapters/aws-lambda/lambda-types.ts';
-import { startLocalInvokeServer, type LocalInvokeServer } from '../../../adapters/aws-lambda/local-invoke-server.ts';
+import type { LambdaContext } from '../../../adapters/aws-lambda/lambda-types.ts';
 import { FsModelSource } from '../../../adapters/node/fs-model-source.ts';
-import { buildTarget, type BuildResult } from '../../../build/pipeline.ts';
+import type { BuildResult } from '../../../build/pipeline.ts';
 import { modelsForBuild } from '../../../build/model-tools/build-models.ts';
-import { regionalTarget, regionalWarmEvent } from '../../../build/targets/regional.ts';
+import { regionalWarmEvent } from '../../../build/targets/regional.ts';
 import { goldenMessages, latestVersion } from '../conformance.ts';
+import { startRegionalZip, type RegionalZip } from '../../helpers/regional-zip.ts';
 
+let zip: RegionalZip;
 let result: BuildResult;
-let unpacked: string;
-let server: LocalInvokeServer;
-let client: LambdaClient;
 const reference = createRegionalLambda({ models: new FsModelSource(), executionProviders: ['cpu'] });
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeinfer-regional-'));
-  result = await buildTarget(regionalTarget, { outDir: join(dir, 'out') });
-  unpacked = join(dir, 'task');
-  for (const [name, bytes] of Object.entries(unzipSync(readFileSync(join(dir, 'out', 'regional.zip'))))) {
-    mkdirSync(dirname(join(unpacked, name)), { recursive: true });
-    writeFileSync(join(unpacked, name), bytes);
-  }
-  // What the template sets on the function: models beside the bundle (/var/task/models).
-  process.env.EDGEINFER_MODELS_DIR = join(unpacked, 'models');
-  const { handler } = (await import(pathToFileURL(join(unpacked, 'index.mjs')).href)) as { handler: LambdaHandler };
-  delete process.env.EDGEINFER_MODELS_DIR;
-  server = await startLocalInvokeServer({ functions: { 'edgeinfer-regional': handler } });
-  client = new LambdaClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  zip = await startRegionalZip(mkdtempSync(join(tmpdir(), 'edgeinfer-regional-')));
+  result = zip.result;
 }, 180_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await server?.close();
+  await zip?.close();
   await reference.predictor.close();
 });
 
-async function invokeZip(payload: unknown): Promise<{ functionError?: string; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const out = await client.send(new InvokeCommand({ FunctionName: 'edgeinfer-regional', Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
-  return { ...(out.FunctionError ? { functionError: out.FunctionError } : {}), body: JSON.parse(new TextDecoder().decode(out.Payload)) };
-}
+const invokeZip = (payload: unknown) => zip.invoke(payload);
 
 async function invokeReference(payload: unknown): Promise<{ ok: true; body: any } | { ok: false; errorType: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const context: LambdaContext = { awsRequestId: 'ref', functionName: 'edgeinfer-regional', getRemainingTimeInMillis: () => 30_000 };

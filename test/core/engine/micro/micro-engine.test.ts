@@ -100,7 +100,23 @@ describe('micro engine loading', () => {
       message: expect.stringContaining('npm run build:micro'),
     });
     const withFailure = createMicroEngine({ compileFailures: { [compiled.metadata.sourceSha256]: 'node "X" uses op Erf' } });
-    await expect(withFailure.load(model.bytes, model.manifest)).rejects.toThrow(/could not compile it at build time: node "X" uses op Erf/);
+    await expect(withFailure.load(model.bytes, model.manifest)).rejects.toThrow(/this build carries no micro module for it: node "X" uses op Erf/);
+  });
+
+  test('a module given as an import function is imported when its model first loads, once', async () => {
+    const compiled = compileOnnxToModule(model.bytes, { name: 'quantized-bag' });
+    const other = buildQuantizedBagModel(8);
+    const imported: string[] = [];
+    const lazily = (name: string) => async () => {
+      imported.push(name);
+      return importMicroModule(compiled.source);
+    };
+    const engine = createMicroEngine({ modules: { [compiled.metadata.sourceSha256]: lazily('asked for'), [other.manifest.sha256]: lazily('never asked for') } });
+    expect(imported).toEqual([]);
+    const [a, b] = await Promise.all([engine.load(model.bytes, model.manifest), engine.load(model.bytes, model.manifest)]);
+    expect((await a.run({ ids: ids(Int32Array.of(1, 2)) })).probabilities!.dims).toEqual([1, 2]);
+    expect((await b.run({ ids: ids(Int32Array.of(3)) })).probabilities!.dims).toEqual([1, 2]);
+    expect(imported).toEqual(['asked for']);
   });
 
   test('a manifest naming an output the graph lacks is a model_mismatch', async () => {
