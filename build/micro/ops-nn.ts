@@ -338,12 +338,24 @@ function emitBlockedConv(ctx: OpContext, c: ConvShape): void {
     const init = Array.from({ length: n }, (_, l) => `s${l} = ${c.bias ? `${c.bias}[${m0} + ${l}]` : '0'}`).join(', ');
     const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
     const stores = Array.from({ length: n }, (_, l) => `${c.y}[yr + ow${plane(l)}] = s${l};`).join(' ');
+    const init2 = init.replace(/\bs(\d+) = /g, 'u$1 = ');
+    const stores2 = Array.from({ length: n }, (_, l) => `${c.y}[yr + ow + 1${plane(l)}] = u${l};`).join(' ');
+    const pairSums = Array.from({ length: n }, (_, l) => `const w${l} = ${packed}[j${l === 0 ? '' : ` + ${l}`}]; s${l} += w${l} * xv; u${l} += w${l} * xu;`).join(' ');
     return [
       `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
       `for (let oh = 0; oh < ${c.OH}; oh++) {`,
       `  const xr = xg + oh * ${c.sh} * ${Wp};`,
       `  const yr = yb + oh * ${c.OW};`,
-      `  for (let ow = 0; ow < ${c.OW}; ow++) {`,
+      // Two output positions per pass: each packed weight is loaded once for both.
+      `  let ow = 0;`,
+      `  for (; ow + 1 < ${c.OW}; ow += 2) {`,
+      `    const base = xr + ow * ${c.sw};`,
+      `    const base2 = base + ${c.sw};`,
+      `    let ${init}, ${init2};`,
+      `    for (let q = 0, j = ${wBase}; q < ${taps}; q++, j += ${n}) { ${tap('xv', 'base')} ${tap('xu', 'base2')} ${pairSums} }`,
+      `    ${stores} ${stores2}`,
+      `  }`,
+      `  if (ow < ${c.OW}) {`,
       `    const base = xr + ow * ${c.sw};`,
       `    let ${init};`,
       `    for (let q = 0, j = ${wBase}; q < ${taps}; q++, j += ${n}) { ${tap('xv', 'base')} ${laneSums(n, packed, 'xv')} }`,
