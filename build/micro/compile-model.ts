@@ -17,9 +17,9 @@ export function compileDeclaredModel(
     return compileOnnxToModule(bytes, { name: `${manifest.name}@${manifest.version}`, ...options, inputShapes });
   } catch (error) {
     // The compiler names the input; say which model.json field declared the shape it refused.
-    const input = error instanceof MicroCompileError && error.code === 'invalid_model' ? /^input "(.*?)" is declared with shape/.exec(error.message)?.[1] : undefined;
+    const input = error instanceof MicroCompileError ? error.input : undefined;
     const index = input === undefined ? -1 : manifest.inputs.findIndex((i) => i.name === input);
     if (index < 0) throw error;
-    throw new MicroCompileError('invalid_model', `model.json "inputs[${index}].shape": ${error instanceof Error ? error.message : String(error)}; declare the graph's rank and its fixed dims (-1 keeps a dim variable)`);
+    throw new MicroCompileError('invalid_model', `model.json "inputs[${index}].shape": ${(error as Error).message}; declare the graph's rank and its fixed dims (-1 keeps a dim variable)`, undefined, undefined, input);
   }
 }

@@ -501,11 +501,11 @@ function specialiseInputs(graph: IrGraph, shapes: Readonly<Record<string, readon
     if (!Object.hasOwn(shapes, input.name)) continue;
     const shape = shapes[input.name]!;
     const problem = `input "${input.name}" is declared with shape [${shape.join(', ')}] but the graph has [${input.dims.map((d) => d ?? '?').join(', ')}]`;
-    if (shape.length !== input.dims.length) throw new MicroCompileError('invalid_model', `${problem}: ranks differ`);
+    if (shape.length !== input.dims.length) throw new MicroCompileError('invalid_model', `${problem}: ranks differ`, undefined, undefined, input.name);
     input.dims = input.dims.map((d, k) => {
       const want = shape[k]!;
       if (want === -1) return d;
-      if (!Number.isSafeInteger(want) || want < 0 || (typeof d === 'number' && d !== want)) throw new MicroCompileError('invalid_model', problem);
+      if (!Number.isSafeInteger(want) || want < 0 || (typeof d === 'number' && d !== want)) throw new MicroCompileError('invalid_model', problem, undefined, undefined, input.name);
       return want;
     });
   }

@@ -4,13 +4,14 @@
 /** Why a graph did not compile to a micro module. */
 export type MicroCompileErrorCode = 'unsupported_op' | 'unsupported_dtype' | 'unsupported_shape' | 'invalid_model';
 
-/** Raised by compileOnnxToModule; `node` and `op` are set when one node is the cause. */
+/** Raised by compileOnnxToModule; `node` and `op` are set when one node is the cause, `input` when a declared input shape is. */
 export class MicroCompileError extends Error {
   constructor(
     readonly code: MicroCompileErrorCode,
     message: string,
     readonly node?: string,
     readonly op?: string,
+    readonly input?: string,
   ) {
     super(message);
     this.name = 'MicroCompileError';
