@@ -12,8 +12,8 @@
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import onnxProto from 'onnx-proto';
-import { declaredInputShapes } from '../../core/model/manifest.ts';
-import { compileOnnxToModule } from '../micro/compile.ts';
+import type { ModelManifest } from '../../core/model/manifest.ts';
+import { compileDeclaredModel } from '../micro/compile-model.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { parseModelRef, readModelVersion, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { pruneStructured, type ChannelGroup } from './prune-structured.ts';
@@ -63,11 +63,11 @@ export interface PruneReport {
 }
 
 // Micro size as the model is served: specialised on the input shapes model.json fixes.
-function sizes(bytes: Uint8Array, name: string, inputShapes: Record<string, number[]>): Sizes {
+function sizes(bytes: Uint8Array, model: Pick<ModelManifest, 'name' | 'version' | 'inputs'>): Sizes {
   const gzip = (b: Uint8Array) => gzipSync(b, { level: 9 }).length;
   let micro: Sizes['micro'];
   try {
-    const source = new TextEncoder().encode(compileOnnxToModule(bytes, { name, inputShapes }).source);
+    const source = new TextEncoder().encode(compileDeclaredModel(bytes, model).source);
     micro = { raw: source.length, gzip: gzip(source) };
   } catch (error) {
     micro = { error: (error as Error).message.split(';')[0]! };
@@ -118,8 +118,8 @@ export async function pruneModel(options: PruneOptions): Promise<PruneReport> {
   }
   const agreement = compareOutputs(reference, candidate, source.manifest);
   progress?.(`${label}: measuring sizes (.onnx and micro module)`);
-  const before = sizes(source.onnx, label, declaredInputShapes(source.manifest));
-  const after = sizes(bytes, `${source.name}@pruned`, declaredInputShapes(source.manifest));
+  const before = sizes(source.onnx, source.manifest);
+  const after = sizes(bytes, { ...source.manifest, version: 'pruned' });
 
   const refusal = after.onnx.raw >= before.onnx.raw && after.onnx.gzip >= before.onnx.gzip
     ? `the pruned graph (${after.onnx.raw} bytes, ${after.onnx.gzip} gzip) is not smaller than the original (${before.onnx.raw}, ${before.onnx.gzip} gzip)`

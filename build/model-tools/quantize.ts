@@ -9,8 +9,8 @@
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
-import { declaredInputShapes } from '../../core/model/manifest.ts';
-import { compileOnnxToModule } from '../micro/compile.ts';
+import type { ModelManifest } from '../../core/model/manifest.ts';
+import { compileDeclaredModel } from '../micro/compile-model.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
@@ -70,10 +70,10 @@ export interface QuantizeReport {
 const gzip = (bytes: Uint8Array | string) => gzipSync(bytes, { level: 9 }).length;
 
 // Micro size as the model is served: specialised on the input shapes model.json fixes.
-function sizes(bytes: Uint8Array, name: string, inputShapes: Record<string, number[]>): SizeReport {
+function sizes(bytes: Uint8Array, model: Pick<ModelManifest, 'name' | 'version' | 'inputs'>): SizeReport {
   let micro: SizeReport['micro'];
   try {
-    const { source } = compileOnnxToModule(bytes, { name, inputShapes });
+    const { source } = compileDeclaredModel(bytes, model);
     micro = { raw: Buffer.byteLength(source), gzip: gzip(source) };
   } catch (error) {
     micro = { error: (error as Error).message.split('\n')[0]!.slice(0, 200) };
@@ -136,7 +136,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     ? `the quantized graph (${bytes.length} bytes) is not smaller than the fp32 one (${source.onnx.length}): nothing to gain`
     : disagreementRefusal(agree, options.minAgreement, options.maxRelativeDelta);
 
-  const report: QuantizeReport = { source, mode, perChannel, graph, activations, before: sizes(source.onnx, label, declaredInputShapes(source.manifest)), after: sizes(bytes, `${source.name}@int8`, declaredInputShapes(source.manifest)), agreement: agree, bytes, ...(refusal ? { refusal } : {}) };
+  const report: QuantizeReport = { source, mode, perChannel, graph, activations, before: sizes(source.onnx, source.manifest), after: sizes(bytes, { ...source.manifest, version: 'int8' }), agreement: agree, bytes, ...(refusal ? { refusal } : {}) };
   if (refusal && !options.ignoreAgreement) return report;
   if (options.dryRun) return report;
   const written = await writeNewVersion({
