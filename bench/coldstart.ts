@@ -24,6 +24,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { unzipSync } from 'fflate';
 import { buildTarget, REPO_ROOT } from '../build/pipeline.ts';
+import { FsModelSource } from '../adapters/node/fs-model-source.ts';
+import { latestVersions } from '../core/model/repository.ts';
 import { TARGETS } from '../build/targets/index.ts';
 import { summarize, type Summary } from './stats.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../build/vercel-edge-runtime.ts';
@@ -80,10 +82,13 @@ const layout = (dir: string): Artifacts => ({
 });
 
 async function buildArtifacts(dir: string): Promise<Artifacts> {
-  // A repository copy whose edge model asks for ORT (the .onnx and its sha256 are unchanged).
+  // A repository copy whose edge model asks for ORT in the version that serves, its latest
+  // (the .onnx and its sha256 are unchanged; a hard-coded v1 left v2 serving on micro).
   const ortModels = join(dir, 'models-ort');
   cpSync(join(REPO_ROOT, 'models/spam-edge'), join(ortModels, 'spam-edge'), { recursive: true });
-  const manifestPath = join(ortModels, 'spam-edge/1/model.json');
+  const latest = (await latestVersions(new FsModelSource(ortModels))).find((m) => m.name === 'spam-edge');
+  if (!latest) throw new Error('models/spam-edge has no version (run `npm run models`)');
+  const manifestPath = join(ortModels, 'spam-edge', latest.version, 'model.json');
   writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, 'utf8')), engine: 'ort' }, null, 2));
   const baked = REGIONAL_ENV;
   const edgeMicro = await buildTarget(TARGETS['lambda-edge'], { outDir: join(dir, 'le-micro'), baked });

@@ -7,8 +7,10 @@
 //   edge      the router on a confident edge answer (no call)
 //   escalate  the router on an unconfident edge answer (edge model + Lambda call)
 // SDK overhead = sdk − http; extra latency of an escalation = escalate − edge.
-// Usage: npx tsx bench/escalation.ts [--messages N] [--rounds R] [--models DIR]
-// Uses models/spam-edge and models/spam-regional; without them, a seeded stand-in pair.
+// Usage: npx tsx bench/escalation.ts [--messages N] [--rounds R] [--models DIR] [--model spam-edge[@version]]
+// Uses the edge model's latest version (or the one named) and the regional model its cascade
+// names (latest, as the regional function serves); without models/spam-edge and
+// models/spam-regional, a seeded stand-in pair.
 // Last line: one JSON object.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ import { EnsembleRouter } from '../core/router/router.ts';
 import { loadModel } from '../core/serving/loaded-model.ts';
 import { loadSplits } from '../models/training/dataset.ts';
 import { writeRegionalModelRepo } from '../test/helpers/regional-model-repo.ts';
+import { resolveModelRef } from './model-ref.ts';
 import { machineLine, summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },
     models: { type: 'string', default: DEFAULT_MODELS_ROOT },
+    model: { type: 'string', default: 'spam-edge' },
   },
 });
 const messages = Number(values.messages);
@@ -54,7 +58,10 @@ const tier = createLambdaRegionalTier({
 });
 const engines = new EngineRegistry();
 engines.register('ort-node', () => createOrtNodeEngine());
-const edge = await loadModel(models, 'spam-edge', '1', engines, ['ort-node']);
+const edgeRef = await resolveModelRef(values.model as string, modelsRoot);
+const edge = await loadModel(models, edgeRef.name, edgeRef.version, engines, ['ort-node']);
+const regionalName = edge.manifest.cascade?.regional ?? 'spam-regional';
+console.log(`edge ${edgeRef.name}@${edgeRef.version} (ort-node) → regional ${regionalName}@${(await resolveModelRef(regionalName, modelsRoot)).version}`);
 const policy = { budgetMs: 5_000, maxInFlight: 1_000, circuit: { failures: 1_000, windowMs: 1_000, halfOpenAfterMs: 1_000 } };
 const escalating = new EnsembleRouter({ policy: { ...policy, confidence: { measure: 'top', threshold: null } }, regional: tier }); // null: never confident
 const confident = new EnsembleRouter({ policy: { ...policy, confidence: { measure: 'top', threshold: 0 } }, regional: tier });
@@ -62,13 +69,13 @@ const confident = new EnsembleRouter({ policy: { ...policy, confidence: { measur
 const texts = loadSplits().test.slice(0, messages).map((m) => m.text);
 const invokeUrl = `${server.url}/2015-03-31/functions/edgeinfer-regional/invocations`;
 let seq = 0;
-const requestFor = (text: string) => ({ model: 'spam-regional', text, requestId: `b-${++seq}`, deadlineMs: Date.now() + 60_000 });
+const requestFor = (text: string) => ({ model: regionalName, text, requestId: `b-${++seq}`, deadlineMs: Date.now() + 60_000 });
 const routeInput = (text: string) => ({
   runEdge: async () => {
     const r = await edge.classifyIds(edge.preprocessor.toIds(text));
     return { ...r, probabilities: edge.manifest.labels.map((l) => r.scores[l] as number) };
   },
-  regionalRequest: { model: 'spam-regional', text, requestId: `b-${++seq}` },
+  regionalRequest: { model: regionalName, text, requestId: `b-${++seq}` },
 });
 
 const variants: Record<string, (text: string) => Promise<unknown>> = {
@@ -126,6 +133,8 @@ console.log(
   JSON.stringify({
     bench: 'escalation',
     models: standIn ? 'stand-in' : 'models/',
+    edge: `${edgeRef.name}@${edgeRef.version}`,
+    regional: regionalName,
     messages: texts.length,
     rounds,
     p50_ms: Object.fromEntries(Object.entries(summary).map(([k, s]) => [k, s.p50])),

@@ -9,8 +9,9 @@
 //   throttling (429).
 // Pass: every request answered 200, each fault visible in every answer made under it
 // (cache.l2 skipped, or degraded with the reason). p99 is reported against budget + 5 ms.
-// Then load faults: a swapped model file is refused at load, the server says which file.
-// Usage: npx tsx bench/faults.ts [--seconds 6] [--connections 4]. Last line: one JSON object.
+// Then load faults: a swapped model file is refused at load, the server says which file (relative to the repository).
+// Usage: npx tsx bench/faults.ts [--seconds 6] [--connections 4] [--model spam-edge[@version]]
+// (default: the repository's latest version of spam-edge, the one `npm start` serves). Last line: one JSON object.
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadSplits } from '../models/training/dataset.ts';
+import { resolveModelRef } from './model-ref.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { machineLine, summarize } from './stats.ts';
 
@@ -31,6 +33,8 @@ const { values } = parseArgs({
     // calls through the REST server already miss 15 ms and the L2 circuit stays open, so the
     // Redis faults would only ever meet an open circuit. 50 ms keeps L2 working when healthy.
     'redis-budget-ms': { type: 'string', default: '50' },
+    // The edge model under load: name[@version]; without a version, the latest.
+    model: { type: 'string', default: 'spam-edge' },
   },
 });
 const seconds = Number(values.seconds);
@@ -41,14 +45,23 @@ const REDIS_BUDGET_MS = Number(values['redis-budget-ms']);
 const TOKEN = 'faults-bench-token';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-// A copy of the model repository where the edge model is uncalibrated: every message escalates.
+// A copy of the model repository holding the chosen edge version alone (so it is the one
+// served) and its regional model, the edge model uncalibrated: every message escalates.
+const edgeModel = await resolveModelRef(values.model as string, join(ROOT, 'models'));
 const modelsDir = mkdtempSync(join(tmpdir(), 'edgeinfer-faults-'));
-cpSync(join(ROOT, 'models', 'spam-edge'), join(modelsDir, 'spam-edge'), { recursive: true });
-cpSync(join(ROOT, 'models', 'spam-regional'), join(modelsDir, 'spam-regional'), { recursive: true });
-const edgeJsonPath = join(modelsDir, 'spam-edge', '1', 'model.json');
-const edgeJson = JSON.parse(readFileSync(edgeJsonPath, 'utf8')) as { cascade: { threshold: number | null } };
-edgeJson.cascade.threshold = null;
+const edgeDir = join(modelsDir, edgeModel.name, edgeModel.version);
+cpSync(edgeModel.dir, edgeDir, { recursive: true });
+const edgeJsonPath = join(edgeDir, 'model.json');
+const edgeJson = JSON.parse(readFileSync(edgeJsonPath, 'utf8')) as { cascade?: { threshold: number | null; regional?: string } };
+const regionalName = edgeJson.cascade?.regional;
+if (!regionalName) {
+  console.error(`${edgeModel.name}@${edgeModel.version} has no cascade.regional in model.json: nothing to escalate to`);
+  process.exit(1);
+}
+edgeJson.cascade!.threshold = null;
 writeFileSync(edgeJsonPath, JSON.stringify(edgeJson, null, 2));
+const regionalModel = await resolveModelRef(regionalName, join(ROOT, 'models'));
+cpSync(join(ROOT, 'models', regionalName), join(modelsDir, regionalName), { recursive: true });
 
 const texts = loadSplits()
   .test.slice(0, 200)
@@ -241,7 +254,7 @@ async function scenario(
 }
 
 console.log(await machineLine());
-console.log(`${connections} connections, ${seconds} s per scenario (≤ ${maxRequests} requests), every message escalates, cache policy always; regional budget ${REGIONAL_BUDGET_MS} ms, Redis budget ${REDIS_BUDGET_MS} ms per call`);
+console.log(`${connections} connections, ${seconds} s per scenario, edge ${edgeModel.name}@${edgeModel.version} → ${regionalModel.name}@${regionalModel.version} (≤ ${maxRequests} requests), every message escalates, cache policy always; regional budget ${REGIONAL_BUDGET_MS} ms, Redis budget ${REDIS_BUDGET_MS} ms per call`);
 const results: ScenarioResult[] = [];
 const loadFaults: Array<{ fault: string; ok: boolean; detail: string }> = [];
 try {
@@ -293,15 +306,17 @@ try {
   await server.stop();
 }
 
-// Load faults: a swapped model file (another valid ONNX graph in spam-edge's place).
-copyFileSync(join(modelsDir, 'spam-regional', '1', 'model.onnx'), join(modelsDir, 'spam-edge', '1', 'model.onnx'));
+// Load faults: a swapped model file (another valid ONNX graph in the edge model's place).
+const edgeFileName = (edgeJson as { file?: string }).file ?? 'model.onnx';
+const edgeFile = join(edgeDir, edgeFileName);
+const regionalFile = (JSON.parse(readFileSync(join(regionalModel.dir, 'model.json'), 'utf8')) as { file?: string }).file ?? 'model.onnx';
+copyFileSync(join(regionalModel.dir, regionalFile), edgeFile);
 const swapped = await startServerProcess({ EDGEINFER_MODELS_DIR: modelsDir, EDGEINFER_REGIONAL: 'none' });
 try {
   const response = await fetch(`${swapped.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
   const body = (await response.json()) as { error?: { code: string; message: string } };
   const ready = await fetch(`${swapped.url}/v2/health/ready`);
-  const file = join(modelsDir, 'spam-edge', '1', 'model.onnx');
-  const ok = response.status === 503 && body.error?.code === 'model_not_ready' && body.error.message.includes(file) && /sha256 mismatch/.test(body.error.message) && ready.status === 503 && swapped.output().includes('model not served');
+  const ok = response.status === 503 && body.error?.code === 'model_not_ready' && body.error.message.includes(`${edgeModel.name}/${edgeModel.version}/${edgeFileName}`) && /sha256 mismatch/.test(body.error.message) && ready.status === 503 && swapped.output().includes('model not served');
   loadFaults.push({ fault: 'swapped model file', ok, detail: `${response.status} ${body.error?.code}: ${body.error?.message}` });
   console.log(`swapped model: ${ok ? 'PASS' : 'FAIL'} — ${response.status} ${body.error?.code}: ${body.error?.message}; /v2/health/ready ${ready.status}`);
 } finally {
@@ -315,5 +330,5 @@ upstreamAgent.destroy();
 clientAgent.destroy();
 rmSync(modelsDir, { recursive: true, force: true });
 const ok = results.every((r) => r.ok) && loadFaults.every((f) => f.ok);
-console.log(JSON.stringify({ bench: 'faults', ok, connections, seconds, regional_budget_ms: REGIONAL_BUDGET_MS, redis_budget_ms: REDIS_BUDGET_MS, scenarios: results, loadFaults }));
+console.log(JSON.stringify({ bench: 'faults', ok, model: `${edgeModel.name}@${edgeModel.version}`, regional: `${regionalModel.name}@${regionalModel.version}`, connections, seconds, regional_budget_ms: REGIONAL_BUDGET_MS, redis_budget_ms: REDIS_BUDGET_MS, scenarios: results, loadFaults }));
 process.exit(ok ? 0 : 1);

@@ -28,6 +28,7 @@ import { preprocessingFingerprint } from '../../core/preprocess/fingerprint.ts';
 import { addressBucket } from '../../core/ratelimit/client-key.ts';
 import { DEFAULT_CASCADE_CONFIG } from '../../core/router/cascade.ts';
 import { buildQuantizedBagModel } from '../core/engine/quantized-bag-graph.ts';
+import { latestVersion } from '../helpers/latest-version.ts';
 import { writeRegionalModelRepo } from '../helpers/regional-model-repo.ts';
 import { redisAvailable, TEST_REDIS_URL } from '../helpers/require-redis.ts';
 import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../helpers/upstash-local.ts';
@@ -42,6 +43,8 @@ afterAll(async () => {
 });
 
 const json = { 'content-type': 'application/json' };
+/** The version of the repository's spam-edge that `npm start` serves. */
+const SERVED = latestVersion('spam-edge');
 async function predict(url: string, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });
   const text = await response.text();
@@ -52,7 +55,7 @@ async function predict(url: string, body: unknown, headers: Record<string, strin
 function cascadeRepo(offset: number) {
   const repo = writeRegionalModelRepo(['spam-edge', 'spam-regional'], seed + offset, { cascade: { 'spam-edge': 'spam-regional' } });
   closers.push(() => repo.cleanup());
-  const file = join(repo.root, 'spam-edge', '1', 'model.json');
+  const file = join(repo.root, 'spam-edge', latestVersion('spam-edge', repo.root), 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
   writeFileSync(file, JSON.stringify({ ...manifest, cascade: { ...manifest.cascade, threshold: null } }));
   return repo;
@@ -305,7 +308,7 @@ describe('#17.9 text normalisation (normalise.test.ts, predict-ids.test.ts)', ()
   it('fullwidth, mathematical-bold, zero-width-split and lookalike copies of a spam get spam (were ham 0.065 / 0.006 from spam-edge@1)', async () => {
     const s = await server({ regional: { kind: 'in-process' } });
     const plain = await predict(s.url, { text: spam, model: 'spam-edge' });
-    expect(plain.answer).toMatchObject({ label: 'spam', model: { name: 'spam-edge', version: '2' } });
+    expect(plain.answer).toMatchObject({ label: 'spam', model: { name: 'spam-edge', version: SERVED } });
     for (const disguise of [fullwidth, mathBold, zeroWidth, lookalikes]) {
       const text = disguise(spam);
       expect(text).not.toBe(spam);
@@ -370,19 +373,19 @@ describe('#17.13–15 crafted repositories served by the node server (name-looku
   it('a model named "constructor" answers (was function_error); a symlinked graph and maxIds 2e8 are refused at load without paths, hashes or an 800 MB allocation', async () => {
     const root = mkdtempSync(join(tmpdir(), 'abuse-repo-'));
     const outside = mkdtempSync(join(tmpdir(), 'abuse-outside-'));
-    // Version 1 alone: each copy is one version, whose model.json the edit renames.
-    const spam = join(REPO_ROOT, 'models', 'spam-edge', '1');
+    // The served version alone: each copy is one version, whose model.json the edit renames.
+    const spam = join(REPO_ROOT, 'models', 'spam-edge', SERVED);
     const edit = (name: string, change: (m: Record<string, any>) => Record<string, any>) => {
-      cpSync(spam, join(root, name, '1'), { recursive: true });
-      const file = join(root, name, '1', 'model.json');
+      cpSync(spam, join(root, name, SERVED), { recursive: true });
+      const file = join(root, name, SERVED, 'model.json');
       const m = JSON.parse(readFileSync(file, 'utf8'));
       delete m.cascade?.regional;
       writeFileSync(file, JSON.stringify(change({ ...m, name })));
     };
     edit('constructor', (m) => m);
     edit('linked', (m) => m);
-    copyFileSync(join(root, 'linked', '1', 'model.onnx'), join(outside, 'model.onnx'));
-    const linked = join(root, 'linked', '1', 'model.onnx');
+    copyFileSync(join(root, 'linked', SERVED, 'model.onnx'), join(outside, 'model.onnx'));
+    const linked = join(root, 'linked', SERVED, 'model.onnx');
     rmSync(linked);
     symlinkSync(join(outside, 'model.onnx'), linked);
     edit('greedy', (m) => ({ ...m, preprocessing: { ...m.preprocessing, params: { ...m.preprocessing.params, maxIds: 2e8 } } }));
@@ -412,13 +415,14 @@ describe('Also: CORS and the CLIs', () => {
 
   it('npm run build:micro on a malformed model.json: one line naming the file and field, exit 1, no stack trace (cli-errors.test.ts)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'abuse-cli-'));
-    mkdirSync(join(root, 'spam-edge', '1'), { recursive: true });
-    copyFileSync(join(REPO_ROOT, 'models/spam-edge/1/model.onnx'), join(root, 'spam-edge', '1', 'model.onnx'));
-    const m = JSON.parse(readFileSync(join(REPO_ROOT, 'models/spam-edge/1/model.json'), 'utf8'));
-    writeFileSync(join(root, 'spam-edge', '1', 'model.json'), JSON.stringify({ ...m, labels: 5 }));
+    const dir = join(root, 'spam-edge', SERVED);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(REPO_ROOT, 'models/spam-edge', SERVED, 'model.onnx'), join(dir, 'model.onnx'));
+    const m = JSON.parse(readFileSync(join(REPO_ROOT, 'models/spam-edge', SERVED, 'model.json'), 'utf8'));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...m, labels: 5 }));
     const failure = (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'build/micro/main.ts', '--models', root, '--out', join(root, 'dist')], { cwd: REPO_ROOT }).catch((e: unknown) => e)) as { code?: number; stderr?: string };
     expect(failure.code).toBe(1);
-    expect(failure.stderr).toMatch(/build:micro: spam-edge@1: .*model\.json: "labels" must be an array of strings/);
+    expect(failure.stderr).toMatch(new RegExp(`build:micro: spam-edge@${SERVED}: .*model\\.json: "labels" must be an array of strings`));
     expect(failure.stderr).not.toMatch(/^\s+at /m);
   });
 });

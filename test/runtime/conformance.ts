@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalService } from '../../adapters/node/local-service.ts';
 import type { InferenceService } from '../../core/handler.ts';
 import { loadSplits } from '../../models/training/dataset.ts';
+import { latestVersion } from '../helpers/latest-version.ts';
 
 /** A request as every target receives it. */
 export interface GoldenRequest {
@@ -34,11 +35,7 @@ export const CONFORMANCE_ADMIN_TOKEN = 'conformance-admin-token';
 /** The models every edge target embeds; the reference serves the same repository. */
 export const EDGE_MODELS = ['spam-edge'];
 
-/** The newest version of a repository model (the one a build embeds and the edge serves). */
-export function latestVersion(name: string, root = join(import.meta.dirname, '../../models')): string {
-  const versions = readdirSync(join(root, name)).filter((v) => /^\d+$/.test(v)).map(Number);
-  return String(Math.max(...versions));
-}
+export { latestVersion };
 /** Largest body any target must accept in full (Lambda@Edge viewer exposes 40 KB). */
 const MAX_MESSAGE_BODY = 30_000;
 
