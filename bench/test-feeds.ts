@@ -7,15 +7,18 @@ import { createPreprocessor } from '../core/preprocess/index.ts';
 import { loadSplits } from '../models/training/dataset.ts';
 import { requireTextPreprocessing } from '../core/model/manifest.ts';
 
-/** Loads `modelName` (exits the process when there is none) and its test-split feeds. */
-export async function loadModelAndTestFeeds(modelName: string, root?: string) {
+/** Loads `modelName` at `version` (default: its latest; exits the process when there is none) and its test-split feeds. */
+export async function loadModelAndTestFeeds(modelName: string, root?: string, version?: string) {
   const source = new FsModelSource(root);
-  const latest = (await latestVersions(source)).find((m) => m.name === modelName);
-  if (!latest) {
-    console.error(`no model "${modelName}" under ${source.root} (have: ${(await source.list()).map((m) => m.name).join(', ') || 'none'}); run \`npm run models\` first`);
+  const listing = await source.list();
+  const found = listing.find((m) => m.name === modelName);
+  const chosen = version ?? (await latestVersions(source)).find((m) => m.name === modelName)?.version;
+  if (!found || !chosen || !found.versions.includes(chosen)) {
+    const have = listing.map((m) => `${m.name}@${m.versions.join('|')}`).join(', ') || 'none';
+    console.error(`no model "${modelName}${version ? `@${version}` : ''}" under ${source.root} (have: ${have}); run \`npm run models\` first`);
     process.exit(1);
   }
-  const { manifest, bytes } = await loadVerifiedModel(source, latest.name, latest.version);
+  const { manifest, bytes } = await loadVerifiedModel(source, modelName, chosen);
   const inputName = manifest.inputs[0]!.name;
   const preprocessor = createPreprocessor(requireTextPreprocessing(manifest));
   const feeds: TensorMap[] = loadSplits().test.map((m) => {

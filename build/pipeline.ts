@@ -494,13 +494,15 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
 }
 
 // DDSketch's generated protobuf code (~2.2 KB gzip), required lazily by toProto/fromProto
-// only, which edgeinfer never calls: replaced by the same stub as protobufjs/minimal.
+// only, which edgeinfer never calls: replaced by the same stub as protobufjs/minimal. And the
+// package itself, imported by name, through a stub that evaluates it on first use.
 const sketchProtoStub: Plugin = {
   name: 'sketches-proto-stub',
   setup(build) {
     build.onResolve({ filter: /\/proto\/compiled$/ }, (args) =>
       args.importer.includes('@datadog/sketches-js') ? { path: join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') } : undefined,
     );
+    build.onResolve({ filter: /^@datadog\/sketches-js$/ }, () => ({ path: join(REPO_ROOT, 'build/stubs/sketches-js-lazy.cjs') }));
   },
 };
 

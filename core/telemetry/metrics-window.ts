@@ -42,7 +42,7 @@ export class MetricsWindow {
     for (const [series, value] of other.counters) this.inc(series, value);
     for (const [series, sketch] of other.sketches) {
       let mine = this.sketches.get(series);
-      if (!mine) this.sketches.set(series, (mine = new LatencySketch(sketch.sketch.mapping.relativeAccuracy)));
+      if (!mine) this.sketches.set(series, (mine = new LatencySketch(sketch.relativeAccuracy)));
       mine.merge(sketch);
     }
     return this;

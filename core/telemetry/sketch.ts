@@ -2,6 +2,9 @@
 // keeps its own, and p99 over many PoPs is the quantile of the merged sketch, never an
 // average of p99s. Serialised as plain JSON (bins by key) rather than the library's
 // protobuf form, which would pull protobufjs (and its eval-based require) into edge bundles.
+// The first observations wait in a plain array and the DDSketch is built when one is needed
+// (more observations, or a reader): a cold isolate's first request records its latencies
+// without evaluating the library (edge bundles load it on first use: build/stubs/sketches-js-lazy.cjs).
 import { DDSketch } from '@datadog/sketches-js';
 
 /** Relative accuracy of every latency sketch: a reported quantile is within 1 % of a real sample's value. */
@@ -26,36 +29,72 @@ export interface SerializedSketch {
   bins: number[];
 }
 
-/** A quantile sketch of non-negative values (milliseconds). */
+/** Observations a sketch holds as they are before it builds its DDSketch. */
+export const SKETCH_BUFFER_SIZE = 64;
+
+/**
+ * A quantile sketch of non-negative values (milliseconds). Up to SKETCH_BUFFER_SIZE
+ * observations are kept as they are; the DDSketch is built from them (in arrival order, so
+ * it is the sketch that adding each one directly would have built) when one more arrives or
+ * something reads quantiles, bins or the DDSketch itself.
+ */
 export class LatencySketch {
-  readonly sketch: DDSketch;
+  readonly relativeAccuracy: number;
+  #sketch: DDSketch | undefined;
+  /** Observations not yet in a DDSketch; empty once #sketch exists. */
+  readonly #pending: number[] = [];
 
   constructor(relativeAccuracy = SKETCH_RELATIVE_ACCURACY) {
-    this.sketch = new DDSketch({ relativeAccuracy });
+    this.relativeAccuracy = relativeAccuracy;
+  }
+
+  /** The DDSketch of every observation (built, from the buffered ones, on first use). */
+  get sketch(): DDSketch {
+    let sketch = this.#sketch;
+    if (sketch === undefined) {
+      sketch = this.#sketch = new DDSketch({ relativeAccuracy: this.relativeAccuracy });
+      for (const value of this.#pending) sketch.accept(value);
+      this.#pending.length = 0;
+    }
+    return sketch;
+  }
+
+  /** True while the observations are buffered and no DDSketch has been built. */
+  get buffered(): boolean {
+    return this.#sketch === undefined;
   }
 
   /** Adds one observation (negative values count as 0). */
   add(value: number): void {
-    this.sketch.accept(value > 0 ? value : 0);
+    const ms = value > 0 ? value : 0;
+    if (this.#sketch === undefined && this.#pending.length < SKETCH_BUFFER_SIZE) this.#pending.push(ms);
+    else this.sketch.accept(ms);
   }
 
   get count(): number {
-    return this.sketch.count;
+    return this.#sketch === undefined ? this.#pending.length : this.#sketch.count;
   }
 
   get sum(): number {
-    return this.sketch.sum;
+    if (this.#sketch !== undefined) return this.#sketch.sum;
+    // Summed in arrival order, as DDSketch.accept sums.
+    let sum = 0;
+    for (const value of this.#pending) sum += value;
+    return sum;
   }
 
   /** The value at quantile q (0..1); NaN when empty. */
   quantile(q: number): number {
-    return this.sketch.count === 0 ? Number.NaN : this.sketch.getValueAtQuantile(q);
+    return this.count === 0 ? Number.NaN : this.sketch.getValueAtQuantile(q);
   }
 
   /** Adds every observation of `other` to this sketch. */
   merge(other: LatencySketch): void {
-    if (other.sketch.count === 0) return;
-    this.sketch.merge(other.sketch);
+    if (other.count === 0) return;
+    if (other.relativeAccuracy !== this.relativeAccuracy) throw new Error(`cannot merge a latency sketch of relative accuracy ${other.relativeAccuracy} into one of ${this.relativeAccuracy}`);
+    // A buffered sketch's observations are added one by one: neither side builds a DDSketch while they fit the buffer.
+    if (other.#sketch === undefined) for (const value of other.#pending) this.add(value);
+    else this.sketch.merge(other.#sketch);
   }
 
   toJSON(): SerializedSketch {
