@@ -3,7 +3,8 @@
 // fresh isolates (edge-runtime), each running the artifact that runtime deploys, beside an
 // empty function of the same shape started through the same harness (same process or
 // isolate creation, same requests):
-//   Node          Lambda@Edge zips: viewer-request (micro) and origin-request (ORT)
+//   Node          Lambda@Edge zips: viewer-request (micro; first request POST /v1/predict, and
+//                 GET /_warm as the warm schedule reaches a fresh container) and origin-request (ORT)
 //   Deno          the Netlify function (micro); the origin-request bundle for ORT
 //   edge-runtime  the Vercel function, micro or micro + ort-web (WASM as a precompiled module,
 //                 compiled once in the host as Vercel does at deploy: not in the timing)
@@ -140,7 +141,7 @@ const cfEvent = (method: string, uri: string, body?: unknown, extraHeaders: Reco
 // The first request is the first POST /v1/predict, as in production; "load" is the model load
 // + verify + warmup inside it, as the service reports it afterwards (GET /_warm lists each
 // model's loadMs), and "first" the rest of that request.
-const TIMED = (startImport: string, warmReport: string, predict: string, check: string, drain = '') => `
+const TIMED = (startImport: string, warmReport: string, predict: string, check: string, drain = '', warmRequests = WARM) => `
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const c0 = cpuMs();
 const t0 = performance.now();
@@ -155,7 +156,7 @@ const report = ${warmReport};
 let loadMs = 0;
 JSON.stringify(report, (k, v) => { if (k === 'loadMs' && typeof v === 'number') loadMs += v; return v; });
 const warm = [];
-for (let i = 0; i < ${WARM}; i++) { const a = performance.now(); r = ${predict}; ${drain} warm.push(performance.now() - a); }
+for (let i = 0; i < ${warmRequests}; i++) { const a = performance.now(); r = ${predict}; ${drain} warm.push(performance.now() - a); }
 warm.sort((a, b) => a - b);
 console.log(JSON.stringify({ start: t0, module: t1 - t0, load: loadMs, first: t3 - t1 - loadMs, total: t3, moduleCpu: c1 - c0, firstCpu: c3 - c1, totalCpu: c3, warmP50: warm.length ? warm[Math.ceil(warm.length / 2) - 1] : null, status, label }));`;
 
@@ -168,6 +169,17 @@ const lambdaEdgeScript = (file: string) =>
     `JSON.parse((await handler(${JSON.stringify(cfEvent('GET', '/_warm', undefined, ADMIN))})).body || '{}')`,
     `await handler(${JSON.stringify(cfEvent('POST', '/v1/predict', { text: TEXT }))})`,
     'const status = r.status; const label = JSON.parse(r.body).label;',
+  );
+// The warm schedule's call as a cold container's first request (EventBridge calls /_warm every
+// few minutes: the container it reaches is often a fresh one). Its "load" comes from its own answer.
+const lambdaEdgeWarmFirstScript = (file: string) =>
+  TIMED(
+    `const { handler } = ${importOf(file)};`,
+    'JSON.parse(r.body || \'{}\')',
+    `await handler(${JSON.stringify(cfEvent('GET', '/_warm', undefined, ADMIN))})`,
+    'const status = r.status; const label = null;',
+    '',
+    Math.min(WARM, 20),
   );
 const netlifyScript = (file: string) =>
   TIMED(
@@ -284,6 +296,7 @@ const regionalEnv = (file: string) => ({ EDGEINFER_MODELS_DIR: join(dirname(file
 
 const cases: Case[] = [
   { runtime: 'node', engine: 'micro', artifact: 'lambda-edge viewer-request', sample: node(lambdaEdgeScript), file: (a) => a.viewerMicro, empty: EMPTY.lambdaEdge },
+  { runtime: 'node', engine: 'micro', artifact: 'lambda-edge viewer-request, first GET /_warm', sample: node(lambdaEdgeWarmFirstScript), file: (a) => a.viewerMicro, empty: EMPTY.lambdaEdge },
   { runtime: 'node', engine: 'ort-web', artifact: 'lambda-edge origin-request', sample: node(lambdaEdgeScript), file: (a) => a.originOrt, empty: EMPTY.lambdaEdge },
   { runtime: 'deno', engine: 'micro', artifact: 'netlify edgeinfer', sample: deno(netlifyScript), file: (a) => a.netlifyMicro, empty: EMPTY.web },
   { runtime: 'deno', engine: 'ort-web', artifact: 'lambda-edge origin-request', sample: deno(lambdaEdgeScript), file: (a) => a.originOrt, empty: EMPTY.lambdaEdge },

@@ -8,8 +8,8 @@ import type { TwoLevelCache } from './cache/two-level-cache.ts';
 import type { EngineRegistry } from './engine/registry.ts';
 import type { FeatureAssembler } from './features/feature-assembler.ts';
 import type { EngineName } from './engine/types.ts';
-import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
-import { toResponse, type RouteResult } from './http/reply.ts';
+import { errorReply, HttpError } from './http/errors.ts';
+import { JsonReply, toResponse, type RouteResult } from './http/reply.ts';
 import { annotateCors, corsPreflight, type CorsConfig } from './http/cors.ts';
 import type { ModelSource } from './model/repository.ts';
 import { Cascade } from './router/cascade.ts';
@@ -88,7 +88,7 @@ export interface InferenceServiceOptions {
 export interface InferenceService {
   fetch(request: CoreRequest, context?: RequestContext): Promise<Response>;
   /**
-   * `fetch` without the last step: the hot route's answer may come back as a JsonReply, for
+   * `fetch` without the last step: JSON answers (the hot route, errors, health, /_warm) may come back as a JsonReply, for
    * an adapter that writes bytes itself (the node server) to skip building a Response.
    */
   handle(request: CoreRequest, context?: RequestContext): Promise<RouteResult>;
@@ -113,18 +113,18 @@ const SEGMENT = '([^/]+)';
 const VERSION = `(?:/versions/${SEGMENT})?`;
 
 const ROUTES: RouteEntry[] = [
-  { pattern: /^\/healthz$/, methods: { GET: () => jsonResponse({ status: 'ok' }) } },
+  { pattern: /^\/healthz$/, methods: { GET: () => new JsonReply({ status: 'ok' }) } },
   { pattern: /^\/_warm$/, methods: { GET: (req, _p, s) => handleWarm(req, s) } },
   { pattern: /^\/v1\/predict$/, rateLimited: true, methods: { POST: (req, _p, s, c) => (s.rollout ? s.rollout.serve(req, s, c, handlePredict) : handlePredict(req, s, c)) } },
   {
     pattern: /^\/v1\/cache$/,
     methods: {
       GET: (_r, _p, s) =>
-        jsonResponse(s.caching ? { policy: s.caching.cache.policy.explain(), stats: s.caching.cache.stats(), l2: s.caching.cache.remote?.stats() ?? null } : { policy: null }),
+        new JsonReply(s.caching ? { policy: s.caching.cache.policy.explain(), stats: s.caching.cache.stats(), l2: s.caching.cache.remote?.stats() ?? null } : { policy: null }),
     },
   },
   { pattern: /^\/v2$/, methods: { GET: (_r, _p, s) => serverMetadata(s) } },
-  { pattern: /^\/v2\/health\/live$/, methods: { GET: () => jsonResponse({ live: true }) } },
+  { pattern: /^\/v2\/health\/live$/, methods: { GET: () => new JsonReply({ live: true }) } },
   {
     pattern: /^\/v2\/health\/ready$/,
     methods: {
@@ -133,10 +133,10 @@ const ROUTES: RouteEntry[] = [
         // first request would) instead of answering 503 for a service that can serve. Only a
         // model that failed to load leaves it not ready (503: a server fault, not bad input).
         await s.models.loadAll();
-        if (await s.models.allReady()) return jsonResponse({ ready: true });
+        if (await s.models.allReady()) return new JsonReply({ ready: true });
         const failed = [...(await s.models.catalog()).keys()].filter((name) => s.models.state(name)?.status !== 'ready');
         const message = failed.length ? `not ready: ${failed.join(', ')} failed to load` : 'not ready: no model in the repository';
-        return jsonResponse({ ready: false, error: { code: 'model_not_ready', message } }, 503);
+        return new JsonReply({ ready: false, error: { code: 'model_not_ready', message } }, 503);
       },
     },
   },
@@ -198,7 +198,7 @@ export function createInferenceService(options: InferenceServiceOptions): Infere
     } catch (error) {
       if (!(error instanceof HttpError)) onInternalError(error, request);
       errorCode = error instanceof HttpError ? error.code : 'internal_error';
-      response = errorResponse(error);
+      response = errorReply(error);
     }
     if (cors) annotateCors(cors, request, response);
     if (telemetry) {

@@ -212,8 +212,10 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
-  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && M * Cg * KK >= PACK_FROM) {
-    emitBlockedConv(ctx, { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW });
+  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+    const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
+    if (KK <= MAX_UNROLLED_TAPS) emitTiledConv(ctx, shape);
+    else emitBlockedConv(ctx, shape);
     return;
   }
   const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
@@ -288,6 +290,119 @@ interface ConvShape {
   N: Dim; C: number; M: number; group: number; Cg: number; Mg: number;
   H: Dim; W: Dim; KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
   pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
+}
+
+/** Kernels of at most this many taps (KH x KW) are unrolled by the tiled conv. */
+const MAX_UNROLLED_TAPS = 16;
+/**
+ * Convs of small weights still take a packed kernel when one call does this many
+ * multiply-adds or more (per batch item): the packing code is a few hundred bytes, the
+ * plain weight-stationary loops run at a third of the tiled kernel's speed.
+ */
+const TILE_FROM_MACS = 65536;
+const TILE_LANES = 4;
+const TILE_PIXELS = 8;
+
+/**
+ * Direct convolution over constant weights, register-tiled: TILE_LANES output channels times
+ * TILE_PIXELS output positions of one row per pass, kernel taps unrolled with constant
+ * offsets, so each packed weight is loaded once for the tile's pixels and each input value
+ * once for its lanes (taps of one row that overlap share their loads). The padded input copy
+ * makes every tap in range, as in emitBlockedConv.
+ */
+function emitTiledConv(ctx: OpContext, c: ConvShape): void {
+  const w = ctx.w;
+  const KK = c.KH * c.KW;
+  const taps = c.Cg * KK;
+  const lanes = Math.min(TILE_LANES, c.Mg);
+  const main = c.Mg - (c.Mg % lanes);
+  const padded = c.pt + c.pl + c.pb + c.pr > 0;
+  const grown = (d: Dim, by: number): Dim => (by === 0 ? d : typeof d === 'number' ? d + by : w.dim(`${d} + ${by}`));
+  const Hp = grown(c.H, c.pt + c.pb);
+  const Wp = grown(c.W, c.pl + c.pr);
+  const HpWp = w.prod([Hp, Wp]);
+  const HW = w.prod([c.H, c.W]);
+  const OHW = w.prod([c.OH, c.OW]);
+  const packed = packRows(w, c.w, c.group, c.Mg, taps, lanes);
+  const lines: string[] = [];
+  let src = c.x;
+  if (padded) {
+    src = w.alloc('float32', [c.C, Hp, Wp]);
+    if (typeof HpWp !== 'number') lines.push(`${src}.fill(0, 0, ${w.prod([c.C, HpWp])});`);
+  }
+  // Row offsets of the kernel rows (constants when the padded width is static).
+  const rowOff = (kh: number) => (kh === 0 ? '' : typeof Wp === 'number' ? ` + ${kh * c.dh * Wp}` : ` + ${kh * c.dh} * ${Wp}`);
+  const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
+  /** One tile: n lanes x P pixels starting at output column `ow`. */
+  const tile = (n: number, P: number, m0: string) => {
+    const acc = (l: number, p: number) => `a${l}_${p}`;
+    const init: string[] = [];
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) init.push(`${acc(l, p)} = ${c.bias ? (p === 0 ? `${c.bias}[${m0}${l === 0 ? '' : ` + ${l}`}]` : acc(l, 0)) : '0'}`);
+    const body: string[] = [];
+    for (let kh = 0; kh < c.KH; kh++) {
+      const cols = new Set<number>();
+      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) cols.add(kw * c.dw + p * c.sw);
+      for (const col of [...cols].sort((a, b) => a - b)) body.push(`const x${kh}_${col} = ${src}[xb${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}];`);
+      for (let kw = 0; kw < c.KW; kw++) {
+        const t = kh * c.KW + kw;
+        for (let l = 0; l < n; l++) {
+          const k = t * n + l;
+          body.push(`const w${t}_${l} = ${packed}[j${k === 0 ? '' : ` + ${k}`}];`);
+          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * x${kh}_${kw * c.dw + p * c.sw};`);
+        }
+      }
+    }
+    const stores: string[] = [];
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yr + ow${p === 0 ? '' : ` + ${p}`}${plane(l)}] = ${acc(l, p)};`);
+    return [
+      `let ${init.join(', ')};`,
+      `for (let ci = 0, xb = xr + ow * ${c.sw}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
+      `  ${body.join(' ')}`,
+      `}`,
+      stores.join(' '),
+    ];
+  };
+  const P = Math.max(1, typeof c.OW === 'number' ? Math.min(TILE_PIXELS, c.OW) : TILE_PIXELS);
+  const block = (n: number, wBase: string, m0: string) => [
+    `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
+    `const wb = ${wBase};`,
+    `for (let oh = 0; oh < ${c.OH}; oh++) {`,
+    `  const xr = xg + oh * ${c.sh} * ${Wp};`,
+    `  const yr = yb + oh * ${c.OW};`,
+    `  let ow = 0;`,
+    `  for (; ow + ${P - 1} < ${c.OW}; ow += ${P}) {`,
+    ...tile(n, P, m0).map((l) => `    ${l}`),
+    `  }`,
+    ...(P > 1 ? [`  for (; ow < ${c.OW}; ow++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`] : []),
+    `}`,
+  ];
+  lines.push(
+    `for (let n = 0; n < ${c.N}; n++) {`,
+    ...(padded
+      ? [
+          `  for (let ci = 0; ci < ${c.C}; ci++) {`,
+          `    for (let h = 0; h < ${c.H}; h++) {`,
+          `      const from = (n * ${c.C} + ci) * ${HW} + h * ${c.W};`,
+          `      const to = ci * ${HpWp} + (h + ${c.pt}) * ${Wp} + ${c.pl};`,
+          `      for (let i = 0; i < ${c.W}; i++) ${src}[to + i] = ${c.x}[from + i];`,
+          `    }`,
+          `  }`,
+          `  const xn = 0;`,
+        ]
+      : [`  const xn = n * ${c.C} * ${HW};`]),
+    `  for (let g = 0; g < ${c.group}; g++) {`,
+    `    const xg = xn + g * ${c.Cg} * ${HpWp};`,
+    `    const wg = g * ${c.Mg * taps};`,
+    `    for (let mb = 0; mb < ${main}; mb += ${lanes}) {`,
+    ...block(lanes, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`),
+    `    }`,
+    ...(main < c.Mg
+      ? [`    for (let mb = ${main}; mb < ${c.Mg}; mb++) {`, ...block(1, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`), `    }`]
+      : []),
+    `  }`,
+    `}`,
+  );
+  w.emit(...lines);
 }
 
 /**

