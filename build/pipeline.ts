@@ -325,12 +325,17 @@ async function writeGenerated(
     // sha256, verified above) and no graph bytes; ORT models embed the graph, checked at load.
     const embedded = [jsonPath, ...extra, ...(engine === 'ort-web' ? [graphPath] : [])];
     const lines: string[] = [];
-    for (const path of embedded) lines.push(`  ${JSON.stringify(path)}: bytesFromBase64(${JSON.stringify(Buffer.from(await source.read(path)).toString('base64'))}),`);
+    // As string literals made bytes on first read (embedded-source.ts): UTF-8 text as it is, the rest base64.
+    for (const path of embedded) {
+      const bytes = await source.read(path);
+      const text = utf8Text(bytes);
+      lines.push(`  ${JSON.stringify(path)}: ${text === undefined ? `embeddedBase64(${JSON.stringify(Buffer.from(bytes).toString('base64'))})` : `embeddedText(${JSON.stringify(text)})`},`);
+    }
     if (engine === 'micro') lines.push(`  ${JSON.stringify(graphPath)}: verifiedAtBuild(${JSON.stringify(manifest.sha256)}),`);
     const modelFile = `model-${index}.generated.mjs`;
     await writeFile(
       join(dir, modelFile),
-      `import { bytesFromBase64, verifiedAtBuild } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport default {\n${lines.join('\n')}\n};\n`,
+      `import { embeddedBase64, embeddedText, verifiedAtBuild } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport default {\n${lines.join('\n')}\n};\n`,
     );
     generated.push(modelFile);
     modelImports.push(`import f${index} from './${modelFile}';`);
@@ -346,6 +351,16 @@ async function writeGenerated(
     `export const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
   return { plans, preprocessors: preprocessorModulesFor(declared) };
+}
+
+/** The file's text when it is valid UTF-8 that encodes back to the same bytes, else undefined. */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return Buffer.from(text, 'utf8').equals(bytes) ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // Groups the bundle's inputs: node_modules packages by name, generated modules, repository folders.

@@ -11,12 +11,29 @@ export interface VerifiedAtBuild {
   readonly verifiedSha256: string;
 }
 
+/**
+ * A file embedded as a string literal, made bytes when first read: UTF-8 text (model.json) or
+ * base64 (graphs ORT loads). Nothing is decoded while the bundle starts, and a version no
+ * request loads is never decoded.
+ */
+export type EncodedFile = { readonly text: string } | { readonly base64: string };
+
 /** Repository files by path relative to the root, e.g. "spam-edge/1/model.json". */
-export type EmbeddedFiles = Readonly<Record<string, Uint8Array | VerifiedAtBuild>>;
+export type EmbeddedFiles = Readonly<Record<string, Uint8Array | VerifiedAtBuild | EncodedFile>>;
 
 /** Marks a file as verified at build and not embedded (the pipeline's generated modules call it). */
 export function verifiedAtBuild(sha256: string): VerifiedAtBuild {
   return { verifiedSha256: sha256 };
+}
+
+/** A UTF-8 text file, embedded as its text (the pipeline's generated modules call it). */
+export function embeddedText(text: string): EncodedFile {
+  return { text };
+}
+
+/** A binary file, embedded as base64 (the pipeline's generated modules call it). */
+export function embeddedBase64(base64: string): EncodedFile {
+  return { base64 };
 }
 
 // Copies one chunk of atob's output. A small function of its own: V8 optimises it after a few
@@ -27,8 +44,8 @@ function copyChars(binary: string, bytes: Uint8Array, from: number, to: number):
 
 /**
  * Decodes base64 text to bytes (web-standard, no Buffer): Uint8Array.fromBase64 where the
- * runtime has it (native), else atob copied in chunks. Runs at cold start for every embedded
- * model.json and for each CloudFront request body.
+ * runtime has it (native), else atob copied in chunks. Runs on the first read of an embedded
+ * graph that ORT loads and for each CloudFront request body.
  */
 export function bytesFromBase64(text: string): Uint8Array {
   const typed = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array };
@@ -41,7 +58,7 @@ export function bytesFromBase64(text: string): Uint8Array {
 
 /** A read-only model repository held in memory. */
 export class EmbeddedModelSource implements ModelSource {
-  readonly #files: Map<string, Uint8Array | VerifiedAtBuild>;
+  readonly #files: Map<string, Uint8Array | VerifiedAtBuild | EncodedFile>;
 
   constructor(files: EmbeddedFiles) {
     this.#files = new Map(Object.entries(files));
@@ -64,15 +81,19 @@ export class EmbeddedModelSource implements ModelSource {
   async read(path: string): Promise<Uint8Array> {
     const entry = this.#files.get(path);
     if (!entry) throw new Error(`not embedded in this build (embedded: ${[...this.#files.keys()].join(', ') || 'none'})`);
-    if (!(entry instanceof Uint8Array)) {
+    if (entry instanceof Uint8Array) return entry;
+    if ('verifiedSha256' in entry) {
       throw new Error('not embedded in this build: it was verified and compiled to a micro module at build time, so only the micro engine serves it here');
     }
-    return entry;
+    // Decoded once, on the first read.
+    const bytes = 'text' in entry ? new TextEncoder().encode(entry.text) : bytesFromBase64(entry.base64);
+    this.#files.set(path, bytes);
+    return bytes;
   }
 
   verifiedDigest(path: string): string | undefined {
     const entry = this.#files.get(path);
-    return entry && !(entry instanceof Uint8Array) ? entry.verifiedSha256 : undefined;
+    return entry && !(entry instanceof Uint8Array) && 'verifiedSha256' in entry ? entry.verifiedSha256 : undefined;
   }
 
   describe(path: string): string {

@@ -2,7 +2,7 @@
 // names what is embedded; a verified load through it (sha256 checked) of the real edge model.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bytesFromBase64, EmbeddedModelSource, verifiedAtBuild } from '../../../core/model/embedded-source.ts';
+import { bytesFromBase64, EmbeddedModelSource, embeddedBase64, embeddedText, verifiedAtBuild } from '../../../core/model/embedded-source.ts';
 import { loadVerifiedModel } from '../../../core/model/repository.ts';
 
 const root = new URL('../../../models/spam-edge/1/', import.meta.url);
@@ -31,6 +31,24 @@ describe('EmbeddedModelSource', () => {
     const source = new EmbeddedModelSource({ 'a/1/model.json': new Uint8Array() });
     await expect(source.read('a/1/model.onnx')).rejects.toThrow('not embedded in this build (embedded: a/1/model.json)');
     expect(source.describe('a/1/model.onnx')).toBe('embedded:a/1/model.onnx');
+  });
+
+  it('serves files embedded as text or base64 (what the build writes) as their bytes, and loads the real model verified from them', async () => {
+    const json = files['spam-edge/1/model.json'];
+    const graph = files['spam-edge/1/model.onnx'];
+    const source = new EmbeddedModelSource({
+      'spam-edge/1/model.json': embeddedText(new TextDecoder().decode(json)),
+      'spam-edge/1/model.onnx': embeddedBase64(Buffer.from(graph).toString('base64')),
+    });
+    expect(await source.read('spam-edge/1/model.json')).toEqual(json);
+    expect(source.verifiedDigest('spam-edge/1/model.onnx')).toBeUndefined();
+    // The sha256 in model.json is checked against the decoded graph: a wrong byte fails the load.
+    const model = await loadVerifiedModel(source, 'spam-edge', '1');
+    expect(model.bytes).toEqual(graph);
+    const corrupt = Buffer.from(graph);
+    corrupt[100] = (corrupt[100] as number) ^ 1;
+    const bad = new EmbeddedModelSource({ 'spam-edge/1/model.json': embeddedText(new TextDecoder().decode(json)), 'spam-edge/1/model.onnx': embeddedBase64(corrupt.toString('base64')) });
+    await expect(loadVerifiedModel(bad, 'spam-edge', '1')).rejects.toThrow(/sha256 mismatch/);
   });
 
   it('decodes base64 without Buffer', () => {
