@@ -73,7 +73,11 @@ describe('constant layouts', () => {
               // Nonzero elements may still hold zero bytes (only all-zero elements are dropped).
               for (let k = 0; k < width; k++) bytes[i * width + k] = r.next() < 0.3 ? 0 : r.int(0, 255);
             }
-            const same = (got: ArrayBufferLike | Uint8Array, layout: string) => expect(Buffer.from(got instanceof ArrayBuffer ? got : new Uint8Array(got as ArrayBuffer)).equals(bytes), `${layout}, width ${width}, ${count} elements, ${zeros} zero`).toBe(true);
+            // Results come from the other realm: ArrayBuffer.isView, unlike instanceof, sees through that.
+            const same = (got: ArrayBuffer | Uint8Array, layout: string) => {
+              const view = ArrayBuffer.isView(got) ? got : new Uint8Array(got);
+              expect(Buffer.from(view.buffer, view.byteOffset, view.byteLength).equals(bytes), `${layout}, width ${width}, ${count} elements, ${zeros} zero`).toBe(true);
+            };
             same(base64Bytes(b64(bytes)), 'plain');
             same(unpack(b64(toPlanes(bytes, width)), count, width, false), 'planes');
             same(unpack(b64(toSparse(bytes, width).bytes), count, width, true), 'sparse');
