@@ -27,7 +27,7 @@ import { gzipSync } from 'node:zlib';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { compileOnnxToModule } from '../build/micro/compile.ts';
 import { readOnnxGraph } from '../build/micro/model-ir.ts';
-import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from '../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../core/engine/micro/types.ts';
 import { createOrtNodeEngine } from '../core/engine/ort-node/ort-node-engine.ts';
 import { createOrtWebEngine } from '../core/engine/ort-web/ort-web-engine.ts';
@@ -234,7 +234,7 @@ async function benchModel(m: BenchModel): Promise<Row> {
     row.micro_compile_ms = round(performance.now() - t0, 1);
     row.micro_module_gzip_bytes = gzipSync(source, { level: 9 }).length;
     const module = (await import(pathToFileURL(writeModule(source)).href)) as MicroModule;
-    sessions.micro = await createMicroEngine({ modules: { [module.metadata.sourceSha256]: module } }).load(m.bytes, m.manifest);
+    sessions.micro = await createMicroEngine({ modules: { [microModuleKey(module.metadata.sourceSha256, m.manifest)]: module } }).load(m.bytes, m.manifest);
   } catch (error) {
     row.micro = (error as Error).message.split('\n')[0]!.slice(0, 300);
   }
