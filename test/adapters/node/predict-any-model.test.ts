@@ -14,7 +14,7 @@ import { startLocalServer, type LocalServer } from '../../../adapters/node/serve
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { seededRandom } from '../../../models/training/prng.ts';
 import { smallTokenizerJson } from '../../helpers/small-tokenizer.ts';
-import { openWakeWordModels, writeModelRepo } from '../../helpers/third-party-repo.ts';
+import { openWakeWordModels, writeModelRepo } from '../../helpers/third-party-models.ts';
 
 let repo: ReturnType<typeof writeModelRepo>;
 let server: LocalServer;
