@@ -212,6 +212,13 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
+  if (!two && group === 1 && C === 1 && dw === 1 && wt.data && ctx.stage === 'run') {
+    const plan = dftPlan(wt.data as ArrayLike<number>, M, KW);
+    if (plan) {
+      emitDftConv(ctx, plan, { x: x.buf, y: y.buf, bias: b?.buf, N, M, W, sw, pl, OW });
+      return;
+    }
+  }
   if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
     const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
     if (KK <= MAX_UNROLLED_TAPS) emitTiledConv(ctx, shape);
@@ -290,6 +297,138 @@ interface ConvShape {
   N: Dim; C: number; M: number; group: number; Cg: number; Mg: number;
   H: Dim; W: Dim; KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
   pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
+}
+
+/**
+ * A 1-D conv whose filters are a windowed Fourier basis (an STFT exported as a conv: rows
+ * w[n]·cos(2πkn/N) and ±w[n]·sin(2πkn/N), k = 0, 1, ... in one or two blocks) computes each
+ * frame with a real FFT instead: O(N log N) per frame instead of O(M·N). Found from the
+ * weights at compile time; anything else (another period, a perturbed row) keeps the direct
+ * kernels. `idx`/`scale`: output row m is scale[m] · X[idx[m]] over X = [Re 0..N/2, Im 0..N/2].
+ */
+interface DftPlan {
+  N: number;
+  window: Float32Array;
+  blocks: Array<{ start: number; len: number; imag: boolean; sign: number }>;
+}
+
+/** The windowed-DFT reading of [M, 1, N] weights, or undefined (see DftPlan). */
+function dftPlan(wts: ArrayLike<number>, M: number, N: number): DftPlan | undefined {
+  if (N < 8 || (N & (N - 1)) !== 0 || M < 2 || wts.length !== M * N) return undefined;
+  const H = N / 2;
+  let maxAbs = 0;
+  for (let i = 0; i < wts.length; i++) maxAbs = Math.max(maxAbs, Math.abs(wts[i]!));
+  if (maxAbs === 0) return undefined;
+  // Float32 weights of exact w·cos values are within 2^-24 relative; allow a little more.
+  const tol = 1e-6 * maxAbs;
+  const cosT = Float64Array.from({ length: N }, (_, j) => Math.cos((2 * Math.PI * j) / N));
+  const sinT = Float64Array.from({ length: N }, (_, j) => Math.sin((2 * Math.PI * j) / N));
+  const basis = (imag: boolean, k: number, n: number) => (imag ? sinT : cosT)[(k * n) % N]!;
+  const layouts = [[{ start: 0, len: M }], ...(M % 2 === 0 ? [[{ start: 0, len: M / 2 }, { start: M / 2, len: M / 2 }]] : [])];
+  for (const layout of layouts) {
+    if (layout.some((b) => b.len > H + 1)) continue;
+    const kinds = layout.length === 1 ? [[false], [true]] : [[false, true], [true, false], [false, false], [true, true]];
+    for (const kind of kinds) {
+      // Window by least squares per tap over each block's rows, signed so that it sums positive.
+      const window = new Float64Array(N);
+      const weight = new Float64Array(N);
+      const blocks = layout.map((b, i) => ({ ...b, imag: kind[i]!, sign: 1 }));
+      let ok = true;
+      for (const b of blocks) {
+        const est = new Float64Array(N);
+        const den = new Float64Array(N);
+        for (let r = 0; r < b.len; r++) {
+          for (let n = 0; n < N; n++) {
+            const v = basis(b.imag, r, n);
+            est[n] = est[n]! + wts[(b.start + r) * N + n]! * v;
+            den[n] = den[n]! + v * v;
+          }
+        }
+        let sum = 0;
+        for (let n = 0; n < N; n++) if (den[n]! > 1e-9) sum += est[n]! / den[n]!;
+        if (Math.abs(sum) < 1e-12) { ok = false; break; }
+        b.sign = sum > 0 ? 1 : -1;
+        for (let n = 0; n < N; n++) {
+          if (den[n]! <= 1e-9) continue;
+          window[n] = window[n]! + b.sign * est[n]!;
+          weight[n] = weight[n]! + den[n]!;
+        }
+      }
+      if (!ok) continue;
+      for (let n = 0; n < N; n++) window[n] = weight[n]! > 0 ? window[n]! / weight[n]! : 0;
+      const win32 = Float32Array.from(window);
+      check: for (const b of blocks) {
+        for (let r = 0; r < b.len; r++) {
+          for (let n = 0; n < N; n++) {
+            if (Math.abs(wts[(b.start + r) * N + n]! - b.sign * win32[n]! * basis(b.imag, r, n)) > tol) { ok = false; break check; }
+          }
+        }
+      }
+      if (ok) return { N, window: win32, blocks };
+    }
+  }
+  return undefined;
+}
+
+/** The conv of a DftPlan: per frame, a complex FFT of N/2 points over (even, odd) windowed samples, then the real spectrum. */
+function emitDftConv(ctx: OpContext, plan: DftPlan, c: { x: string; y: string; bias: string | undefined; N: Dim; M: number; W: Dim; sw: number; pl: number; OW: Dim }): void {
+  const w = ctx.w;
+  const { N } = plan;
+  const H = N / 2;
+  const win = w.constant(plan.window);
+  // Twiddles: cos/sin(2πt/H) for t < H/2, then cos/sin(2πk/N) for k ≤ H.
+  const tw = importBuffer(w, 'Float64Array', 3 * H + 2, (name) => [
+    `for (let t = 0; t < ${H / 2}; t++) { ${name}[t] = Math.cos(2 * Math.PI * t / ${H}); ${name}[${H / 2} + t] = Math.sin(2 * Math.PI * t / ${H}); }`,
+    `for (let k = 0; k <= ${H}; k++) { ${name}[${H} + k] = Math.cos(2 * Math.PI * k / ${N}); ${name}[${2 * H + 1} + k] = Math.sin(2 * Math.PI * k / ${N}); }`,
+  ]);
+  const bits = Math.log2(H);
+  const rev = importBuffer(w, 'Int32Array', H, (name) => [
+    `for (let i = 0; i < ${H}; i++) { let r = 0; for (let b = 0; b < ${bits}; b++) r |= ((i >> b) & 1) << (${bits - 1} - b); ${name}[i] = 2 * r; }`,
+  ]);
+  const idx = importBuffer(w, 'Int32Array', c.M, (name) => plan.blocks.map((b) => `for (let r = 0; r < ${b.len}; r++) ${name}[${b.start} + r] = ${b.imag ? H + 1 : 0} + r;`));
+  const scale = importBuffer(w, 'Float64Array', c.M, (name) => plan.blocks.map((b) => `for (let r = 0; r < ${b.len}; r++) ${name}[${b.start} + r] = ${b.imag ? -b.sign : b.sign};`));
+  const zr = w.scratch(H);
+  const zi = w.scratch(H);
+  const X = w.scratch(2 * H + 2);
+  w.emit(
+    `for (let n = 0; n < ${c.N}; n++) {`,
+    `  const xn = n * ${c.W};`,
+    `  for (let ow = 0; ow < ${c.OW}; ow++) {`,
+    `    const x0 = ow * ${c.sw} - ${c.pl};`,
+    `    if (x0 >= 0 && x0 + ${N} <= ${c.W}) {`,
+    `      for (let i = 0; i < ${H}; i++) { const r = ${rev}[i]; ${zr}[i] = ${win}[r] * ${c.x}[xn + x0 + r]; ${zi}[i] = ${win}[r + 1] * ${c.x}[xn + x0 + r + 1]; }`,
+    `    } else {`,
+    `      for (let i = 0; i < ${H}; i++) {`,
+    `        const r = ${rev}[i], p = x0 + r;`,
+    `        ${zr}[i] = p >= 0 && p < ${c.W} ? ${win}[r] * ${c.x}[xn + p] : 0;`,
+    `        ${zi}[i] = p + 1 >= 0 && p + 1 < ${c.W} ? ${win}[r + 1] * ${c.x}[xn + p + 1] : 0;`,
+    `      }`,
+    `    }`,
+    `    for (let size = 2, step = ${H / 2}; size <= ${H}; size <<= 1, step >>= 1) {`,
+    `      const half = size >> 1;`,
+    `      for (let i = 0; i < ${H}; i += size) {`,
+    `        for (let j = 0, t = 0; j < half; j++, t += step) {`,
+    `          const wr = ${tw}[t], wi = -${tw}[${H / 2} + t];`,
+    `          const a = i + j, b = a + half;`,
+    `          const br = ${zr}[b], bi = ${zi}[b];`,
+    `          const xr = br * wr - bi * wi, xi = br * wi + bi * wr;`,
+    `          const ar = ${zr}[a], ai = ${zi}[a];`,
+    `          ${zr}[b] = ar - xr; ${zi}[b] = ai - xi; ${zr}[a] = ar + xr; ${zi}[a] = ai + xi;`,
+    `        }`,
+    `      }`,
+    `    }`,
+    `    for (let k = 0; k <= ${H}; k++) {`,
+    `      const k1 = k === ${H} ? 0 : k, k2 = k === 0 ? 0 : ${H} - k;`,
+    `      const zrk = ${zr}[k1], zik = ${zi}[k1], cr = ${zr}[k2], ci = -${zi}[k2];`,
+    `      const er = 0.5 * (zrk + cr), ei = 0.5 * (zik + ci), orr = 0.5 * (zik - ci), oi = -0.5 * (zrk - cr);`,
+    `      const cs = ${tw}[${H} + k], sn = ${tw}[${2 * H + 1} + k];`,
+    `      ${X}[k] = er + cs * orr + sn * oi; ${X}[${H + 1} + k] = ei + cs * oi - sn * orr;`,
+    `    }`,
+    `    const yb = n * ${c.M} * ${c.OW} + ow;`,
+    `    for (let m = 0; m < ${c.M}; m++) ${c.y}[yb + m * ${c.OW}] = ${scale}[m] * ${X}[${idx}[m]]${c.bias ? ` + ${c.bias}[m]` : ''};`,
+    `  }`,
+    `}`,
+  );
 }
 
 /** Kernels of at most this many taps (KH x KW) are unrolled by the tiled conv. */
