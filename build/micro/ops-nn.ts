@@ -502,6 +502,18 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
     ];
   };
   const P = Math.max(1, typeof c.OW === 'number' ? Math.min(TILE_PIXELS, c.OW) : TILE_PIXELS);
+  // What the P-pixel tiles leave of a row: one tile of that width when it is static, else
+  // tiles of 4 then single pixels (narrow rows, e.g. a few frames, would run one by one).
+  const rest = (n: number, m0: string): string[] => {
+    if (typeof c.OW === 'number') {
+      const r = c.OW % P;
+      return r === 0 ? [] : ['  {', ...tile(n, r, m0).map((l) => `    ${l}`), '  }'];
+    }
+    const out: string[] = [];
+    if (P > 4) out.push(`  for (; ow + 3 < ${c.OW}; ow += 4) {`, ...tile(n, 4, m0).map((l) => `    ${l}`), `  }`);
+    if (P > 1) out.push(`  for (; ow < ${c.OW}; ow++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`);
+    return out;
+  };
   const block = (n: number, wBase: string, m0: string) => [
     `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
     `const wb = ${wBase};`,
@@ -512,7 +524,7 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
     `  for (; ow + ${P - 1} < ${c.OW}; ow += ${P}) {`,
     ...tile(n, P, m0).map((l) => `    ${l}`),
     `  }`,
-    ...(P > 1 ? [`  for (; ow < ${c.OW}; ow++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`] : []),
+    ...rest(n, m0),
     `}`,
   ];
   lines.push(
