@@ -1,4 +1,4 @@
-// Benchmark (not a test): the edge model's int8 graph (models/spam-edge/1, what is served) vs
+// Benchmark (not a test): the edge model's int8 graph (the version the training's edge spec writes, what is served) vs
 // its fp32 twin, on every engine that runs it (micro, ort-web, ort-node), in one process:
 // warm latency p50/p99 on the same test-split messages interleaved in blocks, model and
 // generated-module sizes, test-split accuracy, and the largest probability gap int8 vs fp32.
