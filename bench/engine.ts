@@ -27,7 +27,7 @@ import { gzipSync } from 'node:zlib';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { compileOnnxToModule } from '../build/micro/compile.ts';
 import { readOnnxGraph } from '../build/micro/model-ir.ts';
-import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from '../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../core/engine/micro/types.ts';
 import { createOrtNodeEngine } from '../core/engine/ort-node/ort-node-engine.ts';
 import { createOrtWebEngine } from '../core/engine/ort-web/ort-web-engine.ts';
@@ -62,7 +62,7 @@ const wanted = values.models ? values.models.split(',').map((s) => s.trim()).fil
 const matched = new Set<string>();
 /** Whether --models asks for `name` at `version` (`latest`: the version a bare name means). */
 const wants = (name: string, version: string, latest: boolean): boolean => {
-  if (!wanted) return true;
+  if (!wanted) return latest;
   const hits = wanted.filter((w) => w.name === name && (w.version === undefined ? latest : w.version === version));
   for (const h of hits) matched.add(h.entry);
   return hits.length > 0;
@@ -150,8 +150,8 @@ function writeModule(source: string): string {
   return file;
 }
 
-/** Import → first inference of the module in a fresh plain-node process (feeds parsed before the clock starts). */
-function coldFreshProcess(moduleSource: string, feed: TensorMap): number {
+/** Import → first inference of the module in a fresh plain-node process (feeds parsed before the clock starts), and the first inference alone. */
+function coldFreshProcess(moduleSource: string, feed: TensorMap): { total: number; firstRun: number } {
   const file = writeModule(moduleSource);
   const feedFile = join(tempDir, `feed-${fileCounter++}.json`);
   writeFileSync(feedFile, JSON.stringify(Object.fromEntries(Object.entries(feed).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: Array.from(t.data as ArrayLike<number | bigint>, Number) }]))));
@@ -163,9 +163,12 @@ const feeds = {};
 for (const [k, t] of Object.entries(raw)) feeds[k] = { dtype: t.dtype, dims: t.dims, data: t.dtype === 'int64' ? BigInt64Array.from(t.data, BigInt) : globalThis[C[t.dtype]].from(t.data) };
 const t0 = performance.now();
 const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+const t1 = performance.now();
 m.run(feeds);
-console.log(performance.now() - t0);`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: {} }).trim());
+const t2 = performance.now();
+console.log(JSON.stringify([t2 - t0, t2 - t1]));`;
+  const [total, firstRun] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: {} }).trim()) as [number, number];
+  return { total, firstRun };
 }
 
 function maxDiff(a: TensorMap, b: TensorMap): number {
@@ -199,6 +202,8 @@ interface Row {
   micro_cold_fresh_process_p50_ms?: number;
   micro_cold_fresh_process_p90_ms?: number;
   micro_cold_fresh_process_max_ms?: number;
+  /** Of the cold start, the first inference alone (the rest: import, i.e. read, compile, decode the weights). */
+  micro_cold_first_run_p50_ms?: number;
   /** The empty module's cold start in the same fresh-process runs, interleaved with this model's. */
   cold_floor_p50_ms?: number;
   /** Per run pair, model cold minus the floor run beside it: what the module itself costs. */
@@ -229,7 +234,7 @@ async function benchModel(m: BenchModel): Promise<Row> {
     row.micro_compile_ms = round(performance.now() - t0, 1);
     row.micro_module_gzip_bytes = gzipSync(source, { level: 9 }).length;
     const module = (await import(pathToFileURL(writeModule(source)).href)) as MicroModule;
-    sessions.micro = await createMicroEngine({ modules: { [module.metadata.sourceSha256]: module } }).load(m.bytes, m.manifest);
+    sessions.micro = await createMicroEngine({ modules: { [microModuleKey(module.metadata.sourceSha256, m.manifest)]: module } }).load(m.bytes, m.manifest);
   } catch (error) {
     row.micro = (error as Error).message.split('\n')[0]!.slice(0, 300);
   }
@@ -290,6 +295,7 @@ async function benchModel(m: BenchModel): Promise<Row> {
     // Model and empty module alternate (and swap which goes first), so load drifts hit both alike.
     const underBar = row.micro_module_gzip_bytes! < 1024 * 1024;
     const colds: number[] = [];
+    const firstRuns: number[] = [];
     const floors: number[] = [];
     const diffs: number[] = [];
     for (let r = 0; r < (underBar ? coldRuns : coldRunsLarge); r++) {
@@ -297,9 +303,10 @@ async function benchModel(m: BenchModel): Promise<Row> {
       const before = emptyFirst ? coldFreshProcess(EMPTY_MODULE, {}) : coldFreshProcess(source, m.feeds[0]!);
       const after = emptyFirst ? coldFreshProcess(source, m.feeds[0]!) : coldFreshProcess(EMPTY_MODULE, {});
       const [empty, cold] = emptyFirst ? [before, after] : [after, before];
-      floors.push(empty);
-      colds.push(cold);
-      diffs.push(cold - empty);
+      floors.push(empty.total);
+      colds.push(cold.total);
+      firstRuns.push(cold.firstRun);
+      diffs.push(cold.total - empty.total);
     }
     allFloors.push(...floors);
     const c = summarize(colds, 2);
@@ -307,6 +314,7 @@ async function benchModel(m: BenchModel): Promise<Row> {
     row.micro_cold_fresh_process_p50_ms = c.p50;
     row.micro_cold_fresh_process_p90_ms = c.p90;
     row.micro_cold_fresh_process_max_ms = c.max;
+    row.micro_cold_first_run_p50_ms = summarize(firstRuns, 2).p50;
     row.cold_floor_p50_ms = summarize(floors, 2).p50;
     row.micro_cold_minus_floor_p50_ms = d.p50;
     row.micro_cold_minus_floor_p90_ms = d.p90;
@@ -332,7 +340,7 @@ const rows: Row[] = [];
 for (const m of models) {
   const row = await benchModel(m);
   rows.push(row);
-  say(`  ${row.model}: ${row.micro === 'ok' ? `micro/ort-web ${row.ratio_micro_over_ort_web}, cold p50 ${row.micro_cold_fresh_process_p50_ms} ms (p90 ${row.micro_cold_fresh_process_p90_ms}), floor ${row.cold_floor_p50_ms} ms, cold − floor p50 ${row.micro_cold_minus_floor_p50_ms} ms (p90 ${row.micro_cold_minus_floor_p90_ms})` : `micro refused: ${row.micro}`}`);
+  say(`  ${row.model}: ${row.micro === 'ok' ? `micro/ort-web ${row.ratio_micro_over_ort_web}, cold p50 ${row.micro_cold_fresh_process_p50_ms} ms (p90 ${row.micro_cold_fresh_process_p90_ms}), first inference ${row.micro_cold_first_run_p50_ms} ms, floor ${row.cold_floor_p50_ms} ms, cold − floor p50 ${row.micro_cold_minus_floor_p50_ms} ms (p90 ${row.micro_cold_minus_floor_p90_ms})` : `micro refused: ${row.micro}`}`);
 }
 const floor = summarize(allFloors.length > 0 ? allFloors : [Number.NaN], 2).p50;
 const loadAtEnd = load();
@@ -340,10 +348,10 @@ say(`load average at end: ${loadAtEnd}`);
 
 const kb = (b: number | undefined) => (b === undefined ? '' : `${Math.round(b / 1024)} KB`);
 const us = (v: number | undefined) => (v === undefined ? '' : v >= 1000 ? `${round(v / 1000, 2)} ms` : `${round(v, 1)} µs`);
-const header = ['model', 'micro p50 / p99', 'ort-web p50 / p99', 'ort-node p50', 'micro / ort-web', 'micro cold − floor p50 / p90 (fresh node)', 'cold p50 (floor)', 'module gzip', 'parity vs ort-node'];
+const header = ['model', 'micro p50 / p99', 'ort-web p50 / p99', 'ort-node p50', 'micro / ort-web', 'micro cold − floor p50 / p90 (fresh node)', 'cold p50 (first inference; floor)', 'module gzip', 'parity vs ort-node'];
 const cells = rows.map((r) =>
   r.micro === 'ok'
-    ? [r.model, `${us(r.micro_p50_us)} / ${us(r.micro_p99_us)}`, `${us(r.ort_web_p50_us)} / ${us(r.ort_web_p99_us)}`, us(r.ort_node_p50_us), `${r.ratio_micro_over_ort_web}${r.bar_warm ? '' : ' ✗'}`, `${r.micro_cold_minus_floor_p50_ms} / ${r.micro_cold_minus_floor_p90_ms} ms${r.bar_cold === false ? ' ✗' : ''}${r.bar_cold === null ? ` (${r.micro_cold_runs} runs)` : ''}`, `${r.micro_cold_fresh_process_p50_ms} ms (${r.cold_floor_p50_ms})`, kb(r.micro_module_gzip_bytes), `${r.parity_mismatches}/${r.parity_inputs} over 1e-4 (max ${r.parity_max_abs_diff!.toExponential(1)})`]
+    ? [r.model, `${us(r.micro_p50_us)} / ${us(r.micro_p99_us)}`, `${us(r.ort_web_p50_us)} / ${us(r.ort_web_p99_us)}`, us(r.ort_node_p50_us), `${r.ratio_micro_over_ort_web}${r.bar_warm ? '' : ' ✗'}`, `${r.micro_cold_minus_floor_p50_ms} / ${r.micro_cold_minus_floor_p90_ms} ms${r.bar_cold === false ? ' ✗' : ''}${r.bar_cold === null ? ` (${r.micro_cold_runs} runs)` : ''}`, `${r.micro_cold_fresh_process_p50_ms} ms (${r.micro_cold_first_run_p50_ms}; ${r.cold_floor_p50_ms})`, kb(r.micro_module_gzip_bytes), `${r.parity_mismatches}/${r.parity_inputs} over 1e-4 (max ${r.parity_max_abs_diff!.toExponential(1)})`]
     : [r.model, 'does not compile', `${us(r.ort_web_p50_us)} / ${us(r.ort_web_p99_us)}`, us(r.ort_node_p50_us), '', '', '', '', r.micro.slice(0, 80)],
 );
 const markdown = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n');

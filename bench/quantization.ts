@@ -1,4 +1,4 @@
-// Benchmark (not a test): the edge model's int8 graph (models/spam-edge/1, what is served) vs
+// Benchmark (not a test): the edge model's int8 graph (the version the training's edge spec writes, what is served) vs
 // its fp32 twin, on every engine that runs it (micro, ort-web, ort-node), in one process:
 // warm latency p50/p99 on the same test-split messages interleaved in blocks, model and
 // generated-module sizes, test-split accuracy, and the largest probability gap int8 vs fp32.
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { compileOnnxToModule } from '../build/micro/compile.ts';
-import { createMicroEngine } from '../core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from '../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../core/engine/micro/types.ts';
 import { createOrtNodeEngine } from '../core/engine/ort-node/ort-node-engine.ts';
 import { createOrtWebEngine } from '../core/engine/ort-web/ort-web-engine.ts';
@@ -67,7 +67,7 @@ const modules: Record<string, MicroModule> = {};
 for (const p of PRECISIONS) {
   const file = join(tempDir, `${p}.mjs`);
   writeFileSync(file, compiled[p].source);
-  modules[variants[p].manifest.sha256] = (await import(pathToFileURL(file).href)) as MicroModule;
+  modules[microModuleKey(variants[p].manifest.sha256, variants[p].manifest)] = (await import(pathToFileURL(file).href)) as MicroModule;
 }
 rmSync(tempDir, { recursive: true, force: true });
 

@@ -12,6 +12,7 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
+import { microModuleKey } from '../core/engine/micro/micro-engine.ts';
 import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileDeclaredModel } from './micro/compile-model.ts';
 import { chooseEngine, timeEngines, type EngineDecision, type EngineTimes } from './engine-choice.ts';
@@ -206,7 +207,7 @@ async function fixFor({ target, spec, ortElsewhere, tier, microGzip, graphGzip }
 interface FunctionBuildState {
   /** Models left out of this function, name@version → why (it would not fit beside the others). */
   leftOut: Map<string, string>;
-  /** Micro modules compiled so far, by name@version and graph sha256 (a retry does not compile again). */
+  /** Micro modules compiled so far, by name@version and microModuleKey (a retry does not compile again). */
   compiled: Map<string, { source: string; gzip: number } | MicroCompileError>;
   /** Engine timings, by name@version, sha256 and whether ORT was timed: shared by a target's functions. */
   timings: Map<string, Promise<EngineTimes>>;
@@ -261,7 +262,7 @@ async function writeGenerated(
     else if (!engines.includes('micro')) microSkipped = 'this function carries no micro engine';
     else {
       try {
-        let compiled = state.compiled.get(`${label} ${manifest.sha256}`);
+        let compiled = state.compiled.get(`${label} ${microModuleKey(manifest.sha256, manifest)}`);
         if (!compiled) {
           try {
             const onProgress = compileProgressPrinter(`build ${spec.name} ${label}`);
@@ -271,7 +272,7 @@ async function writeGenerated(
             if (!(error instanceof MicroCompileError)) throw error;
             compiled = error;
           }
-          state.compiled.set(`${label} ${manifest.sha256}`, compiled);
+          state.compiled.set(`${label} ${microModuleKey(manifest.sha256, manifest)}`, compiled);
         }
         if (compiled instanceof MicroCompileError) throw compiled;
         const gzip = compiled.gzip;
@@ -300,7 +301,7 @@ async function writeGenerated(
           generated.push(file);
           // Imported when the model first loads: esbuild keeps it in the one file and evaluates
           // it (decoding its weights) on that call, not at the bundle's start.
-          microEntries.push(`  ${JSON.stringify(manifest.sha256)}: () => import('./${file}'),`);
+          microEntries.push(`  ${JSON.stringify(microModuleKey(manifest.sha256, manifest))}: () => import('./${file}'),`);
           engine = 'micro';
         }
       } catch (error) {
@@ -318,7 +319,7 @@ async function writeGenerated(
       if (!engines.includes('ort-web')) throw await refuse(label, `${microSkipped}, and this function carries no ONNX Runtime`, { ...(microGzip === undefined ? {} : { microGzip }), graph: model.bytes });
       engine = 'ort-web';
       // Kept so a request for it names the reason (the ORT engine serves it).
-      if (engines.includes('micro')) failures[manifest.sha256] = microSkipped!;
+      if (engines.includes('micro')) failures[microModuleKey(manifest.sha256, manifest)] = microSkipped!;
     }
     // One copy of each model: micro models embed their compiled module (bound to the .onnx's
     // sha256, verified above) and no graph bytes; ORT models embed the graph, checked at load.

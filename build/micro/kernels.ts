@@ -23,7 +23,7 @@ export function laneSums(lanes: number, wBuf: string, xv: string): string {
  * A buffer filled once at import from constants (packed weights, offset tables): declared
  * with the module's buffers, its fill code in the import section.
  */
-export function importBuffer(w: ModuleWriter, ctor: 'Float32Array' | 'Int32Array', size: number, fill: (name: string) => string[]): string {
+export function importBuffer(w: ModuleWriter, ctor: 'Float32Array' | 'Float64Array' | 'Int32Array', size: number, fill: (name: string) => string[]): string {
   w.checkElements(size, 'a packed weight buffer');
   const name = w.fresh('t');
   w.buffers.push(`const ${name} = new ${ctor}(${size});`);

@@ -261,30 +261,40 @@ export class ModuleWriter {
 
   /** How many constants went out in each layout (see constant-codec.ts). */
   readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0 };
+  /** The layout each encoded constant (or precomputed buffer) went out in, by name. */
+  readonly layoutOf = new Map<string, ConstantLayout>();
 
   /** Adds a constant tensor to the module: short ones as literals, others as base64 in the layout that gzips smallest. */
   constant(data: ConstData): string {
     const name = this.fresh('c');
-    const ctor = data.constructor.name;
-    if (data.length <= 16) {
-      this.constants.push(`const ${name} = new ${ctor}([${Array.from(data as ArrayLike<number>, (v) => literal(v)).join(', ')}]);`);
-    } else {
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const width = (data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      const encoded = encodeConstant(bytes, width);
-      this.constantLayouts[encoded.layout]++;
-      if (encoded.layout === 'plain') {
-        this.helper('base64Bytes', BASE64_BYTES);
-        this.helper('bytesOf', BYTES_OF);
-        this.constants.push(`const ${name} = new ${ctor}(bytesOf("${base64(encoded.bytes)}"));`);
-      } else {
-        this.helper('base64Bytes', BASE64_BYTES);
-        this.helper('unpack', UNPACK);
-        const sparse = encoded.layout === 'sparse';
-        this.constants.push(`const ${name} = new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${sparse}));`);
-      }
-    }
+    this.constants.push(`const ${name} = ${this.constantExpression(name, data)};`);
     return name;
+  }
+
+  /** The JS expression that rebuilds `data` at import (counted in constantLayouts under `name`). */
+  constantExpression(name: string, data: ConstData): string {
+    const ctor = data.constructor.name;
+    if (data.length <= 16) return `new ${ctor}([${Array.from(data as ArrayLike<number>, (v) => literal(v)).join(', ')}])`;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const width = (data as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    const encoded = encodeConstant(bytes, width);
+    this.constantLayouts[encoded.layout]++;
+    this.layoutOf.set(name, encoded.layout);
+    this.helper('base64Bytes', BASE64_BYTES);
+    if (encoded.layout === 'plain') {
+      this.helper('bytesOf', BYTES_OF);
+      return `new ${ctor}(bytesOf("${base64(encoded.bytes)}"))`;
+    }
+    this.helper('unpack', UNPACK);
+    return `new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`;
+  }
+
+  /** Forgets a constant's layout count (its line was dropped). */
+  uncountConstant(name: string): void {
+    const layout = this.layoutOf.get(name);
+    if (layout === undefined) return;
+    this.constantLayouts[layout]--;
+    this.layoutOf.delete(name);
   }
 
   /**

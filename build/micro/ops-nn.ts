@@ -212,11 +212,26 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
-  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+  if (!two && group === 1 && C === 1 && dw === 1 && wt.data && ctx.stage === 'run') {
+    const plan = dftPlan(wt.data as ArrayLike<number>, M, KW);
+    if (plan) {
+      emitDftConv(ctx, plan, { x: x.buf, y: y.buf, bias: b?.buf, N, M, W, sw, pl, OW });
+      return;
+    }
+  }
+  if (wt.stage !== 'run' && ctx.stage === 'run') {
     const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
-    if (KK <= MAX_UNROLLED_TAPS) emitTiledConv(ctx, shape);
-    else emitBlockedConv(ctx, shape);
-    return;
+    // Small kernels over constant weights, any size down to depthwise: the tiled kernel (its
+    // packing code and tile bodies cost a few KB raw per conv; the weight-stationary loops
+    // below run 2-5x slower, most on narrow rows). Long kernels: the blocked one when it pays.
+    if (KK <= MAX_UNROLLED_TAPS) {
+      emitTiledConv(ctx, shape);
+      return;
+    }
+    if (Mg >= 2 && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+      emitBlockedConv(ctx, shape);
+      return;
+    }
   }
   const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
   if (KW >= 16 || typeof OHW === 'number' && OHW <= 4) {
@@ -292,6 +307,138 @@ interface ConvShape {
   pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
 }
 
+/**
+ * A 1-D conv whose filters are a windowed Fourier basis (an STFT exported as a conv: rows
+ * w[n]·cos(2πkn/N) and ±w[n]·sin(2πkn/N), k = 0, 1, ... in one or two blocks) computes each
+ * frame with a real FFT instead: O(N log N) per frame instead of O(M·N). Found from the
+ * weights at compile time; anything else (another period, a perturbed row) keeps the direct
+ * kernels. `idx`/`scale`: output row m is scale[m] · X[idx[m]] over X = [Re 0..N/2, Im 0..N/2].
+ */
+interface DftPlan {
+  N: number;
+  window: Float32Array;
+  blocks: Array<{ start: number; len: number; imag: boolean; sign: number }>;
+}
+
+/** The windowed-DFT reading of [M, 1, N] weights, or undefined (see DftPlan). */
+function dftPlan(wts: ArrayLike<number>, M: number, N: number): DftPlan | undefined {
+  if (N < 8 || (N & (N - 1)) !== 0 || M < 2 || wts.length !== M * N) return undefined;
+  const H = N / 2;
+  let maxAbs = 0;
+  for (let i = 0; i < wts.length; i++) maxAbs = Math.max(maxAbs, Math.abs(wts[i]!));
+  if (maxAbs === 0) return undefined;
+  // Float32 weights of exact w·cos values are within 2^-24 relative; allow a little more.
+  const tol = 1e-6 * maxAbs;
+  const cosT = Float64Array.from({ length: N }, (_, j) => Math.cos((2 * Math.PI * j) / N));
+  const sinT = Float64Array.from({ length: N }, (_, j) => Math.sin((2 * Math.PI * j) / N));
+  const basis = (imag: boolean, k: number, n: number) => (imag ? sinT : cosT)[(k * n) % N]!;
+  const layouts = [[{ start: 0, len: M }], ...(M % 2 === 0 ? [[{ start: 0, len: M / 2 }, { start: M / 2, len: M / 2 }]] : [])];
+  for (const layout of layouts) {
+    if (layout.some((b) => b.len > H + 1)) continue;
+    const kinds = layout.length === 1 ? [[false], [true]] : [[false, true], [true, false], [false, false], [true, true]];
+    for (const kind of kinds) {
+      // Window by least squares per tap over each block's rows, signed so that it sums positive.
+      const window = new Float64Array(N);
+      const weight = new Float64Array(N);
+      const blocks = layout.map((b, i) => ({ ...b, imag: kind[i]!, sign: 1 }));
+      let ok = true;
+      for (const b of blocks) {
+        const est = new Float64Array(N);
+        const den = new Float64Array(N);
+        for (let r = 0; r < b.len; r++) {
+          for (let n = 0; n < N; n++) {
+            const v = basis(b.imag, r, n);
+            est[n] = est[n]! + wts[(b.start + r) * N + n]! * v;
+            den[n] = den[n]! + v * v;
+          }
+        }
+        let sum = 0;
+        for (let n = 0; n < N; n++) if (den[n]! > 1e-9) sum += est[n]! / den[n]!;
+        if (Math.abs(sum) < 1e-12) { ok = false; break; }
+        b.sign = sum > 0 ? 1 : -1;
+        for (let n = 0; n < N; n++) {
+          if (den[n]! <= 1e-9) continue;
+          window[n] = window[n]! + b.sign * est[n]!;
+          weight[n] = weight[n]! + den[n]!;
+        }
+      }
+      if (!ok) continue;
+      for (let n = 0; n < N; n++) window[n] = weight[n]! > 0 ? window[n]! / weight[n]! : 0;
+      const win32 = Float32Array.from(window);
+      check: for (const b of blocks) {
+        for (let r = 0; r < b.len; r++) {
+          for (let n = 0; n < N; n++) {
+            if (Math.abs(wts[(b.start + r) * N + n]! - b.sign * win32[n]! * basis(b.imag, r, n)) > tol) { ok = false; break check; }
+          }
+        }
+      }
+      if (ok) return { N, window: win32, blocks };
+    }
+  }
+  return undefined;
+}
+
+/** The conv of a DftPlan: per frame, a complex FFT of N/2 points over (even, odd) windowed samples, then the real spectrum. */
+function emitDftConv(ctx: OpContext, plan: DftPlan, c: { x: string; y: string; bias: string | undefined; N: Dim; M: number; W: Dim; sw: number; pl: number; OW: Dim }): void {
+  const w = ctx.w;
+  const { N } = plan;
+  const H = N / 2;
+  const win = w.constant(plan.window);
+  // Twiddles: cos/sin(2πt/H) for t < H/2, then cos/sin(2πk/N) for k ≤ H.
+  const tw = importBuffer(w, 'Float64Array', 3 * H + 2, (name) => [
+    `for (let t = 0; t < ${H / 2}; t++) { ${name}[t] = Math.cos(2 * Math.PI * t / ${H}); ${name}[${H / 2} + t] = Math.sin(2 * Math.PI * t / ${H}); }`,
+    `for (let k = 0; k <= ${H}; k++) { ${name}[${H} + k] = Math.cos(2 * Math.PI * k / ${N}); ${name}[${2 * H + 1} + k] = Math.sin(2 * Math.PI * k / ${N}); }`,
+  ]);
+  const bits = Math.log2(H);
+  const rev = importBuffer(w, 'Int32Array', H, (name) => [
+    `for (let i = 0; i < ${H}; i++) { let r = 0; for (let b = 0; b < ${bits}; b++) r |= ((i >> b) & 1) << (${bits - 1} - b); ${name}[i] = 2 * r; }`,
+  ]);
+  const idx = importBuffer(w, 'Int32Array', c.M, (name) => plan.blocks.map((b) => `for (let r = 0; r < ${b.len}; r++) ${name}[${b.start} + r] = ${b.imag ? H + 1 : 0} + r;`));
+  const scale = importBuffer(w, 'Float64Array', c.M, (name) => plan.blocks.map((b) => `for (let r = 0; r < ${b.len}; r++) ${name}[${b.start} + r] = ${b.imag ? -b.sign : b.sign};`));
+  const zr = w.scratch(H);
+  const zi = w.scratch(H);
+  const X = w.scratch(2 * H + 2);
+  w.emit(
+    `for (let n = 0; n < ${c.N}; n++) {`,
+    `  const xn = n * ${c.W};`,
+    `  for (let ow = 0; ow < ${c.OW}; ow++) {`,
+    `    const x0 = ow * ${c.sw} - ${c.pl};`,
+    `    if (x0 >= 0 && x0 + ${N} <= ${c.W}) {`,
+    `      for (let i = 0; i < ${H}; i++) { const r = ${rev}[i]; ${zr}[i] = ${win}[r] * ${c.x}[xn + x0 + r]; ${zi}[i] = ${win}[r + 1] * ${c.x}[xn + x0 + r + 1]; }`,
+    `    } else {`,
+    `      for (let i = 0; i < ${H}; i++) {`,
+    `        const r = ${rev}[i], p = x0 + r;`,
+    `        ${zr}[i] = p >= 0 && p < ${c.W} ? ${win}[r] * ${c.x}[xn + p] : 0;`,
+    `        ${zi}[i] = p + 1 >= 0 && p + 1 < ${c.W} ? ${win}[r + 1] * ${c.x}[xn + p + 1] : 0;`,
+    `      }`,
+    `    }`,
+    `    for (let size = 2, step = ${H / 2}; size <= ${H}; size <<= 1, step >>= 1) {`,
+    `      const half = size >> 1;`,
+    `      for (let i = 0; i < ${H}; i += size) {`,
+    `        for (let j = 0, t = 0; j < half; j++, t += step) {`,
+    `          const wr = ${tw}[t], wi = -${tw}[${H / 2} + t];`,
+    `          const a = i + j, b = a + half;`,
+    `          const br = ${zr}[b], bi = ${zi}[b];`,
+    `          const xr = br * wr - bi * wi, xi = br * wi + bi * wr;`,
+    `          const ar = ${zr}[a], ai = ${zi}[a];`,
+    `          ${zr}[b] = ar - xr; ${zi}[b] = ai - xi; ${zr}[a] = ar + xr; ${zi}[a] = ai + xi;`,
+    `        }`,
+    `      }`,
+    `    }`,
+    `    for (let k = 0; k <= ${H}; k++) {`,
+    `      const k1 = k === ${H} ? 0 : k, k2 = k === 0 ? 0 : ${H} - k;`,
+    `      const zrk = ${zr}[k1], zik = ${zi}[k1], cr = ${zr}[k2], ci = -${zi}[k2];`,
+    `      const er = 0.5 * (zrk + cr), ei = 0.5 * (zik + ci), orr = 0.5 * (zik - ci), oi = -0.5 * (zrk - cr);`,
+    `      const cs = ${tw}[${H} + k], sn = ${tw}[${2 * H + 1} + k];`,
+    `      ${X}[k] = er + cs * orr + sn * oi; ${X}[${H + 1} + k] = ei + cs * oi - sn * orr;`,
+    `    }`,
+    `    const yb = n * ${c.M} * ${c.OW} + ow;`,
+    `    for (let m = 0; m < ${c.M}; m++) ${c.y}[yb + m * ${c.OW}] = ${scale}[m] * ${X}[${idx}[m]]${c.bias ? ` + ${c.bias}[m]` : ''};`,
+    `  }`,
+    `}`,
+  );
+}
+
 /** Kernels of at most this many taps (KH x KW) are unrolled by the tiled conv. */
 const MAX_UNROLLED_TAPS = 16;
 /**
@@ -333,47 +480,84 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
   // Row offsets of the kernel rows (constants when the padded width is static).
   const rowOff = (kh: number) => (kh === 0 ? '' : typeof Wp === 'number' ? ` + ${kh * c.dh * Wp}` : ` + ${kh * c.dh} * ${Wp}`);
   const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
-  /** One tile: n lanes x P pixels starting at output column `ow`. */
+  // Tiles run along a row, or down a column for kernels taller than wide (3x1): there the
+  // pixels of a tile share the input rows of their vertical taps.
+  const vertical = c.KH > c.KW && typeof Wp === 'number';
+  const pos = vertical ? 'oh' : 'ow';
+  const extent = vertical ? c.OH : c.OW;
+  /** One tile: n lanes x P pixels starting at output position `ow` (or `oh`). */
   const tile = (n: number, P: number, m0: string) => {
     const acc = (l: number, p: number) => `a${l}_${p}`;
     const init: string[] = [];
     for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) init.push(`${acc(l, p)} = ${c.bias ? (p === 0 ? `${c.bias}[${m0}${l === 0 ? '' : ` + ${l}`}]` : acc(l, 0)) : '0'}`);
     const body: string[] = [];
+    const loaded = new Set<string>();
+    // The input value of tap (kh, kw) for pixel p: its name, loaded on first use.
+    const xval = (kh: number, kw: number, p: number): string => {
+      let name: string;
+      let at: string;
+      if (vertical) {
+        const off = (kh * c.dh + p * c.sh) * (Wp as number) + kw * c.dw;
+        name = `x_${off}`;
+        at = off === 0 ? '' : ` + ${off}`;
+      } else {
+        const col = kw * c.dw + p * c.sw;
+        name = `x${kh}_${col}`;
+        at = `${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}`;
+      }
+      if (!loaded.has(name)) {
+        loaded.add(name);
+        body.push(`const ${name} = ${src}[xb${at}];`);
+      }
+      return name;
+    };
     for (let kh = 0; kh < c.KH; kh++) {
-      const cols = new Set<number>();
-      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) cols.add(kw * c.dw + p * c.sw);
-      for (const col of [...cols].sort((a, b) => a - b)) body.push(`const x${kh}_${col} = ${src}[xb${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}];`);
+      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) xval(kh, kw, p);
       for (let kw = 0; kw < c.KW; kw++) {
         const t = kh * c.KW + kw;
         for (let l = 0; l < n; l++) {
           const k = t * n + l;
           body.push(`const w${t}_${l} = ${packed}[j${k === 0 ? '' : ` + ${k}`}];`);
-          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * x${kh}_${kw * c.dw + p * c.sw};`);
+          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * ${xval(kh, kw, p)};`);
         }
       }
     }
     const stores: string[] = [];
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yr + ow${p === 0 ? '' : ` + ${p}`}${plane(l)}] = ${acc(l, p)};`);
+    // (A static padded width means a static output width.)
+    const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * (c.OW as number)}` : ` + ${p}`);
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
     return [
       `let ${init.join(', ')};`,
-      `for (let ci = 0, xb = xr + ow * ${c.sw}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
+      `for (let ci = 0, xb = xr + ${vertical ? `oh * ${c.sh * (Wp as number)}` : `ow * ${c.sw}`}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
       `  ${body.join(' ')}`,
       `}`,
+      `const yo = yr + ${vertical ? `oh * ${c.OW}` : 'ow'};`,
       stores.join(' '),
     ];
   };
-  const P = Math.max(1, typeof c.OW === 'number' ? Math.min(TILE_PIXELS, c.OW) : TILE_PIXELS);
+  const P = Math.max(1, typeof extent === 'number' ? Math.min(TILE_PIXELS, extent) : TILE_PIXELS);
+  // What the P-pixel tiles leave of a row: one tile of that width when it is static, else
+  // tiles of 4 then single pixels (narrow rows, e.g. a few frames, would run one by one).
+  const rest = (n: number, m0: string): string[] => {
+    if (typeof extent === 'number') {
+      const r = extent % P;
+      return r === 0 ? [] : ['  {', ...tile(n, r, m0).map((l) => `    ${l}`), '  }'];
+    }
+    const out: string[] = [];
+    if (P > 4) out.push(`  for (; ${pos} + 3 < ${extent}; ${pos} += 4) {`, ...tile(n, 4, m0).map((l) => `    ${l}`), `  }`);
+    if (P > 1) out.push(`  for (; ${pos} < ${extent}; ${pos}++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`);
+    return out;
+  };
   const block = (n: number, wBase: string, m0: string) => [
     `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
     `const wb = ${wBase};`,
-    `for (let oh = 0; oh < ${c.OH}; oh++) {`,
-    `  const xr = xg + oh * ${c.sh} * ${Wp};`,
-    `  const yr = yb + oh * ${c.OW};`,
-    `  let ow = 0;`,
-    `  for (; ow + ${P - 1} < ${c.OW}; ow += ${P}) {`,
+    ...(vertical
+      ? [`for (let ow = 0; ow < ${c.OW}; ow++) {`, `  const xr = xg + ow * ${c.sw};`, `  const yr = yb + ow;`, `  let oh = 0;`]
+      : [`for (let oh = 0; oh < ${c.OH}; oh++) {`, `  const xr = xg + oh * ${c.sh} * ${Wp};`, `  const yr = yb + oh * ${c.OW};`, `  let ow = 0;`]),
+    `  for (; ${pos} + ${P - 1} < ${extent}; ${pos} += ${P}) {`,
     ...tile(n, P, m0).map((l) => `    ${l}`),
     `  }`,
-    ...(P > 1 ? [`  for (; ow < ${c.OW}; ow++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`] : []),
+    ...rest(n, m0),
     `}`,
   ];
   lines.push(

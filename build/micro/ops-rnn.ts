@@ -132,15 +132,27 @@ function stepsLines(r: Recurrent): string {
 function gateRows(r: Recurrent, d: number, gates: number, from: string, to: string, acc: string, h: string, xBase: string): string[] {
   const { H, I, W, R, B } = r;
   const G = gates * H;
+  const bias = (j: string) => (B ? `${B.buf}[${d * 2 * G} + ${j}] + ${B.buf}[${d * 2 * G + G} + ${j}]` : '0');
+  const four = [0, 1, 2, 3];
   return [
-    `for (let j = ${from}; j < ${to}; j++) {`,
+    // Four rows at a time share each load of X[t] and h (four independent sums, each in the same order).
+    `{ let j = ${from};`,
+    `for (; j + 3 < ${to}; j += 4) {`,
+    `  let ${four.map((q) => `a${q} = ${bias(q === 0 ? 'j' : `j + ${q}`)}`).join(', ')};`,
+    `  const w0 = (${d * G} + j) * ${I}, w1 = w0 + ${I}, w2 = w1 + ${I}, w3 = w2 + ${I};`,
+    `  for (let k = 0; k < ${I}; k++) { const xv = ${r.x.buf}[${xBase} + k]; ${four.map((q) => `a${q} += xv * ${W.buf}[w${q} + k];`).join(' ')} }`,
+    `  const r0 = (${d * G} + j) * ${H}, r1 = r0 + ${H}, r2 = r1 + ${H}, r3 = r2 + ${H};`,
+    `  for (let k = 0; k < ${H}; k++) { const hv = ${h}[k]; ${four.map((q) => `a${q} += hv * ${R.buf}[r${q} + k];`).join(' ')} }`,
+    `  ${four.map((q) => `${acc}[j${q === 0 ? '' : ` + ${q}`}] = a${q};`).join(' ')}`,
+    `}`,
+    `for (; j < ${to}; j++) {`,
     `  let a = ${B ? `${B.buf}[${d * 2 * G} + j] + ${B.buf}[${d * 2 * G + G} + j]` : '0'};`,
     `  const wr = (${d * G} + j) * ${I};`,
     `  for (let k = 0; k < ${I}; k++) a += ${r.x.buf}[${xBase} + k] * ${W.buf}[wr + k];`,
     `  const rr = (${d * G} + j) * ${H};`,
     `  for (let k = 0; k < ${H}; k++) a += ${h}[k] * ${R.buf}[rr + k];`,
     `  ${acc}[j] = a;`,
-    `}`,
+    `} }`,
   ];
 }
 

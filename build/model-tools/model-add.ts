@@ -162,6 +162,8 @@ export async function addModel(options: AddModelOptions): Promise<AddedModel> {
   }
   for (const input of inputs) {
     if (input.source !== 'request') continue;
+    // A scalar is usually a setting (a sample rate, a threshold): warmup would send 0.
+    if (input.shape.length === 0) todo.push(`input ${input.name} is a scalar every request must send, and warmup sends 0; if it has a usual value (a sample rate), give it "optional": true, "default": <value> in model.json`);
     const inner = input.shape.map((d, i) => ({ d, i, name: signature.inputs.find((t) => t.name === input.name)!.dimNames[i] })).filter((x) => x.d === -1 && x.i > 0);
     if (inner.length && !warmupShapes[input.name]) {
       todo.push(`input ${input.name} has variable dims (${inner.map((x) => `dim ${x.i}${x.name && x.name !== '?' ? ` "${x.name}"` : ''}`).join(', ')}): warmup runs them at a small default size; if the model takes one size, declare it with --shape ${input.name}=${input.shape.map((d) => (d === -1 ? 'N' : d)).join(',')} (requests are held to it, micro compiles for it, warmup runs it); if the graph takes several but needs more than the default (a convolution window), add a warmup request with --warmup-shape`);

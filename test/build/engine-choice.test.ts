@@ -12,7 +12,7 @@ import { chooseEngine, ORT_FASTER_BY, type EngineTimes } from '../../build/engin
 import { buildTarget, bundleTargetFunctions, engineReports } from '../../build/pipeline.ts';
 import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
-import { openWakeWordModels, writeModelRepo } from '../helpers/third-party-repo.ts';
+import { openWakeWordModels, writeModelRepo } from '../helpers/third-party-models.ts';
 
 const MB = 1024 * 1024;
 const times = (microMs: number, ortWebMs?: number): EngineTimes => ({ microMs, ...(ortWebMs === undefined ? { ortWebNote: 'could not run it (x)' } : { ortWebMs }), runs: 7 });

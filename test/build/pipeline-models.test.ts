@@ -12,7 +12,7 @@ import { bundleTargetFunctions, buildTarget, ModelServingError, REPO_ROOT } from
 import { netlifyTarget } from '../../build/targets/netlify.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { lambdaEdgeTarget } from '../../build/targets/lambda-edge.ts';
-import { openWakeWordModels, writeModelRepo } from '../helpers/third-party-repo.ts';
+import { openWakeWordModels, writeModelRepo } from '../helpers/third-party-models.ts';
 
 const SPAM_EDGE = join(REPO_ROOT, 'models/spam-edge/1');
 const manifest = JSON.parse(readFileSync(join(SPAM_EDGE, 'model.json'), 'utf8')) as Record<string, unknown>;

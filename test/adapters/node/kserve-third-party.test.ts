@@ -4,15 +4,16 @@
 // same .onnx within 1e-5, and each kind of bad request is a 400 naming the input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
+import type { LocalServer } from '../../../adapters/node/server.ts';
 import { seededRandom } from '../../../models/training/prng.ts';
 import { toHalfBits } from '../../../core/serving/tensor-dtypes.ts';
 import { binaryInferRequest, bytesOf, readV2Answer, type V2Answer } from '../../helpers/kserve-binary.ts';
+import { maxAbsDiff, serveRepo, type ServedRepo } from '../../helpers/served-repo.ts';
 import { writeThirdPartyRepo } from '../../helpers/third-party-models.ts';
 
 let repo: ReturnType<typeof writeThirdPartyRepo>;
+let served: ServedRepo;
 let server: LocalServer;
-const reference = new Map<string, ort.InferenceSession>();
 const rand = seededRandom(20261202);
 const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 
@@ -31,22 +32,8 @@ async function refusal(response: Response): Promise<string> {
   return body.error.message;
 }
 
-/** onnxruntime-node's own run of the graph, every output as float32 values. */
-async function referenceRun(model: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  let session = reference.get(model);
-  if (!session) {
-    session = await ort.InferenceSession.create(repo.files[model]!);
-    reference.set(model, session);
-  }
-  return session.run(feeds);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(Number(a[i]) - Number(b[i])));
-  return max;
-}
+/** onnxruntime-node's own run of the graph. */
+const referenceRun = (model: string, feeds: Record<string, ort.Tensor>) => served.referenceRun(model, feeds);
 
 function jsonOutput(answer: V2Answer, name: string): number[] {
   const output = answer.outputs.find((o) => o.name === name);
@@ -56,15 +43,11 @@ function jsonOutput(answer: V2Answer, name: string): number[] {
 
 beforeAll(async () => {
   repo = writeThirdPartyRepo(['alexa', 'melspectrogram', 'silero_vad', 'dtypes']);
-  server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, demo: false });
-  for (const name of ['alexa', 'melspectrogram', 'silero_vad', 'dtypes']) {
-    const state = server.service.context.models.state(name);
-    expect(state?.status, state?.status === 'failed' ? state.error : name).toBe('ready');
-  }
+  served = await serveRepo(repo.root, repo.files);
+  server = served.server;
 }, 120_000);
 afterAll(async () => {
-  await server?.close();
-  for (const session of reference.values()) await session.release();
+  await served?.close();
   repo?.cleanup();
 });
 

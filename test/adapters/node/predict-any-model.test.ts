@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from '../../../adapters/node/server.ts';
+import type { LocalServer } from '../../../adapters/node/server.ts';
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { seededRandom } from '../../../models/training/prng.ts';
+import { maxAbsDiff, serveRepo, type ServedRepo } from '../../helpers/served-repo.ts';
 import { smallTokenizerJson } from '../../helpers/small-tokenizer.ts';
-import { openWakeWordModels, writeModelRepo } from '../../helpers/third-party-repo.ts';
+import { openWakeWordModels, writeModelRepo } from '../../helpers/third-party-models.ts';
 
 let repo: ReturnType<typeof writeModelRepo>;
+let served: ServedRepo;
 let server: LocalServer;
 const files: Record<string, string> = {};
-const reference = new Map<string, ort.InferenceSession>();
 const rand = seededRandom(20261203);
 const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 const TOKENIZER = smallTokenizerJson();
@@ -38,22 +39,7 @@ async function refused(body: unknown): Promise<string> {
   return answer.error.message as string;
 }
 
-async function referenceRun(model: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  let session = reference.get(model);
-  if (!session) {
-    // The session options the server's ort-node engine uses (core/engine/ort-node): one thread, basic optimisation.
-    session = await ort.InferenceSession.create(files[model]!, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
-    reference.set(model, session);
-  }
-  return session.run(feeds);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(Number(a[i]) - Number(b[i])));
-  return max;
-}
+const referenceRun = (model: string, feeds: Record<string, ort.Tensor>) => served.referenceRun(model, feeds);
 
 /** A [rows, cols] nested array of `data`. */
 function nested(data: Float32Array, dims: number[]): unknown {
@@ -100,15 +86,11 @@ beforeAll(async () => {
   repo = writeModelRepo(models);
   for (const m of models) files[m.json.name] = join(repo.root, m.json.name, m.json.version, 'model.onnx');
   writeTokenizerModel(repo.root);
-  server = await startLocalServer({ modelsRoot: repo.root, port: 0, log: () => {}, demo: false, telemetry: false });
-  for (const name of [...models.map((m) => m.json.name), 'echo_tokens']) {
-    const state = server.service.context.models.state(name);
-    expect(state?.status, state?.status === 'failed' ? state.error : name).toBe('ready');
-  }
+  served = await serveRepo(repo.root, files, { telemetry: false });
+  server = served.server;
 }, 120_000);
 afterAll(async () => {
-  await server?.close();
-  for (const session of reference.values()) await session.release();
+  await served?.close();
   repo?.cleanup();
 });
 

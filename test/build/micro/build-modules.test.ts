@@ -9,9 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { buildMicroModules } from '../../../build/micro/build-modules.ts';
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
-import { createMicroEngine } from '../../../core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from '../../../core/engine/micro/micro-engine.ts';
 import type { MicroModule } from '../../../core/engine/micro/types.ts';
 import type { ModelManifest } from '../../../core/model/manifest.ts';
+import { shapeEchoBytes, shapeEchoManifest } from '../../helpers/shape-echo-graph.ts';
 import { buildQuantizedBagModel } from '../../core/engine/quantized-bag-graph.ts';
 
 function writeModel(root: string, bytes: Uint8Array, manifest: ModelManifest): ModelManifest {
@@ -54,8 +55,8 @@ describe('npm run build:micro', () => {
       microModules: Record<string, MicroModule>;
       microCompileFailures: Record<string, string>;
     };
-    expect(Object.keys(index.microModules).sort()).toEqual([auto.sha256, micro.sha256].sort());
-    expect(index.microCompileFailures[erf.sha256]).toMatch(/node "Det_1" uses op Det/);
+    expect(Object.keys(index.microModules).sort()).toEqual([microModuleKey(auto.sha256, auto), microModuleKey(micro.sha256, micro)].sort());
+    expect(index.microCompileFailures[microModuleKey(erf.sha256, erf)]).toMatch(/node "Det_1" uses op Det/);
 
     const engine = createMicroEngine({ modules: index.microModules, compileFailures: index.microCompileFailures });
     const session = await engine.load(bag.bytes, auto);
@@ -63,6 +64,27 @@ describe('npm run build:micro', () => {
     const ref = bag.reference(Int32Array.of(1, 2, 3));
     expect(out1.probabilities!.data[0]).toBeCloseTo(ref.probabilities[0]!, 5);
     await expect(engine.load(erfBytes(), erf)).rejects.toThrow(/this build carries no micro module for it: .*op Det/);
+  });
+
+  test('two versions sharing one .onnx but declaring different input shapes get a module each, and each serves its own shape', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'micro-build-'));
+    const models = join(root, 'models');
+    const bytes = shapeEchoBytes();
+    const four = writeModel(models, bytes, shapeEchoManifest('1', 4));
+    const eight = writeModel(models, bytes, shapeEchoManifest('2', 8));
+    expect(four.sha256).toBe(eight.sha256);
+    const result = await buildMicroModules(models, join(root, 'dist'));
+    expect(result.entries.map((e) => e.status)).toEqual(['compiled', 'compiled']);
+    const index = (await import(pathToFileURL(result.index).href)) as { microModules: Record<string, MicroModule> };
+    // Keyed by the sha alone, the second entry overwrote the first: version 1 ran the module compiled for [1,8].
+    expect(Object.keys(index.microModules)).toHaveLength(2);
+    const engine = createMicroEngine({ modules: index.microModules });
+    for (const [manifest, n] of [[four, 4], [eight, 8]] as const) {
+      const session = await engine.load(bytes, manifest);
+      const out = await session.run({ x: { dtype: 'float32', dims: [1, n], data: new Float32Array(n).fill(3) } });
+      expect(Array.from(out.dims!.data as Float32Array), manifest.version).toEqual([1, n]);
+      expect(Array.from(out.sq!.data as Float32Array)).toEqual(new Array(n).fill(9));
+    }
   });
 
   test('a model that requires micro and does not compile fails the build', async () => {

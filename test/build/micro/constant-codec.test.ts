@@ -1,10 +1,11 @@
 // Compact constants (#14.3): every layout decodes to the exact bytes (NaN payloads, -0 and
 // denormals included), a pruned tensor's module shrinks with its zeros, int8 weights stay one
 // byte each, and the generated modules still match onnxruntime-node.
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { encodeConstant, toPlanes, toSparse } from '../../../build/micro/constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, toPlanes, toSparse, UNPACK } from '../../../build/micro/constant-codec.ts';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
@@ -46,7 +47,48 @@ function identityGraph(w: Float32Array | Int8Array): Uint8Array {
   return new Uint8Array(g.encode(17));
 }
 
+/** The module's decoders in a fresh realm, with or without a native Uint8Array.fromBase64 (Deno has it, Node 20 not). */
+function moduleDecoders(native: boolean): { unpack(text: string, count: number, width: number, sparse: boolean): ArrayBuffer; base64Bytes(text: string): Uint8Array } {
+  const context: Record<string, unknown> = { atob };
+  if (native) context.fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+  const install = native ? 'Uint8Array.fromBase64 = (t) => { const b = fromBase64(t); const u = new Uint8Array(b.length); u.set(b); return u; };' : '';
+  return runInNewContext(`${install}\n${BASE64_BYTES}\n${UNPACK}\n({ unpack, base64Bytes });`, context);
+}
+
 describe('constant layouts', () => {
+  for (const native of [false, true]) {
+    test(`the module's decoders round-trip random bytes in every layout, ${native ? 'with' : 'without'} Uint8Array.fromBase64`, () => {
+      const { unpack, base64Bytes } = moduleDecoders(native);
+      const r = new Random(native ? 21 : 12);
+      const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+      // Lengths 0..40 (every remainder mod 3, 4 and 8), and around the decoders' 4096-element chunks.
+      const counts = [...Array.from({ length: 41 }, (_, i) => i), 4095, 4096, 4097, 8191, 9001];
+      let cases = 0;
+      for (const width of [1, 2, 4, 8]) {
+        for (const count of counts) {
+          for (const zeros of [0, 0.5, 0.97, 1]) {
+            const bytes = new Uint8Array(count * width);
+            for (let i = 0; i < count; i++) {
+              if (r.next() < zeros) continue;
+              // Nonzero elements may still hold zero bytes (only all-zero elements are dropped).
+              for (let k = 0; k < width; k++) bytes[i * width + k] = r.next() < 0.3 ? 0 : r.int(0, 255);
+            }
+            // Results come from the other realm: ArrayBuffer.isView, unlike instanceof, sees through that.
+            const same = (got: ArrayBuffer | Uint8Array, layout: string) => {
+              const view = ArrayBuffer.isView(got) ? got : new Uint8Array(got);
+              expect(Buffer.from(view.buffer, view.byteOffset, view.byteLength).equals(bytes), `${layout}, width ${width}, ${count} elements, ${zeros} zero`).toBe(true);
+            };
+            same(base64Bytes(b64(bytes)), 'plain');
+            same(unpack(b64(toPlanes(bytes, width)), count, width, false), 'planes');
+            same(unpack(b64(toSparse(bytes, width).bytes), count, width, true), 'sparse');
+            cases++;
+          }
+        }
+      }
+      expect(cases).toBe(4 * counts.length * 4);
+    });
+  }
+
   test('planes and sparse are permutations/subsets that keep every byte (special floats included)', () => {
     const special = Float32Array.of(0, -0, NaN, Infinity, -Infinity, 1e-45, -3.4e38, 1, 0, 0, 2.5);
     const bytes = new Uint8Array(special.buffer);

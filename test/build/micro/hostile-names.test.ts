@@ -15,6 +15,7 @@ import { buildMicroModules } from '../../../build/micro/build-modules.ts';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { jsString } from '../../../build/micro/module-writer.ts';
 import { decodeModel, GraphBuilder } from '../../../build/onnx/builder.ts';
+import { microModuleKey } from '../../../core/engine/micro/micro-engine.ts';
 import type { ModelManifest } from '../../../core/model/manifest.ts';
 import { buildQuantizedBagModel } from '../../core/engine/quantized-bag-graph.ts';
 
@@ -98,7 +99,7 @@ describe('hostile names in generated code (#17.8)', () => {
     const indexSource = readFileSync(result.index, 'utf8');
     expect(indexSource).not.toMatch(/PWNED/);
     const index = (await import(pathToFileURL(result.index).href)) as { microModules: Record<string, unknown> };
-    expect(Object.keys(index.microModules)).toEqual([good.sha256]);
+    expect(Object.keys(index.microModules)).toEqual([microModuleKey(good.sha256, good)]);
     expect(pwned()).toEqual([]);
   });
 });

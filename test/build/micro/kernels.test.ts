@@ -25,6 +25,44 @@ interface Case {
   packed?: boolean;
   /** Shapes of input "x" to run (several when a dim is symbolic). */
   shapes: number[][];
+  /** Whether the conv must compile to the FFT kernel (weights a windowed Fourier basis). */
+  dft?: boolean;
+}
+
+/**
+ * [M, 1, N] weights of an STFT as a conv: blocks of rows sign·w[n]·cos or sin(2πkn/N),
+ * k = 0, 1, ... (Hann window unless `window` says otherwise), optionally perturbed at one tap.
+ */
+function fourierRows(N: number, blocks: Array<{ len: number; imag: boolean; sign: number }>, window = (n: number) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N), perturb = 0): Float32Array {
+  const rows: number[] = [];
+  for (const b of blocks) {
+    for (let k = 0; k < b.len; k++) {
+      for (let n = 0; n < N; n++) rows.push(b.sign * window(n) * (b.imag ? Math.sin : Math.cos)((2 * Math.PI * k * n) / N));
+    }
+  }
+  if (perturb) rows[Math.floor(rows.length / 3)]! += perturb;
+  return Float32Array.from(rows);
+}
+
+function dftCase(label: string, p: { N: number; blocks: Array<{ len: number; imag: boolean; sign: number }>; stride: number; pads?: number[]; bias?: boolean; window?: (n: number) => number; perturb?: number; shapes: number[][] }): Case {
+  const M = p.blocks.reduce((a, b) => a + b.len, 0);
+  return {
+    label,
+    dft: !p.perturb,
+    packed: !!p.perturb,
+    shapes: p.shapes,
+    graph: (g, r) => {
+      g.input('x', 'float32', ['B', 1, 'T']);
+      g.initializer('w', { dtype: 'float32', dims: [M, 1, p.N], data: fourierRows(p.N, p.blocks, p.window, p.perturb) });
+      const inputs = ['x', 'w'];
+      if (p.bias) {
+        g.initializer('b', { dtype: 'float32', dims: [M], data: randomArray(r, M) });
+        inputs.push('b');
+      }
+      g.node('Conv', inputs, ['y'], { strides: { ints: [p.stride] }, ...(p.pads ? { pads: { ints: p.pads } } : {}) });
+      g.output('y', 'float32', ['B', M, 'U']);
+    },
+  };
 }
 
 function convCase(label: string, p: { packed?: boolean; C: number; M: number; kernel: number[]; group?: number; bias?: boolean; attrs?: Record<string, AttributeValue>; xShape: Array<number | string>; shapes: number[][]; yShape: Array<number | string> }): Case {
@@ -53,7 +91,7 @@ const CASES: Case[] = [
   convCase('Conv 2-D strides 2, dilations 2, asymmetric pads, batch 2', { C: 40, M: 9, kernel: [3, 2], attrs: { strides: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [0, 1, 2, 3] } }, xShape: [2, 40, 11, 9], shapes: [[2, 40, 11, 9]], yShape: [2, 9, 5, 6] }),
   convCase('Conv 2-D groups 2, 32 channels, no bias, stride (1, 3)', { C: 24, M: 32, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 24, 5, 10], shapes: [[1, 24, 5, 10]], yShape: [1, 32, 4, 3] }),
   convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 90, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 90, 6, 5], shapes: [[1, 90, 6, 5]], yShape: [1, 9, 6, 5] }),
-  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { packed: false, C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
+  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
   convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 114, M: 228, kernel: [3, 3], group: 114, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 114, 7, 7], shapes: [[1, 114, 7, 7]], yShape: [1, 228, 4, 4] }),
   convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 110, M: 19, kernel: [1, 1], xShape: [1, 110, 4, 3], shapes: [[1, 110, 4, 3]], yShape: [1, 19, 4, 3] }),
   convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [200], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 256], [1, 1, 397], [1, 1, 200]], yShape: [1, 11, 'U'] }),
@@ -64,7 +102,17 @@ const CASES: Case[] = [
   convCase('Conv 2-D 3x3, strides (2, 3), dilations (2, 1), asymmetric pads, 10 channels (4 + 4 + 2)', { C: 8, M: 10, kernel: [3, 3], attrs: { strides: { ints: [2, 3] }, dilations: { ints: [2, 1] }, pads: { ints: [1, 2, 0, 1] } }, xShape: [1, 8, 20, 40], shapes: [[1, 8, 20, 40]], yShape: [1, 10, 9, 14] }),
   convCase('Conv 2-D 3x1 on one input channel, 24 outputs, width 37, batch 2', { C: 1, M: 24, kernel: [3, 1], xShape: [2, 1, 30, 37], shapes: [[2, 1, 30, 37]], yShape: [2, 24, 28, 37] }),
   convCase('Conv 1-D kernel 5, groups 3 of 10 outputs (4 + 4 + 2), variable length (tiles and remainders vary)', { C: 60, M: 30, kernel: [5], group: 3, attrs: { pads: { ints: [2, 2] } }, xShape: [1, 60, 'T'], shapes: [[1, 60, 3], [1, 60, 8], [1, 60, 100], [1, 60, 103]], yShape: [1, 30, 'T'] }),
-  convCase('Conv 2-D 3x3, 4 channels, 8x8: few multiply-adds, plain loops', { packed: false, C: 4, M: 4, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 8, 8], shapes: [[1, 4, 8, 8]], yShape: [1, 4, 8, 8] }),
+  convCase('Conv 2-D 3x1 (tiles down columns), pads (1, 0), variable height, 12 channels', { C: 64, M: 12, kernel: [3, 1], attrs: { pads: { ints: [1, 0, 1, 0] } }, xShape: [1, 64, 'H', 7], shapes: [[1, 64, 5, 7], [1, 64, 13, 7], [1, 64, 30, 7]], yShape: [1, 12, 'H', 7] }),
+  convCase('Conv 2-D 5x3 stride (3, 1) dilation (1, 2), height 40 (column tiles of 8 + remainder)', { C: 6, M: 8, kernel: [5, 3], attrs: { strides: { ints: [3, 1] }, dilations: { ints: [1, 2] }, pads: { ints: [2, 2, 0, 2] } }, xShape: [1, 6, 40, 9], shapes: [[1, 6, 40, 9]], yShape: [1, 8, 13, 9] }),
+  convCase('Conv 2-D 3x3, 4 channels, 8x8: few multiply-adds, tiled still', { C: 4, M: 4, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 8, 8], shapes: [[1, 4, 8, 8]], yShape: [1, 4, 8, 8] }),
+  convCase('Conv 2-D 5x5 (25 taps, not unrolled), 4 channels, small weights: plain loops', { packed: false, C: 4, M: 4, kernel: [5, 5], attrs: { pads: { ints: [2, 1, 2, 3] } }, xShape: [1, 4, 9, 8], shapes: [[1, 4, 9, 8]], yShape: [1, 4, 9, 10] }),
+  convCase('Conv 1-D depthwise kernel 5, 9 channels, variable length (narrow rows: 4-pixel and single tiles)', { C: 9, M: 9, kernel: [5], group: 9, attrs: { pads: { ints: [2, 2] } }, xShape: [1, 9, 'T'], shapes: [[1, 9, 4], [1, 9, 7], [1, 9, 19]], yShape: [1, 9, 'T'] }),
+  // An STFT exported as a conv: computed by FFT, and the same shapes off the Fourier basis by the direct kernels.
+  dftCase('Conv 1-D STFT, cos rows k = 0..32 (N 64), Hann window, stride 16, variable batch and length', { N: 64, blocks: [{ len: 33, imag: false, sign: 1 }], stride: 16, shapes: [[1, 1, 64], [2, 1, 200], [1, 1, 1000]] }),
+  dftCase('Conv 1-D STFT, -sin rows k = 0..16 (N 32), bias, stride 7, pads (31, 5) (frames in the padding)', { N: 32, blocks: [{ len: 17, imag: true, sign: -1 }], stride: 7, pads: [31, 5], bias: true, shapes: [[1, 1, 40], [3, 1, 9]] }),
+  dftCase('Conv 1-D STFT, cos then sin rows stacked (2 x 129, N 256), stride 64, no window', { N: 256, blocks: [{ len: 129, imag: false, sign: 1 }, { len: 129, imag: true, sign: 1 }], stride: 64, window: () => 1, shapes: [[1, 1, 576], [1, 1, 256]] }),
+  dftCase('Conv 1-D STFT, -sin then -cos rows, 20 bins each (N 128), Hamming window, stride 50', { N: 128, blocks: [{ len: 20, imag: true, sign: -1 }, { len: 20, imag: false, sign: -1 }], stride: 50, window: (n) => 0.54 - 0.46 * Math.cos((2 * Math.PI * n) / 128), shapes: [[2, 1, 400]] }),
+  dftCase('Conv 1-D cos rows with one tap off the Fourier basis by 1e-3: direct kernel', { N: 64, blocks: [{ len: 33, imag: false, sign: 1 }], stride: 16, perturb: 1e-3, shapes: [[1, 1, 300]] }),
   ...([
     [false, false, 1, 1, 'C [N]'],
     [true, false, 0.5, 2, 'C [M, N]'],
@@ -110,6 +158,7 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       const { source } = compileOnnxToModule(bytes, { name: c.label });
       // The packed kernels step through interleaved weights (`j += lanes`); the plain loops do not.
       expect(/, j \+= \d+\)/.test(source)).toBe(c.packed ?? false);
+      expect(source.includes('size <<= 1')).toBe(c.dft ?? false);
       const micro = await importMicroModule(source, 'kernels');
       let worst = 0;
       for (const dims of c.shapes) {

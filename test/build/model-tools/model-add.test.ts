@@ -108,6 +108,7 @@ describe('npm run model:add --shape on silero VAD v5 (@ricky0123/vad-web), then 
     expect(added.code, added.stdout).toBe(0);
     expect(added.stdout).toContain('input  input: float32[1,576]  ← the request  (declared by --shape; the graph has [-1,-1])');
     expect(added.stdout).not.toMatch(/input (input|state) has variable dims/);
+    expect(added.stdout).toContain('input sr is a scalar every request must send, and warmup sends 0; if it has a usual value (a sample rate), give it "optional": true, "default": <value> in model.json');
     const m = manifestAt(root, 'vad');
     expect(m.inputs.map((i: { name: string; shape: number[] }) => [i.name, i.shape])).toEqual([['input', [1, 576]], ['state', [2, 1, 128]], ['sr', []]]);
     expect(m.warmup).toBeUndefined();

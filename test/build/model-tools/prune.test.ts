@@ -16,7 +16,7 @@ import { readModelVersion } from '../../../build/model-tools/new-version.ts';
 import { agreement, generateSamples, runSamples } from '../../../build/model-tools/quantize-samples.ts';
 import { pruneMain, pruneModel } from '../../../build/model-tools/prune.ts';
 import { REPO_ROOT } from '../../../build/pipeline.ts';
-import { OPENWAKEWORD_MODELS, openWakeWordModels, writeModelRepo } from '../../helpers/third-party-repo.ts';
+import { OPENWAKEWORD_MODELS, openWakeWordModels, writeModelRepo } from '../../helpers/third-party-models.ts';
 
 const encode = (m: onnxProto.onnx.ModelProto) => onnxProto.onnx.ModelProto.encode(m).finish();
 

@@ -20,7 +20,7 @@ import { REPO_ROOT } from '../../../build/pipeline.ts';
 import { decodeModel } from '../../../build/onnx/builder.ts';
 import { parseManifest } from '../../../core/model/manifest.ts';
 import { Random } from '../micro/property-harness.ts';
-import { OPENWAKEWORD_MODELS } from '../../helpers/third-party-repo.ts';
+import { OPENWAKEWORD_MODELS } from '../../helpers/third-party-models.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'edgeinfer-quantize-'));
 const work = mkdtempSync(join(tmpdir(), 'edgeinfer-quantize-samples-'));

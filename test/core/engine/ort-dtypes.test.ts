@@ -3,11 +3,11 @@
 // FP16 bits read as integers would show as a different value.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeOrtWebEngine } from '../../../adapters/node/ort-wasm-binary.ts';
-import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { createOrtNodeEngine } from '../../../core/engine/ort-node/ort-node-engine.ts';
 import { TENSOR_DTYPES, type Engine, type EngineSession, type Tensor, type TensorDType, type TensorMap } from '../../../core/engine/types.ts';
 import type { ModelManifest } from '../../../core/model/manifest.ts';
 import { toHalfBits } from '../../../core/serving/tensor-dtypes.ts';
+import { buildDtypesGraph } from '../../helpers/third-party-models.ts';
 
 /** The values each dtype's input carries, as numbers (what Cast to float32 must give back). */
 const VALUES: Record<TensorDType, number[]> = {
@@ -32,15 +32,7 @@ function feed(dtype: TensorDType): Tensor {
   }
 }
 
-const g = new GraphBuilder('dtypes');
-for (const dtype of TENSOR_DTYPES) {
-  g.input(`x_${dtype}`, dtype, [1, 'n']);
-  g.node('Identity', [`x_${dtype}`], [`same_${dtype}`]);
-  g.node('Cast', [`x_${dtype}`], [`f_${dtype}`], { to: { int: 1 } });
-  g.output(`same_${dtype}`, dtype, [1, 'n']);
-  g.output(`f_${dtype}`, 'float32', [1, 'n']);
-}
-const bytes = g.encode(17);
+const bytes = buildDtypesGraph();
 const manifest = {
   name: 'dtypes',
   version: '1',

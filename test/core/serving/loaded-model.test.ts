@@ -11,7 +11,7 @@ import { createLocalService } from '../../../adapters/node/local-service.ts';
 import type { Tensor } from '../../../core/engine/types.ts';
 import type { InferenceService } from '../../../core/handler.ts';
 import type { LoadedModel } from '../../../core/serving/loaded-model.ts';
-import { openWakeWordModels, OPENWAKEWORD_MODELS, writeModelRepo } from '../../helpers/third-party-repo.ts';
+import { openWakeWordModels, OPENWAKEWORD_MODELS, writeModelRepo } from '../../helpers/third-party-models.ts';
 
 const BASE = 'http://edgeinfer.test';
 let repo: ReturnType<typeof writeModelRepo>;

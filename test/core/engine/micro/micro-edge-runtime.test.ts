@@ -25,9 +25,9 @@ test('spam-edge on the micro engine inside edge-runtime (no eval, no WASM) match
   const bundled = await build({
     stdin: {
       contents: `
-import { createMicroEngine } from './core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from './core/engine/micro/micro-engine.ts';
 import * as model from ${JSON.stringify(join(dir, 'model.mjs'))};
-const engine = createMicroEngine({ modules: { [model.metadata.sourceSha256]: model } });
+const engine = createMicroEngine({ modules: { [microModuleKey(model.metadata.sourceSha256, ${JSON.stringify(model.manifest)})]: model } });
 function fromBase64(text) {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);

@@ -1,18 +1,21 @@
 // The micro engine over compiled modules: parity with onnxruntime-web on a seeded quantized
 // fastText-like graph (empty, short and maximum-length id lists), load and run errors as
 // values, and the `auto` engine choice falling back to ORT with the reason recorded.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createNodeMicroEngine } from '../../../../adapters/node/micro-engine.ts';
 import { importMicroModule } from '../../../../adapters/node/micro-module-loader.ts';
 import { createNodeOrtWebEngine } from '../../../../adapters/node/ort-wasm-binary.ts';
 import { compileOnnxToModule } from '../../../../build/micro/compile.ts';
+import { compileDeclaredModel } from '../../../../build/micro/compile-model.ts';
 import { GraphBuilder } from '../../../../build/onnx/builder.ts';
-import { createMicroEngine } from '../../../../core/engine/micro/micro-engine.ts';
+import { createMicroEngine, microModuleKey } from '../../../../core/engine/micro/micro-engine.ts';
 import { EngineRegistry } from '../../../../core/engine/registry.ts';
 import { loadOnPreferredEngine } from '../../../../core/engine/select.ts';
 import type { EngineSession, Tensor } from '../../../../core/engine/types.ts';
 import type { ModelManifest } from '../../../../core/model/manifest.ts';
 import { tensorMismatch } from '../../../build/micro/oracle.ts';
+import { shapeEchoBytes, shapeEchoManifest } from '../../../helpers/shape-echo-graph.ts';
 import { BAG, buildQuantizedBagModel, randomIdSequences, seededRandom } from '../quantized-bag-graph.ts';
 
 const MAX_IDS = 2048;
@@ -88,10 +91,10 @@ describe('micro engine vs ort-web on the quantized bag graph', () => {
 describe('micro engine loading', () => {
   const model = buildQuantizedBagModel(7);
 
-  test('prebuilt modules are found by the sha256 of the bytes; other bytes are refused with the fix', async () => {
+  test('prebuilt modules are found by the sha256 of the bytes (and the declared input shapes: microModuleKey); other bytes are refused with the fix', async () => {
     const compiled = compileOnnxToModule(model.bytes, { name: 'quantized-bag' });
     const module = await importMicroModule(compiled.source);
-    const engine = createMicroEngine({ modules: { [compiled.metadata.sourceSha256]: module } });
+    const engine = createMicroEngine({ modules: { [microModuleKey(compiled.metadata.sourceSha256, model.manifest)]: module } });
     const session = await engine.load(model.bytes, model.manifest);
     expect((await session.run({ ids: ids(Int32Array.of(1, 2)) })).probabilities!.dims).toEqual([1, 2]);
     const other = buildQuantizedBagModel(8);
@@ -99,7 +102,7 @@ describe('micro engine loading', () => {
       code: 'model_load_failed',
       message: expect.stringContaining('npm run build:micro'),
     });
-    const withFailure = createMicroEngine({ compileFailures: { [compiled.metadata.sourceSha256]: 'node "X" uses op Erf' } });
+    const withFailure = createMicroEngine({ compileFailures: { [microModuleKey(compiled.metadata.sourceSha256, model.manifest)]: 'node "X" uses op Erf' } });
     await expect(withFailure.load(model.bytes, model.manifest)).rejects.toThrow(/this build carries no micro module for it: node "X" uses op Erf/);
   });
 
@@ -111,12 +114,36 @@ describe('micro engine loading', () => {
       imported.push(name);
       return importMicroModule(compiled.source);
     };
-    const engine = createMicroEngine({ modules: { [compiled.metadata.sourceSha256]: lazily('asked for'), [other.manifest.sha256]: lazily('never asked for') } });
+    const engine = createMicroEngine({ modules: { [microModuleKey(compiled.metadata.sourceSha256, model.manifest)]: lazily('asked for'), [microModuleKey(other.manifest.sha256, other.manifest)]: lazily('never asked for') } });
     expect(imported).toEqual([]);
     const [a, b] = await Promise.all([engine.load(model.bytes, model.manifest), engine.load(model.bytes, model.manifest)]);
     expect((await a.run({ ids: ids(Int32Array.of(1, 2)) })).probabilities!.dims).toEqual([1, 2]);
     expect((await b.run({ ids: ids(Int32Array.of(3)) })).probabilities!.dims).toEqual([1, 2]);
     expect(imported).toEqual(['asked for']);
+  });
+
+  test('two versions sharing one .onnx but declaring different input shapes each compile and run their own (the compile-at-load cache was keyed by sha256 alone)', async () => {
+    const bytes = shapeEchoBytes();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const engine = createNodeMicroEngine();
+    for (const n of [4, 8]) {
+      const session = await engine.load(bytes, shapeEchoManifest(String(n), n, sha));
+      const out = await session.run({ x: { dtype: 'float32', dims: [1, n], data: new Float32Array(n).fill(2) } });
+      expect(Array.from(out.dims!.data as Float32Array)).toEqual([1, n]);
+    }
+  });
+
+  test('a module compiled for other input sizes than model.json declares is a model_mismatch naming both', async () => {
+    const bytes = shapeEchoBytes();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const forFour = await importMicroModule(compileDeclaredModel(bytes, shapeEchoManifest('1', 4, sha)).source);
+    const eight = shapeEchoManifest('2', 8, sha);
+    const engine = createMicroEngine({ modules: { [microModuleKey(sha, eight)]: forFour } });
+    await expect(engine.load(bytes, eight)).rejects.toMatchObject({ code: 'model_mismatch', message: expect.stringContaining('input "x" is declared [1,8] in model.json but the micro module was compiled for [1,4]') });
+    // A module that left the dim variable takes any declared size.
+    const generic = await importMicroModule(compileOnnxToModule(bytes, { name: 'shape-echo' }).source);
+    const session = await createMicroEngine({ modules: { [microModuleKey(sha, eight)]: generic } }).load(bytes, eight);
+    expect(Array.from((await session.run({ x: { dtype: 'float32', dims: [1, 8], data: new Float32Array(8) } })).dims!.data as Float32Array)).toEqual([1, 8]);
   });
 
   test('a manifest naming an output the graph lacks is a model_mismatch', async () => {
