@@ -219,11 +219,19 @@ const conv: OpEmitter = (ctx) => {
       return;
     }
   }
-  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+  if (wt.stage !== 'run' && ctx.stage === 'run') {
     const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
-    if (KK <= MAX_UNROLLED_TAPS) emitTiledConv(ctx, shape);
-    else emitBlockedConv(ctx, shape);
-    return;
+    // Small kernels over constant weights, any size down to depthwise: the tiled kernel (its
+    // packing code and tile bodies cost a few KB raw per conv; the weight-stationary loops
+    // below run 2-5x slower, most on narrow rows). Long kernels: the blocked one when it pays.
+    if (KK <= MAX_UNROLLED_TAPS) {
+      emitTiledConv(ctx, shape);
+      return;
+    }
+    if (Mg >= 2 && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+      emitBlockedConv(ctx, shape);
+      return;
+    }
   }
   const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
   if (KW >= 16 || typeof OHW === 'number' && OHW <= 4) {
