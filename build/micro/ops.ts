@@ -3,7 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { denseRows, LANES, PACK_FROM, packRows } from './kernels.ts';
+import { denseRows, LANES, PACK_FROM, packRows, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -346,6 +346,12 @@ function matmul(integer: boolean): OpEmitter {
     const KN = ctx.w.prod([K, N]);
     const MN = ctx.w.prod([M, N]);
     const batchBIsOne = batchB.every((d) => d === 1);
+    const nnz = batchBIsOne && !integer && a.dtype === 'float32' && b.data && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' ? sparseCount(b.data as ArrayLike<number>, K, N) : undefined;
+    if (nnz !== undefined) {
+      const rows = ctx.w.prod([...batchA, M]);
+      ctx.w.emit(...sparseRows(ctx.w, { rows, K: K as number, N: N as number, nnz, b: b.buf, aAt: (m, k) => `${a.buf}[${m} * ${K} + ${k}]`, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      return;
+    }
     if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
       const rows = ctx.w.prod([...batchA, M]);

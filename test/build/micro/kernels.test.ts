@@ -27,6 +27,8 @@ interface Case {
   shapes: number[][];
   /** Whether the conv must compile to the FFT kernel (weights a windowed Fourier basis). */
   dft?: boolean;
+  /** Whether the MatMul must compile to the sparse kernel (a constant B of few non-zeros). */
+  sparse?: boolean;
 }
 
 /**
@@ -134,6 +136,26 @@ const CASES: Case[] = [
       },
     };
   }),
+  // Constant B of few non-zeros (a mel filter bank's bands, scattered pruning): non-zeros only.
+  ...([
+    ['bands of 9 per column', 257, 32, (k: number, n: number) => Math.abs(k - 8 * n - 4) <= 4, true],
+    ['scattered 10 %', 300, 17, (k: number, n: number) => (k * 31 + n * 17) % 10 === 0, true],
+    ['an empty column and a full row', 128, 20, (k: number, n: number) => n !== 3 && (k === 5 || (k + n) % 9 === 0), true],
+    ['30 % non-zeros: dense kernel', 200, 16, (k: number, n: number) => (k + 2 * n) % 10 < 3, false],
+  ] as const).map(([what, K, N, keep, sparse]): Case => ({
+    label: `MatMul [B, T, ${K}] x constant [${K}, ${N}], ${what}`,
+    packed: !sparse,
+    sparse,
+    shapes: [[1, 1, K], [2, 5, K]],
+    graph: (g, r) => {
+      g.input('x', 'float32', ['B', 'T', K]);
+      const data = randomArray(r, K * N);
+      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!keep(k, n)) data[k * N + n] = 0;
+      g.initializer('w', { dtype: 'float32', dims: [K, N], data });
+      g.node('MatMul', ['x', 'w'], ['y']);
+      g.output('y', 'float32', ['B', 'T', N]);
+    },
+  })),
   ...[1, 5, 8, 21].map((N): Case => ({
     label: `MatMul [B, T, 420] x constant [420, ${N}], variable batch and rows`,
     packed: N > 1,
@@ -159,6 +181,7 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       // The packed kernels step through interleaved weights (`j += lanes`); the plain loops do not.
       expect(/, j \+= \d+\)/.test(source)).toBe(c.packed ?? false);
       expect(source.includes('size <<= 1')).toBe(c.dft ?? false);
+      expect(/, end = \w+\[n \+ 1\]/.test(source)).toBe(c.sparse ?? false);
       const micro = await importMicroModule(source, 'kernels');
       let worst = 0;
       for (const dims of c.shapes) {
