@@ -62,7 +62,7 @@ const wanted = values.models ? values.models.split(',').map((s) => s.trim()).fil
 const matched = new Set<string>();
 /** Whether --models asks for `name` at `version` (`latest`: the version a bare name means). */
 const wants = (name: string, version: string, latest: boolean): boolean => {
-  if (!wanted) return true;
+  if (!wanted) return latest;
   const hits = wanted.filter((w) => w.name === name && (w.version === undefined ? latest : w.version === version));
   for (const h of hits) matched.add(h.entry);
   return hits.length > 0;

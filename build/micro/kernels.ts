@@ -74,3 +74,46 @@ export function denseRows(p: { rows: Dim; K: number; N: number; packed: string; 
     `}`,
   ];
 }
+
+/**
+ * Constant [K, N] matrices with at most this share of non-zeros (a mel filter bank, a pruned
+ * layer) multiply through their non-zeros only: one indexed load more per multiply-add, so
+ * it pays below about a quarter.
+ */
+export const SPARSE_UP_TO = 0.2;
+
+/** Non-zeros of a constant [K, N] matrix (row-major), when few enough for `sparseRows`. */
+export function sparseCount(data: ArrayLike<number>, K: number, N: number): number | undefined {
+  if (data.length !== K * N || K * N < PACK_FROM) return undefined;
+  let nnz = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) nnz++;
+  return nnz <= SPARSE_UP_TO * K * N ? nnz : undefined;
+}
+
+/**
+ * Rows of A times a constant sparse B ([K, N], `nnz` non-zeros): B's columns compressed at
+ * import (column pointers, row indices, values; filled by scanning B, so the module carries
+ * no second copy), then per output one sum over the column's non-zeros, in increasing k as
+ * the dense loops. Zeros of B are skipped, so an Inf or NaN of A facing only zeros stays out
+ * of the result (dense arithmetic would give NaN).
+ */
+export function sparseRows(w: ModuleWriter, p: { rows: Dim; K: number; N: number; nnz: number; b: string; aAt: (m: string, k: string) => string; store: (m: string, n: string, s: string) => string }): string[] {
+  const ptr = importBuffer(w, 'Int32Array', p.N + 1, (name) => [
+    `for (let n = 0, q = 0; n < ${p.N}; n++) { ${name}[n] = q; for (let k = 0; k < ${p.K}; k++) if (${p.b}[k * ${p.N} + n] !== 0) q++; ${name}[n + 1] = q; }`,
+  ]);
+  const idx = importBuffer(w, 'Int32Array', p.nnz, (name) => [
+    `for (let n = 0, q = 0; n < ${p.N}; n++) for (let k = 0; k < ${p.K}; k++) if (${p.b}[k * ${p.N} + n] !== 0) ${name}[q++] = k;`,
+  ]);
+  const val = importBuffer(w, 'Float32Array', p.nnz, (name) => [
+    `for (let n = 0, q = 0; n < ${p.N}; n++) for (let k = 0; k < ${p.K}; k++) { const v = ${p.b}[k * ${p.N} + n]; if (v !== 0) ${name}[q++] = v; }`,
+  ]);
+  return [
+    `for (let m = 0; m < ${p.rows}; m++) {`,
+    `  for (let n = 0; n < ${p.N}; n++) {`,
+    `    let s = 0;`,
+    `    for (let q = ${ptr}[n], end = ${ptr}[n + 1]; q < end; q++) s += ${p.aAt('m', `${idx}[q]`)} * ${val}[q];`,
+    `    ${p.store('m', 'n', 's')}`,
+    `  }`,
+    `}`,
+  ];
+}

@@ -6,7 +6,7 @@ import type { ConstData, DType } from './model-ir.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type Value } from './module-writer.ts';
 import {
-  attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
+  BRANCH_FREE_FROM, attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
   type OpContext, type OpEmitter,
 } from './ops.ts';
 
@@ -219,11 +219,19 @@ const conv: OpEmitter = (ctx) => {
       return;
     }
   }
-  if (Mg >= 2 && wt.stage !== 'run' && ctx.stage === 'run' && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+  if (wt.stage !== 'run' && ctx.stage === 'run') {
     const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
-    if (KK <= MAX_UNROLLED_TAPS) emitTiledConv(ctx, shape);
-    else emitBlockedConv(ctx, shape);
-    return;
+    // Small kernels over constant weights, any size down to depthwise: the tiled kernel (its
+    // packing code and tile bodies cost a few KB raw per conv; the weight-stationary loops
+    // below run 2-5x slower, most on narrow rows). Long kernels: the blocked one when it pays.
+    if (KK <= MAX_UNROLLED_TAPS) {
+      emitTiledConv(ctx, shape);
+      return;
+    }
+    if (Mg >= 2 && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
+      emitBlockedConv(ctx, shape);
+      return;
+    }
   }
   const xAt = (base: string, step: number, i: string) => (step === 1 ? `${x.buf}[${base} + ${i}]` : `${x.buf}[${base} + ${i} * ${step}]`);
   if (KW >= 16 || typeof OHW === 'number' && OHW <= 4) {
@@ -472,56 +480,81 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
   // Row offsets of the kernel rows (constants when the padded width is static).
   const rowOff = (kh: number) => (kh === 0 ? '' : typeof Wp === 'number' ? ` + ${kh * c.dh * Wp}` : ` + ${kh * c.dh} * ${Wp}`);
   const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
-  /** One tile: n lanes x P pixels starting at output column `ow`. */
+  // Tiles run along a row, or down a column for kernels taller than wide (3x1): there the
+  // pixels of a tile share the input rows of their vertical taps.
+  const vertical = c.KH > c.KW && typeof Wp === 'number';
+  const pos = vertical ? 'oh' : 'ow';
+  const extent = vertical ? c.OH : c.OW;
+  /** One tile: n lanes x P pixels starting at output position `ow` (or `oh`). */
   const tile = (n: number, P: number, m0: string) => {
     const acc = (l: number, p: number) => `a${l}_${p}`;
     const init: string[] = [];
     for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) init.push(`${acc(l, p)} = ${c.bias ? (p === 0 ? `${c.bias}[${m0}${l === 0 ? '' : ` + ${l}`}]` : acc(l, 0)) : '0'}`);
     const body: string[] = [];
+    const loaded = new Set<string>();
+    // The input value of tap (kh, kw) for pixel p: its name, loaded on first use.
+    const xval = (kh: number, kw: number, p: number): string => {
+      let name: string;
+      let at: string;
+      if (vertical) {
+        const off = (kh * c.dh + p * c.sh) * (Wp as number) + kw * c.dw;
+        name = `x_${off}`;
+        at = off === 0 ? '' : ` + ${off}`;
+      } else {
+        const col = kw * c.dw + p * c.sw;
+        name = `x${kh}_${col}`;
+        at = `${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}`;
+      }
+      if (!loaded.has(name)) {
+        loaded.add(name);
+        body.push(`const ${name} = ${src}[xb${at}];`);
+      }
+      return name;
+    };
     for (let kh = 0; kh < c.KH; kh++) {
-      const cols = new Set<number>();
-      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) cols.add(kw * c.dw + p * c.sw);
-      for (const col of [...cols].sort((a, b) => a - b)) body.push(`const x${kh}_${col} = ${src}[xb${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}];`);
+      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) xval(kh, kw, p);
       for (let kw = 0; kw < c.KW; kw++) {
         const t = kh * c.KW + kw;
         for (let l = 0; l < n; l++) {
           const k = t * n + l;
           body.push(`const w${t}_${l} = ${packed}[j${k === 0 ? '' : ` + ${k}`}];`);
-          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * x${kh}_${kw * c.dw + p * c.sw};`);
+          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * ${xval(kh, kw, p)};`);
         }
       }
     }
     const stores: string[] = [];
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yr + ow${p === 0 ? '' : ` + ${p}`}${plane(l)}] = ${acc(l, p)};`);
+    // (A static padded width means a static output width.)
+    const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * (c.OW as number)}` : ` + ${p}`);
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
     return [
       `let ${init.join(', ')};`,
-      `for (let ci = 0, xb = xr + ow * ${c.sw}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
+      `for (let ci = 0, xb = xr + ${vertical ? `oh * ${c.sh * (Wp as number)}` : `ow * ${c.sw}`}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
       `  ${body.join(' ')}`,
       `}`,
+      `const yo = yr + ${vertical ? `oh * ${c.OW}` : 'ow'};`,
       stores.join(' '),
     ];
   };
-  const P = Math.max(1, typeof c.OW === 'number' ? Math.min(TILE_PIXELS, c.OW) : TILE_PIXELS);
+  const P = Math.max(1, typeof extent === 'number' ? Math.min(TILE_PIXELS, extent) : TILE_PIXELS);
   // What the P-pixel tiles leave of a row: one tile of that width when it is static, else
   // tiles of 4 then single pixels (narrow rows, e.g. a few frames, would run one by one).
   const rest = (n: number, m0: string): string[] => {
-    if (typeof c.OW === 'number') {
-      const r = c.OW % P;
+    if (typeof extent === 'number') {
+      const r = extent % P;
       return r === 0 ? [] : ['  {', ...tile(n, r, m0).map((l) => `    ${l}`), '  }'];
     }
     const out: string[] = [];
-    if (P > 4) out.push(`  for (; ow + 3 < ${c.OW}; ow += 4) {`, ...tile(n, 4, m0).map((l) => `    ${l}`), `  }`);
-    if (P > 1) out.push(`  for (; ow < ${c.OW}; ow++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`);
+    if (P > 4) out.push(`  for (; ${pos} + 3 < ${extent}; ${pos} += 4) {`, ...tile(n, 4, m0).map((l) => `    ${l}`), `  }`);
+    if (P > 1) out.push(`  for (; ${pos} < ${extent}; ${pos}++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`);
     return out;
   };
   const block = (n: number, wBase: string, m0: string) => [
     `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
     `const wb = ${wBase};`,
-    `for (let oh = 0; oh < ${c.OH}; oh++) {`,
-    `  const xr = xg + oh * ${c.sh} * ${Wp};`,
-    `  const yr = yb + oh * ${c.OW};`,
-    `  let ow = 0;`,
-    `  for (; ow + ${P - 1} < ${c.OW}; ow += ${P}) {`,
+    ...(vertical
+      ? [`for (let ow = 0; ow < ${c.OW}; ow++) {`, `  const xr = xg + ow * ${c.sw};`, `  const yr = yb + ow;`, `  let oh = 0;`]
+      : [`for (let oh = 0; oh < ${c.OH}; oh++) {`, `  const xr = xg + oh * ${c.sh} * ${Wp};`, `  const yr = yb + oh * ${c.OW};`, `  let ow = 0;`]),
+    `  for (; ${pos} + ${P - 1} < ${extent}; ${pos} += ${P}) {`,
     ...tile(n, P, m0).map((l) => `    ${l}`),
     `  }`,
     ...rest(n, m0),
@@ -1092,7 +1125,15 @@ export const NN_EMITTERS: Record<string, OpEmitter> = {
   },
   Erf: withErf((erf, v) => `${erf}(${v})`),
   Gelu: gelu,
-  LeakyRelu: activation((v, ctx) => once(v, (t) => `(t >= 0 ? t : ${f32(attrFloat(ctx, 'alpha', 0.01))} * t)`)),
+  // Without a data-dependent branch (mispredicted on every other element of signed data, 4x
+  // slower): max(t, 0) as (t + |t|) / 2 and min(t, 0) as t - max(t, 0), both exact for finite
+  // t; infinities (a branch that always predicts) take the plain form.
+  LeakyRelu: activation((v, ctx) => {
+    const a = f32(attrFloat(ctx, 'alpha', 0.01));
+    const size = ctx.w.prod(ctx.raw(0).dims);
+    if (typeof size === 'number' && size < BRANCH_FREE_FROM) return once(v, (t) => `(t >= 0 ? t : ${a} * t)`);
+    return once(v, (t) => `(Math.abs(t) !== Infinity ? ((p) => p + ${a} * (t - p))(0.5 * (t + Math.abs(t))) : t >= 0 ? t : ${a} * t)`);
+  }),
   Elu: activation((v, ctx) => once(v, (t) => `(t >= 0 ? t : ${f32(attrFloat(ctx, 'alpha', 1))} * (Math.exp(t) - 1))`)),
   Celu: activation((v, ctx) => {
     const a = f32(attrFloat(ctx, 'alpha', 1));

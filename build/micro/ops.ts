@@ -3,7 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { denseRows, LANES, PACK_FROM, packRows } from './kernels.ts';
+import { denseRows, LANES, PACK_FROM, packRows, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -231,6 +231,9 @@ export function binary(expr: (a: string, b: string, dtype: DType) => string): Op
   };
 }
 
+/** Elementwise ops over at least this many elements drop data-dependent branches (Relu, LeakyRelu). */
+export const BRANCH_FREE_FROM = 256;
+
 export function unaryFloat(expr: (x: string) => string): OpEmitter {
   return (ctx) => {
     const x = ctx.raw(0);
@@ -346,6 +349,12 @@ function matmul(integer: boolean): OpEmitter {
     const KN = ctx.w.prod([K, N]);
     const MN = ctx.w.prod([M, N]);
     const batchBIsOne = batchB.every((d) => d === 1);
+    const nnz = batchBIsOne && !integer && a.dtype === 'float32' && b.data && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' ? sparseCount(b.data as ArrayLike<number>, K, N) : undefined;
+    if (nnz !== undefined) {
+      const rows = ctx.w.prod([...batchA, M]);
+      ctx.w.emit(...sparseRows(ctx.w, { rows, K: K as number, N: N as number, nnz, b: b.buf, aAt: (m, k) => `${a.buf}[${m} * ${K} + ${k}]`, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      return;
+    }
     if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
       const rows = ctx.w.prod([...batchA, M]);
@@ -541,7 +550,15 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
   Mul: binary((a, b, t) => (t === 'int32' ? `Math.imul(${a}, ${b})` : `${a} * ${b}`)),
   // Integer division truncates toward zero; stores into integer arrays truncate, doubles do not.
   Div: binary((a, b, t) => (t === 'int64' ? `Math.trunc(${a} / ${b})` : `${a} / ${b}`)),
-  Relu: unaryFloat((v) => `Math.max(${v}, 0)`),
+  // Over large tensors, max(t, 0) without a data-dependent branch (see LeakyRelu in
+  // ops-nn.ts), exact for finite t; small ones (an MLP's hidden layer) keep Math.max.
+  Relu: (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'the input');
+    const size = ctx.w.prod(x.dims);
+    const branchFree = typeof size !== 'number' || size >= BRANCH_FREE_FROM;
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => (branchFree ? `((t) => (Math.abs(t) !== Infinity ? 0.5 * (t + Math.abs(t)) : Math.max(t, 0)))(${v})` : `Math.max(${v}, 0)`));
+  },
   Sigmoid: unaryFloat((v) => `1 / (1 + Math.exp(-${v}))`),
   Tanh: unaryFloat((v) => `Math.tanh(${v})`),
   Softmax: softmax(false),

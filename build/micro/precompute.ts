@@ -100,8 +100,9 @@ export function precomputeImportWork(w: ModuleWriter, prelude: string, runText: 
   const groups = new Map<number, number[]>();
   blocks.forEach((_, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), i]));
 
-  // Names read outside the blocks: run(), and import-time lines that are not blocks (If conditions, dims).
-  const outside = namesIn([runText, ...init.filter((_, k) => !isBlock.has(k))].join('\n'));
+  // Names read outside the blocks: run(), import-time lines that are not blocks (If conditions,
+  // dims) and, to be safe, the helpers (generic code that names no buffer today).
+  const outside = namesIn([runText, ...init.filter((_, k) => !isBlock.has(k)), ...w.helpers.values()].join('\n'));
   const constantLines = new Map<string, string>();
   for (const line of w.constants) {
     const m = CONSTANT_LINE.exec(line);

@@ -1,6 +1,8 @@
 // The Lambda@Edge adapter's two translations, on events shaped as in the AWS docs.
-import { describe, expect, it } from 'vitest';
-import { createCloudFrontResult, createRequestFromCloudFront, type CloudFrontRequestEvent } from '../../../adapters/lambda-edge/lambda-edge.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCloudFrontResult, createLambdaEdgeHandler, createRequestFromCloudFront, type CloudFrontRequestEvent } from '../../../adapters/lambda-edge/lambda-edge.ts';
+import { createLocalService } from '../../../adapters/node/local-service.ts';
+import { edgeModelsRoot } from '../../runtime/conformance.ts';
 
 function event(request: Partial<CloudFrontRequestEvent['Records'][0]['cf']['request']>): CloudFrontRequestEvent {
   return {
@@ -66,5 +68,44 @@ describe('createCloudFrontResult', () => {
     const result = await createCloudFrontResult(new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
     expect(result.bodyEncoding).toBe('base64');
     expect(Buffer.from(result.body, 'base64')).toEqual(Buffer.from(bytes));
+  });
+});
+
+describe('createLambdaEdgeHandler without web Responses', () => {
+  // In Node 20 the first web Response loads undici (~18 ms of a quiet cold start): JSON answers
+  // (predictions, /_warm, health, errors) are written from the core's JsonReply instead.
+  const RealResponse = globalThis.Response;
+  afterEach(() => {
+    globalThis.Response = RealResponse;
+  });
+
+  it('answers POST /v1/predict, GET /_warm, /healthz and a 404 constructing no Response; /metrics (text) still goes through one', async () => {
+    const service = createLocalService({ modelsRoot: edgeModelsRoot(), micro: true, regional: { kind: 'none' }, config: { adminToken: 'le-token' } });
+    const handler = createLambdaEdgeHandler(service, { trigger: 'viewer-request' });
+    let constructed = 0;
+    globalThis.Response = class extends RealResponse {
+      constructor(...args: ConstructorParameters<typeof Response>) {
+        super(...args);
+        constructed++;
+      }
+    } as typeof Response;
+    const auth = { authorization: [{ key: 'Authorization', value: 'Bearer le-token' }] };
+    const body = { encoding: 'base64' as const, data: Buffer.from(JSON.stringify({ text: 'Subject: free money\n\nclaim your prize now' })).toString('base64') };
+    const warm = await handler(event({ uri: '/_warm', headers: auth }));
+    expect(warm.status).toBe('200');
+    expect(JSON.parse(warm.body)).toMatchObject({ warmed: true, cold: true });
+    const predicted = await handler(event({ method: 'POST', uri: '/v1/predict', headers: { 'content-type': [{ value: 'application/json' }] }, body }));
+    expect(predicted.status).toBe('200');
+    expect(['ham', 'spam']).toContain(JSON.parse(predicted.body).label);
+    expect((await handler(event({ uri: '/healthz' }))).status).toBe('200');
+    const missing = await handler(event({ uri: '/nope' }));
+    expect(missing.status).toBe('404');
+    expect(JSON.parse(missing.body).error.code).toBe('not_found');
+    expect(missing.headers['content-type']?.[0]?.value).toMatch(/^application\/json/);
+    expect(constructed).toBe(0);
+    const metrics = await handler(event({ uri: '/metrics', headers: auth }));
+    expect(metrics.status).toBe('200');
+    expect(constructed).toBeGreaterThan(0);
+    await service.close();
   });
 });

@@ -27,6 +27,8 @@ interface Case {
   shapes: number[][];
   /** Whether the conv must compile to the FFT kernel (weights a windowed Fourier basis). */
   dft?: boolean;
+  /** Whether the MatMul must compile to the sparse kernel (a constant B of few non-zeros). */
+  sparse?: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ const CASES: Case[] = [
   convCase('Conv 2-D strides 2, dilations 2, asymmetric pads, batch 2', { C: 40, M: 9, kernel: [3, 2], attrs: { strides: { ints: [2, 2] }, dilations: { ints: [2, 2] }, pads: { ints: [0, 1, 2, 3] } }, xShape: [2, 40, 11, 9], shapes: [[2, 40, 11, 9]], yShape: [2, 9, 5, 6] }),
   convCase('Conv 2-D groups 2, 32 channels, no bias, stride (1, 3)', { C: 24, M: 32, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 24, 5, 10], shapes: [[1, 24, 5, 10]], yShape: [1, 32, 4, 3] }),
   convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 90, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 90, 6, 5], shapes: [[1, 90, 6, 5]], yShape: [1, 9, 6, 5] }),
-  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { packed: false, C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
+  convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
   convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 114, M: 228, kernel: [3, 3], group: 114, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 114, 7, 7], shapes: [[1, 114, 7, 7]], yShape: [1, 228, 4, 4] }),
   convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 110, M: 19, kernel: [1, 1], xShape: [1, 110, 4, 3], shapes: [[1, 110, 4, 3]], yShape: [1, 19, 4, 3] }),
   convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [200], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 256], [1, 1, 397], [1, 1, 200]], yShape: [1, 11, 'U'] }),
@@ -102,7 +104,11 @@ const CASES: Case[] = [
   convCase('Conv 2-D 3x3, strides (2, 3), dilations (2, 1), asymmetric pads, 10 channels (4 + 4 + 2)', { C: 8, M: 10, kernel: [3, 3], attrs: { strides: { ints: [2, 3] }, dilations: { ints: [2, 1] }, pads: { ints: [1, 2, 0, 1] } }, xShape: [1, 8, 20, 40], shapes: [[1, 8, 20, 40]], yShape: [1, 10, 9, 14] }),
   convCase('Conv 2-D 3x1 on one input channel, 24 outputs, width 37, batch 2', { C: 1, M: 24, kernel: [3, 1], xShape: [2, 1, 30, 37], shapes: [[2, 1, 30, 37]], yShape: [2, 24, 28, 37] }),
   convCase('Conv 1-D kernel 5, groups 3 of 10 outputs (4 + 4 + 2), variable length (tiles and remainders vary)', { C: 60, M: 30, kernel: [5], group: 3, attrs: { pads: { ints: [2, 2] } }, xShape: [1, 60, 'T'], shapes: [[1, 60, 3], [1, 60, 8], [1, 60, 100], [1, 60, 103]], yShape: [1, 30, 'T'] }),
-  convCase('Conv 2-D 3x3, 4 channels, 8x8: few multiply-adds, plain loops', { packed: false, C: 4, M: 4, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 8, 8], shapes: [[1, 4, 8, 8]], yShape: [1, 4, 8, 8] }),
+  convCase('Conv 2-D 3x1 (tiles down columns), pads (1, 0), variable height, 12 channels', { C: 64, M: 12, kernel: [3, 1], attrs: { pads: { ints: [1, 0, 1, 0] } }, xShape: [1, 64, 'H', 7], shapes: [[1, 64, 5, 7], [1, 64, 13, 7], [1, 64, 30, 7]], yShape: [1, 12, 'H', 7] }),
+  convCase('Conv 2-D 5x3 stride (3, 1) dilation (1, 2), height 40 (column tiles of 8 + remainder)', { C: 6, M: 8, kernel: [5, 3], attrs: { strides: { ints: [3, 1] }, dilations: { ints: [1, 2] }, pads: { ints: [2, 2, 0, 2] } }, xShape: [1, 6, 40, 9], shapes: [[1, 6, 40, 9]], yShape: [1, 8, 13, 9] }),
+  convCase('Conv 2-D 3x3, 4 channels, 8x8: few multiply-adds, tiled still', { C: 4, M: 4, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 8, 8], shapes: [[1, 4, 8, 8]], yShape: [1, 4, 8, 8] }),
+  convCase('Conv 2-D 5x5 (25 taps, not unrolled), 4 channels, small weights: plain loops', { packed: false, C: 4, M: 4, kernel: [5, 5], attrs: { pads: { ints: [2, 1, 2, 3] } }, xShape: [1, 4, 9, 8], shapes: [[1, 4, 9, 8]], yShape: [1, 4, 9, 10] }),
+  convCase('Conv 1-D depthwise kernel 5, 9 channels, variable length (narrow rows: 4-pixel and single tiles)', { C: 9, M: 9, kernel: [5], group: 9, attrs: { pads: { ints: [2, 2] } }, xShape: [1, 9, 'T'], shapes: [[1, 9, 4], [1, 9, 7], [1, 9, 19]], yShape: [1, 9, 'T'] }),
   // An STFT exported as a conv: computed by FFT, and the same shapes off the Fourier basis by the direct kernels.
   dftCase('Conv 1-D STFT, cos rows k = 0..32 (N 64), Hann window, stride 16, variable batch and length', { N: 64, blocks: [{ len: 33, imag: false, sign: 1 }], stride: 16, shapes: [[1, 1, 64], [2, 1, 200], [1, 1, 1000]] }),
   dftCase('Conv 1-D STFT, -sin rows k = 0..16 (N 32), bias, stride 7, pads (31, 5) (frames in the padding)', { N: 32, blocks: [{ len: 17, imag: true, sign: -1 }], stride: 7, pads: [31, 5], bias: true, shapes: [[1, 1, 40], [3, 1, 9]] }),
@@ -130,6 +136,26 @@ const CASES: Case[] = [
       },
     };
   }),
+  // Constant B of few non-zeros (a mel filter bank's bands, scattered pruning): non-zeros only.
+  ...([
+    ['bands of 9 per column', 257, 32, (k: number, n: number) => Math.abs(k - 8 * n - 4) <= 4, true],
+    ['scattered 10 %', 300, 17, (k: number, n: number) => (k * 31 + n * 17) % 10 === 0, true],
+    ['an empty column and a full row', 128, 20, (k: number, n: number) => n !== 3 && (k === 5 || (k + n) % 9 === 0), true],
+    ['30 % non-zeros: dense kernel', 200, 16, (k: number, n: number) => (k + 2 * n) % 10 < 3, false],
+  ] as const).map(([what, K, N, keep, sparse]): Case => ({
+    label: `MatMul [B, T, ${K}] x constant [${K}, ${N}], ${what}`,
+    packed: !sparse,
+    sparse,
+    shapes: [[1, 1, K], [2, 5, K]],
+    graph: (g, r) => {
+      g.input('x', 'float32', ['B', 'T', K]);
+      const data = randomArray(r, K * N);
+      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!keep(k, n)) data[k * N + n] = 0;
+      g.initializer('w', { dtype: 'float32', dims: [K, N], data });
+      g.node('MatMul', ['x', 'w'], ['y']);
+      g.output('y', 'float32', ['B', 'T', N]);
+    },
+  })),
   ...[1, 5, 8, 21].map((N): Case => ({
     label: `MatMul [B, T, 420] x constant [420, ${N}], variable batch and rows`,
     packed: N > 1,
@@ -155,6 +181,7 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       // The packed kernels step through interleaved weights (`j += lanes`); the plain loops do not.
       expect(/, j \+= \d+\)/.test(source)).toBe(c.packed ?? false);
       expect(source.includes('size <<= 1')).toBe(c.dft ?? false);
+      expect(/, end = \w+\[n \+ 1\]/.test(source)).toBe(c.sparse ?? false);
       const micro = await importMicroModule(source, 'kernels');
       let worst = 0;
       for (const dims of c.shapes) {
@@ -170,4 +197,39 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       expect(worst).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
+  test('±Infinity, NaN, ±0, subnormals, the float32 extremes and random values; alpha 0.2, 1.5 and -0.5; fused after a conv and alone', async () => {
+    const special = [Infinity, -Infinity, NaN, 0, -0, 1e-45, -1e-45, 3.4028234663852886e38, -3.4028234663852886e38, 1, -1, 0.5, -2.5];
+    const r = new Random(41);
+    const x = Float32Array.from([...special, ...randomArray(r, 243, 3)]);
+    const g = new GraphBuilder('activations');
+    g.input('x', 'float32', [1, 1, 256]);
+    g.node('Relu', ['x'], ['relu']);
+    g.initializer('w', { dtype: 'float32', dims: [4, 1, 3], data: randomArray(r, 12) });
+    g.node('Conv', ['x', 'w'], ['conv'], { pads: { ints: [1, 1] } });
+    const outputs = ['relu'];
+    for (const [k, alpha] of [0.2, 1.5, -0.5].entries()) {
+      g.node('LeakyRelu', ['x'], [`leaky${k}`], { alpha: { float: alpha } });
+      g.node('LeakyRelu', ['conv'], [`conv_leaky${k}`], { alpha: { float: alpha } });
+      outputs.push(`leaky${k}`, `conv_leaky${k}`);
+    }
+    g.node('Relu', ['conv'], ['conv_relu']);
+    outputs.push('conv_relu');
+    for (const o of outputs) g.output(o, 'float32', o.startsWith('conv') ? [1, 4, 256] : [1, 1, 256]);
+    const bytes = new Uint8Array(g.encode(17));
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const micro = await importMicroModule(compileOnnxToModule(bytes, { name: 'activations' }).source, 'activations');
+    const expected = await reference.run({ x: new ort.Tensor('float32', x, [1, 1, 256]) });
+    const got = micro.run({ x: { dtype: 'float32', dims: [1, 1, 256], data: x } });
+    for (const o of outputs) {
+      const want = expected[o]!.data as Float32Array;
+      const have = got[o]!.data as Float32Array;
+      for (let i = 0; i < want.length; i++) {
+        if (Number.isNaN(want[i])) expect(Number.isNaN(have[i]!), `${o}[${i}] of ${x[i % 256]}`).toBe(true);
+        else expect(Math.abs(have[i]! - want[i]!) <= (o.startsWith('conv') ? 1e-5 : 0) || have[i] === want[i], `${o}[${i}]: ${have[i]} vs ${want[i]}`).toBe(true);
+      }
+    }
+  });
 });
