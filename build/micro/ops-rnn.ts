@@ -133,17 +133,17 @@ function gateRows(r: Recurrent, d: number, gates: number, from: string, to: stri
   const { H, I, W, R, B } = r;
   const G = gates * H;
   const bias = (j: string) => (B ? `${B.buf}[${d * 2 * G} + ${j}] + ${B.buf}[${d * 2 * G + G} + ${j}]` : '0');
-  const four = [0, 1, 2, 3];
+  const eight = [0, 1, 2, 3, 4, 5, 6, 7];
   return [
-    // Four rows at a time share each load of X[t] and h (four independent sums, each in the same order).
+    // Eight rows at a time share each load of X[t] and h (eight independent sums, each in the same order).
     `{ let j = ${from};`,
-    `for (; j + 3 < ${to}; j += 4) {`,
-    `  let ${four.map((q) => `a${q} = ${bias(q === 0 ? 'j' : `j + ${q}`)}`).join(', ')};`,
-    `  const w0 = (${d * G} + j) * ${I}, w1 = w0 + ${I}, w2 = w1 + ${I}, w3 = w2 + ${I};`,
-    `  for (let k = 0; k < ${I}; k++) { const xv = ${r.x.buf}[${xBase} + k]; ${four.map((q) => `a${q} += xv * ${W.buf}[w${q} + k];`).join(' ')} }`,
-    `  const r0 = (${d * G} + j) * ${H}, r1 = r0 + ${H}, r2 = r1 + ${H}, r3 = r2 + ${H};`,
-    `  for (let k = 0; k < ${H}; k++) { const hv = ${h}[k]; ${four.map((q) => `a${q} += hv * ${R.buf}[r${q} + k];`).join(' ')} }`,
-    `  ${four.map((q) => `${acc}[j${q === 0 ? '' : ` + ${q}`}] = a${q};`).join(' ')}`,
+    `for (; j + 7 < ${to}; j += 8) {`,
+    `  let ${eight.map((q) => `a${q} = ${bias(q === 0 ? 'j' : `j + ${q}`)}`).join(', ')};`,
+    `  const w0 = (${d * G} + j) * ${I}, ${eight.slice(1).map((q) => `w${q} = w${q - 1} + ${I}`).join(', ')};`,
+    `  for (let k = 0; k < ${I}; k++) { const xv = ${r.x.buf}[${xBase} + k]; ${eight.map((q) => `a${q} += xv * ${W.buf}[w${q} + k];`).join(' ')} }`,
+    `  const r0 = (${d * G} + j) * ${H}, ${eight.slice(1).map((q) => `r${q} = r${q - 1} + ${H}`).join(', ')};`,
+    `  for (let k = 0; k < ${H}; k++) { const hv = ${h}[k]; ${eight.map((q) => `a${q} += hv * ${R.buf}[r${q} + k];`).join(' ')} }`,
+    `  ${eight.map((q) => `${acc}[j${q === 0 ? '' : ` + ${q}`}] = a${q};`).join(' ')}`,
     `}`,
     `for (; j < ${to}; j++) {`,
     `  let a = ${B ? `${B.buf}[${d * 2 * G} + j] + ${B.buf}[${d * 2 * G + G} + j]` : '0'};`,

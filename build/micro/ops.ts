@@ -231,6 +231,9 @@ export function binary(expr: (a: string, b: string, dtype: DType) => string): Op
   };
 }
 
+/** Elementwise ops over at least this many elements drop data-dependent branches (Relu, LeakyRelu). */
+export const BRANCH_FREE_FROM = 256;
+
 export function unaryFloat(expr: (x: string) => string): OpEmitter {
   return (ctx) => {
     const x = ctx.raw(0);
@@ -547,7 +550,15 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
   Mul: binary((a, b, t) => (t === 'int32' ? `Math.imul(${a}, ${b})` : `${a} * ${b}`)),
   // Integer division truncates toward zero; stores into integer arrays truncate, doubles do not.
   Div: binary((a, b, t) => (t === 'int64' ? `Math.trunc(${a} / ${b})` : `${a} / ${b}`)),
-  Relu: unaryFloat((v) => `Math.max(${v}, 0)`),
+  // Over large tensors, max(t, 0) without a data-dependent branch (see LeakyRelu in
+  // ops-nn.ts), exact for finite t; small ones (an MLP's hidden layer) keep Math.max.
+  Relu: (ctx) => {
+    const x = ctx.raw(0);
+    requireDtype(ctx, x, FLOAT_ONLY, 'the input');
+    const size = ctx.w.prod(x.dims);
+    const branchFree = typeof size !== 'number' || size >= BRANCH_FREE_FROM;
+    mapOp(ctx, x.dtype, x.dims, [x], ([v]) => (branchFree ? `((t) => (Math.abs(t) !== Infinity ? 0.5 * (t + Math.abs(t)) : Math.max(t, 0)))(${v})` : `Math.max(${v}, 0)`));
+  },
   Sigmoid: unaryFloat((v) => `1 / (1 + Math.exp(-${v}))`),
   Tanh: unaryFloat((v) => `Math.tanh(${v})`),
   Softmax: softmax(false),

@@ -198,3 +198,38 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
     });
   }
 });
+
+describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
+  test('±Infinity, NaN, ±0, subnormals, the float32 extremes and random values; alpha 0.2, 1.5 and -0.5; fused after a conv and alone', async () => {
+    const special = [Infinity, -Infinity, NaN, 0, -0, 1e-45, -1e-45, 3.4028234663852886e38, -3.4028234663852886e38, 1, -1, 0.5, -2.5];
+    const r = new Random(41);
+    const x = Float32Array.from([...special, ...randomArray(r, 243, 3)]);
+    const g = new GraphBuilder('activations');
+    g.input('x', 'float32', [1, 1, 256]);
+    g.node('Relu', ['x'], ['relu']);
+    g.initializer('w', { dtype: 'float32', dims: [4, 1, 3], data: randomArray(r, 12) });
+    g.node('Conv', ['x', 'w'], ['conv'], { pads: { ints: [1, 1] } });
+    const outputs = ['relu'];
+    for (const [k, alpha] of [0.2, 1.5, -0.5].entries()) {
+      g.node('LeakyRelu', ['x'], [`leaky${k}`], { alpha: { float: alpha } });
+      g.node('LeakyRelu', ['conv'], [`conv_leaky${k}`], { alpha: { float: alpha } });
+      outputs.push(`leaky${k}`, `conv_leaky${k}`);
+    }
+    g.node('Relu', ['conv'], ['conv_relu']);
+    outputs.push('conv_relu');
+    for (const o of outputs) g.output(o, 'float32', o.startsWith('conv') ? [1, 4, 256] : [1, 1, 256]);
+    const bytes = new Uint8Array(g.encode(17));
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const micro = await importMicroModule(compileOnnxToModule(bytes, { name: 'activations' }).source, 'activations');
+    const expected = await reference.run({ x: new ort.Tensor('float32', x, [1, 1, 256]) });
+    const got = micro.run({ x: { dtype: 'float32', dims: [1, 1, 256], data: x } });
+    for (const o of outputs) {
+      const want = expected[o]!.data as Float32Array;
+      const have = got[o]!.data as Float32Array;
+      for (let i = 0; i < want.length; i++) {
+        if (Number.isNaN(want[i])) expect(Number.isNaN(have[i]!), `${o}[${i}] of ${x[i % 256]}`).toBe(true);
+        else expect(Math.abs(have[i]! - want[i]!) <= (o.startsWith('conv') ? 1e-5 : 0) || have[i] === want[i], `${o}[${i}]: ${have[i]} vs ${want[i]}`).toBe(true);
+      }
+    }
+  });
+});
