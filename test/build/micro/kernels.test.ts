@@ -1,8 +1,10 @@
-// The blocked kernels (build/micro/kernels.ts: constant weights of PACK_FROM elements or more,
-// or convs of many multiply-adds per call, packed at import; several outputs per pass) against onnxruntime-node on small graphs: Conv 1-D and 2-D with strides,
-// dilations, asymmetric pads, auto_pad, groups, depthwise, channel counts that leave a
-// remainder after the blocks of 8, a variable spatial size and a batch; Gemm with transA,
-// transB, alpha, beta and C broadcast; MatMul with constant weights under a batched A.
+// The kernels of build/micro/kernels.ts and ops-nn.ts against onnxruntime-node on small graphs:
+// the tiled conv (1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
+// channel counts that leave a remainder after the blocks of 4, rows and columns that leave a
+// remainder after the tiles of 8, variable sizes, a batch), the blocked conv of long kernels,
+// the FFT of Fourier-basis convs (and a near miss that must not take it), Gemm with transA,
+// transB, alpha, beta and C broadcast, MatMul with constant weights dense and sparse under a
+// batched A, and the branch-free Relu/LeakyRelu on special values.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
