@@ -68,6 +68,10 @@ try {
   const l1: number[] = [];
   const l2: number[] = [];
   const fromSources = { l1: 0, l2: 0, default: 0 };
+  // A read over the budget straight after another one (the connection a cut read drops costs the next a new one).
+  let missAfterMiss = 0;
+  let previousMissed = false;
+  const connectionsBefore = rest.connections();
   for (const r of requests) {
     let t = performance.now();
     await warm.assemble(inputs, r);
@@ -75,6 +79,8 @@ try {
     t = performance.now();
     const out = await cold.assemble(inputs, r);
     l2.push(performance.now() - t);
+    if (out.degraded && previousMissed) missAfterMiss++;
+    previousMissed = out.degraded !== undefined;
     for (const e of Object.values(out.explain) as Array<{ source: keyof typeof fromSources }>) fromSources[e.source]++;
   }
   const warmStats = warm.stats();
@@ -96,11 +102,14 @@ try {
     degradedL2: coldStats.unavailable - coldBefore.unavailable,
     // Why measured L2 reads were served on defaults: over the budget (their time is the budget) or failed.
     l2Skipped: { overBudget: remote.stats().overBudget, failed: remote.stats().errors },
+    degradedRightAfterDegraded: missAfterMiss,
+    // TCP connections the REST server accepted during the measured loop (keep-alive: ~0 when no read is cut).
+    newConnections: rest.connections() - connectionsBefore,
   };
   console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, L2 budget ${budgetMs} ms, ${result.machine}`);
   console.log(`  L1 hit      p50 ${result.l1HitMs.p50} ms  p99 ${result.l1HitMs.p99} ms  round trips/request ${result.roundTripsPerRequest.l1}`);
   console.log(`  L2 (REST→Redis) p50 ${result.l2Ms.p50} ms  p99 ${result.l2Ms.p99} ms  round trips/request ${result.roundTripsPerRequest.l2}  (${result.ratioL2toL1P50}× L1 at p50)`);
-  console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded: ${result.degradedL2} of ${iterations} (over the budget ${result.l2Skipped.overBudget}, failed ${result.l2Skipped.failed})`);
+  console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded: ${result.degradedL2} of ${iterations} (over the budget ${result.l2Skipped.overBudget}, failed ${result.l2Skipped.failed}); right after another degraded ${missAfterMiss}; new connections ${result.newConnections}`);
   console.log(JSON.stringify(result));
 } finally {
   await rest.close();

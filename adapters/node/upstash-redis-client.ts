@@ -4,7 +4,10 @@
 // bundle"); a long-lived Node process pays that once, so here the maintained library speaks
 // the protocol. Configured as core configures its own client: no retries (callers have a
 // budget and a circuit breaker), no telemetry, no automatic deserialization (callers get
-// Redis's replies as they are), and every request under a timeout. The library is imported
+// Redis's replies as they are), and every request under a timeout. A caller's abort signal
+// is not passed on (the library takes one signal per client, and auto-pipelines across
+// callers): a call here ends at its timeout, which for the remote cache's over-budget
+// stragglers is their hard timeout (core/cache/remote-cache.ts). The library is imported
 // when the first client is made (only with UPSTASH_REDIS_REST_URL/TOKEN set), so `npm start`
 // without Redis does not load it.
 import type { Redis } from '@upstash/redis';

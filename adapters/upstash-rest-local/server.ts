@@ -24,6 +24,8 @@ export interface UpstashRestServerOptions {
 export interface UpstashRestServer {
   url: string;
   port: number;
+  /** TCP connections accepted so far (a client that keeps its connection alive opens one). */
+  connections(): number;
   /** Stops accepting requests, drops open connections and quits the Redis connection. */
   close(): Promise<void>;
 }
@@ -239,6 +241,8 @@ export async function startUpstashRestServer(options: UpstashRestServerOptions):
       else res.destroy();
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
@@ -248,6 +252,7 @@ export async function startUpstashRestServer(options: UpstashRestServerOptions):
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    connections: () => connections,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

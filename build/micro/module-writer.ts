@@ -289,6 +289,24 @@ export class ModuleWriter {
     return `new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`;
   }
 
+  /**
+   * Drops constants that nothing in `readers` (the rest of the module's text) names: an emitter
+   * may materialise weights it then computes without (a Conv recognised as an FFT), and they would
+   * cost module bytes and import time for nothing. Returns how many were dropped.
+   */
+  dropUnreadConstants(readers: string): number {
+    const read = new Set(readers.match(/(?<![\w$])c\$\d+(?![\w$])/g) ?? []);
+    const kept = this.constants.filter((line) => {
+      const name = /^const (c\$\d+) = /.exec(line)?.[1];
+      if (name === undefined || read.has(name)) return true;
+      this.uncountConstant(name);
+      return false;
+    });
+    const dropped = this.constants.length - kept.length;
+    this.constants.splice(0, this.constants.length, ...kept);
+    return dropped;
+  }
+
   /** Forgets a constant's layout count (its line was dropped). */
   uncountConstant(name: string): void {
     const layout = this.layoutOf.get(name);

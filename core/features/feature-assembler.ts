@@ -193,8 +193,12 @@ export function createFeatureAssembler(options: FeatureAssemblerOptions): Declar
       if (outcome?.status !== 'hit') {
         degraded = 'features_unavailable';
         stats.unavailable++;
-        // Late replies still warm L1, so the next request finds the values without waiting.
+        // Late replies still warm L1, so the next request finds the values without waiting: the
+        // assembler's own budget ran out first, or the remote's did and let its request finish
+        // (a straggler, checked by the remote as a reply in time is). Decoded and checked by
+        // fillL1 exactly as a reply in time; never used for this request, already on defaults.
         if (read && outcome === undefined) void read.then((late) => late.status === 'hit' && fillL1(pending, late.value));
+        else if (outcome?.status === 'skipped' && outcome.late) void outcome.late.then((late) => late?.status === 'hit' && fillL1(pending, late.value));
       }
       const values = outcome?.status === 'hit' ? fillL1(pending, outcome.value) : undefined;
       pending.forEach(({ view, entity }, i) => {

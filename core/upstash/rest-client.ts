@@ -3,8 +3,11 @@
 // Bearer`, replies `{result}` / `{error}`, strings base64 under `Upstash-Encoding: base64`).
 // It replaces @upstash/redis in core/ because the edge needs nine commands, not the
 // library's few hundred: the library costs edge bundles 17.6 KB gzip and ~2.8 ms of
-// evaluation per isolate (README "Edge bundle"). Every request has a timeout (AbortSignal);
-// callers keep their own budget and circuit breaker on top and degrade on any rejection.
+// evaluation per isolate (README "Edge bundle"). Every request has a timeout (an abort); a
+// caller may also pass a signal to abort earlier. Callers keep their own budget and circuit
+// breaker on top and degrade on any rejection; the remote cache stops waiting at its budget but
+// lets a late request finish up to a longer timeout, because an aborted fetch drops its
+// keep-alive connection and the next call pays a new one (README "Redis budget").
 
 /** One argument of a Redis command. */
 export type RedisArg = string | number;
@@ -33,10 +36,14 @@ export class UpstashRestError extends Error {
 
 /** The client: one command, or many in one round trip. Rejects on any failure; never retries. */
 export interface UpstashRestClient {
-  /** Sends one command; resolves to its result, strings decoded. */
-  send<T = unknown>(command: RedisCommand, timeoutMs?: number): Promise<T>;
+  /**
+   * Sends one command; resolves to its result, strings decoded. The request is aborted after
+   * `timeoutMs` or when `signal` aborts, whichever comes first (auto-pipelined: a shared
+   * request is aborted once every command in it has been aborted, or at the longest timeout).
+   */
+  send<T = unknown>(command: RedisCommand, timeoutMs?: number, signal?: AbortSignal): Promise<T>;
   /** Sends the commands in one /pipeline request; resolves to their results in order, rejects if any failed. */
-  pipeline(commands: readonly RedisCommand[], timeoutMs?: number): Promise<unknown[]>;
+  pipeline(commands: readonly RedisCommand[], timeoutMs?: number, signal?: AbortSignal): Promise<unknown[]>;
 }
 
 /**
@@ -76,10 +83,33 @@ export function createUpstashRestClient(options: UpstashRestOptions): UpstashRes
   const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'upstash-encoding': 'base64' };
   const defaultTimeout = options.timeoutMs ?? 5_000;
 
-  /** POSTs `body` to `path`; resolves to the parsed JSON of a 2xx answer. */
-  async function post(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-    const response = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    const text = await response.text();
+  /**
+   * POSTs `body` to `path`; resolves to the parsed JSON of a 2xx answer. Aborted after
+   * `timeoutMs` (reading the body included) or once every one of `signals` has aborted (none
+   * given: the timeout only). A plain controller and timer, not AbortSignal.any/timeout, so
+   * the timer is cleared as soon as the answer is read.
+   */
+  async function post(path: string, body: unknown, timeoutMs: number, signals: ReadonlyArray<AbortSignal | undefined> = []): Promise<unknown> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`Upstash request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const callers = signals.length > 0 && signals.every((s) => s !== undefined) ? (signals as AbortSignal[]) : [];
+    let live = callers.length;
+    const onAbort = () => {
+      if (--live === 0) controller.abort(new DOMException('Upstash request aborted by its caller', 'AbortError'));
+    };
+    for (const signal of callers) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    let text: string;
+    let response: Response;
+    try {
+      response = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
+      text = await response.text();
+    } finally {
+      clearTimeout(timer);
+      for (const signal of callers) signal.removeEventListener('abort', onAbort);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -90,19 +120,20 @@ export function createUpstashRestClient(options: UpstashRestOptions): UpstashRes
     return parsed;
   }
 
-  async function pipeline(commands: readonly RedisCommand[], timeoutMs = defaultTimeout): Promise<unknown[]> {
-    const replies = await post('/pipeline', commands, timeoutMs);
+  async function pipeline(commands: readonly RedisCommand[], timeoutMs = defaultTimeout, signal?: AbortSignal): Promise<unknown[]> {
+    const replies = await post('/pipeline', commands, timeoutMs, signal ? [signal] : []);
     if (!Array.isArray(replies) || replies.length !== commands.length) throw new UpstashRestError('Upstash pipeline reply is not one entry per command');
     return replies.map(replyOf);
   }
 
   // Auto-pipelining: commands queued in this tick, sent together once it ends.
-  let queue: Array<{ command: RedisCommand; timeoutMs: number; resolve(v: unknown): void; reject(e: unknown): void }> = [];
+  let queue: Array<{ command: RedisCommand; timeoutMs: number; signal: AbortSignal | undefined; resolve(v: unknown): void; reject(e: unknown): void }> = [];
   function flush(): void {
     const batch = queue;
     queue = [];
     const timeoutMs = Math.max(...batch.map((q) => q.timeoutMs));
-    post('/pipeline', batch.map((q) => q.command), timeoutMs).then(
+    // One caller giving up must not cut the others' shared request: it is aborted once all have.
+    post('/pipeline', batch.map((q) => q.command), timeoutMs, batch.map((q) => q.signal)).then(
       (replies) => {
         batch.forEach((q, i) => {
           try {
@@ -118,10 +149,10 @@ export function createUpstashRestClient(options: UpstashRestOptions): UpstashRes
   }
 
   return {
-    send<T>(command: RedisCommand, timeoutMs = defaultTimeout): Promise<T> {
-      if (!options.autoPipelining) return post('', command, timeoutMs).then(replyOf) as Promise<T>;
+    send<T>(command: RedisCommand, timeoutMs = defaultTimeout, signal?: AbortSignal): Promise<T> {
+      if (!options.autoPipelining) return post('', command, timeoutMs, signal ? [signal] : []).then(replyOf) as Promise<T>;
       return new Promise<T>((resolve, reject) => {
-        if (queue.push({ command, timeoutMs, resolve: resolve as (v: unknown) => void, reject }) === 1) queueMicrotask(() => queueMicrotask(flush));
+        if (queue.push({ command, timeoutMs, signal, resolve: resolve as (v: unknown) => void, reject }) === 1) queueMicrotask(() => queueMicrotask(flush));
       });
     },
     pipeline,

