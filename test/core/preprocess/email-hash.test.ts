@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPreprocessor, emailToIds, END_TOKEN, fnv1a, parseMessage, type EmailHashParams } from '../../../core/preprocess/index.ts';
+import { normalisedWords, words } from '../../../core/preprocess/email-hash.ts';
+import { normaliseText } from '../../../core/preprocess/normalise.ts';
 import { loadSplits } from '../../../models/training/dataset.ts';
 
 const params = (model: string): EmailHashParams =>
@@ -89,5 +91,38 @@ describe('email-hash v1', () => {
   it('refuses a preprocessing id or version this build does not serve', () => {
     expect(() => createPreprocessor({ id: 'email-hash', version: 3, params: SMALL })).toThrow(/serves email-hash@1, email-hash@2/);
     expect(() => createPreprocessor({ id: 'email-hash', version: 1, params: { ...SMALL, buckets: 0 } })).toThrow(/buckets/);
+  });
+});
+
+describe('ASCII tokenising without the Unicode patterns', () => {
+  // The patterns words() and normalisedWords() used before the ASCII path, as written there.
+  const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[$€£!]/gu;
+  const WORD_V2 = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{M}]+)?|[$€£!]/gu;
+  const ascii = Array.from({ length: 0x80 }, (_, c) => String.fromCharCode(c));
+
+  it('gives what the Unicode patterns give, for every ASCII string of up to two characters', () => {
+    const strings = [...ascii, ...ascii.flatMap((a) => ascii.map((b) => a + b))];
+    for (const s of strings) {
+      expect(words(s), JSON.stringify(s)).toEqual(s.toLowerCase().match(WORD) ?? []);
+      expect(normalisedWords(s), JSON.stringify(s)).toEqual(normaliseText(s).match(WORD_V2) ?? []);
+    }
+  });
+
+  it('gives what the Unicode patterns give on random ASCII text and on the test messages', () => {
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const alphabet = "aZ09'’$!.- \n\t_é".split('');
+    const texts: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      let s = '';
+      const n = next() % 24;
+      // Mostly ASCII (full range), now and then a character from the small alphabet (non-ASCII included: the Unicode path).
+      for (let j = 0; j < n; j++) s += next() % 4 === 0 ? alphabet[next() % alphabet.length] : String.fromCharCode(next() % 0x80);
+      texts.push(s);
+    }
+    for (const s of texts) {
+      expect(words(s), JSON.stringify(s)).toEqual(s.toLowerCase().match(WORD) ?? []);
+      expect(normalisedWords(s), JSON.stringify(s)).toEqual(normaliseText(s).match(WORD_V2) ?? []);
+    }
   });
 });
