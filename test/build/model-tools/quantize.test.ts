@@ -129,11 +129,13 @@ async function micro(name: string, version: string) {
 }
 
 // The issue's size bar (0.35) is for graphs whose weights are the module; flights-regional is
-// 10 KB of weights beside the module's code, so only its weights shrink (bar 0.7).
-const CASES: Array<{ name: string; classifier: boolean; flags: string[]; sizeBar: number }> = [
+// 10 KB of weights beside the module's code, so only its weights shrink (bar 0.7). The fp32
+// melspectrogram module carries no weights at all (its Conv is a Fourier basis, run as an FFT:
+// 8 KB gzip), so there is nothing for int8 to shrink: no size bar, the other checks stand.
+const CASES: Array<{ name: string; classifier: boolean; flags: string[]; sizeBar: number | null }> = [
   { name: 'hey_jarvis', classifier: true, flags: ['--per-channel'], sizeBar: 0.35 },
   { name: 'alexa', classifier: true, flags: ['--per-channel'], sizeBar: 0.35 },
-  { name: 'melspectrogram', classifier: false, flags: ['--per-channel'], sizeBar: 0.35 },
+  { name: 'melspectrogram', classifier: false, flags: ['--per-channel'], sizeBar: null },
   { name: 'embedding_model', classifier: false, flags: ['--per-channel'], sizeBar: 0.35 },
   { name: 'spam-regional', classifier: true, flags: ['--per-channel'], sizeBar: 0.35 },
   { name: 'flights-regional', classifier: true, flags: ['--per-channel', '--min-elements', '64'], sizeBar: 0.7 },
@@ -197,7 +199,7 @@ describe('npm run quantize on third-party and repository graphs', () => {
     const onnxGzip = [gzipSync(fp32.bytes).length, gzipSync(bytes).length];
     table.push(`| ${name} | ${(fp32.bytes.length / 1024).toFixed(0)} → ${(bytes.length / 1024).toFixed(0)} KB | ${(onnxGzip[0]! / 1024).toFixed(0)} → ${(onnxGzip[1]! / 1024).toFixed(0)} KB | ${(fp32.gzip / 1024).toFixed(0)} → ${(int8.gzip / 1024).toFixed(0)} KB (${ratio.toFixed(2)}x) | ${delta.toPrecision(3)} (of ${scale.toPrecision(3)}) | ${classifier ? `${((agree / rows) * 100).toFixed(1)} % of ${rows}` : '–'} | ${microVsOrt.toExponential(1)} |`);
     expect(microVsOrt, 'micro int8 vs onnxruntime-node int8').toBeLessThanOrEqual(1e-4);
-    expect(ratio, 'int8 micro module gzip / fp32').toBeLessThanOrEqual(sizeBar);
+    if (sizeBar !== null) expect(ratio, 'int8 micro module gzip / fp32').toBeLessThanOrEqual(sizeBar);
     if (classifier) expect(agree / rows, 'top-1 agreement').toBeGreaterThanOrEqual(0.99);
     // The detector inputs reach both labels, so top-1 agreement is not only over negatives.
     if (name === 'hey_jarvis' || name === 'alexa') {
