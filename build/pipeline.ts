@@ -12,6 +12,8 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FsModelSource } from '../adapters/node/fs-model-source.ts';
 import { loadVerifiedModel, latestVersions } from '../core/model/repository.ts';
+import { parseManifest } from '../core/model/manifest.ts';
+import { isDeepStrictEqual } from 'node:util';
 import { microModuleKey } from '../core/engine/micro/micro-engine.ts';
 import type { PreprocessingSpec } from '../core/preprocess/index.ts';
 import { compileDeclaredModel } from './micro/compile-model.ts';
@@ -329,13 +331,22 @@ async function writeGenerated(
     for (const path of embedded) {
       const bytes = await source.read(path);
       const text = utf8Text(bytes);
-      lines.push(`  ${JSON.stringify(path)}: ${text === undefined ? `embeddedBase64(${JSON.stringify(Buffer.from(bytes).toString('base64'))})` : `embeddedText(${JSON.stringify(text)})`},`);
+      const literal = path === jsonPath && text !== undefined ? manifestLiteral(text, source.describe(path)) : undefined;
+      lines.push(
+        `  ${JSON.stringify(path)}: ${
+          text === undefined
+            ? `embeddedBase64(${JSON.stringify(Buffer.from(bytes).toString('base64'))})`
+            : literal !== undefined
+              ? `embeddedManifest(${JSON.stringify(text)}, () => (${literal}))`
+              : `embeddedText(${JSON.stringify(text)})`
+        },`,
+      );
     }
     if (engine === 'micro') lines.push(`  ${JSON.stringify(graphPath)}: verifiedAtBuild(${JSON.stringify(manifest.sha256)}),`);
     const modelFile = `model-${index}.generated.mjs`;
     await writeFile(
       join(dir, modelFile),
-      `import { embeddedBase64, embeddedText, verifiedAtBuild } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport default {\n${lines.join('\n')}\n};\n`,
+      `import { embeddedBase64, embeddedManifest, embeddedText, verifiedAtBuild } from ${JSON.stringify(join(REPO_ROOT, 'core/model/embedded-source.ts'))};\nexport default {\n${lines.join('\n')}\n};\n`,
     );
     generated.push(modelFile);
     modelImports.push(`import f${index} from './${modelFile}';`);
@@ -573,4 +584,46 @@ export async function readEnvFile(path: string): Promise<Record<string, string>>
     out[match[1]!] = match[2]!.replace(/^(['"])(.*)\1$/, '$2');
   }
   return out;
+}
+
+/**
+ * The normalised manifest of a model.json text as a JS object literal, for the bundle to embed
+ * beside the text (embeddedManifest): parsed and validated here, from the very text embedded,
+ * so the edge skips both at its first request. Null-prototype records stay null-prototype
+ * (`__proto__: null`; a key named "__proto__" is written computed, an own property). The
+ * literal is evaluated here and compared with parseManifest's result (prototypes included);
+ * undefined, so the bundle parses the text, when anything is not exactly reproduced.
+ */
+export function manifestLiteral(text: string, describe: string): string | undefined {
+  const manifest = parseManifest(text, describe);
+  const literal = jsLiteral(manifest);
+  if (literal === undefined) return undefined;
+  const back: unknown = new Function(`return (${literal});`)();
+  return isDeepStrictEqual(back, manifest) ? literal : undefined;
+}
+
+function jsLiteral(value: unknown): string | undefined {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? JSON.stringify(value) : undefined;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+    const items: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return undefined;
+      const item = jsLiteral(value[i]);
+      if (item === undefined) return undefined;
+      items.push(item);
+    }
+    return `[${items.join(',')}]`;
+  }
+  if (typeof value !== 'object') return undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const entries: string[] = proto === null ? ['__proto__:null'] : [];
+  for (const [key, item] of Object.entries(value)) {
+    const literal = jsLiteral(item);
+    if (literal === undefined) return undefined;
+    entries.push(`${key === '__proto__' ? `[${JSON.stringify(key)}]` : JSON.stringify(key)}:${literal}`);
+  }
+  return `{${entries.join(',')}}`;
 }

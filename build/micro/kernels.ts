@@ -1,7 +1,9 @@
 // Kernels shared by the op emitters for the multiply-add heavy ops (Conv, Gemm, MatMul):
 // constant weights packed once at import so that LANES outputs are computed together, each
 // input value loaded once for all of them and the sums kept in registers (doubles). Plain JS
-// scalar code: V8 does not vectorise, so the win is fewer loads and stores per multiply-add.
+// scalar code: V8 does not vectorise, so the win is fewer loads and stores per multiply-add
+// (about 2 GMAC/s on the machines we bench; the register-tiled conv lives in ops-nn.ts), or
+// fewer multiply-adds (constant matrices of few non-zeros, `sparseRows`).
 import type { Dim, ModuleWriter } from './module-writer.ts';
 
 /** Output channels computed together by the blocked conv and dense kernels (one register each). */

@@ -412,7 +412,14 @@ function emitDftConv(ctx: OpContext, plan: DftPlan, c: { x: string; y: string; b
     `        ${zi}[i] = p + 1 >= 0 && p + 1 < ${c.W} ? ${win}[r + 1] * ${c.x}[xn + p + 1] : 0;`,
     `      }`,
     `    }`,
-    `    for (let size = 2, step = ${H / 2}; size <= ${H}; size <<= 1, step >>= 1) {`,
+    // The first two stages have twiddles 1 and -i: one pass of radix-4 butterflies without multiplies.
+    `    for (let i = 0; i < ${H}; i += 4) {`,
+    `      const r0 = ${zr}[i], i0 = ${zi}[i], r1 = ${zr}[i + 1], i1 = ${zi}[i + 1], r2 = ${zr}[i + 2], i2 = ${zi}[i + 2], r3 = ${zr}[i + 3], i3 = ${zi}[i + 3];`,
+    `      const ar = r0 + r1, ai = i0 + i1, br = r0 - r1, bi = i0 - i1, cr = r2 + r3, ci = i2 + i3, dr = r2 - r3, di = i2 - i3;`,
+    `      ${zr}[i] = ar + cr; ${zi}[i] = ai + ci; ${zr}[i + 2] = ar - cr; ${zi}[i + 2] = ai - ci;`,
+    `      ${zr}[i + 1] = br + di; ${zi}[i + 1] = bi - dr; ${zr}[i + 3] = br - di; ${zi}[i + 3] = bi + dr;`,
+    `    }`,
+    `    for (let size = 8, step = ${H / 8}; size <= ${H}; size <<= 1, step >>= 1) {`,
     `      const half = size >> 1;`,
     `      for (let i = 0; i < ${H}; i += size) {`,
     `        for (let j = 0, t = 0; j < half; j++, t += step) {`,
@@ -886,7 +893,12 @@ const pad: OpEmitter = (ctx) => {
     switch (mode) {
       case 'constant': return { j: shift, checked: true };
       case 'edge': return { j: `Math.min(Math.max(${shift}, 0), ${d} - 1)` };
-      case 'reflect': return { j: `((t) => t < 0 ? -t : t >= ${d} ? 2 * (${d} - 1) - t : t)(${shift})` };
+      // The index expression repeated rather than bound by an arrow: an arrow that captures a
+      // run-time dim was allocated per element (40 KB a call on a 704-sample pad).
+      case 'reflect': {
+        const t = `(${shift})`;
+        return { j: `(${t} < 0 ? -${t} : ${t} >= ${d} ? 2 * (${d} - 1) - ${t} : ${t})` };
+      }
       case 'wrap': return { j: `(((${shift}) % ${d}) + ${d}) % ${d}` };
       default: return ctx.fail('unsupported_op', `Pad mode "${mode}" is not supported (constant, edge, reflect, wrap)`);
     }

@@ -2,8 +2,8 @@
 // model.json that changes what the model answers or how the answer is read), TTL, inputs and
 // labels, read from its model.json, also for a model this isolate may not run itself (the
 // regional model, seen from the edge).
-import { parseManifest, type InputSpec, type ModelManifest } from '../model/manifest.ts';
-import type { ModelSource } from '../model/repository.ts';
+import type { InputSpec, ModelManifest } from '../model/manifest.ts';
+import { readManifest, type ModelSource } from '../model/repository.ts';
 import { canonicalInput } from './keys.ts';
 import { sha256HexSync } from './sha256.ts';
 
@@ -94,9 +94,8 @@ export function createModelIdentifier(
       const path = `${name}/${version}/model.json`;
       // Settles once, never rejects (a missing or bad model.json is "not cached"), so every
       // later request reuses the same promise without wrapping it again.
-      identity = source
-        .read(path)
-        .then((bytes) => modelIdentity(parseManifest(new TextDecoder().decode(bytes), source.describe(path))))
+      identity = readManifest(source, path)
+        .then((manifest) => modelIdentity(manifest))
         .catch(() => undefined);
       known.set(id, identity);
     }

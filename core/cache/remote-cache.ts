@@ -172,8 +172,9 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
       counters.overBudget++;
       const message = `Redis did not answer within the ${limitMs} ms budget`;
       if (!call || settled) return { ...result, message };
-      if (counters.stragglersInFlight >= maxStragglers) {
-        counters.stragglersAborted++;
+      const capped = counters.stragglersInFlight >= maxStragglers;
+      if (capped || stragglerTimeoutMs <= limitMs) {
+        if (capped) counters.stragglersAborted++;
         controller.abort(new DOMException(message, 'TimeoutError'));
         return { ...result, message };
       }

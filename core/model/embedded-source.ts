@@ -4,6 +4,7 @@
 // marker holding the sha256 the build verified the .onnx against, and the micro module
 // (bound to that sha256) is the one copy of the model. So a micro-only bundle neither
 // decodes nor hashes graph bytes at cold start; graphs ORT loads are embedded and hashed.
+import type { ModelManifest } from './manifest.ts';
 import { compareVersions, type ModelSource } from './repository.ts';
 
 /** A file verified at build time and left out of the bundle (its sha256, hex). */
@@ -16,7 +17,18 @@ export interface VerifiedAtBuild {
  * base64 (graphs ORT loads). Nothing is decoded while the bundle starts, and a version no
  * request loads is never decoded.
  */
-export type EncodedFile = { readonly text: string } | { readonly base64: string };
+export type EncodedFile = { readonly text: string } | { readonly base64: string } | ManifestFile;
+
+/**
+ * A model.json the build parsed and validated: its text (what read() gives) and its normalised
+ * manifest as a function returning an object literal, generated from the same text. The
+ * function costs a pre-parse at start; a call builds a fresh object, so the first request
+ * neither decodes, parses nor validates the embedded model.json.
+ */
+export interface ManifestFile {
+  readonly text: string;
+  readonly manifest: () => ModelManifest;
+}
 
 /** Repository files by path relative to the root, e.g. "spam-edge/1/model.json". */
 export type EmbeddedFiles = Readonly<Record<string, Uint8Array | VerifiedAtBuild | EncodedFile>>;
@@ -29,6 +41,11 @@ export function verifiedAtBuild(sha256: string): VerifiedAtBuild {
 /** A UTF-8 text file, embedded as its text (the pipeline's generated modules call it). */
 export function embeddedText(text: string): EncodedFile {
   return { text };
+}
+
+/** A model.json validated by the build, embedded with its normalised manifest (the pipeline's generated modules call it). */
+export function embeddedManifest(text: string, manifest: () => ModelManifest): ManifestFile {
+  return { text, manifest };
 }
 
 /** A binary file, embedded as base64 (the pipeline's generated modules call it). */
@@ -59,9 +76,11 @@ export function bytesFromBase64(text: string): Uint8Array {
 /** A read-only model repository held in memory. */
 export class EmbeddedModelSource implements ModelSource {
   readonly #files: Map<string, Uint8Array | VerifiedAtBuild | EncodedFile>;
+  readonly #manifests = new Map<string, () => ModelManifest>();
 
   constructor(files: EmbeddedFiles) {
     this.#files = new Map(Object.entries(files));
+    for (const [path, entry] of this.#files) if (!(entry instanceof Uint8Array) && 'manifest' in entry) this.#manifests.set(path, entry.manifest);
   }
 
   async list(): Promise<Array<{ name: string; versions: string[] }>> {
@@ -89,6 +108,11 @@ export class EmbeddedModelSource implements ModelSource {
     const bytes = 'text' in entry ? new TextEncoder().encode(entry.text) : bytesFromBase64(entry.base64);
     this.#files.set(path, bytes);
     return bytes;
+  }
+
+  verifiedManifest(path: string): ModelManifest | undefined {
+    const entry = this.#manifests.get(path);
+    return entry?.();
   }
 
   verifiedDigest(path: string): string | undefined {

@@ -19,6 +19,21 @@ export interface ModelSource {
    * the bytes are here to be read and hashed.
    */
   verifiedDigest?(path: string): string | undefined;
+  /**
+   * The normalised manifest of a model.json the build parsed and validated (embedded with its
+   * text); undefined where the text is to be read and parsed here (files, repository loads).
+   */
+  verifiedManifest?(path: string): ModelManifest | undefined;
+}
+
+/**
+ * The manifest at `path` (a model.json): the build's validated one where the source has it,
+ * else read and parsed. Rejects with the read error or a ManifestError.
+ */
+export async function readManifest(source: ModelSource, path: string): Promise<ModelManifest> {
+  const verified = source.verifiedManifest?.(path);
+  if (verified) return verified;
+  return parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path));
 }
 
 /** A verified model version: its manifest and the exact bytes whose hash it declares. */
@@ -64,17 +79,19 @@ export async function loadVerifiedModel(source: ModelSource, name: string, versi
     );
   }
   const manifestPath = `${name}/${version}/model.json`;
-  let manifestBytes: Uint8Array;
-  try {
-    manifestBytes = await source.read(manifestPath);
-  } catch (error) {
-    throw new ModelLoadError(source.describe(manifestPath), `cannot read model.json (${(error as Error).message})`);
-  }
-  let manifest: ModelManifest;
-  try {
-    manifest = parseManifest(new TextDecoder().decode(manifestBytes), source.describe(manifestPath));
-  } catch (error) {
-    throw new ModelLoadError(source.describe(manifestPath), (error as Error).message.replace(`${source.describe(manifestPath)}: `, ''));
+  let manifest: ModelManifest | undefined = source.verifiedManifest?.(manifestPath);
+  if (!manifest) {
+    let manifestBytes: Uint8Array;
+    try {
+      manifestBytes = await source.read(manifestPath);
+    } catch (error) {
+      throw new ModelLoadError(source.describe(manifestPath), `cannot read model.json (${(error as Error).message})`);
+    }
+    try {
+      manifest = parseManifest(new TextDecoder().decode(manifestBytes), source.describe(manifestPath));
+    } catch (error) {
+      throw new ModelLoadError(source.describe(manifestPath), (error as Error).message.replace(`${source.describe(manifestPath)}: `, ''));
+    }
   }
   if (manifest.name !== name || manifest.version !== version) {
     throw new ModelLoadError(

@@ -3,8 +3,8 @@
 // load is kept with its error so requests get a clear 503 instead of a retry storm.
 import type { EngineRegistry } from '../engine/registry.ts';
 import type { EngineName } from '../engine/types.ts';
-import { parseManifest, type ModelManifest } from '../model/manifest.ts';
-import { compareVersions, latestVersions, type ModelSource } from '../model/repository.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import { compareVersions, latestVersions, readManifest, type ModelSource } from '../model/repository.ts';
 import type { FeatureAssembler } from '../features/feature-assembler.ts';
 import type { PreprocessingSpec } from '../preprocess/index.ts';
 import { loadModel, type LoadedModel } from './loaded-model.ts';
@@ -62,7 +62,7 @@ export class ModelStore {
       for (const [name, version] of catalog) {
         const path = `${name}/${version}/model.json`;
         try {
-          out.set(name, parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path)));
+          out.set(name, await readManifest(source, path));
         } catch {
           // reported by the load
         }
@@ -137,7 +137,7 @@ export class ModelStore {
         for (const version of versions) {
           const path = `${name}/${version}/model.json`;
           try {
-            const { preprocessing } = parseManifest(new TextDecoder().decode(await source.read(path)), source.describe(path));
+            const { preprocessing } = await readManifest(source, path);
             if (preprocessing) out.push({ version, preprocessing });
           } catch {
             // reported when that version is loaded

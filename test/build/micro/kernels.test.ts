@@ -1,8 +1,10 @@
-// The blocked kernels (build/micro/kernels.ts: constant weights of PACK_FROM elements or more,
-// or convs of many multiply-adds per call, packed at import; several outputs per pass) against onnxruntime-node on small graphs: Conv 1-D and 2-D with strides,
-// dilations, asymmetric pads, auto_pad, groups, depthwise, channel counts that leave a
-// remainder after the blocks of 8, a variable spatial size and a batch; Gemm with transA,
-// transB, alpha, beta and C broadcast; MatMul with constant weights under a batched A.
+// The kernels of build/micro/kernels.ts and ops-nn.ts against onnxruntime-node on small graphs:
+// the tiled conv (1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
+// channel counts that leave a remainder after the blocks of 4, rows and columns that leave a
+// remainder after the tiles of 8, variable sizes, a batch), the blocked conv of long kernels,
+// the FFT of Fourier-basis convs (and a near miss that must not take it), Gemm with transA,
+// transB, alpha, beta and C broadcast, MatMul with constant weights dense and sparse under a
+// batched A, and the branch-free Relu/LeakyRelu on special values.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
@@ -107,7 +109,7 @@ const CASES: Case[] = [
   convCase('Conv 2-D 3x1 (tiles down columns), pads (1, 0), variable height, 12 channels', { C: 64, M: 12, kernel: [3, 1], attrs: { pads: { ints: [1, 0, 1, 0] } }, xShape: [1, 64, 'H', 7], shapes: [[1, 64, 5, 7], [1, 64, 13, 7], [1, 64, 30, 7]], yShape: [1, 12, 'H', 7] }),
   convCase('Conv 2-D 5x3 stride (3, 1) dilation (1, 2), height 40 (column tiles of 8 + remainder)', { C: 6, M: 8, kernel: [5, 3], attrs: { strides: { ints: [3, 1] }, dilations: { ints: [1, 2] }, pads: { ints: [2, 2, 0, 2] } }, xShape: [1, 6, 40, 9], shapes: [[1, 6, 40, 9]], yShape: [1, 8, 13, 9] }),
   convCase('Conv 2-D 3x3, 4 channels, 8x8: few multiply-adds, tiled still', { C: 4, M: 4, kernel: [3, 3], attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 4, 8, 8], shapes: [[1, 4, 8, 8]], yShape: [1, 4, 8, 8] }),
-  convCase('Conv 2-D 5x5 (25 taps, not unrolled), 4 channels, small weights: plain loops', { packed: false, C: 4, M: 4, kernel: [5, 5], attrs: { pads: { ints: [2, 1, 2, 3] } }, xShape: [1, 4, 9, 8], shapes: [[1, 4, 9, 8]], yShape: [1, 4, 9, 10] }),
+  convCase('Conv 2-D 5x5 (25 taps, not unrolled), 4 channels, small weights: plain loops', { packed: false, C: 4, M: 4, kernel: [5, 5], attrs: { pads: { ints: [2, 1, 2, 3] } }, xShape: [1, 4, 9, 8], shapes: [[1, 4, 9, 8]], yShape: [1, 4, 9, 8] }),
   convCase('Conv 1-D depthwise kernel 5, 9 channels, variable length (narrow rows: 4-pixel and single tiles)', { C: 9, M: 9, kernel: [5], group: 9, attrs: { pads: { ints: [2, 2] } }, xShape: [1, 9, 'T'], shapes: [[1, 9, 4], [1, 9, 7], [1, 9, 19]], yShape: [1, 9, 'T'] }),
   // An STFT exported as a conv: computed by FFT, and the same shapes off the Fourier basis by the direct kernels.
   dftCase('Conv 1-D STFT, cos rows k = 0..32 (N 64), Hann window, stride 16, variable batch and length', { N: 64, blocks: [{ len: 33, imag: false, sign: 1 }], stride: 16, shapes: [[1, 1, 64], [2, 1, 200], [1, 1, 1000]] }),
@@ -136,6 +138,17 @@ const CASES: Case[] = [
       },
     };
   }),
+  // Reflect padding (its index expression, no longer an arrow per element): both sides, a variable length.
+  ...([[[0, 0, 3], [0, 0, 5]], [[0, 2, 1], [0, 1, 2]]] as const).map(([before, after]): Case => ({
+    label: `Pad reflect, pads before ${before.join(',')} after ${after.join(',')}, variable length`,
+    shapes: [[1, 3, 6], [2, 3, 9], [1, 3, 40]],
+    graph: (g) => {
+      g.input('x', 'float32', ['B', 3, 'T']);
+      g.initializer('pads', { dtype: 'int64', dims: [6], data: BigInt64Array.from([...before, ...after].map(BigInt)) });
+      g.node('Pad', ['x', 'pads'], ['y'], { mode: { string: 'reflect' } });
+      g.output('y', 'float32', ['B', 'C', 'U']);
+    },
+  })),
   // Constant B of few non-zeros (a mel filter bank's bands, scattered pruning): non-zeros only.
   ...([
     ['bands of 9 per column', 257, 32, (k: number, n: number) => Math.abs(k - 8 * n - 4) <= 4, true],

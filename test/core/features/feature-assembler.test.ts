@@ -9,7 +9,7 @@ import { createFeatureRepository, parseFeatureView, viewKey, type FeatureReposit
 import { checkFeatureInputs, createFeatureAssembler, type FeatureInputSpec } from '../../../core/features/feature-assembler.ts';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { redisAvailable } from '../../helpers/require-redis.ts';
-import { LOCAL_UPSTASH_TOKEN, startLocalUpstash, startSilentServer } from '../../helpers/upstash-local.ts';
+import { LOCAL_UPSTASH_TOKEN, startHoldingProxy, startLocalUpstash, startSilentServer } from '../../helpers/upstash-local.ts';
 
 const hasRedis = await redisAvailable('core/features feature assembler tests');
 // A version of its own per run, so keys never meet another run's (the shared Redis is never flushed).
@@ -126,6 +126,36 @@ describe.skipIf(!hasRedis)('FeatureAssembler over real Redis (local Upstash REST
       expect(out.degraded).toBe('features_unavailable');
     } finally {
       await silent.close();
+    }
+  });
+
+  it('remote over its own budget (the default set-up): defaults now; its request finishes and fills L1, values checked as on time', async () => {
+    const proxy = await startHoldingProxy(server.url, (body) => (body.includes('MGET') ? 300 : 0));
+    try {
+      const slowRemote = createUpstashRemoteCache({ url: proxy.url, token: LOCAL_UPSTASH_TOKEN, budgetMs: 60 });
+      const assembler = createFeatureAssembler({ repository, remote: slowRemote });
+      const started = performance.now();
+      const first = await assembler.assemble(INPUTS, { origin: 'SFO', destination: 'JFK', hour: 17 });
+      expect(performance.now() - started).toBeLessThan(250);
+      expect(first.degraded).toBe('features_unavailable');
+      expect(Object.values(first.explain).map((e) => (e as { source: string }).source)).toEqual(['default', 'default', 'default', 'default']);
+      const bad = await assembler.assemble(INPUTS, { origin: 'BAD', destination: 'JFK', hour: 17 });
+      expect(bad.degraded).toBe('features_unavailable');
+      expect(slowRemote.stats()).toMatchObject({ overBudget: 2, stragglers: 2 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(slowRemote.stats().stragglersInFlight).toBe(0);
+      const second = await assembler.assemble(INPUTS, { origin: 'SFO', destination: 'JFK', hour: 17 });
+      expect(second.roundTrips).toBe(0);
+      expect(second.degraded).toBeUndefined();
+      expect(second.tensors.feats?.data).toEqual(Float32Array.from([0.31, 0.4, 0.35, 1200]));
+      expect(second.tensors.emb?.data).toEqual(SFO_VECTOR);
+      // BAD's stored value is not JSON: the late fill rejected it as a reply in time would (counted, default remembered).
+      const again = await assembler.assemble(INPUTS, { origin: 'BAD', destination: 'JFK', hour: 17 });
+      expect(again.roundTrips).toBe(0);
+      expect((again.explain as Record<string, { source: string }>).origin_airport?.source).toBe('default');
+      expect(assembler.stats().invalidValues).toBe(1);
+    } finally {
+      await proxy.close();
     }
   });
 
