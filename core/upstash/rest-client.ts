@@ -44,6 +44,11 @@ export interface UpstashRestClient {
   send<T = unknown>(command: RedisCommand, timeoutMs?: number, signal?: AbortSignal): Promise<T>;
   /** Sends the commands in one /pipeline request; resolves to their results in order, rejects if any failed. */
   pipeline(commands: readonly RedisCommand[], timeoutMs?: number, signal?: AbortSignal): Promise<unknown[]>;
+  /**
+   * True when a request is aborted as soon as its caller's signal aborts. A client without it
+   * ends a request only at its timeout, so callers must choose that timeout up front.
+   */
+  readonly abortsOnSignal?: boolean;
 }
 
 /**
@@ -156,6 +161,7 @@ export function createUpstashRestClient(options: UpstashRestOptions): UpstashRes
       });
     },
     pipeline,
+    abortsOnSignal: true,
   };
 }
 
