@@ -7,7 +7,7 @@
 // caller may also pass a signal to abort earlier. Callers keep their own budget and circuit
 // breaker on top and degrade on any rejection; the remote cache stops waiting at its budget but
 // lets a late request finish up to a longer timeout, because an aborted fetch drops its
-// keep-alive connection and the next call pays a new one (README "Redis budget").
+// keep-alive connection and the next call pays a new one (README "The cache").
 
 /** One argument of a Redis command. */
 export type RedisArg = string | number;
