@@ -165,11 +165,13 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
       counters.calls++;
       counters.commands += commands;
       call = run(redis, mayStraggle ? stragglerTimeoutMs : limitMs, controller.signal);
-      if (mayStraggle && !abortable) longCalls++;
-      call.then(
-        () => ((settled = true), mayStraggle && !abortable && longCalls--),
-        () => ((settled = true), mayStraggle && !abortable && longCalls--),
-      );
+      const long = mayStraggle && !abortable;
+      if (long) longCalls++;
+      const done = () => {
+        settled = true;
+        if (long) longCalls--;
+      };
+      call.then(done, done);
       return call;
     });
     if (result.ok) return result;
