@@ -3,7 +3,7 @@
 // L1 only otherwise; EDGEINFER_CACHE_* tune it. Bad values fail at startup with the name
 // of the variable, never silently.
 import { CACHE_POLICY_MODES, CachePolicy, type CachePolicyMode, type CachePolicyOptions } from './policy.ts';
-import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from './remote-cache.ts';
+import { createUpstashRemoteCache, DEFAULT_MAX_STRAGGLERS, DEFAULT_REDIS_BUDGET_MS, DEFAULT_STRAGGLER_TIMEOUT_MS } from './remote-cache.ts';
 import type { UpstashClientFactory } from '../upstash/rest-client.ts';
 import { TwoLevelCache, type WaitUntil } from './two-level-cache.ts';
 
@@ -15,6 +15,10 @@ export interface CacheEnv {
   EDGEINFER_CACHE_POLICY?: string;
   /** Time budget of one Redis call, ms (default 15). */
   EDGEINFER_CACHE_BUDGET_MS?: string;
+  /** How long a call over the budget may still run in the background, ms, keeping its connection (default 1000; 0 aborts at the budget). */
+  EDGEINFER_CACHE_STRAGGLER_MS?: string;
+  /** Such calls in flight at once; beyond, aborted at the budget (default 8). */
+  EDGEINFER_CACHE_MAX_STRAGGLERS?: string;
   EDGEINFER_CACHE_L1_ENTRIES?: string;
   EDGEINFER_CACHE_L1_BYTES?: string;
   /** Count every Nth lookup in the hot-key set; 0 disables (default 100). */
@@ -27,6 +31,8 @@ export const CACHE_ENV_NAMES = [
   'UPSTASH_REDIS_REST_TOKEN',
   'EDGEINFER_CACHE_POLICY',
   'EDGEINFER_CACHE_BUDGET_MS',
+  'EDGEINFER_CACHE_STRAGGLER_MS',
+  'EDGEINFER_CACHE_MAX_STRAGGLERS',
   'EDGEINFER_CACHE_L1_ENTRIES',
   'EDGEINFER_CACHE_L1_BYTES',
   'EDGEINFER_HOTKEY_SAMPLE_EVERY',
@@ -61,7 +67,9 @@ export function createCacheFromEnv(
   if (Boolean(url) !== Boolean(token)) {
     throw new Error('set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or neither, for an in-memory cache)');
   }
-  const remote = url && token ? createUpstashRemoteCache({ url, token, budgetMs, ...(options.now ? { now: options.now } : {}), ...(options.upstashClient ? { client: options.upstashClient } : {}) }) : undefined;
+  const stragglerTimeoutMs = numberVar(env, 'EDGEINFER_CACHE_STRAGGLER_MS', DEFAULT_STRAGGLER_TIMEOUT_MS, 0);
+  const maxStragglers = numberVar(env, 'EDGEINFER_CACHE_MAX_STRAGGLERS', DEFAULT_MAX_STRAGGLERS, 0);
+  const remote = url && token ? createUpstashRemoteCache({ url, token, budgetMs, stragglerTimeoutMs, maxStragglers, ...(options.now ? { now: options.now } : {}), ...(options.upstashClient ? { client: options.upstashClient } : {}) }) : undefined;
   const policy = new CachePolicy({ ...options.policy, mode, ...(options.now ? { now: options.now } : {}) });
   const cache = new TwoLevelCache({
     policy,

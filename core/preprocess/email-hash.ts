@@ -3,7 +3,7 @@
 // gives the same ids everywhere. Pure web-standard code (TextEncoder only).
 // v1 hashes the text as written; v2 first normalises it (normalise.ts: NFKC, ignorables
 // removed, Latin lookalikes folded, lower case), so "ＦＲＥＥ" and "fr\u200Bee" are "free".
-import { normaliseText } from './normalise.ts';
+import { lazyRegExp, normaliseText } from './normalise.ts';
 
 /** Identifier and version that travel in model.json; bump the version on any change to the output. */
 export const EMAIL_HASH_ID = 'email-hash';
@@ -55,7 +55,7 @@ export function parseMessage(text: string): ParsedMessage {
   };
 }
 
-const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[$€£!]/gu;
+const WORD = lazyRegExp(String.raw`[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[$€£!]`, 'gu');
 
 /**
  * WORD and WORD_V2 on text of ASCII characters only: there \p{L} is [A-Za-z], \p{N} is [0-9],
@@ -69,17 +69,17 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** Lower-cased word tokens; a few symbols that carry signal in spam ($, !) are kept as tokens. */
 export function words(text: string): string[] {
   const lower = text.toLowerCase();
-  return lower.match(NON_ASCII.test(lower) ? WORD : ASCII_WORD) ?? [];
+  return lower.match(NON_ASCII.test(lower) ? WORD() : ASCII_WORD) ?? [];
 }
 
 // v2: combining marks left on non-Latin letters (Devanagari vowel signs, Cyrillic "й" kept
 // composed) belong to their word instead of splitting it.
-const WORD_V2 = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{M}]+)?|[$€£!]/gu;
+const WORD_V2 = lazyRegExp(String.raw`[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{M}]+)?|[$€£!]`, 'gu');
 
 /** v2's word tokens: of the normalised text (normaliseText lower-cases). */
 export function normalisedWords(text: string): string[] {
   const normalised = normaliseText(text);
-  return normalised.match(NON_ASCII.test(normalised) ? WORD_V2 : ASCII_WORD) ?? [];
+  return normalised.match(NON_ASCII.test(normalised) ? WORD_V2() : ASCII_WORD) ?? [];
 }
 
 const FNV_OFFSET = 0x811c9dc5;

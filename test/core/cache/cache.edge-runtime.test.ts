@@ -5,7 +5,7 @@ import type { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstashRestServer } from '../../../adapters/upstash-rest-local/server.ts';
 import { redisAvailable } from '../../helpers/require-redis.ts';
-import { LOCAL_UPSTASH_TOKEN, startLocalUpstash } from '../../helpers/upstash-local.ts';
+import { LOCAL_UPSTASH_TOKEN, startHoldingProxy, startLocalUpstash } from '../../helpers/upstash-local.ts';
 import { loadIntoEdgeRuntime } from '../../helpers/edge-runtime.ts';
 
 const hasRedis = await redisAvailable('core/cache in edge-runtime');
@@ -41,6 +41,31 @@ describe.skipIf(!hasRedis)('core/cache in edge-runtime', () => {
     const env = { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: 'x', EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '2000' };
     const answer = await call('c', env, 'hello');
     expect(answer).toMatchObject({ value: { label: 'ham' }, computed: true, trace: { level: null, l2: 'unavailable' } });
+  });
+
+  it('a read over budget degrades at the budget and, there too, finishes in the background instead of dropping its connection', async () => {
+    // Every GET held 300 ms: over the 60 ms budget; writes pass at once.
+    const run = async (isolate: string, stragglerMs: string) => {
+      const proxy = await startHoldingProxy(server.url, (body) => (body.includes('"GET"') ? 300 : 0));
+      try {
+        const env = { UPSTASH_REDIS_REST_URL: proxy.url, UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN, EDGEINFER_CACHE_POLICY: 'always', EDGEINFER_CACHE_BUDGET_MS: '60', EDGEINFER_CACHE_STRAGGLER_MS: stragglerMs };
+        for (const text of [`slow one ${isolate}`, `slow two ${isolate}`]) {
+          const started = performance.now();
+          expect(await call(isolate, env, `${text} ${SHA}`)).toMatchObject({ computed: true, trace: { level: null, l2: 'over_budget' } });
+          expect(performance.now() - started).toBeLessThan(250);
+          await new Promise((r) => setTimeout(r, 400));
+        }
+        return { accepted: proxy.accepted(), closed: proxy.closed() };
+      } finally {
+        await proxy.close();
+      }
+    };
+    const kept = await run('straggle', '1000');
+    expect(kept.closed).toBe(0);
+    // The control, aborted at the budget as before: each miss closes its connection.
+    const cut = await run('abort', '0');
+    expect(cut.closed).toBe(2);
+    expect(cut.accepted).toBeGreaterThan(kept.accepted);
   });
 
   it('embedding codecs run there too (DataView, atob/btoa)', async () => {

@@ -2,7 +2,7 @@
 // text that reads the same gives the same tokens; v1 models keep v1's ids (email-hash.test.ts).
 import { describe, expect, it } from 'vitest';
 import { createPreprocessor, emailToIds, END_TOKEN, fnv1a, type EmailHashParams } from '../../../core/preprocess/index.ts';
-import { normaliseText } from '../../../core/preprocess/normalise.ts';
+import { lazyRegExp, normaliseText } from '../../../core/preprocess/normalise.ts';
 
 const P: EmailHashParams = { buckets: 1 << 30, bodyChars: 1000, wordNgrams: 2, charNgrams: 3, extraHeaders: ['to'], maxIds: 2000 };
 const v2 = (text: string, p: EmailHashParams = P) => Array.from(emailToIds(text, p, 2));
@@ -91,5 +91,15 @@ describe('email-hash v2', () => {
 
   it('is what createPreprocessor serves for version 2', () => {
     expect(createPreprocessor({ id: 'email-hash', version: 2, params: P }).toIds(fullwidth('FREE'))).toEqual(emailToIds('free', P, 2));
+  });
+});
+
+describe('lazyRegExp', () => {
+  it('builds the pattern on the first call and hands back that one instance', () => {
+    const pattern = lazyRegExp(String.raw`\p{Script=Latin}+`, 'gu');
+    const first = pattern();
+    expect(first).toBe(pattern());
+    expect(first.flags).toBe('gu');
+    expect('héllo мир'.match(first)).toEqual(['héllo']);
   });
 });
