@@ -22,9 +22,17 @@
 // keep-alive connection is kept; --straggler-ms 0 aborts it at the budget (the behaviour before,
 // where each miss cost the next call a new connection). The result counts reads degraded right
 // after a degraded one and the connections the REST server accepted during the measured loop.
-// Usage: npm run bench:features -- [--iterations 2000] [--seed 7] [--budget-ms 15] [--straggler-ms 1000]
+// --tls puts a local HTTPS proxy (self-signed certificate made with openssl, trusted by this
+// process only) in front of the REST server, so a new connection costs a TLS handshake as
+// to real Upstash; connections are then counted at the proxy.
+// Usage: npm run bench:features -- [--iterations 2000] [--seed 7] [--budget-ms 15] [--straggler-ms 1000] [--tls]
 // Last line: one JSON object.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startUpstashRestServer } from '../adapters/upstash-rest-local/server.ts';
@@ -38,7 +46,7 @@ import { drawTestFlight, materializeFlightViews } from '../test/helpers/flights-
 import { createPrng } from '../models/training/prng.ts';
 import { machineLine, summarize } from './stats.ts';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, seed: { type: 'string', default: '7' }, 'budget-ms': { type: 'string', default: String(DEFAULT_REDIS_BUDGET_MS) }, 'straggler-ms': { type: 'string', default: String(DEFAULT_STRAGGLER_TIMEOUT_MS) } } });
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' }, seed: { type: 'string', default: '7' }, 'budget-ms': { type: 'string', default: String(DEFAULT_REDIS_BUDGET_MS) }, 'straggler-ms': { type: 'string', default: String(DEFAULT_STRAGGLER_TIMEOUT_MS) }, tls: { type: 'boolean', default: false } } });
 const stragglerTimeoutMs = Number(values['straggler-ms']);
 const budgetMs = Number(values['budget-ms']);
 const iterations = Number(values.iterations);
@@ -50,13 +58,45 @@ const manifest = JSON.parse(readFileSync(join(flightsEdge.dir, 'model.json'), 'u
 const inputs = manifest.inputs.filter((i): i is FeatureInputSpec => i.source === 'features' || i.source === 'embedding');
 const repository = loadFeatureRepository();
 const rest = await startUpstashRestServer({ port: 0, token, redisUrl });
+
+/** An HTTPS proxy to the REST server (keep-alive both sides); counts the TLS connections it accepts. */
+async function startTlsProxy(target: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-features-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const key = readFileSync(join(dir, 'key.pem'));
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  rmSync(dir, { recursive: true, force: true });
+  const agent = new Agent({ keepAlive: true });
+  const upstream = new URL(target);
+  let connections = 0;
+  const server = createHttpsServer({ key, cert }, (req, res) => {
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Trust the self-signed certificate in this process (the bench's own proxy only).
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () => (server.closeAllConnections(), agent.destroy(), new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
+}
+const tls = values.tls ? await startTlsProxy(rest.url) : undefined;
+const url = tls?.url ?? rest.url;
+const connectionCount = () => (tls ?? rest).connections();
 try {
   await materializeFlightViews(rest.url, token);
   const flights = await loadFlights();
   const prng = createPrng(Number(values.seed));
   const requests = Array.from({ length: iterations }, () => drawTestFlight(flights, prng));
   // Warm-up remote: same URL, client code and connection pool, its own breaker, a budget no warm-up call misses.
-  const warmupRemote = createUpstashRemoteCache({ url: rest.url, token, budgetMs: 1_000 });
+  const warmupRemote = createUpstashRemoteCache({ url, token, budgetMs: 1_000 });
   const ping = await warmupRemote.warm();
   if (ping.status !== 'ok') throw new Error(`the local REST server does not answer PING within 1 s (${ping.message}); is Redis up at ${redisUrl}?`);
   const warmupCold = createFeatureAssembler({ repository, remote: warmupRemote, l1MaxEntries: 0 });
@@ -67,7 +107,7 @@ try {
   const unfilled = warm.stats().unavailable;
   if (unfilled > 0) throw new Error(`filling L1: ${unfilled} reads failed even with a 1 s budget; the REST server or Redis is not healthy`);
   // The measured L2 side: the budget under test, a circuit that never opens (see the top).
-  const remote = createUpstashRemoteCache({ url: rest.url, token, budgetMs, stragglerTimeoutMs, circuit: { failures: Number.MAX_SAFE_INTEGER, windowMs: 60_000, halfOpenAfterMs: 0 } });
+  const remote = createUpstashRemoteCache({ url, token, budgetMs, stragglerTimeoutMs, circuit: { failures: Number.MAX_SAFE_INTEGER, windowMs: 60_000, halfOpenAfterMs: 0 } });
   const cold = createFeatureAssembler({ repository, remote, l1MaxEntries: 0 });
   const warmBefore = warm.stats();
   const coldBefore = cold.stats();
@@ -78,7 +118,7 @@ try {
   let missAfterMiss = 0;
   let previousMissed = false;
   const afterMiss: number[] = []; // L2 reads straight after a degraded one: do they pay a new connection?
-  const connectionsBefore = rest.connections();
+  const connectionsBefore = connectionCount();
   for (const r of requests) {
     let t = performance.now();
     await warm.assemble(inputs, r);
@@ -114,14 +154,16 @@ try {
     degradedRightAfterDegraded: missAfterMiss,
     l2AfterDegradedMs: afterMiss.length ? summarize(afterMiss, 3) : null,
     // TCP connections the REST server accepted during the measured loop (keep-alive: ~0 when no read is cut).
-    newConnections: rest.connections() - connectionsBefore,
+    newConnections: connectionCount() - connectionsBefore,
+    tls: Boolean(tls),
   };
-  console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, L2 budget ${budgetMs} ms, stragglers ${stragglerTimeoutMs > budgetMs ? `up to ${stragglerTimeoutMs} ms` : 'off (aborted at the budget)'}, ${result.machine}`);
+  console.log(`feature assembly, flights-edge signature (${result.views} views), ${iterations} June requests, L2 budget ${budgetMs} ms${tls ? ' over a local TLS proxy' : ''}, stragglers ${stragglerTimeoutMs > budgetMs ? `up to ${stragglerTimeoutMs} ms` : 'off (aborted at the budget)'}, ${result.machine}`);
   console.log(`  L1 hit      p50 ${result.l1HitMs.p50} ms  p99 ${result.l1HitMs.p99} ms  round trips/request ${result.roundTripsPerRequest.l1}`);
   console.log(`  L2 (REST→Redis) p50 ${result.l2Ms.p50} ms  p99 ${result.l2Ms.p99} ms  round trips/request ${result.roundTripsPerRequest.l2}  (${result.ratioL2toL1P50}× L1 at p50)`);
   if (result.l2AfterDegradedMs) console.log(`  L2 read right after a degraded one: p50 ${result.l2AfterDegradedMs.p50} ms  p99 ${result.l2AfterDegradedMs.p99} ms (${afterMiss.length} reads)`);
   console.log(`  L2 values by source: ${JSON.stringify(fromSources)}; degraded: ${result.degradedL2} of ${iterations} (over the budget ${result.l2Skipped.overBudget}, failed ${result.l2Skipped.failed}); right after another degraded ${missAfterMiss}; new connections ${result.newConnections}`);
   console.log(JSON.stringify(result));
 } finally {
+  await tls?.close();
   await rest.close();
 }

@@ -6,8 +6,9 @@
 // budget and a circuit breaker), no telemetry, no automatic deserialization (callers get
 // Redis's replies as they are), and every request under a timeout. A caller's abort signal
 // is not passed on (the library takes one signal per client, and auto-pipelines across
-// callers): a call here ends at its timeout, which for the remote cache's over-budget
-// stragglers is their hard timeout (core/cache/remote-cache.ts). The library is imported
+// callers): a call here ends at its timeout, and the client says so (no `abortsOnSignal`), so
+// the remote cache grants its long straggler timeout up front to a bounded number of calls
+// (core/cache/remote-cache.ts). The library is imported
 // when the first client is made (only with UPSTASH_REDIS_REST_URL/TOKEN set), so `npm start`
 // without Redis does not load it.
 import type { Redis } from '@upstash/redis';

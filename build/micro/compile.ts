@@ -7,7 +7,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { precomputeImportWork } from './precompute.ts';
-import { foldBatchNorm } from './rewrite.ts';
+import { foldActivations, foldBatchNorm } from './rewrite.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { tryShapeValues } from './shape-values.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
@@ -169,6 +169,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const graph = readOnnxGraph(onnxBytes, budget);
   rewriteMlOutputs(graph);
   graph.nodes = foldBatchNorm(graph);
+  graph.nodes = foldActivations(graph);
   assertSupported(graph);
   progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });
   const w = new ModuleWriter(budget);

@@ -5,6 +5,7 @@
 import type { ConstData, DType } from './model-ir.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type Value } from './module-writer.ts';
+import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, FUSED_ACTIVATIONS } from './rewrite.ts';
 import {
   BRANCH_FREE_FROM, attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
   type OpContext, type OpEmitter,
@@ -212,15 +213,21 @@ const conv: OpEmitter = (ctx) => {
   const KK = KH * KW;
   w.chargeImport(typeof N === 'number' && typeof OHW === 'number' ? N * M * OHW * Cg * KK : 0);
   const bias = (m: string) => (b ? `${b.buf}[${m}]` : '0');
+  const act = fusedActivation(ctx);
+  // Paths that do not apply the fused activations as they store: one pass over the output after.
+  const finish = () => {
+    if (act) w.emit(`for (let i = 0; i < ${w.prod([N, M, OHW])}; i++) ${act(`${y.buf}[i]`, `${y.buf}[i]`)}`);
+  };
   if (!two && group === 1 && C === 1 && dw === 1 && wt.data && ctx.stage === 'run') {
     const plan = dftPlan(wt.data as ArrayLike<number>, M, KW);
     if (plan) {
       emitDftConv(ctx, plan, { x: x.buf, y: y.buf, bias: b?.buf, N, M, W, sw, pl, OW });
+      finish();
       return;
     }
   }
   if (wt.stage !== 'run' && ctx.stage === 'run') {
-    const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
+    const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW, act };
     // Small kernels over constant weights, any size down to depthwise: the tiled kernel (its
     // packing code and tile bodies cost a few KB raw per conv; the weight-stationary loops
     // below run 2-5x slower, most on narrow rows). Long kernels: the blocked one when it pays.
@@ -230,6 +237,7 @@ const conv: OpEmitter = (ctx) => {
     }
     if (Mg >= 2 && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
       emitBlockedConv(ctx, shape);
+      finish();
       return;
     }
   }
@@ -265,6 +273,7 @@ const conv: OpEmitter = (ctx) => {
       `  }`,
       `}`,
     );
+    finish();
     return;
   }
   // Small kernels: weight-stationary. Each weight scales a strip of the input into the
@@ -298,10 +307,36 @@ const conv: OpEmitter = (ctx) => {
     `  }`,
     `}`,
   );
+  finish();
 };
+
+/**
+ * The store statement of a conv's fused activations (rewrite.ts foldActivations), or
+ * undefined: each step as its own op computes it, rounded to float32 after each. Plain
+ * statements over a local, no arrows: in a function as large as a tiled conv V8 does not
+ * inline an arrow, and would allocate one per store.
+ */
+function fusedActivation(ctx: OpContext): ((v: string, target: string) => string) | undefined {
+  const acts = attr(ctx, FUSED_ACTIVATIONS);
+  if (!Array.isArray(acts) || acts.length === 0) return undefined;
+  const steps: string[] = [];
+  for (let i = 0; i < acts.length; i += 2) {
+    const p = f32(acts[i + 1]!);
+    switch (acts[i]) {
+      case ACT_RELU: steps.push(`t = Math.fround(Math.abs(t) !== Infinity ? 0.5 * (t + Math.abs(t)) : Math.max(t, 0));`); break;
+      case ACT_LEAKY_RELU: steps.push(`{ const q = 0.5 * (t + Math.abs(t)); t = Math.fround(Math.abs(t) !== Infinity ? q + ${p} * (t - q) : t >= 0 ? t : ${p} * t); }`); break;
+      case ACT_MAX: steps.push(`t = Math.fround(Math.max(t, ${p}));`); break;
+      case ACT_MIN: steps.push(`t = Math.fround(Math.min(t, ${p}));`); break;
+      default: ctx.fail('invalid_model', `unknown fused activation ${acts[i]}`);
+    }
+  }
+  return (v, target) => `{ let t = Math.fround(${v}); ${steps.join(' ')} ${target} = t; }`;
+}
 
 interface ConvShape {
   x: string; w: string; y: string; bias: string | undefined;
+  /** Fused activations applied as outputs are stored (tiled kernel), else after. */
+  act?: ((v: string, target: string) => string) | undefined;
   N: Dim; C: number; M: number; group: number; Cg: number; Mg: number;
   H: Dim; W: Dim; KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
   pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
@@ -532,7 +567,7 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
     const stores: string[] = [];
     // (A static padded width means a static output width.)
     const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * (c.OW as number)}` : ` + ${p}`);
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`${c.y}[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(c.act ? c.act(acc(l, p), `${c.y}[yo${pixelOut(p)}${plane(l)}]`) : `${c.y}[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
     return [
       `let ${init.join(', ')};`,
       `for (let ci = 0, xb = xr + ${vertical ? `oh * ${c.sh * (Wp as number)}` : `ow * ${c.sw}`}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,

@@ -71,3 +71,56 @@ export function foldBatchNorm(graph: IrGraph): IrNode[] {
   }
   return graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
 }
+
+/** Activation codes of a conv's fused chain (node attribute FUSED_ACTIVATIONS: code, parameter, ...). */
+export const FUSED_ACTIVATIONS = '$activations';
+export const ACT_RELU = 1;
+export const ACT_LEAKY_RELU = 2;
+export const ACT_MAX = 3;
+export const ACT_MIN = 4;
+
+/**
+ * Conv followed by a chain of Relu, LeakyRelu, or Max/Min with a one-element float constant,
+ * each the only reader of the one before and none a graph output: the chain moves into the
+ * conv (FUSED_ACTIVATIONS), which applies it as it stores each output, rounding to float32
+ * after every step as the separate ops do. Saves a pass over the conv output per step.
+ */
+export function foldActivations(graph: IrGraph): IrNode[] {
+  const reads = readers(graph.nodes);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const consumer = new Map<string, IrNode>();
+  for (const n of graph.nodes) for (const i of n.inputs) if (i) consumer.set(i, n);
+  const dropped = new Set<IrNode>();
+  const replaced = new Map<IrNode, IrNode>();
+  for (const conv of graph.nodes) {
+    if (conv.opType !== 'Conv' || conv.domain !== '' || conv.outputs.length !== 1 || conv.attrs.has(FUSED_ACTIVATIONS)) continue;
+    const rank = floatConst(graph, conv.inputs[1])?.dims.length;
+    if (rank === undefined) continue;
+    const acts: number[] = [];
+    let out = conv.outputs[0]!;
+    for (;;) {
+      if (reads.get(out) !== 1 || outputs.has(out)) break;
+      const next = consumer.get(out);
+      if (!next || next.domain !== '' || next.outputs.length !== 1 || next.subgraphs) break;
+      let step: number[] | undefined;
+      if (next.opType === 'Relu' && next.inputs.length === 1) step = [ACT_RELU, 0];
+      else if (next.opType === 'LeakyRelu' && next.inputs.length === 1) {
+        const alpha = next.attrs.get('alpha');
+        step = [ACT_LEAKY_RELU, typeof alpha === 'number' ? alpha : 0.01];
+      } else if ((next.opType === 'Max' || next.opType === 'Min') && next.inputs.length === 2) {
+        const other = next.inputs[0] === out ? next.inputs[1] : next.inputs[1] === out ? next.inputs[0] : undefined;
+        const c = floatConst(graph, other);
+        if (c && c.data.length === 1 && c.dims.length <= rank) step = [next.opType === 'Max' ? ACT_MAX : ACT_MIN, c.data[0]!];
+      }
+      if (!step) break;
+      acts.push(...step);
+      dropped.add(next);
+      out = next.outputs[0]!;
+    }
+    if (acts.length === 0) continue;
+    const attrs = new Map(conv.attrs);
+    attrs.set(FUSED_ACTIVATIONS, acts);
+    replaced.set(conv, { ...conv, attrs, outputs: [out] });
+  }
+  return graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
+}

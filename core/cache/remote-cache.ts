@@ -126,6 +126,8 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
   const stragglerTimeoutMs = options.stragglerTimeoutMs ?? DEFAULT_STRAGGLER_TIMEOUT_MS;
   const maxStragglers = options.maxStragglers ?? DEFAULT_MAX_STRAGGLERS;
   if (!(stragglerTimeoutMs >= 0) || !(maxStragglers >= 0)) throw new RangeError(`stragglerTimeoutMs and maxStragglers must be ≥ 0, got ${stragglerTimeoutMs} and ${maxStragglers}`);
+  const abortable = redis.abortsOnSignal === true;
+  let longCalls = 0; // calls in flight with the long timeout, for a client that cannot abort on a signal
   const counters: RemoteCacheStats = { calls: 0, commands: 0, hits: 0, misses: 0, overBudget: 0, errors: 0, circuitOpen: 0, stragglers: 0, stragglersAborted: 0, stragglersInFlight: 0 };
 
   type Attempt<T> =
@@ -153,14 +155,23 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
     const controller = new AbortController();
     let call: Promise<T> | undefined;
     let settled = false;
+    // A client that cannot abort on a signal (the node adapter's @upstash/redis) ends a request
+    // only at the timeout it was given, so the long timeout is granted up front, to at most
+    // maxStragglers calls in flight; the others get the budget and are aborted there, as before.
+    let mayStraggle = stragglerTimeoutMs > limitMs;
+    let capped = false;
+    if (mayStraggle && !abortable && longCalls >= maxStragglers) (mayStraggle = false), (capped = true);
     const result = await callWithinBudget(breaker, limitMs, () => {
       counters.calls++;
       counters.commands += commands;
-      call = run(redis, Math.max(limitMs, stragglerTimeoutMs), controller.signal);
-      call.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
+      call = run(redis, mayStraggle ? stragglerTimeoutMs : limitMs, controller.signal);
+      const long = mayStraggle && !abortable;
+      if (long) longCalls++;
+      const done = () => {
+        settled = true;
+        if (long) longCalls--;
+      };
+      call.then(done, done);
       return call;
     });
     if (result.ok) return result;
@@ -172,8 +183,8 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
       counters.overBudget++;
       const message = `Redis did not answer within the ${limitMs} ms budget`;
       if (!call || settled) return { ...result, message };
-      const capped = counters.stragglersInFlight >= maxStragglers;
-      if (capped || stragglerTimeoutMs <= limitMs) {
+      if (abortable && mayStraggle && counters.stragglersInFlight >= maxStragglers) (mayStraggle = false), (capped = true);
+      if (!mayStraggle) {
         if (capped) counters.stragglersAborted++;
         controller.abort(new DOMException(message, 'TimeoutError'));
         return { ...result, message };

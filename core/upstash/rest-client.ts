@@ -7,7 +7,7 @@
 // caller may also pass a signal to abort earlier. Callers keep their own budget and circuit
 // breaker on top and degrade on any rejection; the remote cache stops waiting at its budget but
 // lets a late request finish up to a longer timeout, because an aborted fetch drops its
-// keep-alive connection and the next call pays a new one (README "Redis budget").
+// keep-alive connection and the next call pays a new one (README "The cache").
 
 /** One argument of a Redis command. */
 export type RedisArg = string | number;
@@ -44,6 +44,11 @@ export interface UpstashRestClient {
   send<T = unknown>(command: RedisCommand, timeoutMs?: number, signal?: AbortSignal): Promise<T>;
   /** Sends the commands in one /pipeline request; resolves to their results in order, rejects if any failed. */
   pipeline(commands: readonly RedisCommand[], timeoutMs?: number, signal?: AbortSignal): Promise<unknown[]>;
+  /**
+   * True when a request is aborted as soon as its caller's signal aborts. A client without it
+   * ends a request only at its timeout, so callers must choose that timeout up front.
+   */
+  readonly abortsOnSignal?: boolean;
 }
 
 /**
@@ -156,6 +161,7 @@ export function createUpstashRestClient(options: UpstashRestOptions): UpstashRes
       });
     },
     pipeline,
+    abortsOnSignal: true,
   };
 }
 

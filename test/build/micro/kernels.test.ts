@@ -246,3 +246,64 @@ describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
     }
   });
 });
+
+describe('activations fused into a conv (rewrite foldActivations): micro vs onnxruntime-node', () => {
+  type Step = ['Relu'] | ['LeakyRelu', number] | ['Max' | 'Min', number, boolean?];
+  const chains: Array<{ label: string; C: number; M: number; kernel: number[]; group?: number; steps: Step[]; branch?: 'read-twice' | 'output-mid'; xDims: number[] }> = [
+    { label: 'tiled 1x3, LeakyRelu 0.2 then Max(-0.4)', C: 24, M: 24, kernel: [1, 3], steps: [['LeakyRelu', 0.2], ['Max', -0.4]], xDims: [1, 24, 6, 19] },
+    { label: 'tiled 3x1 (columns), Relu', C: 8, M: 12, kernel: [3, 1], steps: [['Relu']], xDims: [2, 8, 21, 5] },
+    { label: 'tiled depthwise, Min(constant first) then Relu', C: 6, M: 6, group: 6, kernel: [3, 3], steps: [['Min', 0.3, true], ['Relu']], xDims: [1, 6, 9, 9] },
+    { label: 'blocked (25 taps, big weights), LeakyRelu 1.5', C: 24, M: 16, kernel: [5, 5], steps: [['LeakyRelu', 1.5]], xDims: [1, 24, 8, 9] },
+    { label: 'plain loops (25 taps, small weights), Max(0.1) then LeakyRelu -0.5', C: 2, M: 3, kernel: [5, 5], steps: [['Max', 0.1], ['LeakyRelu', -0.5]], xDims: [1, 2, 7, 8] },
+    { label: 'conv output read twice: nothing fused', C: 8, M: 8, kernel: [3, 3], steps: [['Relu']], branch: 'read-twice', xDims: [1, 8, 7, 7] },
+    { label: 'a graph output mid-chain: fused up to it', C: 8, M: 8, kernel: [3, 3], steps: [['Relu'], ['Max', 0.2]], branch: 'output-mid', xDims: [1, 8, 7, 7] },
+  ];
+  for (const c of chains) {
+    test(`${c.label}: ${INPUTS} random inputs`, async () => {
+      const r = new Random(c.label.length * 13 + 1);
+      const g = new GraphBuilder('fused');
+      g.input('x', 'float32', c.xDims);
+      const wDims = [c.M, c.C / (c.group ?? 1), ...c.kernel];
+      g.initializer('w', { dtype: 'float32', dims: wDims, data: randomArray(r, wDims.reduce((a, b) => a * b, 1), 0.5) });
+      g.initializer('b', { dtype: 'float32', dims: [c.M], data: randomArray(r, c.M) });
+      const pads = { ints: [1, 1, 1, 1].map((p, k) => (c.kernel[k % 2]! > 1 ? p : 0)) };
+      g.node('Conv', ['x', 'w', 'b'], ['s0'], { pads, ...(c.group ? { group: { int: c.group } } : {}) });
+      const outs: string[] = [];
+      c.steps.forEach((step, k) => {
+        const [op, p, constFirst] = step as [string, number?, boolean?];
+        const out = `s${k + 1}`;
+        if (op === 'Relu') g.node('Relu', [`s${k}`], [out]);
+        else if (op === 'LeakyRelu') g.node('LeakyRelu', [`s${k}`], [out], { alpha: { float: p! } });
+        else {
+          g.initializer(`c${k}`, { dtype: 'float32', dims: [1, 1, 1, 1], data: Float32Array.from([p!]) });
+          g.node(op, constFirst ? [`c${k}`, `s${k}`] : [`s${k}`, `c${k}`], [out]);
+        }
+        if (c.branch === 'output-mid' && k === 0) outs.push(out);
+      });
+      outs.push(`s${c.steps.length}`);
+      if (c.branch === 'read-twice') {
+        g.node('Neg', ['s0'], ['neg']);
+        outs.push('neg');
+      }
+      for (const o of outs) g.output(o, 'float32', ['n', 'm', 'h', 'w']);
+      const bytes = new Uint8Array(g.encode(17));
+      const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+      const { source } = compileOnnxToModule(bytes, { name: c.label });
+      // Fused: the conv stores through the activation's local (`let t = `); not fused: the chain's own loops.
+      expect(source.includes('let t = Math.fround(')).toBe(c.branch !== 'read-twice');
+      const micro = await importMicroModule(source, 'fused');
+      let worst = 0;
+      for (let n = 0; n < INPUTS; n++) {
+        const x = randomArray(r, c.xDims.reduce((a, b) => a * b, 1), 2);
+        const expected = await reference.run({ x: new ort.Tensor('float32', x, c.xDims) });
+        const got = micro.run({ x: { dtype: 'float32', dims: c.xDims, data: x } });
+        for (const o of outs) {
+          const want = expected[o]!.data as Float32Array;
+          expect(got[o]!.dims).toEqual(expected[o]!.dims.map(Number));
+          for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got[o]!.data[i])));
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+});
