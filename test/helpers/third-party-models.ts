@@ -236,7 +236,7 @@ export interface BenchGraph {
 /** Graphs of the package that only the bench and the micro parity tests use (no model.json here). */
 const BENCH_ONLY: BenchGraph[] = [
   { name: 'embedding_model', bytes: () => readWakeWordFile('embedding_model.onnx'), inputs: [{ name: 'input_1', dtype: 'float32', dims: [1, 76, 32, 1] }] },
-  { name: 'hey_jarvis', bytes: () => readWakeWordFile('hey_jarvis_v0.1.onnx'), inputs: [{ name: 'x', dtype: 'float32', dims: [1, 16, 96] }] },
+  { name: 'hey_jarvis', bytes: () => readWakeWordFile('hey_jarvis_v0.1.onnx'), inputs: [{ name: 'x.1', dtype: 'float32', dims: [1, 16, 96] }] },
   { name: 'hey_mycroft', bytes: () => readWakeWordFile('hey_mycroft_v0.1.onnx'), inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', dims: [1, 16, 96] }] },
   { name: 'hey_rhasspy', bytes: () => readWakeWordFile('hey_rhasspy_v0.1.onnx'), inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', dims: [1, 16, 96] }] },
 ];
