@@ -12,6 +12,7 @@
 // request that already went on without it.
 import { createUpstashRestClient, type UpstashClientFactory, type UpstashRestClient } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
+import { createStragglers, DEFAULT_MAX_STRAGGLERS, DEFAULT_STRAGGLER_TIMEOUT_MS, type StragglerStats } from '../upstash/stragglers.ts';
 
 /** Why L2 was not consulted or gave no answer. */
 export type RemoteSkipReason = 'over_budget' | 'unavailable' | 'circuit_open';
@@ -37,7 +38,7 @@ export type RemoteRead<T> =
 export type RemoteWrite = { status: 'ok'; ms: number } | { status: 'skipped'; reason: RemoteSkipReason; message: string; ms: number };
 
 /** Counters for telemetry and the cost arithmetic. */
-export interface RemoteCacheStats {
+export interface RemoteCacheStats extends StragglerStats {
   /** Logical calls made (one MGET of ten keys is one call). */
   calls: number;
   /** Redis commands sent (what Upstash bills). */
@@ -47,12 +48,6 @@ export interface RemoteCacheStats {
   overBudget: number;
   errors: number;
   circuitOpen: number;
-  /** Over-budget calls left to finish in the background (their connection stays in the pool). */
-  stragglers: number;
-  /** Over-budget calls aborted at the budget because `maxStragglers` were already in flight. */
-  stragglersAborted: number;
-  /** Stragglers in flight now. */
-  stragglersInFlight: number;
 }
 
 /** What the two-level cache needs from a shared remote store. */
@@ -109,9 +104,8 @@ const setCommand = (key: string, value: string, ttlSeconds: number) => (ttlSecon
 export const DEFAULT_REDIS_BUDGET_MS = 15;
 
 const DEFAULT_CIRCUIT: CircuitBreakerOptions = { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 };
-/** Defaults of {@link UpstashRemoteCacheOptions.stragglerTimeoutMs} and `maxStragglers`. */
-export const DEFAULT_STRAGGLER_TIMEOUT_MS = 1_000;
-export const DEFAULT_MAX_STRAGGLERS = 8;
+/** Defaults of {@link UpstashRemoteCacheOptions.stragglerTimeoutMs} and `maxStragglers` (core/upstash/stragglers.ts). */
+export { DEFAULT_MAX_STRAGGLERS, DEFAULT_STRAGGLER_TIMEOUT_MS };
 
 /** An L2 cache over Upstash REST (real Upstash, or the local stand-in of `npm run redis:rest`). */
 export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): RemoteCache {
@@ -123,12 +117,8 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
   // No retries (they would spend the budget several times over; the circuit handles outages).
   const redis = (options.client ?? createUpstashRestClient)({ url: options.url, token: options.token, autoPipelining: options.autoPipelining ?? true });
   const breaker = new CircuitBreaker(options.circuit ?? DEFAULT_CIRCUIT, now);
-  const stragglerTimeoutMs = options.stragglerTimeoutMs ?? DEFAULT_STRAGGLER_TIMEOUT_MS;
-  const maxStragglers = options.maxStragglers ?? DEFAULT_MAX_STRAGGLERS;
-  if (!(stragglerTimeoutMs >= 0) || !(maxStragglers >= 0)) throw new RangeError(`stragglerTimeoutMs and maxStragglers must be ≥ 0, got ${stragglerTimeoutMs} and ${maxStragglers}`);
-  const abortable = redis.abortsOnSignal === true;
-  let longCalls = 0; // calls in flight with the long timeout, for a client that cannot abort on a signal
-  const counters: RemoteCacheStats = { calls: 0, commands: 0, hits: 0, misses: 0, overBudget: 0, errors: 0, circuitOpen: 0, stragglers: 0, stragglersAborted: 0, stragglersInFlight: 0 };
+  const stragglers = createStragglers(options.stragglerTimeoutMs ?? DEFAULT_STRAGGLER_TIMEOUT_MS, options.maxStragglers ?? DEFAULT_MAX_STRAGGLERS, redis.abortsOnSignal === true);
+  const counters: Omit<RemoteCacheStats, keyof StragglerStats> = { calls: 0, commands: 0, hits: 0, misses: 0, overBudget: 0, errors: 0, circuitOpen: 0 };
 
   type Attempt<T> =
     | { ok: true; value: T; ms: number }
@@ -152,27 +142,12 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
    * awaits it, its rejection is handled.
    */
   async function attempt<T>(commands: number, run: (redis: UpstashRestClient, timeoutMs: number, signal: AbortSignal) => Promise<T>, limitMs = budgetMs): Promise<Attempt<T>> {
-    const controller = new AbortController();
-    let call: Promise<T> | undefined;
-    let settled = false;
-    // A client that cannot abort on a signal (the node adapter's @upstash/redis) ends a request
-    // only at the timeout it was given, so the long timeout is granted up front, to at most
-    // maxStragglers calls in flight; the others get the budget and are aborted there, as before.
-    let mayStraggle = stragglerTimeoutMs > limitMs;
-    let capped = false;
-    if (mayStraggle && !abortable && longCalls >= maxStragglers) (mayStraggle = false), (capped = true);
+    // The long timeout, the cap and the abort: core/upstash/stragglers.ts (shared with the rate limiter).
+    const straggler = stragglers.begin(limitMs);
     const result = await callWithinBudget(breaker, limitMs, () => {
       counters.calls++;
       counters.commands += commands;
-      call = run(redis, mayStraggle ? stragglerTimeoutMs : limitMs, controller.signal);
-      const long = mayStraggle && !abortable;
-      if (long) longCalls++;
-      const done = () => {
-        settled = true;
-        if (long) longCalls--;
-      };
-      call.then(done, done);
-      return call;
+      return straggler.track(run(redis, straggler.timeoutMs, straggler.signal));
     });
     if (result.ok) return result;
     if (result.reason === 'circuit_open') {
@@ -182,21 +157,8 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
     if (result.reason === 'over_budget') {
       counters.overBudget++;
       const message = `Redis did not answer within the ${limitMs} ms budget`;
-      if (!call || settled) return { ...result, message };
-      if (abortable && mayStraggle && counters.stragglersInFlight >= maxStragglers) (mayStraggle = false), (capped = true);
-      if (!mayStraggle) {
-        if (capped) counters.stragglersAborted++;
-        controller.abort(new DOMException(message, 'TimeoutError'));
-        return { ...result, message };
-      }
-      counters.stragglers++;
-      counters.stragglersInFlight++;
-      const late = call.then(
-        (value) => ({ value }),
-        () => undefined,
-      );
-      void late.then(() => counters.stragglersInFlight--);
-      return { ...result, message, late };
+      const late = straggler.overBudget<T>(message);
+      return late ? { ...result, message, late } : { ...result, message };
     }
     counters.errors++;
     const message = result.error instanceof Error ? result.error.message : String(result.error);
@@ -277,6 +239,6 @@ export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): Re
       }
       return members.length ? { status: 'hit', value: members, ms: result.ms } : { status: 'miss', ms: result.ms };
     },
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, ...stragglers.stats() }),
   };
 }

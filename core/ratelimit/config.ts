@@ -4,6 +4,8 @@
 //   EDGEINFER_RATE_LIMIT_STORE     "upstash" (default when UPSTASH_REDIS_REST_URL/TOKEN are set) or "memory"
 //   EDGEINFER_RATE_LIMIT_BUDGET_MS time budget of one Upstash check (default 15; over it only the
 //                                  local floor decides: layered-rate-limiter.ts)
+//   EDGEINFER_RATE_LIMIT_STRAGGLER_MS how long an over-budget check's request may still finish in
+//                                  the background, keeping its connection (default 1000; 0: abort at the budget)
 //   EDGEINFER_API_KEYS             comma-separated API keys; `x-api-key: <one of them>` gets its own bucket
 //   EDGEINFER_TRUST_FORWARDED_FOR  "1": key by X-Forwarded-For's last entry when the platform reports no client IP
 // Bad values fail at startup, naming the variable.
@@ -19,6 +21,7 @@ export const RATE_LIMIT_ENV_NAMES = [
   'EDGEINFER_RATE_LIMIT',
   'EDGEINFER_RATE_LIMIT_STORE',
   'EDGEINFER_RATE_LIMIT_BUDGET_MS',
+  'EDGEINFER_RATE_LIMIT_STRAGGLER_MS',
   'EDGEINFER_API_KEYS',
   'EDGEINFER_TRUST_FORWARDED_FOR',
 ] as const;
@@ -47,12 +50,17 @@ export function createRateLimitFromEnv(env: Env, defaultSpec?: string, upstashCl
     budgetMs = Number(env.EDGEINFER_RATE_LIMIT_BUDGET_MS);
     if (!(budgetMs >= 1)) throw new Error(`EDGEINFER_RATE_LIMIT_BUDGET_MS must be a number ≥ 1, got "${env.EDGEINFER_RATE_LIMIT_BUDGET_MS}"`);
   }
+  let stragglerTimeoutMs: number | undefined;
+  if (env.EDGEINFER_RATE_LIMIT_STRAGGLER_MS) {
+    stragglerTimeoutMs = Number(env.EDGEINFER_RATE_LIMIT_STRAGGLER_MS);
+    if (!(stragglerTimeoutMs >= 0)) throw new Error(`EDGEINFER_RATE_LIMIT_STRAGGLER_MS must be a number ≥ 0, got "${env.EDGEINFER_RATE_LIMIT_STRAGGLER_MS}"`);
+  }
   const apiKeys = new Set((env.EDGEINFER_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean));
   const trust = env.EDGEINFER_TRUST_FORWARDED_FOR;
   if (trust !== undefined && trust !== '' && trust !== '0' && trust !== '1') throw new Error(`EDGEINFER_TRUST_FORWARDED_FOR must be 1 or 0, got "${trust}"`);
   // The in-memory limiter always runs: with Upstash it is the floor the fleet count refines.
   const local = new MemoryRateLimiter(spec);
-  const limiter = store === 'upstash' && upstash ? new LayeredRateLimiter(local, createUpstashRateLimiter({ ...spec, ...upstash, budgetMs, ...(upstashClient ? { client: upstashClient } : {}) })) : local;
+  const limiter = store === 'upstash' && upstash ? new LayeredRateLimiter(local, createUpstashRateLimiter({ ...spec, ...upstash, budgetMs, ...(stragglerTimeoutMs !== undefined ? { stragglerTimeoutMs } : {}), ...(upstashClient ? { client: upstashClient } : {}) })) : local;
   const gate = new RateLimitGate(limiter, { ...(apiKeys.size ? { apiKeys } : {}), ...(trust === '1' ? { trustForwardedFor: true } : {}) });
   const where = store === 'upstash' ? `in memory, refined on Upstash (budget ${budgetMs} ms; past it the local count decides)` : 'in memory';
   return { gate, description: `rate limit ${formatRateLimitSpec(spec)} per client ${where}${apiKeys.size ? `, ${apiKeys.size} API key(s)` : ''}` };

@@ -7,8 +7,15 @@
 // failing, or behind an open circuit, the request is let through (fail open) and the
 // result says why. Keys refused in this isolate stay refused locally until their window
 // resets (no Redis round trip for a client that is already over its limit).
+// Over budget the check is decided at once (fail open, as above), but its request is not
+// aborted there: it may finish in the background up to `stragglerTimeoutMs`, at most
+// `maxStragglers` at once, so its keep-alive connection is not dropped (the next check would
+// pay a new one, a TLS handshake to real Upstash); core/upstash/stragglers.ts, as the cache.
+// A late reply is never used: the request it was for has been let through already, and the
+// breaker counted the miss at the budget.
 import { createUpstashRestClient, type UpstashClientFactory } from '../upstash/rest-client.ts';
 import { callWithinBudget, CircuitBreaker, type CircuitBreakerOptions } from '../router/circuit-breaker.ts';
+import { createStragglers, DEFAULT_MAX_STRAGGLERS, DEFAULT_STRAGGLER_TIMEOUT_MS, type StragglerStats } from '../upstash/stragglers.ts';
 import type { RateLimiter, RateLimitResult, RateLimitSpec } from './rate-limiter.ts';
 
 /** Settings of {@link createUpstashRateLimiter}. */
@@ -23,6 +30,13 @@ export interface UpstashRateLimiterOptions extends RateLimitSpec {
   circuit?: CircuitBreakerOptions;
   /** Redis key prefix (default "rl"). */
   prefix?: string;
+  /**
+   * A check over its budget is decided at once, but its request may run on up to this long in
+   * the background, ms (default 1,000), so its keep-alive connection is not dropped; 0 aborts at the budget.
+   */
+  stragglerTimeoutMs?: number;
+  /** Stragglers allowed in flight at once (default 8); an over-budget check beyond them is aborted at the budget. */
+  maxStragglers?: number;
   /** Refused keys remembered locally, at most (default 10,000). */
   maxBlockedKeys?: number;
   /** The client implementation (default: core's fetch client). */
@@ -31,7 +45,7 @@ export interface UpstashRateLimiterOptions extends RateLimitSpec {
 }
 
 /** Counters for tests and metrics. */
-export interface UpstashRateLimiterStats {
+export interface UpstashRateLimiterStats extends StragglerStats {
   calls: number;
   failOpen: { over_budget: number; unavailable: number; circuit_open: number };
   localBlocks: number;
@@ -58,7 +72,8 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
   const breaker = new CircuitBreaker(options.circuit ?? { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 }, now);
   const blocked = new Map<string, number>();
   const maxBlocked = options.maxBlockedKeys ?? 10_000;
-  const stats: UpstashRateLimiterStats = { calls: 0, failOpen: { over_budget: 0, unavailable: 0, circuit_open: 0 }, localBlocks: 0 };
+  const stragglers = createStragglers(options.stragglerTimeoutMs ?? DEFAULT_STRAGGLER_TIMEOUT_MS, options.maxStragglers ?? DEFAULT_MAX_STRAGGLERS, redis.abortsOnSignal === true);
+  const stats: Omit<UpstashRateLimiterStats, keyof StragglerStats> = { calls: 0, failOpen: { over_budget: 0, unavailable: 0, circuit_open: 0 }, localBlocks: 0 };
 
   const open = (reason: NonNullable<RateLimitResult['degraded']>): RateLimitResult => {
     stats.failOpen[reason]++;
@@ -70,7 +85,7 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
     kind: 'upstash',
     limitPerWindow: perWindow,
     windowMs,
-    stats: () => ({ ...stats, failOpen: { ...stats.failOpen } }),
+    stats: () => ({ ...stats, failOpen: { ...stats.failOpen }, ...stragglers.stats() }),
     async limit(key) {
       const until = blocked.get(key);
       if (until !== undefined) {
@@ -81,11 +96,16 @@ export function createUpstashRateLimiter(options: UpstashRateLimiterOptions): Ra
         blocked.delete(key);
       }
       const bucket = Math.floor(now() / windowMs);
+      const straggler = stragglers.begin(budgetMs);
       const outcome = await callWithinBudget(breaker, budgetMs, () => {
         stats.calls++;
-        return redis.send<number>(['EVAL', FIXED_WINDOW_SCRIPT, 1, `${prefix}:${key}:${bucket}`, windowMs, 1], budgetMs);
+        return straggler.track(redis.send<number>(['EVAL', FIXED_WINDOW_SCRIPT, 1, `${prefix}:${key}:${bucket}`, windowMs, 1], straggler.timeoutMs, straggler.signal));
       });
-      if (!outcome.ok) return open(outcome.reason);
+      if (!outcome.ok) {
+        // Aborted here, or left to finish; its late count is dropped (this request is decided).
+        if (outcome.reason === 'over_budget') void straggler.overBudget(`Redis rate-limit check did not answer within the ${budgetMs} ms budget`);
+        return open(outcome.reason);
+      }
       const used = Number(outcome.value);
       const success = used <= perWindow;
       const limit = perWindow;
