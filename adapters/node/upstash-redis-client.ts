@@ -7,8 +7,8 @@
 // Redis's replies as they are), and every request under a timeout. A caller's abort signal
 // is not passed on (the library takes one signal per client, and auto-pipelines across
 // callers): a call here ends at its timeout, and the client says so (no `abortsOnSignal`), so
-// the remote cache grants its long straggler timeout up front to a bounded number of calls
-// (core/cache/remote-cache.ts). The library is imported
+// the remote cache and the rate limiter grant their long straggler timeout up front to a bounded
+// number of calls (core/upstash/stragglers.ts). The library is imported
 // when the first client is made (only with UPSTASH_REDIS_REST_URL/TOKEN set), so `npm start`
 // without Redis does not load it.
 import type { Redis } from '@upstash/redis';

@@ -5,8 +5,8 @@
 // library's few hundred: the library costs edge bundles 17.6 KB gzip and ~2.8 ms of
 // evaluation per isolate (README "Edge bundle"). Every request has a timeout (an abort); a
 // caller may also pass a signal to abort earlier. Callers keep their own budget and circuit
-// breaker on top and degrade on any rejection; the remote cache stops waiting at its budget but
-// lets a late request finish up to a longer timeout, because an aborted fetch drops its
+// breaker on top and degrade on any rejection; the remote cache and the rate limiter stop waiting
+// at their budget but let a late request finish up to a longer timeout (core/upstash/stragglers.ts), because an aborted fetch drops its
 // keep-alive connection and the next call pays a new one (README "The cache").
 
 /** One argument of a Redis command. */
