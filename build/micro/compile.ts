@@ -385,7 +385,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
       const b = elseOuts[i]!;
       if (a.dtype !== b.dtype) fail('invalid_model', `the branches produce output ${i} as ${a.dtype} and ${b.dtype}`);
       if (a.dims.length !== b.dims.length) {
-        fail('unsupported_shape', `the branches produce output ${i} of ranks ${a.dims.length} and ${b.dims.length} and the condition is only known at run time; the micro engine needs one rank (give the graph inputs static shapes so the condition folds)`);
+        fail('unsupported_shape', `the branches produce output ${i} of ranks ${a.dims.length} and ${b.dims.length} and the condition is only known at run time; the micro engine needs one rank (declare the inputs' fixed sizes in model.json inputs[].shape, e.g. npm run model:add -- <file> --shape <input>=1,576, so the condition folds)`);
       }
       const dims = a.dims.map((d, j): Dim => {
         // Equal numbers and input dims (declared before any If) need no hoisting.
