@@ -213,3 +213,60 @@ describe('Lambda@Edge body limits (built zips)', () => {
     expect(result.status, JSON.stringify(result.body).slice(0, 200)).toBe(200);
   });
 });
+
+// The handler imports the KServe, /_warm and telemetry route modules on their first request (esbuild
+// inlines each as a lazily initialised module of the one bundle file, #18): a fresh container whose
+// very first request is one of them must answer it as a warm one does. Each case imports its own
+// instance of the built module (a distinct URL is a distinct ES module in Node).
+describe('lazily imported routes answer as the first request of a fresh viewer-request container', () => {
+  const bearer = { authorization: `Bearer ${CONFORMANCE_ADMIN_TOKEN}` };
+  const first = async (request: GoldenRequest) => {
+    const { dir } = await buildOnce();
+    await loadHandler('viewer-request'); // unpacks the zip
+    const url = `${pathToFileURL(join(dir, 'viewer-request', 'index.mjs')).href}?first=${encodeURIComponent(request.id)}`;
+    const { handler } = (await import(url)) as { handler: Handler };
+    const result = await handler(cloudFrontEvent(request, 'viewer-request'));
+    const text = result.bodyEncoding === 'base64' ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
+    return { status: Number(result.status), text };
+  };
+
+  it('POST /v2/models/…/infer answers the KServe V2 outputs', async () => {
+    const got = await first(goldenRequests().find((r) => r.id === 'kserve-text')!);
+    expect(got.status, got.text.slice(0, 300)).toBe(200);
+    const body = JSON.parse(got.text);
+    expect(body.model_name).toBe('spam-edge');
+    expect(body.outputs.length).toBeGreaterThan(0);
+  });
+
+  it('GET /v2 answers the server metadata', async () => {
+    const got = await first({ id: 'v2', method: 'GET', path: '/v2', headers: {} });
+    expect(got.status, got.text.slice(0, 300)).toBe(200);
+    expect(JSON.parse(got.text).extensions).toContain('binary_tensor_data');
+  });
+
+  it('GET /metrics answers Prometheus text with the admin token and 401 without it', async () => {
+    const got = await first({ id: 'metrics', method: 'GET', path: '/metrics', headers: bearer });
+    expect(got.status, got.text.slice(0, 300)).toBe(200);
+    expect(got.text).toMatch(/^# (HELP|TYPE) edgeinfer_/m);
+    const refused = await first({ id: 'metrics-anon', method: 'GET', path: '/metrics', headers: {} });
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.text).error.code).toBe('unauthorized');
+  });
+
+  it('GET /dashboard/data and /dashboard answer with the admin token', async () => {
+    const data = await first({ id: 'dashboard-data', method: 'GET', path: '/dashboard/data', headers: bearer });
+    expect(data.status, data.text.slice(0, 300)).toBe(200);
+    expect(JSON.parse(data.text)).toEqual(expect.objectContaining({ scope: expect.any(String) }));
+    const html = await first({ id: 'dashboard', method: 'GET', path: '/dashboard', headers: bearer });
+    expect(html.status, html.text.slice(0, 300)).toBe(200);
+    expect(html.text).toMatch(/<html/i);
+  });
+
+  it('GET /_warm warms a cold container', async () => {
+    const got = await first({ id: 'warm', method: 'GET', path: '/_warm', headers: bearer });
+    expect(got.status, got.text.slice(0, 300)).toBe(200);
+    const body = JSON.parse(got.text);
+    expect(body.warmed).toBe(true);
+    expect(body.cold).toBe(true);
+  });
+});
