@@ -18,9 +18,11 @@ import { withCheckedAnswers } from './router/checked-regional-tier.ts';
 import { withForwardedFeatures } from './router/forwarded-features.ts';
 import { createModelIdentifier } from './cache/model-identity.ts';
 import { handlePredict } from './routes/predict.ts';
-import { TELEMETRY_ROUTES } from './telemetry/route-table.ts';
+import { TELEMETRY_ROUTES } from './telemetry/routes.ts';
 import { Telemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
 import { Rollout, type RolloutConfig } from './rollout/rollout.ts';
+import { handleWarm } from './routes/warm.ts';
+import { infer, modelMetadata, modelReady, serverMetadata } from './routes/kserve.ts';
 import { createServiceContext, DEFAULT_SERVICE_CONFIG, type ServiceConfig, type ServiceContext } from './service-context.ts';
 import { ModelStore } from './serving/model-store.ts';
 import type { RateLimitGate } from './ratelimit/rate-limit-gate.ts';
@@ -107,18 +109,12 @@ interface RouteEntry {
   rateLimited?: boolean;
 }
 
-// Route modules a first POST /v1/predict never runs are imported on their first request: esbuild
-// (one file per target, no code splitting) inlines each dynamic import as a lazily initialised
-// module, so a bundle compiles them at most and evaluates them on first use (#18).
-const kserve = () => import('./routes/kserve.ts');
-const warmRoute = () => import('./routes/warm.ts');
-
 const SEGMENT = '([^/]+)';
 const VERSION = `(?:/versions/${SEGMENT})?`;
 
 const ROUTES: RouteEntry[] = [
   { pattern: /^\/healthz$/, methods: { GET: () => new JsonReply({ status: 'ok' }) } },
-  { pattern: /^\/_warm$/, methods: { GET: async (req, _p, s) => (await warmRoute()).handleWarm(req, s) } },
+  { pattern: /^\/_warm$/, methods: { GET: (req, _p, s) => handleWarm(req, s) } },
   { pattern: /^\/v1\/predict$/, rateLimited: true, methods: { POST: (req, _p, s, c) => (s.rollout ? s.rollout.serve(req, s, c, handlePredict) : handlePredict(req, s, c)) } },
   {
     pattern: /^\/v1\/cache$/,
@@ -127,7 +123,7 @@ const ROUTES: RouteEntry[] = [
         new JsonReply(s.caching ? { policy: s.caching.cache.policy.explain(), stats: s.caching.cache.stats(), l2: s.caching.cache.remote?.stats() ?? null } : { policy: null }),
     },
   },
-  { pattern: /^\/v2$/, methods: { GET: async (_r, _p, s) => (await kserve()).serverMetadata(s) } },
+  { pattern: /^\/v2$/, methods: { GET: (_r, _p, s) => serverMetadata(s) } },
   { pattern: /^\/v2\/health\/live$/, methods: { GET: () => new JsonReply({ live: true }) } },
   {
     pattern: /^\/v2\/health\/ready$/,
@@ -146,16 +142,16 @@ const ROUTES: RouteEntry[] = [
   },
   {
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}$`),
-    methods: { GET: async (_r, [name, version], s) => (await kserve()).modelMetadata(s, name as string, version) },
+    methods: { GET: (_r, [name, version], s) => modelMetadata(s, name as string, version) },
   },
   {
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/ready$`),
-    methods: { GET: async (_r, [name, version], s) => (await kserve()).modelReady(s, name as string, version) },
+    methods: { GET: (_r, [name, version], s) => modelReady(s, name as string, version) },
   },
   {
     pattern: new RegExp(`^/v2/models/${SEGMENT}${VERSION}/infer$`),
     rateLimited: true,
-    methods: { POST: async (req, [name, version], s, c) => (await kserve()).infer(req, s, name as string, version, c.body) },
+    methods: { POST: (req, [name, version], s, c) => infer(req, s, name as string, version, c.body) },
   },
   ...TELEMETRY_ROUTES,
 ];

@@ -1,8 +1,7 @@
 // The telemetry routes: GET /metrics (Prometheus text; ?scope=fleet merges every isolate
 // that flushed to Redis), GET /dashboard (HTML) and /dashboard/data (its numbers as JSON),
 // POST /dashboard/login (the form that sets the session cookie). See admin-auth.ts for who
-// may read them. The route table is core/telemetry/route-table.ts, which imports this module
-// on the first telemetry request: no first /v1/predict evaluates it (#18).
+// may read them.
 import type { CoreRequest } from '../http/core-request.ts';
 import type { RequestContext } from '../handler.ts';
 import { readBodyBytes } from '../http/body.ts';
@@ -14,6 +13,17 @@ import { renderDashboard } from './dashboard-html.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
 import type { Telemetry } from './telemetry.ts';
 import { seriesKey } from './metrics-window.ts';
+
+type TelemetryRoute = (request: CoreRequest, params: string[], service: ServiceContext, context: RequestContext) => Promise<Response>;
+
+/** Route entries in the handler's shape (pattern → method → handler). */
+export const TELEMETRY_ROUTES: Array<{ pattern: RegExp; methods: Partial<Record<string, TelemetryRoute>>; rateLimited?: boolean }> = [
+  { pattern: /^\/metrics$/, methods: { GET: (req, _p, s) => metrics(req, s) } },
+  { pattern: /^\/dashboard$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'html') } },
+  { pattern: /^\/dashboard\/data$/, methods: { GET: (req, _p, s, c) => dashboard(req, s, c, 'json') } },
+  // Counted against the client's rate limit: it is the one place a token can be guessed by form.
+  { pattern: /^\/dashboard\/login$/, rateLimited: true, methods: { POST: (req, _p, s, c) => login(req, s, c) } },
+];
 
 // One signer per service (its key is drawn on first use when none is configured).
 const sessionsByService = new WeakMap<ServiceContext, DashboardSessions>();
@@ -86,7 +96,7 @@ function cacheCorruptCounters(service: ServiceContext): string[] {
   ];
 }
 
-export async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
+async function metrics(request: CoreRequest, service: ServiceContext): Promise<Response> {
   authorizeMetrics(request, service.config.adminToken);
   const telemetry = requireTelemetry(service);
   // A scrape target is one isolate (monotonic counters); ?scope=fleet gives the merged view of the retained windows.
@@ -139,7 +149,7 @@ function rolloutGauges(service: ServiceContext): string[] {
   return lines;
 }
 
-export async function dashboard(request: CoreRequest, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
+async function dashboard(request: CoreRequest, service: ServiceContext, context: RequestContext, format: 'html' | 'json'): Promise<Response> {
   const telemetry = requireTelemetry(service);
   const access = await dashboardAccess(request, service.config.adminToken, context.peerAddress, sessionsOf(service));
   if (!access.ok) {
@@ -151,7 +161,7 @@ export async function dashboard(request: CoreRequest, service: ServiceContext, c
   return format === 'json' ? jsonResponse(data) : html(renderDashboard(data));
 }
 
-export async function login(request: CoreRequest, service: ServiceContext, context: RequestContext): Promise<Response> {
+async function login(request: CoreRequest, service: ServiceContext, context: RequestContext): Promise<Response> {
   const token = service.config.adminToken;
   if (!token) {
     throw new HttpError(404, 'not_found', 'no admin token is configured (EDGEINFER_ADMIN_TOKEN), so there is nothing to sign in with; the dashboard is served on loopback');
