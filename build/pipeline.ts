@@ -222,7 +222,7 @@ async function writeGenerated(
   modelsRoot: string,
   budgetBytes: number,
   state: FunctionBuildState,
-): Promise<{ plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>; preprocessors: string[] }> {
+): Promise<{ plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }>; preprocessors: string[]; manifestsValidated: boolean }> {
   const { models: modelNames, engines } = spec;
   const source = new FsModelSource(modelsRoot);
   const latest = new Map((await latestVersions(source)).map((m) => [m.name, m.version]));
@@ -232,6 +232,8 @@ async function writeGenerated(
   const plans: Array<Omit<ModelPlan, 'bundleBytes' | 'gzipBytes'> & { generated: string[] }> = [];
   // The preprocessings of the models this function serves (not those left to another function).
   const declared: Array<{ model: string; preprocessing?: PreprocessingSpec | undefined }> = [];
+  // Every model.json embedded with the manifest literal the build validated (none read from files at run time).
+  let manifestsValidated = spec.modelsFromFiles === undefined;
   for (const name of spec.modelsFromFiles ?? []) {
     const version = latest.get(name);
     if (!version) throw new Error(`model "${name}" is not in ${modelsRoot} (run \`npm run models\`)`);
@@ -332,6 +334,7 @@ async function writeGenerated(
       const bytes = await source.read(path);
       const text = utf8Text(bytes);
       const literal = path === jsonPath && text !== undefined ? manifestLiteral(text, source.describe(path)) : undefined;
+      if (path.endsWith('model.json') && literal === undefined) manifestsValidated = false;
       lines.push(
         `  ${JSON.stringify(path)}: ${
           text === undefined
@@ -361,7 +364,7 @@ async function writeGenerated(
     join(dir, 'micro.generated.mjs'),
     `export const microModules = {\n${microEntries.join('\n')}\n};\nexport const microCompileFailures = ${JSON.stringify(failures)};\n`,
   );
-  return { plans, preprocessors: preprocessorModulesFor(declared) };
+  return { plans, preprocessors: preprocessorModulesFor(declared), manifestsValidated };
 }
 
 /** The file's text when it is valid UTF-8 that encodes back to the same bytes, else undefined. */
@@ -468,7 +471,7 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
   const work = await mkdtemp(join(tmpdir(), `edgeinfer-${targetName}-`));
   try {
     const { tier: budgetTier } = tierOf(spec.budget, options.tier);
-    const { plans, preprocessors } = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
+    const { plans, preprocessors, manifestsValidated } = await writeGenerated(work, spec, { name: targetName, ortElsewhere, tier: options.tier }, modelsRoot, budgetTier.limitBytes, state);
     const imports: EntryImports = {
       models: JSON.stringify(join(work, 'models.generated.mjs')),
       micro: JSON.stringify(join(work, 'micro.generated.mjs')),
@@ -490,8 +493,12 @@ async function buildFunctionOnce(spec: FunctionSpec, options: TargetOptions, tar
       alias: { 'protobufjs/minimal': join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') },
       define: { __EDGEINFER_BAKED_ENV__: JSON.stringify(options.baked) },
       metafile: true,
-      plugins: [sketchProtoStub, validatedFeatureViews],
+      plugins: [sketchProtoStub, validatedFeatureViews, ...(manifestsValidated ? [noManifestValidator] : [])],
     });
+    // The stub is only sound where every ModelSource is the embedded one: a bundle that reads model files cannot lose the validator.
+    if (manifestsValidated && Object.keys(result.metafile!.inputs).some((input) => /adapters[\\/]node[\\/]fs-model-source\.ts$/.test(input))) {
+      throw new Error(`${targetName} ${spec.name}: the bundle reads model files (fs-model-source) but was built without the model.json validator; give the function modelsFromFiles`);
+    }
     const bundle = result.outputFiles[0]!.contents;
     const files: Record<string, Uint8Array> = { [spec.file]: bundle, ...(await spec.extraFiles?.()) };
     let rawBytes = 0;
@@ -530,6 +537,20 @@ const sketchProtoStub: Plugin = {
       args.importer.includes('@datadog/sketches-js') ? { path: join(REPO_ROOT, 'build/stubs/protobufjs-minimal.cjs') } : undefined,
     );
     build.onResolve({ filter: /^@datadog\/sketches-js$/ }, () => ({ path: join(REPO_ROOT, 'build/stubs/sketches-js-lazy.cjs') }));
+  },
+};
+
+/**
+ * A function whose every model.json is embedded with the manifest the build validated
+ * (embeddedManifest) never parses one: its bundle gets a stub for the validator (~16 KB
+ * minified of the bundle's code, compiled by every fresh Node and Deno isolate).
+ */
+const noManifestValidator: Plugin = {
+  name: 'no-manifest-validator',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]parse-manifest\.ts$/ }, (args) =>
+      /core[\\/]model[\\/]repository\.ts$/.test(args.importer) ? { path: join(REPO_ROOT, 'build/stubs/parse-manifest-unvalidated.ts') } : undefined,
+    );
   },
 };
 

@@ -2,7 +2,8 @@
 // come from is the adapter's business (the file system locally, bytes embedded by the
 // bundler at the edge); this module reads them through a ModelSource, verifies the
 // SHA-256 and refuses anything it cannot serve with an error naming the file.
-import { parseManifest, type ModelManifest } from './manifest.ts';
+import type { ModelManifest } from './manifest.ts';
+import { parseManifest } from './parse-manifest.ts';
 import { isValidModelName, isValidModelVersion } from './names.ts';
 
 /** Read access to a model repository. Paths are relative to the repository root. */

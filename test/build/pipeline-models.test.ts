@@ -105,6 +105,32 @@ describe('engine choice per model and function', () => {
   });
 });
 
+// The model.json validator (core/model/parse-manifest.ts) is left out of a bundle whose every
+// model.json the build validated and embedded as its manifest literal (#18: ~16 KB of code a
+// fresh isolate compiles); a manifest a literal cannot reproduce is parsed at the edge, with it.
+describe('the model.json validator in edge bundles', () => {
+  const VALIDATOR = 'must be 64 lower-case hex characters';
+  const STUB = 'carries no model.json validator';
+
+  it('is left out where every manifest is embedded validated', async () => {
+    const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {} });
+    const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('utf8');
+    expect(bundle).not.toContain(VALIDATOR);
+    expect(bundle).toContain(STUB);
+  });
+
+  it('stays in where a model.json has no literal (a -0 in it)', async () => {
+    const root = repoWith((m) => ({ ...m, training: { loss: 'NEGATIVE_ZERO' } }));
+    const path = join(root, 'spam-edge/1/model.json');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"NEGATIVE_ZERO"', '-0'));
+    const [fn] = await bundleTargetFunctions(netlifyTarget, { tier: 'default', baked: {}, modelsRoot: root });
+    const bundle = Buffer.from(fn!.files['edgeinfer.js']!).toString('utf8');
+    expect(bundle).toContain(VALIDATOR);
+    expect(bundle).not.toContain(STUB);
+    expect(fn!.models).toEqual([expect.objectContaining({ model: 'spam-edge@1', engine: 'micro' })]);
+  });
+});
+
 describe('models that fit alone but not together', () => {
   it('leaves the largest micro models out of the viewer-request function until it fits; origin-request serves them', async () => {
     // Real third-party graphs: each micro module is under 1 MB gzip, the two together are not.
