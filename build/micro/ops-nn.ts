@@ -493,6 +493,44 @@ const TILE_LANES = 4;
 const TILE_PIXELS = 8;
 
 /**
+ * The loop nest both direct convolutions share: per batch item the padded input copy (when
+ * padded), then per group the output channels in blocks of `lanes`, the Mg % lanes left one
+ * at a time; `block(n, weightBase, firstChannel)` emits one block's code.
+ */
+function convLoopNest(
+  c: ConvShape,
+  k: { padded: boolean; src: string; HW: Dim; HpWp: Dim; Wp: Dim; taps: number; main: number; lanes: number; block: (n: number, wBase: string, m0: string) => string[] },
+): string[] {
+  const { padded, src, HW, HpWp, Wp, taps, main, lanes, block } = k;
+  return [
+    `for (let n = 0; n < ${c.N}; n++) {`,
+    ...(padded
+      ? [
+          `  for (let ci = 0; ci < ${c.C}; ci++) {`,
+          `    for (let h = 0; h < ${c.H}; h++) {`,
+          `      const from = (n * ${c.C} + ci) * ${HW} + h * ${c.W};`,
+          `      const to = ci * ${HpWp} + (h + ${c.pt}) * ${Wp} + ${c.pl};`,
+          `      for (let i = 0; i < ${c.W}; i++) ${src}[to + i] = ${c.x}[from + i];`,
+          `    }`,
+          `  }`,
+          `  const xn = 0;`,
+        ]
+      : [`  const xn = n * ${c.C} * ${HW};`]),
+    `  for (let g = 0; g < ${c.group}; g++) {`,
+    `    const xg = xn + g * ${c.Cg} * ${HpWp};`,
+    `    const wg = g * ${c.Mg * taps};`,
+    `    for (let mb = 0; mb < ${main}; mb += ${lanes}) {`,
+    ...block(lanes, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`),
+    `    }`,
+    ...(main < c.Mg
+      ? [`    for (let mb = ${main}; mb < ${c.Mg}; mb++) {`, ...block(1, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`), `    }`]
+      : []),
+    `  }`,
+    `}`,
+  ];
+}
+
+/**
  * Direct convolution over constant weights, register-tiled: TILE_LANES output channels times
  * TILE_PIXELS output positions of one row per pass, kernel taps unrolled with constant
  * offsets, so each packed weight is loaded once for the tile's pixels and each input value
@@ -602,32 +640,7 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
     ...rest(n, m0),
     `}`,
   ];
-  lines.push(
-    `for (let n = 0; n < ${c.N}; n++) {`,
-    ...(padded
-      ? [
-          `  for (let ci = 0; ci < ${c.C}; ci++) {`,
-          `    for (let h = 0; h < ${c.H}; h++) {`,
-          `      const from = (n * ${c.C} + ci) * ${HW} + h * ${c.W};`,
-          `      const to = ci * ${HpWp} + (h + ${c.pt}) * ${Wp} + ${c.pl};`,
-          `      for (let i = 0; i < ${c.W}; i++) ${src}[to + i] = ${c.x}[from + i];`,
-          `    }`,
-          `  }`,
-          `  const xn = 0;`,
-        ]
-      : [`  const xn = n * ${c.C} * ${HW};`]),
-    `  for (let g = 0; g < ${c.group}; g++) {`,
-    `    const xg = xn + g * ${c.Cg} * ${HpWp};`,
-    `    const wg = g * ${c.Mg * taps};`,
-    `    for (let mb = 0; mb < ${main}; mb += ${lanes}) {`,
-    ...block(lanes, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`),
-    `    }`,
-    ...(main < c.Mg
-      ? [`    for (let mb = ${main}; mb < ${c.Mg}; mb++) {`, ...block(1, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`), `    }`]
-      : []),
-    `  }`,
-    `}`,
-  );
+  lines.push(...convLoopNest(c, { padded, src, HW, HpWp, Wp, taps, main, lanes, block }));
   w.emit(...lines);
 }
 
@@ -705,32 +718,7 @@ function emitBlockedConv(ctx: OpContext, c: ConvShape): void {
       `}`,
     ];
   };
-  lines.push(
-    `for (let n = 0; n < ${c.N}; n++) {`,
-    ...(padded
-      ? [
-          `  for (let ci = 0; ci < ${c.C}; ci++) {`,
-          `    for (let h = 0; h < ${c.H}; h++) {`,
-          `      const from = (n * ${c.C} + ci) * ${HW} + h * ${c.W};`,
-          `      const to = ci * ${HpWp} + (h + ${c.pt}) * ${Wp} + ${c.pl};`,
-          `      for (let i = 0; i < ${c.W}; i++) ${src}[to + i] = ${c.x}[from + i];`,
-          `    }`,
-          `  }`,
-          `  const xn = 0;`,
-        ]
-      : [`  const xn = n * ${c.C} * ${HW};`]),
-    `  for (let g = 0; g < ${c.group}; g++) {`,
-    `    const xg = xn + g * ${c.Cg} * ${HpWp};`,
-    `    const wg = g * ${c.Mg * taps};`,
-    `    for (let mb = 0; mb < ${main}; mb += ${lanes}) {`,
-    ...block(lanes, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`),
-    `    }`,
-    ...(main < c.Mg
-      ? [`    for (let mb = ${main}; mb < ${c.Mg}; mb++) {`, ...block(1, `wg + mb * ${taps}`, `g * ${c.Mg} + mb`).map((l) => `      ${l}`), `    }`]
-      : []),
-    `  }`,
-    `}`,
-  );
+  lines.push(...convLoopNest(c, { padded, src, HW, HpWp, Wp, taps, main, lanes, block }));
   w.emit(...lines);
 }
 
