@@ -181,11 +181,15 @@ const lambdaEdgeWarmFirstScript = (file: string) =>
     '',
     Math.min(WARM, 20),
   );
+// The first request's body as an HTTP client sends it (fetch and curl declare a Content-Length
+// for a string body; a Request built in-process from a string has none).
+const PREDICT_BODY = JSON.stringify({ text: TEXT });
+const PREDICT_LENGTH = String(new TextEncoder().encode(PREDICT_BODY).byteLength);
 const netlifyScript = (file: string) =>
   TIMED(
     `const mod = ${importOf(file)};`,
     `await (await mod.default(new Request('https://x.netlify.app/_warm', { headers: { authorization: 'Bearer ${ADMIN_TOKEN}' } }), { waitUntil() {} })).json()`,
-    `await mod.default(new Request('https://x.netlify.app/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(JSON.stringify({ text: TEXT }))} }), { waitUntil() {} })`,
+    `await mod.default(new Request('https://x.netlify.app/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '${PREDICT_LENGTH}' }, body: ${JSON.stringify(PREDICT_BODY)} }), { waitUntil() {} })`,
     'const status = String(r.status); const label = (await r.json()).label;',
     'await r.arrayBuffer();',
   );
@@ -238,7 +242,7 @@ async function edgeRuntimeSample(functionFile: string, wasmModule?: WebAssembly.
   let pending = scripts.get(functionFile);
   if (!pending) scripts.set(functionFile, (pending = bundleVercelFunctionScript(functionFile)));
   const script = await pending;
-  const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: TEXT }) };
+  const init = { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': PREDICT_LENGTH }, body: PREDICT_BODY };
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;

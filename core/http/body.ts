@@ -17,6 +17,19 @@ export async function readBodyBytes(request: CoreRequest, maxBytes: number, prer
     if (preread.byteLength > maxBytes) throw tooLarge();
     return preread;
   }
+  // A declared length within the limit: the platform frames the body by it, so reading it
+  // whole buffers at most maxBytes (the length read is checked all the same). Before touching
+  // `request.body`: in Deno that getter builds the body's ReadableStream.
+  if (declared !== null && request.arrayBuffer && /^\d+$/.test(declared.trim())) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await request.arrayBuffer());
+    } catch {
+      throw new HttpError(400, 'invalid_request', 'the request body could not be read (connection aborted?)');
+    }
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return bytes;
+  }
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

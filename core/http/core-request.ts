@@ -10,4 +10,11 @@ export interface CoreRequest {
   readonly headers: { get(name: string): string | null };
   /** The body stream; null when there is none or when the adapter passed it as RequestContext.body. */
   readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * The whole body at once (a web Request has it). readBodyBytes uses it only when a declared
+   * Content-Length is within the limit, and checks the length read: in a fresh Deno the first
+   * `arrayBuffer()` costs ~0.15 ms where the first stream reader costs ~0.75 ms. Without it, or
+   * without a Content-Length (chunked), the body is read as a bounded stream.
+   */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
