@@ -4,7 +4,7 @@
 // direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
 import type { ConstData, DType } from './model-ir.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
-import { literal, type Dim, type Value } from './module-writer.ts';
+import { literal, type Dim, type ModuleWriter, type Value } from './module-writer.ts';
 import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, FUSED_ACTIVATIONS } from './rewrite.ts';
 import {
   BRANCH_FREE_FROM, attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
@@ -493,6 +493,26 @@ const TILE_LANES = 4;
 const TILE_PIXELS = 8;
 
 /**
+ * What both direct convolutions derive from the shape: taps per output, the lane blocks (the
+ * Mg % lanes left run one channel at a time), the padded input's dims and the packed weights.
+ */
+function convPlan(w: ModuleWriter, c: ConvShape, maxLanes: number) {
+  const KK = c.KH * c.KW;
+  const taps = c.Cg * KK;
+  const lanes = Math.min(maxLanes, c.Mg);
+  const main = c.Mg - (c.Mg % lanes);
+  const padded = c.pt + c.pl + c.pb + c.pr > 0;
+  const grown = (d: Dim, by: number): Dim => (by === 0 ? d : typeof d === 'number' ? d + by : w.dim(`${d} + ${by}`));
+  const Hp = grown(c.H, c.pt + c.pb);
+  const Wp = grown(c.W, c.pl + c.pr);
+  const HpWp = w.prod([Hp, Wp]);
+  const HW = w.prod([c.H, c.W]);
+  const OHW = w.prod([c.OH, c.OW]);
+  const packed = packRows(w, c.w, c.group, c.Mg, taps, lanes);
+  return { KK, taps, lanes, main, padded, Hp, Wp, HpWp, HW, OHW, packed };
+}
+
+/**
  * The loop nest both direct convolutions share: per batch item the padded input copy (when
  * padded), then per group the output channels in blocks of `lanes`, the Mg % lanes left one
  * at a time; `block(n, weightBase, firstChannel)` emits one block's code.
@@ -539,18 +559,7 @@ function convLoopNest(
  */
 function emitTiledConv(ctx: OpContext, c: ConvShape): void {
   const w = ctx.w;
-  const KK = c.KH * c.KW;
-  const taps = c.Cg * KK;
-  const lanes = Math.min(TILE_LANES, c.Mg);
-  const main = c.Mg - (c.Mg % lanes);
-  const padded = c.pt + c.pl + c.pb + c.pr > 0;
-  const grown = (d: Dim, by: number): Dim => (by === 0 ? d : typeof d === 'number' ? d + by : w.dim(`${d} + ${by}`));
-  const Hp = grown(c.H, c.pt + c.pb);
-  const Wp = grown(c.W, c.pl + c.pr);
-  const HpWp = w.prod([Hp, Wp]);
-  const HW = w.prod([c.H, c.W]);
-  const OHW = w.prod([c.OH, c.OW]);
-  const packed = packRows(w, c.w, c.group, c.Mg, taps, lanes);
+  const { KK, taps, lanes, main, padded, Hp, Wp, HpWp, HW, OHW, packed } = convPlan(w, c, TILE_LANES);
   const lines: string[] = [];
   let src = c.x;
   if (padded) {
@@ -653,18 +662,7 @@ function emitTiledConv(ctx: OpContext, c: ConvShape): void {
  */
 function emitBlockedConv(ctx: OpContext, c: ConvShape): void {
   const w = ctx.w;
-  const KK = c.KH * c.KW;
-  const taps = c.Cg * KK;
-  const lanes = Math.min(LANES, c.Mg);
-  const main = c.Mg - (c.Mg % lanes);
-  const padded = c.pt + c.pl + c.pb + c.pr > 0;
-  const grown = (d: Dim, by: number): Dim => (by === 0 ? d : typeof d === 'number' ? d + by : w.dim(`${d} + ${by}`));
-  const Hp = grown(c.H, c.pt + c.pb);
-  const Wp = grown(c.W, c.pl + c.pr);
-  const HpWp = w.prod([Hp, Wp]);
-  const HW = w.prod([c.H, c.W]);
-  const OHW = w.prod([c.OH, c.OW]);
-  const packed = packRows(w, c.w, c.group, c.Mg, taps, lanes);
+  const { KK, taps, lanes, main, padded, Hp, Wp, HpWp, HW, OHW, packed } = convPlan(w, c, LANES);
   // Tap offsets inside one group's input channels: channel, row (dilated), column (dilated).
   const offsetLines = (name: string) => [
     `for (let ci = 0, q = 0; ci < ${c.Cg}; ci++) for (let kh = 0; kh < ${c.KH}; kh++) for (let kw = 0; kw < ${c.KW}; kw++) ${name}[q++] = ci * ${HpWp} + kh * ${c.dh} * ${Wp} + kw * ${c.dw};`,
