@@ -3,7 +3,8 @@
 // L1 only otherwise; EDGEINFER_CACHE_* tune it. Bad values fail at startup with the name
 // of the variable, never silently.
 import { CACHE_POLICY_MODES, CachePolicy, type CachePolicyMode, type CachePolicyOptions } from './policy.ts';
-import { createUpstashRemoteCache, DEFAULT_MAX_STRAGGLERS, DEFAULT_REDIS_BUDGET_MS, DEFAULT_STRAGGLER_TIMEOUT_MS } from './remote-cache.ts';
+import { createUpstashRemoteCache, DEFAULT_REDIS_BUDGET_MS } from './remote-cache.ts';
+import { DEFAULT_MAX_STRAGGLERS, DEFAULT_STRAGGLER_TIMEOUT_MS } from '../upstash/stragglers.ts';
 import type { UpstashClientFactory } from '../upstash/rest-client.ts';
 import { TwoLevelCache, type WaitUntil } from './two-level-cache.ts';
 

@@ -104,8 +104,6 @@ const setCommand = (key: string, value: string, ttlSeconds: number) => (ttlSecon
 export const DEFAULT_REDIS_BUDGET_MS = 15;
 
 const DEFAULT_CIRCUIT: CircuitBreakerOptions = { failures: 3, windowMs: 5_000, halfOpenAfterMs: 2_000 };
-/** Defaults of {@link UpstashRemoteCacheOptions.stragglerTimeoutMs} and `maxStragglers` (core/upstash/stragglers.ts). */
-export { DEFAULT_MAX_STRAGGLERS, DEFAULT_STRAGGLER_TIMEOUT_MS };
 
 /** An L2 cache over Upstash REST (real Upstash, or the local stand-in of `npm run redis:rest`). */
 export function createUpstashRemoteCache(options: UpstashRemoteCacheOptions): RemoteCache {

@@ -53,8 +53,3 @@ export function errorReply(error: unknown): JsonReply {
   if (error instanceof HttpError) return new JsonReply({ error: { code: error.code, message: error.message } }, error.status, error.headers);
   return new JsonReply({ error: { code: 'internal_error', message: 'internal error; the server log has details' } }, 500);
 }
-
-/** Renders an HttpError (or anything else, as a 500 that hides internals). */
-export function errorResponse(error: unknown): Response {
-  return errorReply(error).toResponse();
-}
