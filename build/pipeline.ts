@@ -589,8 +589,8 @@ export async function featureViewLiterals(): Promise<string[] | undefined> {
   const literals: string[] = [];
   for (const [file, raw] of Object.entries(EMBEDDED_FEATURE_FILES)) {
     const view = featureViewFrom(raw, `features/${file}`);
-    const literal = jsLiteral(view);
-    if (literal === undefined || !isDeepStrictEqual(new Function(`return (${literal});`)(), view)) return undefined;
+    const literal = reproducingLiteral(view);
+    if (literal === undefined) return undefined;
     literals.push(literal);
   }
   return literals;
@@ -658,11 +658,15 @@ export async function readEnvFile(path: string): Promise<Record<string, string>>
  * undefined, so the bundle parses the text, when anything is not exactly reproduced.
  */
 export function manifestLiteral(text: string, describe: string): string | undefined {
-  const manifest = parseManifest(text, describe);
-  const literal = jsLiteral(manifest);
+  return reproducingLiteral(parseManifest(text, describe));
+}
+
+/** `value` as a JS literal that evaluates back to an equal value (prototypes included), else undefined. */
+function reproducingLiteral(value: unknown): string | undefined {
+  const literal = jsLiteral(value);
   if (literal === undefined) return undefined;
   const back: unknown = new Function(`return (${literal});`)();
-  return isDeepStrictEqual(back, manifest) ? literal : undefined;
+  return isDeepStrictEqual(back, value) ? literal : undefined;
 }
 
 function jsLiteral(value: unknown): string | undefined {
