@@ -3,8 +3,9 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { denseRows, LANES, PACK_FROM, packRows, sparseCount, sparseRows } from './kernels.ts';
 import { blockedBagLines } from './embedding-bag.ts';
+import { packedGemmLines } from './gemm-kernels.ts';
+import { PACK_FROM, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -357,10 +358,9 @@ function matmul(integer: boolean): OpEmitter {
       return;
     }
     if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
-      // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
+      // Constant B (weights): packed at import, summed by the module's shared Gemm kernels.
       const rows = ctx.w.prod([...batchA, M]);
-      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, true);
-      ctx.w.emit(...denseRows({ rows, K, N, packed, aAt: (m, k) => `${a.buf}[${m} * ${K} + ${k}]`, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows, K, N, b: b.buf, kMajor: true, a: a.buf, aTransposed: false, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
       return;
     }
     if (batchBIsOne) {
@@ -658,9 +658,8 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
       return !c || beta === 0 ? scaled : beta === 1 ? `${scaled} + ${cAt(m, n)}` : `${scaled} + ${literal(beta)} * ${cAt(m, n)}`;
     };
     if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
-      // Constant B (the weights): packed at import, LANES output columns per pass over A's row.
-      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, !transB);
-      ctx.w.emit(...denseRows({ rows: M, K, N, packed, aAt: (m, k) => (transA ? `${a.buf}[${k} * ${M} + ${m}]` : `${a.buf}[${m} * ${K} + ${k}]`), store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));
+      // Constant B (the weights): packed at import, summed by the module's shared Gemm kernels.
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows: M, K, N, b: b.buf, kMajor: !transB, a: a.buf, aTransposed: transA, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));
       return;
     }
     ctx.w.emit(

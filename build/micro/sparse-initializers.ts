@@ -102,6 +102,8 @@ function evaluate(n: IrNode, inputs: ConstTensor[], maxElements: number): ConstT
     case 'Cast': {
       const to = CAST_TO[Number(n.attrs.get('to'))];
       if (!to || inputs.length !== 1 || inputs[0]!.dtype === 'bool') return undefined;
+      // int8/uint8 weights cast to float (quantized weights below opset 13: Cast + Mul) stay one byte each in the module; the Cast runs at import.
+      if (to.dtype === 'float32' && (inputs[0]!.dtype === 'int8' || inputs[0]!.dtype === 'uint8')) return undefined;
       const data = to.make(inputs[0]!.data.length);
       for (let i = 0; i < data.length; i++) data[i] = to.dtype === 'float32' ? Number(inputs[0]!.data[i]) : Math.trunc(Number(inputs[0]!.data[i]));
       return { dtype: to.dtype, dims: [...inputs[0]!.dims], data };

@@ -17,6 +17,7 @@
 // Cast + Mul by a broadcast scale, which computes the same values.
 import onnxProto from 'onnx-proto';
 import { constFromProto } from '../micro/model-ir.ts';
+import { foldBatchNormIntoConv, type FoldedPair } from './quantize-fold.ts';
 
 type Model = onnxProto.onnx.ModelProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -31,6 +32,8 @@ export interface QuantizeGraphOptions {
   perChannel: boolean;
   /** Constants with fewer elements stay fp32 (default 256). */
   minElements?: number;
+  /** Fold BatchNormalization into the Conv before it first (default true; quantize-fold.ts). */
+  foldBatchNorm?: boolean;
 }
 
 /** One weight that was quantized. */
@@ -54,9 +57,11 @@ export interface QuantizeGraphResult {
   activationCandidates: string[];
   /** Default-domain opset of the graph. */
   opset: number;
+  /** Conv + BatchNormalization pairs folded into one Conv before quantizing. */
+  folded: FoldedPair[];
 }
 
-const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
+export const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
 
 /** Default-domain opset of a model (1 when none is imported). */
 export function defaultOpset(model: Model): number {
@@ -64,17 +69,17 @@ export function defaultOpset(model: Model): number {
   return entry ? num(entry.version) : 1;
 }
 
-function attrInt(node: Node, name: string, fallback: number): number {
+export function attrInt(node: Node, name: string, fallback: number): number {
   const a = (node.attribute ?? []).find((x) => x.name === name);
   return a && a.i !== undefined && a.i !== null ? num(a.i) : fallback;
 }
 
-function isDefaultDomain(node: Node): boolean {
+export function isDefaultDomain(node: Node): boolean {
   return !node.domain || node.domain === 'ai.onnx';
 }
 
 /** The subgraphs of a node (If branches, Loop/Scan bodies). */
-function subgraphsOf(node: Node): Graph[] {
+export function subgraphsOf(node: Node): Graph[] {
   const out: Graph[] = [];
   for (const a of node.attribute ?? []) {
     if (a.g) out.push(a.g);
@@ -83,13 +88,13 @@ function subgraphsOf(node: Node): Graph[] {
   return out;
 }
 
-interface Use {
+export interface Use {
   node: Node;
   index: number;
 }
 
 /** Every place `name` is read in `graph` and in the bodies nested in it. */
-function usesOf(graph: Graph, name: string, out: Use[] = []): Use[] {
+export function usesOf(graph: Graph, name: string, out: Use[] = []): Use[] {
   for (const node of graph.node ?? []) {
     (node.input ?? []).forEach((input, index) => {
       if (input === name) out.push({ node, index });
@@ -160,11 +165,11 @@ export function quantizeSymmetricInt8(data: Float32Array, dims: readonly number[
 function tensor(name: string, dataType: number, dims: number[], raw: Uint8Array): Tensor {
   return { name, dataType, dims, rawData: raw };
 }
-const f32 = (name: string, dims: number[], values: Float32Array) => tensor(name, FLOAT, dims, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
+export const f32 = (name: string, dims: number[], values: Float32Array) => tensor(name, FLOAT, dims, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
 const i8 = (name: string, dims: number[], values: Int8Array) => tensor(name, INT8, dims, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
 
 /** Names used anywhere in the model, so new ones never collide. */
-function allNames(graph: Graph, into = new Set<string>()): Set<string> {
+export function allNames(graph: Graph, into = new Set<string>()): Set<string> {
   for (const t of graph.initializer ?? []) into.add(t.name ?? '');
   for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) into.add(v.name ?? '');
   for (const node of graph.node ?? []) {
@@ -175,7 +180,7 @@ function allNames(graph: Graph, into = new Set<string>()): Set<string> {
   return into;
 }
 
-class Names {
+export class Names {
   constructor(private readonly taken: Set<string>) {}
   fresh(base: string): string {
     let name = base;
@@ -367,6 +372,7 @@ export function quantizeGraph(model: Model, options: QuantizeGraphOptions): Quan
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const opset = defaultOpset(model);
+  const folded = options.foldBatchNorm === false ? [] : foldBatchNormIntoConv(model);
   const ctx: Context = {
     opset,
     options: { perChannel: options.perChannel, minElements: options.minElements ?? 256 },
@@ -377,5 +383,5 @@ export function quantizeGraph(model: Model, options: QuantizeGraphOptions): Quan
     dequantized: new Set(),
   };
   quantizeWeightsIn(ctx, graph, '');
-  return { model, weights: ctx.weights, skipped: ctx.skipped, activationCandidates: activationCandidates(graph, ctx.quantizedNodes, ctx.dequantized), opset };
+  return { model, weights: ctx.weights, skipped: ctx.skipped, activationCandidates: activationCandidates(graph, ctx.quantizedNodes, ctx.dequantized), opset, folded };
 }

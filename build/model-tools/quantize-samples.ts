@@ -62,23 +62,54 @@ function indexBounds(model: onnxProto.onnx.ModelProto): Map<string, number> {
   return bounds;
 }
 
-/** The concrete shape an input is sampled at: declared dims, variable ones from the first warmup request that sets it (else 1 for the batch dim, 16 for others). */
-function sampleShape(manifest: ModelManifest, input: ModelManifest['inputs'][number]): number[] {
+/** The graph's name for each dim of each input (dim_param), '' where it has none. */
+type DimNames = Map<string, string[]>;
+
+function dimNames(model: onnxProto.onnx.ModelProto): DimNames {
+  return new Map((model.graph?.input ?? []).map((v) => [v.name ?? '', (v.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimParam ?? '')]));
+}
+
+/**
+ * A value for each named variable dim, so inputs that share one agree (a recurrent state's
+ * batch dim and the audio's): the size model.json or a warmup request gives it, else 1 where it
+ * is some input's leading (batch) dim.
+ */
+function namedDimValues(manifest: ModelManifest, names: DimNames): Map<string, number> {
+  const values = new Map<string, number>();
+  const visit = (input: string, shape: readonly number[]) => names.get(input)?.forEach((p, k) => {
+    if (p && shape[k]! > 0 && !values.has(p)) values.set(p, shape[k]!);
+  });
+  for (const input of manifest.inputs) visit(input.name, input.shape);
+  for (const w of manifest.warmup) for (const [name, t] of Object.entries(w.inputs)) if (t.shape) visit(name, t.shape);
+  for (const input of manifest.inputs) {
+    const p = names.get(input.name)?.[0];
+    if (p && !values.has(p)) values.set(p, 1);
+  }
+  return values;
+}
+
+/** The concrete shape an input is sampled at: declared dims, variable ones from the first warmup request that sets it, else the value of the graph's dim name (namedDimValues), else 1 for the batch dim and 16 for others. */
+function sampleShape(manifest: ModelManifest, input: ModelManifest['inputs'][number], names: DimNames = new Map(), named: Map<string, number> = new Map()): number[] {
   for (const w of manifest.warmup) {
     const shape = w.inputs[input.name]?.shape;
     if (shape && shape.length === input.shape.length) return shape;
   }
-  return input.shape.map((d, i) => (d > 0 ? d : i === 0 ? 1 : 16));
+  const graphDims = names.get(input.name) ?? [];
+  return input.shape.map((d, i) => (d > 0 ? d : (named.get(graphDims[i] ?? '') ?? (i === 0 ? 1 : 16))));
 }
 
 /**
  * `count` random input sets for the graph's inputs, seeded: floats uniform in [-1, 1] (or
  * `ranges`), integer inputs that index a Gather in [0, table size), other integers in [0, 10);
- * optional inputs with a default take it. The declared warmup requests come first.
+ * inputs with a declared default take it. The declared warmup requests come first; a warmup
+ * request that leaves out an input with a default gets the default.
  */
 export function generateSamples(manifest: ModelManifest, graphBytes: Uint8Array, count: number, seed: number, ranges: InputRanges = {}): Sample[] {
   const model = decodeModel(graphBytes);
   const bounds = indexBounds(model);
+  const names = dimNames(model);
+  const named = namedDimValues(manifest, names);
+  const shapeOf = (input: ModelManifest['inputs'][number]) => sampleShape(manifest, input, names, named);
   const random = seededRandom(seed);
   const samples: Sample[] = [];
   for (const w of manifest.warmup) {
@@ -87,10 +118,17 @@ export function generateSamples(manifest: ModelManifest, graphBytes: Uint8Array,
     for (const input of manifest.inputs) {
       const t = w.inputs[input.name];
       if (!t) {
+        if (input.default !== undefined || input.source === 'constant') {
+          const shape = shapeOf(input);
+          const n = shape.reduce((a, b) => a * b, 1);
+          const v = input.source === 'constant' ? input.value : input.default!;
+          sample[input.name] = tensorOf(input.dtype, Array.from({ length: n }, (_, i) => (Array.isArray(v) ? (v[i] ?? 0) : v)), shape);
+          continue;
+        }
         complete = false;
         break;
       }
-      const shape = t.shape ?? sampleShape(manifest, input);
+      const shape = t.shape ?? shapeOf(input);
       const n = shape.reduce((a, b) => a * b, 1);
       sample[input.name] = tensorOf(input.dtype, t.fill ? new Array<number>(n).fill(t.data[0] ?? 0) : t.data, shape);
     }
@@ -99,13 +137,14 @@ export function generateSamples(manifest: ModelManifest, graphBytes: Uint8Array,
   while (samples.length < count) {
     const sample: Sample = {};
     for (const input of manifest.inputs) {
-      const shape = sampleShape(manifest, input);
+      const shape = shapeOf(input);
       const n = shape.reduce((a, b) => a * b, 1);
       const values = new Float64Array(n);
       if (input.source === 'constant') {
         const v = input.value;
         for (let i = 0; i < n; i++) values[i] = Array.isArray(v) ? (v[i] ?? 0) : v;
-      } else if (input.optional && input.default !== undefined) {
+      } else if (input.default !== undefined) {
+        // A declared default (a sample rate, a flag) is the value the model runs on; random ones may not run at all.
         values.fill(input.default);
       } else if (input.dtype.startsWith('float')) {
         const { lo, hi } = ranges[input.name] ?? { lo: -1, hi: 1 };
@@ -159,13 +198,34 @@ export async function readSamplesFile(path: string, manifest: ModelManifest, fla
 /** Outputs of one run, as plain float arrays with dims. */
 export type Outputs = Record<string, { dims: number[]; data: Float64Array }>;
 
-/** Runs every sample through a graph in onnxruntime-node (basic optimisations, as the tests' reference). */
+/** The inputs of one set as a short text: name dtype[shape], scalars with their value. */
+export function describeSample(sample: Sample): string {
+  return Object.entries(sample).map(([name, t]) => (t.dims.length === 0 || t.size === 1 ? `${name} = ${String((t.data as ArrayLike<number | bigint>)[0])}` : `${name} ${t.type}[${t.dims.join(',')}]`)).join(', ');
+}
+
+/** An input set onnxruntime-node refused to run: which one, and its message. */
+export class SampleRunError extends Error {
+  constructor(readonly index: number, readonly count: number, readonly sample: Sample, readonly ortMessage: string) {
+    super(`input set ${index + 1} of ${count} (${describeSample(sample)}): ${ortMessage}`);
+  }
+}
+
+/** onnxruntime's first line, without its log prefix. */
+const ortLine = (error: unknown): string => String((error as Error)?.message ?? error).split('\n')[0]!.trim();
+
+/** Runs every sample through a graph in onnxruntime-node (basic optimisations, as the tests' reference); a set it refuses throws SampleRunError. */
 export async function runSamples(bytes: Uint8Array, samples: readonly Sample[], onProgress?: (done: number) => void): Promise<Outputs[]> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+  // Severity 4 (fatal only): a refused input set is reported once, by SampleRunError, not also by ORT's logger.
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic', logSeverityLevel: 4 });
   try {
     const out: Outputs[] = [];
-    for (const sample of samples) {
-      const result = await session.run(sample);
+    for (const [index, sample] of samples.entries()) {
+      let result: ort.InferenceSession.ReturnType;
+      try {
+        result = await session.run(sample, { logSeverityLevel: 4 });
+      } catch (error) {
+        throw new SampleRunError(index, samples.length, sample, ortLine(error));
+      }
       const row: Outputs = {};
       for (const name of session.outputNames) {
         const t = result[name]!;

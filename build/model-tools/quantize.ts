@@ -14,7 +14,9 @@ import { compileDeclaredModel } from '../micro/compile-model.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
 import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
-import { agreement, agreementLine, calibrate, disagreementRefusal, generateSamples, parseRanges, readSamplesFile, runSamples, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
+import { agreement, agreementLine, calibrate, disagreementRefusal, generateSamples, parseRanges, readSamplesFile, runSamples, SampleRunError, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
+
+const ortLine = (error: unknown): string => String((error as Error)?.message ?? error).split('\n')[0]!;
 import { derivedVersionFailure, finishDerivedVersion, fractionFlag } from './derived-version-cli.ts';
 import { ModelToolError } from './tool-errors.ts';
 
@@ -123,12 +125,20 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
   const bytes = onnxProto.onnx.ModelProto.encode(model).finish();
 
   options.progress?.(`comparing with the fp32 graph on ${samples.length} inputs (onnxruntime-node)`);
-  const reference = await runSamples(source.onnx, samples);
+  let reference;
+  try {
+    reference = await runSamples(source.onnx, samples);
+  } catch (error) {
+    if (!(error instanceof SampleRunError)) throw error;
+    const origin = options.samples ? `from ${options.samples}` : error.index < source.manifest.warmup.length ? 'model.json warmup' : 'generated';
+    throw new ModelToolError(`${label}: onnxruntime-node cannot run the fp32 graph on ${origin} ${error.message}; ` +
+      `pass inputs it runs on with --samples file.json, or declare them in model.json (inputs[].shape for the sizes, "default" for a fixed value such as a sample rate, a warmup request)`);
+  }
   let candidate;
   try {
     candidate = await runSamples(bytes, samples, stepper(options.progress, 'evaluation', samples.length));
   } catch (error) {
-    throw new ModelToolError(`${label}: onnxruntime-node cannot run the quantized graph: ${(error as Error).message.split('\n')[0]}`);
+    throw new ModelToolError(`${label}: onnxruntime-node cannot run the quantized graph: ${error instanceof SampleRunError ? error.message : ortLine(error)}`);
   }
   const agree = agreement(reference, candidate, source.manifest);
 
@@ -171,6 +181,7 @@ export function formatReport(r: QuantizeReport): string[] {
   const byOp = new Map<string, number>();
   for (const w of r.graph.weights) for (const op of w.ops) byOp.set(op, (byOp.get(op) ?? 0) + 1);
   lines.push(`  weights: ${r.graph.weights.length} quantized (${[...byOp].map(([op, n]) => `${op} ${n}`).join(', ')}); ${r.graph.skipped.length} left fp32${r.graph.skipped.length ? ` (e.g. ${r.graph.skipped[0]!.name}: ${r.graph.skipped[0]!.reason})` : ''}`);
+  if (r.graph.folded.length) lines.push(`  folded ${r.graph.folded.length} BatchNormalization into the Conv before each (fp32, before quantizing: the int8 weight is the one the graph computes with)`);
   if (r.mode === 'static') lines.push(`  activations: ${r.activations.length} tensors with QuantizeLinear/DequantizeLinear (int8, MinMax ranges)`);
   const b = r.before;
   const a = r.after;

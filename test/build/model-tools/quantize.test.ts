@@ -8,7 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -246,6 +247,36 @@ describe('npm run quantize on third-party and repository graphs', () => {
       expect(err.split('\n').filter(Boolean).at(-1)).toMatch(message);
     }
   }, 120_000);
+});
+
+describe('sample inputs of a recurrent graph (Silero VAD, @ricky0123/vad-web)', () => {
+  const vadWeb = (file: string) => join(dirname(createRequire(import.meta.url).resolve('@ricky0123/vad-web/package.json')), 'dist', file);
+  const setSrDefault = (name: string) => {
+    const path = join(root, name, '1', 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { inputs: Array<{ name: string; default?: number }> };
+    json.inputs.find((i) => i.name === 'sr')!.default = 16000;
+    writeFileSync(path, JSON.stringify(json, null, 2));
+  };
+
+  it('generated samples take a declared default (sr = 16000) and share named dims (the state\'s batch), so v5 runs', async () => {
+    const { status, out } = cli('build/model-tools/model-add.ts', [vadWeb('silero_vad_v5.onnx'), '--name', 'vad_v5_defaults', '--shape', 'input=1,576', '--shape', 'state=2,1,128', '--models-dir', root]);
+    expect(status, out).toBe(0);
+    setSrDefault('vad_v5_defaults');
+    const { code, out: report, err } = await quantize(['vad_v5_defaults', '--per-channel', '--count', '4', '--dry-run', '--ignore-agreement']);
+    expect(code, `${report}\n${err}`).toBe(0);
+    expect(report).toMatch(/agreement with fp32 over 4 inputs/);
+  }, 60_000);
+
+  it('inputs onnxruntime cannot run give one line: which input set, the ORT message and the fix', async () => {
+    const { status, out } = cli('build/model-tools/model-add.ts', [vadWeb('silero_vad_legacy.onnx'), '--name', 'vad_v4_unsized', '--models-dir', root]);
+    expect(status, out).toBe(0);
+    setSrDefault('vad_v4_unsized');
+    const { code, err } = await quantize(['vad_v4_unsized', '--per-channel', '--dry-run']);
+    expect(code).toBe(2);
+    const lines = err.split('\n').filter((l) => l && !/^comparing/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^quantize: vad_v4_unsized@1: onnxruntime-node cannot run the fp32 graph on generated input set 1 of 64 \(input float32\[1,16\], sr = 16000, h float32\[2,1,64\], c float32\[2,1,64\]\): .*Pad reflect.*; pass inputs it runs on with --samples file\.json, or declare them in model\.json/);
+  }, 60_000);
 });
 
 describe('the table (README "Quantize your model")', () => {
