@@ -3,6 +3,7 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
+import { blockedBagLines } from './embedding-bag.ts';
 import { packedGemmLines } from './gemm-kernels.ts';
 import { PACK_FROM, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
@@ -416,6 +417,22 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
   const rowSize = w.prod(rowIter);
   const count = w.prod(ids.dims);
   const acc = w.scratch(rowSize);
+  const leafRowDims = leaves.map((l) => (l.lazy?.kind === 'gather' ? l.lazy.rowDims : alignRight(l.dims, rank).slice(p)));
+  const build = (v: Value, refs: Map<Value, string>): string => (v.lazy?.kind === 'map' ? v.lazy.expr(v.lazy.operands.map((o) => build(o, refs))) : refs.get(v)!);
+  const blocked = blockedBagLines({
+    w, ids: ids.buf, count, rowDims: rowIter, acc,
+    gathers: gathers.map((g) => {
+      const lazy = g.lazy as Extract<Lazy, { kind: 'gather' }>;
+      return { table: lazy.table, rows: lazy.table.dims[0]!, rowDims: lazy.rowDims, node: lazy.node };
+    }),
+    leaves: leaves.map((l, k) => ({ ...(l.lazy?.kind === 'gather' ? { gather: gathers.indexOf(l) } : {}), buf: l.buf, rowDims: leafRowDims[k]! })),
+    expr: (reads) => build(x, new Map(leaves.map((l, k) => [l, reads[k]!]))),
+  });
+  if (blocked) {
+    w.emit(...blocked);
+    emitBagResult(ctx, x, acc, rowSize, count, kind, outDims);
+    return true;
+  }
   const lines = [`${acc}.fill(0, 0, ${rowSize});`, `for (let bag = 0; bag < ${count}; bag++) {`, `  const id = ${ids.buf}[bag];`];
   const rowBase = new Map<Value, string>();
   gathers.forEach((g, m) => {
@@ -428,8 +445,6 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
     );
     rowBase.set(g, `r${m}`);
   });
-  const leafRowDims = leaves.map((l) => (l.lazy?.kind === 'gather' ? l.lazy.rowDims : alignRight(l.dims, rank).slice(p)));
-  const build = (v: Value, refs: Map<Value, string>): string => (v.lazy?.kind === 'map' ? v.lazy.expr(v.lazy.operands.map((o) => build(o, refs))) : refs.get(v)!);
   const inner = w.loopLines(rowIter, leafRowDims, (idx, linear) => {
     const refs = new Map<Value, string>();
     leaves.forEach((l, k) => {
@@ -441,10 +456,15 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
   });
   lines.push(...inner.map((l) => `  ${l}`), '}');
   w.emit(...lines);
+  emitBagResult(ctx, x, acc, rowSize, count, kind, outDims);
+  return true;
+}
+
+/** The bag's output from its row sums. */
+function emitBagResult(ctx: OpContext, x: Value, acc: string, rowSize: Dim, count: Dim, kind: 'sum' | 'mean', outDims: Dim[]): void {
   const y = ctx.output(0, x.dtype, outDims);
   const value = kind === 'mean' ? meanOf(`${acc}[i]`, count) : `${acc}[i]`;
-  w.emit(`for (let i = 0; i < ${rowSize}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
-  return true;
+  ctx.w.emit(`for (let i = 0; i < ${rowSize}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
 }
 
 export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsquare' | 'l1' | 'l2' | 'logsum' | 'logsumexp';

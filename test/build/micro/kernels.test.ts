@@ -1,5 +1,5 @@
 // The kernels of build/micro/kernels.ts and ops-nn.ts against onnxruntime-node on small graphs:
-// the tiled conv (1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
+// the tiled conv (one module function per geometry; 1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
 // channel counts that leave a remainder after the blocks of 4, rows and columns that leave a
 // remainder after the tiles of 8, variable sizes, a batch), the blocked conv of long kernels,
 // the FFT of Fourier-basis convs (and a near miss that must not take it), Gemm with transA,
@@ -251,6 +251,40 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       expect(worst).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('tiled convs of one geometry share one module function (conv-tiled.ts)', () => {
+  test('two 1x1 convs of other channel counts and a kernel-3 conv, variable length: two functions, three calls, vs onnxruntime-node', async () => {
+    const r = new Random(29);
+    const g = new GraphBuilder('shared');
+    g.input('x', 'float32', [1, 20, 'T']);
+    const conv = (name: string, x: string, C: number, M: number, k: number) => {
+      g.initializer(`${name}_w`, { dtype: 'float32', dims: [M, C, k], data: randomArray(r, M * C * k, 0.5) });
+      g.initializer(`${name}_b`, { dtype: 'float32', dims: [M], data: randomArray(r, M) });
+      g.node('Conv', [x, `${name}_w`, `${name}_b`], [name], k > 1 ? { pads: { ints: [1, 1] } } : {});
+    };
+    conv('a', 'x', 20, 12, 1);
+    conv('b', 'a', 12, 9, 1);
+    conv('y', 'b', 9, 6, 3);
+    g.output('y', 'float32', [1, 6, 'T']);
+    const bytes = new Uint8Array(g.encode(17));
+    const { source } = compileOnnxToModule(bytes, { name: 'shared' });
+    const defined = [...source.matchAll(/^function (convTile\w+)\(/gm)].map((m) => m[1]!);
+    expect(defined).toHaveLength(2);
+    const calls = defined.map((name) => source.split(`${name}(`).length - 2);
+    expect(calls.sort()).toEqual([1, 2]);
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const micro = await importMicroModule(source, 'shared');
+    let worst = 0;
+    for (const T of [3, 8, 21]) {
+      const dims = [1, 20, T];
+      const x = randomArray(r, 20 * T, 2);
+      const want = (await reference.run({ x: new ort.Tensor('float32', x, dims) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims, data: x } }).y!.data;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
 });
 
 describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
