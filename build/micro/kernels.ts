@@ -55,29 +55,6 @@ export function packRows(w: ModuleWriter, src: string, groups: number, rowsPerGr
 }
 
 /**
- * Rows of A times a constant B packed by `packRows` (B's columns as rows): per output row,
- * LANES columns at a time with one pass over k. `aAt(m, k)` reads A; `store(n, s)` writes
- * output column `n` (an expression) of row `m` from sum `s`.
- */
-export function denseRows(p: { rows: Dim; K: number; N: number; packed: string; aAt: (m: string, k: string) => string; store: (m: string, n: string, s: string) => string }): string[] {
-  const lanes = Math.min(LANES, p.N);
-  const main = p.N - (p.N % lanes);
-  const block = (n: number, n0: string) => [
-    `let ${Array.from({ length: n }, (_, l) => `s${l} = 0`).join(', ')};`,
-    `for (let k = 0, j = ${n0} * ${p.K}; k < ${p.K}; k++, j += ${n}) { const av = ${p.aAt('m', 'k')}; ${laneSums(n, p.packed, 'av')} }`,
-    ...Array.from({ length: n }, (_, l) => p.store('m', l === 0 ? n0 : `${n0} + ${l}`, `s${l}`)),
-  ];
-  return [
-    `for (let m = 0; m < ${p.rows}; m++) {`,
-    `  for (let nb = 0; nb < ${main}; nb += ${lanes}) {`,
-    ...block(lanes, 'nb').map((l) => `    ${l}`),
-    `  }`,
-    ...(main < p.N ? [`  for (let nb = ${main}; nb < ${p.N}; nb++) {`, ...block(1, 'nb').map((l) => `    ${l}`), `  }`] : []),
-    `}`,
-  ];
-}
-
-/**
  * Constant [K, N] matrices with at most this share of non-zeros (a mel filter bank, a pruned
  * layer) multiply through their non-zeros only: one indexed load more per multiply-add, so
  * it pays below about a quarter.

@@ -3,6 +3,7 @@
 // (Transpose, Slice, Split, Pad, Tile, Expand), shape ops (folded when static), Conv as a
 // direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
 import type { ConstData, DType } from './model-ir.ts';
+import { TILE_LANES, TILE_PIXELS, TILED_CONV_PARAMS, tiledConvName, tiledConvSource, type TiledConvGeometry } from './conv-tiled.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type ModuleWriter, type Value } from './module-writer.ts';
 import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, FUSED_ACTIVATIONS } from './rewrite.ts';
@@ -227,12 +228,13 @@ const conv: OpEmitter = (ctx) => {
     }
   }
   if (wt.stage !== 'run' && ctx.stage === 'run') {
-    const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW, act };
+    const shape: ConvShape = { x: x.buf, w: wt.buf, y: y.buf, bias: b?.buf, N, C, M, group, Cg, Mg, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, OH, OW };
     // Small kernels over constant weights, any size down to depthwise: the tiled kernel (its
-    // packing code and tile bodies cost a few KB raw per conv; the weight-stationary loops
-    // below run 2-5x slower, most on narrow rows). Long kernels: the blocked one when it pays.
+    // tile bodies are a few KB raw per geometry, shared by the convs of that geometry; the
+    // weight-stationary loops below run 2-5x slower, most on narrow rows). Long kernels: the
+    // blocked one when it pays.
     if (KK <= MAX_UNROLLED_TAPS) {
-      emitTiledConv(ctx, shape);
+      emitTiledConv(ctx, shape, fusedActivationSteps(ctx) ?? '');
       return;
     }
     if (Mg >= 2 && (M * Cg * KK >= PACK_FROM || typeof OHW === 'number' && M * Cg * KK * OHW >= TILE_FROM_MACS)) {
@@ -317,6 +319,12 @@ const conv: OpEmitter = (ctx) => {
  * inline an arrow, and would allocate one per store.
  */
 function fusedActivation(ctx: OpContext): ((v: string, target: string) => string) | undefined {
+  const steps = fusedActivationSteps(ctx);
+  return steps === undefined ? undefined : (v, target) => `{ let t = Math.fround(${v}); ${steps} ${target} = t; }`;
+}
+
+/** The statements of a conv's fused activations over a local `t`, or undefined. */
+function fusedActivationSteps(ctx: OpContext): string | undefined {
   const acts = attr(ctx, FUSED_ACTIVATIONS);
   if (!Array.isArray(acts) || acts.length === 0) return undefined;
   const steps: string[] = [];
@@ -330,13 +338,11 @@ function fusedActivation(ctx: OpContext): ((v: string, target: string) => string
       default: ctx.fail('invalid_model', `unknown fused activation ${acts[i]}`);
     }
   }
-  return (v, target) => `{ let t = Math.fround(${v}); ${steps.join(' ')} ${target} = t; }`;
+  return steps.join(' ');
 }
 
 interface ConvShape {
   x: string; w: string; y: string; bias: string | undefined;
-  /** Fused activations applied as outputs are stored (tiled kernel), else after. */
-  act?: ((v: string, target: string) => string) | undefined;
   N: Dim; C: number; M: number; group: number; Cg: number; Mg: number;
   H: Dim; W: Dim; KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
   pt: number; pl: number; pb: number; pr: number; OH: Dim; OW: Dim;
@@ -497,8 +503,6 @@ const MAX_UNROLLED_TAPS = 16;
  * plain weight-stationary loops run at a third of the tiled kernel's speed.
  */
 const TILE_FROM_MACS = 65536;
-const TILE_LANES = 4;
-const TILE_PIXELS = 8;
 
 /**
  * What both direct convolutions derive from the shape: taps per output, the lane blocks (the
@@ -559,106 +563,35 @@ function convLoopNest(
 }
 
 /**
- * Direct convolution over constant weights, register-tiled: TILE_LANES output channels times
- * TILE_PIXELS output positions of one row per pass, kernel taps unrolled with constant
- * offsets, so each packed weight is loaded once for the tile's pixels and each input value
- * once for its lanes (taps of one row that overlap share their loads). The padded input copy
- * makes every tap in range, as in emitBlockedConv.
+ * Direct convolution over constant weights, register-tiled (build/micro/conv-tiled.ts): packed
+ * weights, a padded input copy that makes every tap in range, and a call of the module's tiled
+ * conv function for this geometry (shared by every conv of the same geometry).
  */
-function emitTiledConv(ctx: OpContext, c: ConvShape): void {
+function emitTiledConv(ctx: OpContext, c: ConvShape, act: string): void {
   const w = ctx.w;
-  const { KK, taps, lanes, main, padded, Hp, Wp, HpWp, HW, OHW, packed } = convPlan(w, c, TILE_LANES);
-  const lines: string[] = [];
-  let src = c.x;
-  if (padded) {
-    src = w.alloc('float32', [c.C, Hp, Wp]);
-    if (typeof HpWp !== 'number') lines.push(`${src}.fill(0, 0, ${w.prod([c.C, HpWp])});`);
-  }
-  // Row offsets of the kernel rows (constants when the padded width is static).
-  const rowOff = (kh: number) => (kh === 0 ? '' : typeof Wp === 'number' ? ` + ${kh * c.dh * Wp}` : ` + ${kh * c.dh} * ${Wp}`);
-  const plane = (l: number) => (l === 0 ? '' : typeof OHW === 'number' ? ` + ${l * OHW}` : ` + ${l} * ${OHW}`);
+  const { lanes, padded, Hp, Wp, HpWp, packed } = convPlan(w, c, TILE_LANES);
+  const src = padded ? w.alloc('float32', [c.C, Hp, Wp]) : c.x;
   // Tiles run along a row, or down a column for kernels taller than wide (3x1): there the
   // pixels of a tile share the input rows of their vertical taps.
-  const vertical = c.KH > c.KW && typeof Wp === 'number';
-  const pos = vertical ? 'oh' : 'ow';
+  const vertical = c.KH > c.KW && typeof Wp === 'number' && typeof c.OW === 'number' ? { Wp, OW: c.OW } : undefined;
   const extent = vertical ? c.OH : c.OW;
-  /** One tile: n lanes x P pixels starting at output position `ow` (or `oh`). */
-  const tile = (n: number, P: number, m0: string) => {
-    const acc = (l: number, p: number) => `a${l}_${p}`;
-    const init: string[] = [];
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) init.push(`${acc(l, p)} = ${c.bias ? (p === 0 ? `${c.bias}[${m0}${l === 0 ? '' : ` + ${l}`}]` : acc(l, 0)) : '0'}`);
-    const body: string[] = [];
-    const loaded = new Set<string>();
-    // The input value of tap (kh, kw) for pixel p: its name, loaded on first use.
-    const xval = (kh: number, kw: number, p: number): string => {
-      let name: string;
-      let at: string;
-      if (vertical) {
-        const off = (kh * c.dh + p * c.sh) * (Wp as number) + kw * c.dw;
-        name = `x_${off}`;
-        at = off === 0 ? '' : ` + ${off}`;
-      } else {
-        const col = kw * c.dw + p * c.sw;
-        name = `x${kh}_${col}`;
-        at = `${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}`;
-      }
-      if (!loaded.has(name)) {
-        loaded.add(name);
-        body.push(`const ${name} = ${src}[xb${at}];`);
-      }
-      return name;
-    };
-    for (let kh = 0; kh < c.KH; kh++) {
-      for (let kw = 0; kw < c.KW; kw++) for (let p = 0; p < P; p++) xval(kh, kw, p);
-      for (let kw = 0; kw < c.KW; kw++) {
-        const t = kh * c.KW + kw;
-        for (let l = 0; l < n; l++) {
-          const k = t * n + l;
-          body.push(`const w${t}_${l} = ${packed}[j${k === 0 ? '' : ` + ${k}`}];`);
-          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * ${xval(kh, kw, p)};`);
-        }
-      }
-    }
-    const stores: string[] = [];
-    // (A static padded width means a static output width.)
-    const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * (c.OW as number)}` : ` + ${p}`);
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(c.act ? c.act(acc(l, p), `${c.y}[yo${pixelOut(p)}${plane(l)}]`) : `${c.y}[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
-    return [
-      `let ${init.join(', ')};`,
-      `for (let ci = 0, xb = xr + ${vertical ? `oh * ${c.sh * (Wp as number)}` : `ow * ${c.sw}`}, j = wb; ci < ${c.Cg}; ci++, xb += ${HpWp}, j += ${KK * n}) {`,
-      `  ${body.join(' ')}`,
-      `}`,
-      `const yo = yr + ${vertical ? `oh * ${c.OW}` : 'ow'};`,
-      stores.join(' '),
-    ];
+  const geometry: TiledConvGeometry = {
+    KH: c.KH, KW: c.KW, sh: c.sh, sw: c.sw, dh: c.dh, dw: c.dw, lanes,
+    P: Math.max(1, typeof extent === 'number' ? Math.min(TILE_PIXELS, extent) : TILE_PIXELS),
+    vertical,
+    padded,
+    // Static shapes: the border is zero from allocation on and never written; variable ones may move it.
+    refill: padded && typeof HpWp !== 'number',
+    bias: c.bias !== undefined,
+    act,
   };
-  const P = Math.max(1, typeof extent === 'number' ? Math.min(TILE_PIXELS, extent) : TILE_PIXELS);
-  // What the P-pixel tiles leave of a row: one tile of that width when it is static, else
-  // tiles of 4 then single pixels (narrow rows, e.g. a few frames, would run one by one).
-  const rest = (n: number, m0: string): string[] => {
-    if (typeof extent === 'number') {
-      const r = extent % P;
-      return r === 0 ? [] : ['  {', ...tile(n, r, m0).map((l) => `    ${l}`), '  }'];
-    }
-    const out: string[] = [];
-    if (P > 4) out.push(`  for (; ${pos} + 3 < ${extent}; ${pos} += 4) {`, ...tile(n, 4, m0).map((l) => `    ${l}`), `  }`);
-    if (P > 1) out.push(`  for (; ${pos} < ${extent}; ${pos}++) {`, ...tile(n, 1, m0).map((l) => `    ${l}`), `  }`);
-    return out;
+  const name = tiledConvName(geometry);
+  w.helper(name, tiledConvSource(name, geometry));
+  const args: Record<(typeof TILED_CONV_PARAMS)[number], Dim> = {
+    x: c.x, wt: packed, bias: c.bias ?? 'null', y: c.y, src, N: c.N, C: c.C, group: c.group, Cg: c.Cg, Mg: c.Mg,
+    H: c.H, W: c.W, Hp, Wp, OH: c.OH, OW: c.OW, pt: c.pt, pl: c.pl,
   };
-  const block = (n: number, wBase: string, m0: string) => [
-    `const yb = (n * ${c.M} + ${m0}) * ${OHW};`,
-    `const wb = ${wBase};`,
-    ...(vertical
-      ? [`for (let ow = 0; ow < ${c.OW}; ow++) {`, `  const xr = xg + ow * ${c.sw};`, `  const yr = yb + ow;`, `  let oh = 0;`]
-      : [`for (let oh = 0; oh < ${c.OH}; oh++) {`, `  const xr = xg + oh * ${c.sh} * ${Wp};`, `  const yr = yb + oh * ${c.OW};`, `  let ow = 0;`]),
-    `  for (; ${pos} + ${P - 1} < ${extent}; ${pos} += ${P}) {`,
-    ...tile(n, P, m0).map((l) => `    ${l}`),
-    `  }`,
-    ...rest(n, m0),
-    `}`,
-  ];
-  lines.push(...convLoopNest(c, { padded, src, HW, HpWp, Wp, taps, main, lanes, block }));
-  w.emit(...lines);
+  w.emit(`${name}(${TILED_CONV_PARAMS.map((p) => args[p]).join(', ')});`);
 }
 
 /**

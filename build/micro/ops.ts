@@ -3,7 +3,9 @@
 // shapes at compile time and writes specialised loops into the module.
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
-import { denseRows, LANES, PACK_FROM, packRows, sparseCount, sparseRows } from './kernels.ts';
+import { blockedBagLines } from './embedding-bag.ts';
+import { packedGemmLines } from './gemm-kernels.ts';
+import { PACK_FROM, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
 /** What an op emitter gets: the node, its inputs as Values, and ways to define outputs. */
@@ -356,10 +358,9 @@ function matmul(integer: boolean): OpEmitter {
       return;
     }
     if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
-      // Constant B (weights): packed at import, LANES output columns per pass over a row of A.
+      // Constant B (weights): packed at import, summed by the module's shared Gemm kernels.
       const rows = ctx.w.prod([...batchA, M]);
-      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, true);
-      ctx.w.emit(...denseRows({ rows, K, N, packed, aAt: (m, k) => `${a.buf}[${m} * ${K} + ${k}]`, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows, K, N, b: b.buf, kMajor: true, a: a.buf, aTransposed: false, y: y.buf, alpha: 1, beta: 0 }));
       return;
     }
     if (batchBIsOne) {
@@ -416,6 +417,22 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
   const rowSize = w.prod(rowIter);
   const count = w.prod(ids.dims);
   const acc = w.scratch(rowSize);
+  const leafRowDims = leaves.map((l) => (l.lazy?.kind === 'gather' ? l.lazy.rowDims : alignRight(l.dims, rank).slice(p)));
+  const build = (v: Value, refs: Map<Value, string>): string => (v.lazy?.kind === 'map' ? v.lazy.expr(v.lazy.operands.map((o) => build(o, refs))) : refs.get(v)!);
+  const blocked = blockedBagLines({
+    w, ids: ids.buf, count, rowDims: rowIter, acc,
+    gathers: gathers.map((g) => {
+      const lazy = g.lazy as Extract<Lazy, { kind: 'gather' }>;
+      return { table: lazy.table, rows: lazy.table.dims[0]!, rowDims: lazy.rowDims, node: lazy.node };
+    }),
+    leaves: leaves.map((l, k) => ({ ...(l.lazy?.kind === 'gather' ? { gather: gathers.indexOf(l) } : {}), buf: l.buf, rowDims: leafRowDims[k]! })),
+    expr: (reads) => build(x, new Map(leaves.map((l, k) => [l, reads[k]!]))),
+  });
+  if (blocked) {
+    w.emit(...blocked);
+    emitBagResult(ctx, x, acc, rowSize, count, kind, outDims);
+    return true;
+  }
   const lines = [`${acc}.fill(0, 0, ${rowSize});`, `for (let bag = 0; bag < ${count}; bag++) {`, `  const id = ${ids.buf}[bag];`];
   const rowBase = new Map<Value, string>();
   gathers.forEach((g, m) => {
@@ -428,8 +445,6 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
     );
     rowBase.set(g, `r${m}`);
   });
-  const leafRowDims = leaves.map((l) => (l.lazy?.kind === 'gather' ? l.lazy.rowDims : alignRight(l.dims, rank).slice(p)));
-  const build = (v: Value, refs: Map<Value, string>): string => (v.lazy?.kind === 'map' ? v.lazy.expr(v.lazy.operands.map((o) => build(o, refs))) : refs.get(v)!);
   const inner = w.loopLines(rowIter, leafRowDims, (idx, linear) => {
     const refs = new Map<Value, string>();
     leaves.forEach((l, k) => {
@@ -441,10 +456,15 @@ function tryEmbeddingBag(ctx: OpContext, x: Value, reduced: Set<number>, kind: '
   });
   lines.push(...inner.map((l) => `  ${l}`), '}');
   w.emit(...lines);
+  emitBagResult(ctx, x, acc, rowSize, count, kind, outDims);
+  return true;
+}
+
+/** The bag's output from its row sums. */
+function emitBagResult(ctx: OpContext, x: Value, acc: string, rowSize: Dim, count: Dim, kind: 'sum' | 'mean', outDims: Dim[]): void {
   const y = ctx.output(0, x.dtype, outDims);
   const value = kind === 'mean' ? meanOf(`${acc}[i]`, count) : `${acc}[i]`;
-  w.emit(`for (let i = 0; i < ${rowSize}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
-  return true;
+  ctx.w.emit(`for (let i = 0; i < ${rowSize}; i++) ${y.buf}[i] = ${x.dtype === 'int64' && kind === 'mean' ? `Math.trunc(${value})` : value};`);
 }
 
 export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsquare' | 'l1' | 'l2' | 'logsum' | 'logsumexp';
@@ -625,6 +645,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     const aAt = transA ? `${a.buf}[k * ${M} + m]` : `${a.buf}[m * ${K} + k]`;
     const bAt = transB ? `${b.buf}[n * ${K} + k]` : `${b.buf}[k * ${N} + n]`;
     let cAt = (_m: string, _n: string) => '0';
+    let cStrides: { rowStride: Dim; colStride: Dim } | undefined;
     if (c) {
       requireDtype(ctx, c, FLOAT_ONLY, 'C');
       if (c.dims.length > 2) ctx.fail('invalid_model', 'C must broadcast to [M, N]');
@@ -632,15 +653,15 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
       const sm = cd[0] === 1 ? 0 : ctx.w.dim(`(${cd[0]} === 1 ? 0 : ${cd[1]})`);
       const sn = cd[1] === 1 ? 0 : ctx.w.dim(`(${cd[1]} === 1 ? 0 : 1)`);
       cAt = (m, n) => `${c.buf}[${m} * ${sm} + (${n}) * ${sn}]`;
+      cStrides = { rowStride: sm, colStride: sn };
     }
     const combine = (sum: string, m: string, n: string) => {
       const scaled = alpha === 1 ? sum : `${literal(alpha)} * ${sum}`;
       return !c || beta === 0 ? scaled : beta === 1 ? `${scaled} + ${cAt(m, n)}` : `${scaled} + ${literal(beta)} * ${cAt(m, n)}`;
     };
     if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
-      // Constant B (the weights): packed at import, LANES output columns per pass over A's row.
-      const packed = packRows(ctx.w, b.buf, 1, N, K, LANES, !transB);
-      ctx.w.emit(...denseRows({ rows: M, K, N, packed, aAt: (m, k) => (transA ? `${a.buf}[${k} * ${M} + ${m}]` : `${a.buf}[${m} * ${K} + ${k}]`), store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));
+      // Constant B (the weights): packed at import, summed by the module's shared Gemm kernels.
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows: M, K, N, b: b.buf, kMajor: !transB, a: a.buf, aTransposed: transA, y: y.buf, alpha, beta, ...(c && cStrides ? { c: { buf: c.buf, ...cStrides } } : {}) }));
       return;
     }
     ctx.w.emit(

@@ -1,10 +1,12 @@
 // The kernels of build/micro/kernels.ts and ops-nn.ts against onnxruntime-node on small graphs:
-// the tiled conv (1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
+// the tiled conv (one module function per geometry; 1-D and 2-D, strides, dilations, asymmetric pads, auto_pad, groups, depthwise,
 // channel counts that leave a remainder after the blocks of 4, rows and columns that leave a
 // remainder after the tiles of 8, variable sizes, a batch), the blocked conv of long kernels,
 // the FFT of Fourier-basis convs (and a near miss that must not take it), Gemm with transA,
 // transB, alpha, beta and C broadcast, MatMul with constant weights dense and sparse under a
-// batched A, and the branch-free Relu/LeakyRelu on special values.
+// batched A, the shared Gemm kernels of build/micro/gemm-kernels.ts (fewer columns than a block,
+// a transposed A, several nodes of different K and N through the same two functions), and the
+// branch-free Relu/LeakyRelu on special values.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
@@ -23,7 +25,7 @@ interface Case {
   label: string;
   /** Builds the graph with weights as initializers; returns the input name. */
   graph: (g: GraphBuilder, r: Random) => void;
-  /** Whether the packed kernel must be the one compiled (weights of at least PACK_FROM elements, ≥ 2 outputs per group). */
+  /** Whether a packed kernel must be the one compiled (weights of at least PACK_FROM elements, ≥ 2 outputs per group). */
   packed?: boolean;
   /** Shapes of input "x" to run (several when a dim is symbolic). */
   shapes: number[][];
@@ -31,6 +33,8 @@ interface Case {
   dft?: boolean;
   /** Whether the MatMul must compile to the sparse kernel (a constant B of few non-zeros). */
   sparse?: boolean;
+  /** Call sites of the shared Gemm kernels (gemmLanes, gemmLanesScaled, gemmColumn) the module must have. */
+  kernelCalls?: number;
 }
 
 /**
@@ -169,6 +173,39 @@ const CASES: Case[] = [
       g.output('y', 'float32', ['B', 'T', N]);
     },
   })),
+  // Fewer columns than a kernel block: every column through gemmColumn, A transposed (its row gathered), 2 rows.
+  {
+    label: 'Gemm transA 1 transB 1, C [N], N 6 (columns only)',
+    packed: true,
+    shapes: [[400, 2]],
+    graph: (g, r) => {
+      g.input('x', 'float32', [400, 2]);
+      g.initializer('b', { dtype: 'float32', dims: [6, 400], data: randomArray(r, 6 * 400) });
+      g.initializer('c', { dtype: 'float32', dims: [6], data: randomArray(r, 6) });
+      g.node('Gemm', ['x', 'b', 'c'], ['y'], { transA: { int: 1 }, transB: { int: 1 } });
+      g.output('y', 'float32', [2, 6]);
+    },
+  },
+  // A wake-word MLP's shape, small: Gemm, Relu, Gemm, MatMul of different K and N share the two kernels.
+  {
+    label: 'Gemm [3, 300] x [300, 40], Relu, Gemm x [40, 64] (transB), MatMul x [64, 35]: one pair of kernels',
+    packed: true,
+    kernelCalls: 4, // gemmLanes (gemmLanesScaled for alpha 0.5) from each node, gemmColumn for the MatMul's last 3 columns
+    shapes: [[3, 300]],
+    graph: (g, r) => {
+      g.input('x', 'float32', [3, 300]);
+      g.initializer('w1', { dtype: 'float32', dims: [300, 40], data: randomArray(r, 300 * 40) });
+      g.initializer('c1', { dtype: 'float32', dims: [40], data: randomArray(r, 40) });
+      g.initializer('w2', { dtype: 'float32', dims: [64, 40], data: randomArray(r, 64 * 40, 0.5) });
+      g.initializer('c2', { dtype: 'float32', dims: [1, 64], data: randomArray(r, 64) });
+      g.initializer('w3', { dtype: 'float32', dims: [64, 35], data: randomArray(r, 64 * 35, 0.5) });
+      g.node('Gemm', ['x', 'w1', 'c1'], ['h1']);
+      g.node('Relu', ['h1'], ['r1']);
+      g.node('Gemm', ['r1', 'w2', 'c2'], ['h2'], { transB: { int: 1 }, alpha: { float: 0.5 } });
+      g.node('MatMul', ['h2', 'w3'], ['y']);
+      g.output('y', 'float32', [3, 35]);
+    },
+  },
   ...[1, 5, 8, 21].map((N): Case => ({
     label: `MatMul [B, T, 420] x constant [420, ${N}], variable batch and rows`,
     packed: N > 1,
@@ -191,8 +228,12 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       const bytes = new Uint8Array(g.encode(17));
       const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
       const { source } = compileOnnxToModule(bytes, { name: c.label });
-      // The packed kernels step through interleaved weights (`j += lanes`); the plain loops do not.
-      expect(/, j \+= \d+\)/.test(source)).toBe(c.packed ?? false);
+      // The packed kernels step through interleaved weights (`j += lanes`) or call the shared
+      // Gemm kernels (gemmColumn alone below a block of columns); the plain loops do neither.
+      expect(/, j \+= \d+\)/.test(source) || source.includes('function gemmColumn(')).toBe(c.packed ?? false);
+      // One definition of each shared kernel however many nodes call it.
+      for (const kernel of ['gemmLanes', 'gemmLanesScaled', 'gemmColumn']) expect(source.split(`function ${kernel}(`).length).toBeLessThanOrEqual(2);
+      if (c.kernelCalls !== undefined) expect(source.match(/\bgemm(?:Lanes|LanesScaled|Column)\(_/g)?.length).toBe(c.kernelCalls);
       expect(source.includes('size <<= 1')).toBe(c.dft ?? false);
       expect(/, end = \w+\[n \+ 1\]/.test(source)).toBe(c.sparse ?? false);
       const micro = await importMicroModule(source, 'kernels');
@@ -210,6 +251,40 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       expect(worst).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('tiled convs of one geometry share one module function (conv-tiled.ts)', () => {
+  test('two 1x1 convs of other channel counts and a kernel-3 conv, variable length: two functions, three calls, vs onnxruntime-node', async () => {
+    const r = new Random(29);
+    const g = new GraphBuilder('shared');
+    g.input('x', 'float32', [1, 20, 'T']);
+    const conv = (name: string, x: string, C: number, M: number, k: number) => {
+      g.initializer(`${name}_w`, { dtype: 'float32', dims: [M, C, k], data: randomArray(r, M * C * k, 0.5) });
+      g.initializer(`${name}_b`, { dtype: 'float32', dims: [M], data: randomArray(r, M) });
+      g.node('Conv', [x, `${name}_w`, `${name}_b`], [name], k > 1 ? { pads: { ints: [1, 1] } } : {});
+    };
+    conv('a', 'x', 20, 12, 1);
+    conv('b', 'a', 12, 9, 1);
+    conv('y', 'b', 9, 6, 3);
+    g.output('y', 'float32', [1, 6, 'T']);
+    const bytes = new Uint8Array(g.encode(17));
+    const { source } = compileOnnxToModule(bytes, { name: 'shared' });
+    const defined = [...source.matchAll(/^function (convTile\w+)\(/gm)].map((m) => m[1]!);
+    expect(defined).toHaveLength(2);
+    const calls = defined.map((name) => source.split(`${name}(`).length - 2);
+    expect(calls.sort()).toEqual([1, 2]);
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const micro = await importMicroModule(source, 'shared');
+    let worst = 0;
+    for (const T of [3, 8, 21]) {
+      const dims = [1, 20, T];
+      const x = randomArray(r, 20 * T, 2);
+      const want = (await reference.run({ x: new ort.Tensor('float32', x, dims) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims, data: x } }).y!.data;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
 });
 
 describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {

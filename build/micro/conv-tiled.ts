@@ -1,0 +1,164 @@
+// The register-tiled direct convolution as shared module functions: one function per kernel
+// geometry (taps, strides, dilations, lanes, tile width, padding, bias, fused activation), the
+// channel counts and spatial dims its arguments. Convs of one geometry (a net's 1x1 layers, its
+// depthwise 1x5 ones) call the same function, so a fresh process parses and compiles it once and
+// V8 optimises it after the first few calls instead of interpreting a copy per layer; the
+// module carries one copy of the unrolled tile bodies instead of one per conv.
+
+/** Output channels per tile. */
+export const TILE_LANES = 4;
+/** Output positions per tile along a row (fewer when a static row is narrower). */
+export const TILE_PIXELS = 8;
+
+/** What a tiled conv function is specialised on; everything else is an argument. */
+export interface TiledConvGeometry {
+  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number;
+  /** Output channels per tile (TILE_LANES, or the group's channel count when fewer). */
+  lanes: number;
+  /** Pixels per full tile. */
+  P: number;
+  /** Tiles run down a column (kernels taller than wide); needs the padded width and output width static. */
+  vertical: { Wp: number; OW: number } | undefined;
+  /** The input is copied into a zero-bordered buffer first; `refill`: zero it each call (its dims vary). */
+  padded: boolean;
+  refill: boolean;
+  bias: boolean;
+  /** Statements applying fused activations to `t` (see ops-nn.ts fusedActivation), or ''. */
+  act: string;
+}
+
+/** The arguments of every tiled conv function, in order. */
+export const TILED_CONV_PARAMS = ['x', 'wt', 'bias', 'y', 'src', 'N', 'C', 'group', 'Cg', 'Mg', 'H', 'W', 'Hp', 'Wp', 'OH', 'OW', 'pt', 'pl'] as const;
+
+/** A function name that spells the geometry (equal geometries share it; activations by a hash of their code). */
+export function tiledConvName(g: TiledConvGeometry): string {
+  const v = g.vertical ? `_v${g.vertical.Wp}x${g.vertical.OW}` : '';
+  return `convTile${g.KH}x${g.KW}_s${g.sh}x${g.sw}_d${g.dh}x${g.dw}_l${g.lanes}p${g.P}${v}${g.padded ? (g.refill ? '_pz' : '_p') : ''}${g.bias ? '_b' : ''}${g.act ? `_a${fnv1a(g.act)}` : ''}`;
+}
+
+/** 32-bit FNV-1a of a string, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The source of the function for `g`: per batch item the padded copy (when padded), per group
+ * the output channels in blocks of `lanes` (the rest one at a time), per output row tiles of P
+ * pixels, then 4, then 1; in a tile, input channels in a loop and the kernel taps unrolled with
+ * constant offsets, each weight loaded once for the tile's pixels and each input value once
+ * for its lanes (taps of one row that overlap share their loads).
+ */
+export function tiledConvSource(name: string, g: TiledConvGeometry): string {
+  const KK = g.KH * g.KW;
+  const vertical = g.vertical;
+  const rowOff = (kh: number) => (kh === 0 ? '' : ` + r${kh}`);
+  const plane = (l: number) => (l === 0 ? '' : ` + o${l}`);
+  const pos = vertical ? 'oh' : 'ow';
+  const extent = vertical ? 'OH' : 'OW';
+  const tile = (n: number, P: number): string[] => {
+    const acc = (l: number, p: number) => `a${l}_${p}`;
+    const init: string[] = [];
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) init.push(`${acc(l, p)} = ${g.bias ? (p === 0 ? `bias[m0${l === 0 ? '' : ` + ${l}`}]` : acc(l, 0)) : '0'}`);
+    const body: string[] = [];
+    const loaded = new Set<string>();
+    const xval = (kh: number, kw: number, p: number): string => {
+      let name: string;
+      let at: string;
+      if (vertical) {
+        const off = (kh * g.dh + p * g.sh) * vertical.Wp + kw * g.dw;
+        name = `x_${off}`;
+        at = off === 0 ? '' : ` + ${off}`;
+      } else {
+        const col = kw * g.dw + p * g.sw;
+        name = `x${kh}_${col}`;
+        at = `${rowOff(kh)}${col === 0 ? '' : ` + ${col}`}`;
+      }
+      if (!loaded.has(name)) {
+        loaded.add(name);
+        body.push(`const ${name} = src[xb${at}];`);
+      }
+      return name;
+    };
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) for (let p = 0; p < P; p++) xval(kh, kw, p);
+      for (let kw = 0; kw < g.KW; kw++) {
+        const t = kh * g.KW + kw;
+        for (let l = 0; l < n; l++) {
+          const k = t * n + l;
+          body.push(`const w${t}_${l} = wt[j${k === 0 ? '' : ` + ${k}`}];`);
+          for (let p = 0; p < P; p++) body.push(`${acc(l, p)} += w${t}_${l} * ${xval(kh, kw, p)};`);
+        }
+      }
+    }
+    const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * vertical.OW}` : ` + ${p}`);
+    const store = (v: string, target: string) => (g.act ? `{ let t = Math.fround(${v}); ${g.act} ${target} = t; }` : `${target} = ${v};`);
+    const stores: string[] = [];
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(store(acc(l, p), `y[yo${pixelOut(p)}${plane(l)}]`));
+    return [
+      `let ${init.join(', ')};`,
+      `for (let ci = 0, xb = xr + ${vertical ? `oh * ${g.sh * vertical.Wp}` : `ow * ${g.sw}`}, j = wb; ci < Cg; ci++, xb += HpWp, j += ${KK * n}) {`,
+      `  ${body.join(' ')}`,
+      `}`,
+      `const yo = yr + ${vertical ? `oh * ${vertical.OW}` : 'ow'};`,
+      stores.join(' '),
+    ];
+  };
+  const indent = (lines: string[], by: string) => lines.map((l) => by + l);
+  const rest = (n: number): string[] => [
+    ...(g.P > 4 ? [`for (; ${pos} + 3 < ${extent}; ${pos} += 4) {`, ...indent(tile(n, 4), '  '), `}`] : []),
+    ...(g.P > 1 ? [`for (; ${pos} < ${extent}; ${pos}++) {`, ...indent(tile(n, 1), '  '), `}`] : []),
+  ];
+  const block = (n: number, m0: string): string[] => [
+    `const m0 = ${m0};`,
+    `const yb = (n * M + m0) * OHW;`,
+    `const wb = wg + mb * taps;`,
+    ...(vertical
+      ? [`for (let ow = 0; ow < OW; ow++) {`, `  const xr = xg + ow * ${g.sw};`, `  const yr = yb + ow;`, `  let oh = 0;`]
+      : [`for (let oh = 0; oh < OH; oh++) {`, `  const xr = xg + oh * ${g.sh === 1 ? 'Wp' : `${g.sh} * Wp`};`, `  const yr = yb + oh * OW;`, `  let ow = 0;`]),
+    `  for (; ${pos} + ${g.P - 1} < ${extent}; ${pos} += ${g.P}) {`,
+    ...indent(tile(n, g.P), '    '),
+    `  }`,
+    ...indent(rest(n), '  '),
+    `}`,
+  ];
+  const locals = [
+    'M = group * Mg',
+    'HW = H * W',
+    'HpWp = Hp * Wp',
+    'OHW = OH * OW',
+    `taps = Cg * ${KK}`,
+    `main = Mg - Mg % ${g.lanes}`,
+    ...Array.from({ length: g.lanes - 1 }, (_, l) => `o${l + 1} = ${l + 1} * OHW`),
+    ...(vertical ? [] : Array.from({ length: g.KH - 1 }, (_, k) => `r${k + 1} = ${(k + 1) * g.dh} * Wp`)),
+  ];
+  return [
+    `function ${name}(${TILED_CONV_PARAMS.join(', ')}) {`,
+    `  const ${locals.join(', ')};`,
+    ...(g.padded && g.refill ? ['  src.fill(0, 0, C * HpWp);'] : []),
+    '  for (let n = 0; n < N; n++) {',
+    ...(g.padded
+      ? [
+          '    for (let ci = 0; ci < C; ci++) {',
+          '      for (let h = 0; h < H; h++) {',
+          '        const from = (n * C + ci) * HW + h * W;',
+          '        const to = ci * HpWp + (h + pt) * Wp + pl;',
+          '        for (let i = 0; i < W; i++) src[to + i] = x[from + i];',
+          '      }',
+          '    }',
+          '    const xn = 0;',
+        ]
+      : ['    const xn = n * C * HW;']),
+    '    for (let g = 0; g < group; g++) {',
+    '      const xg = xn + g * Cg * HpWp;',
+    '      const wg = g * Mg * taps;',
+    `      for (let mb = 0; mb < main; mb += ${g.lanes}) {`,
+    ...indent(block(g.lanes, 'g * Mg + mb'), '        '),
+    '      }',
+    ...(g.lanes > 1 ? ['      for (let mb = main; mb < Mg; mb++) {', ...indent(block(1, 'g * Mg + mb'), '        '), '      }'] : []),
+    '    }',
+    '  }',
+    '}',
+  ].join('\n');
+}
