@@ -7,7 +7,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { precomputeImportWork } from './precompute.ts';
-import { foldActivations, foldBatchNorm } from './rewrite.ts';
+import { foldActivations, foldBatchNorm, liftParameterConstants } from './rewrite.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { tryShapeValues } from './shape-values.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
@@ -168,6 +168,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const progress = options.onProgress && ((p: Omit<CompileProgress, 'elapsedMs'>) => options.onProgress!({ ...p, elapsedMs: Date.now() - started }));
   const graph = readOnnxGraph(onnxBytes, budget);
   rewriteMlOutputs(graph);
+  graph.nodes = liftParameterConstants(graph);
   graph.nodes = foldBatchNorm(graph);
   graph.nodes = foldActivations(graph);
   assertSupported(graph);

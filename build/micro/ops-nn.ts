@@ -233,7 +233,7 @@ const conv: OpEmitter = (ctx) => {
     // tile bodies are a few KB raw per geometry, shared by the convs of that geometry; the
     // weight-stationary loops below run 2-5x slower, most on narrow rows). Long kernels: the
     // blocked one when it pays.
-    if (KK <= MAX_UNROLLED_TAPS) {
+    if (KK <= MAX_UNROLLED_TAPS || (Cg === 1 && Mg === 1 && KK <= MAX_UNROLLED_DEPTHWISE_TAPS)) {
       emitTiledConv(ctx, shape, fusedActivationSteps(ctx) ?? '');
       return;
     }
@@ -497,6 +497,13 @@ function emitDftConv(ctx: OpContext, plan: DftPlan, c: { x: string; y: string; b
 
 /** Kernels of at most this many taps (KH x KW) are unrolled by the tiled conv. */
 const MAX_UNROLLED_TAPS = 16;
+/**
+ * Depthwise kernels (one input and one output channel per group) of up to this many taps
+ * (5x5) are unrolled too: a tile is one lane, so its body stays small, and the
+ * weight-stationary loops they took instead ran inline per conv, interpreted in a fresh
+ * process (MobileNetV3's 5x5 depthwise layers).
+ */
+const MAX_UNROLLED_DEPTHWISE_TAPS = 25;
 /**
  * Convs of small weights still take a packed kernel when one call does this many
  * multiply-adds or more (per batch item): the packing code is a few hundred bytes, the

@@ -26,6 +26,42 @@ function floatConst(graph: IrGraph, name: string | undefined): ConstTensor | und
 }
 
 /**
+ * Float32 Constant nodes (top level) that feed only Conv weights/bias or BatchNormalization
+ * parameters become initializers: exporters such as paddle2onnx store every weight as a
+ * Constant node, and the folds below read initializers only (PaddleOCR's classifier kept its
+ * 35 BatchNormalizations as separate passes).
+ */
+export function liftParameterConstants(graph: IrGraph): IrNode[] {
+  const params = new Map<string, boolean>();
+  const note = (name: string | undefined, ok: boolean) => {
+    if (name) params.set(name, (params.get(name) ?? true) && ok);
+  };
+  const walk = (list: readonly IrNode[], top: boolean) => {
+    for (const n of list) {
+      n.inputs.forEach((name, i) => note(name, top && ((n.opType === 'Conv' && i >= 1) || (n.opType === 'BatchNormalization' && i >= 1)) && n.domain === ''));
+      for (const name of n.implicitInputs ?? []) note(name, false);
+      for (const sub of n.subgraphs?.values() ?? []) {
+        walk(sub.nodes, false);
+        sub.outputs.forEach((o) => note(o, false));
+      }
+    }
+  };
+  walk(graph.nodes, true);
+  for (const o of graph.outputs) note(o.name, false);
+  const lifted = new Set<IrNode>();
+  for (const n of graph.nodes) {
+    if (n.opType !== 'Constant' || n.domain !== '' || n.outputs.length !== 1 || n.attrs.size !== 1) continue;
+    const value = n.attrs.get('value');
+    const out = n.outputs[0]!;
+    if (!value || typeof value !== 'object' || !('dtype' in value) || value.dtype !== 'float32') continue;
+    if (params.get(out) !== true || graph.initializers.has(out)) continue;
+    graph.initializers.set(out, value);
+    lifted.add(n);
+  }
+  return graph.nodes.filter((n) => !lifted.has(n));
+}
+
+/**
  * Conv → BatchNormalization (inference form, one output) where the conv's weights, bias and
  * the BN parameters are initializers and nothing else reads the conv output: returns the
  * nodes with each such pair replaced by one Conv over new initializers.

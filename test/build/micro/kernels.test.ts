@@ -100,6 +100,9 @@ const CASES: Case[] = [
   convCase('Conv 2-D groups 2, 32 channels, no bias, stride (1, 3)', { C: 24, M: 32, kernel: [2, 3], group: 2, bias: false, attrs: { strides: { ints: [1, 3] } }, xShape: [1, 24, 5, 10], shapes: [[1, 24, 5, 10]], yShape: [1, 32, 4, 3] }),
   convCase('Conv 2-D groups 3 of 3 outputs (3 lanes), auto_pad SAME_UPPER', { C: 90, M: 9, kernel: [3, 3], group: 3, attrs: { auto_pad: { string: 'SAME_UPPER' } }, xShape: [1, 90, 6, 5], shapes: [[1, 90, 6, 5]], yShape: [1, 9, 6, 5] }),
   convCase('Conv 2-D depthwise 3x3 (group = channels), pads 1', { C: 5, M: 5, kernel: [3, 3], group: 5, attrs: { pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 5, 6, 6], shapes: [[1, 5, 6, 6]], yShape: [1, 5, 6, 6] }),
+  // 5x5 depthwise (MobileNetV3): 25 taps, tiled one lane per tile like the 3x3 ones.
+  convCase('Conv 2-D depthwise 5x5, pads 2, 10 channels', { C: 10, M: 10, kernel: [5, 5], group: 10, attrs: { pads: { ints: [2, 2, 2, 2] } }, xShape: [1, 10, 7, 19], shapes: [[1, 10, 7, 19]], yShape: [1, 10, 7, 19] }),
+  convCase('Conv 2-D depthwise 5x5, stride (2, 1), pads 2, variable width', { C: 6, M: 6, kernel: [5, 5], group: 6, attrs: { strides: { ints: [2, 1] }, pads: { ints: [2, 2, 2, 2] } }, xShape: [1, 6, 9, 'W'], shapes: [[1, 6, 9, 3], [1, 6, 9, 12]], yShape: [1, 6, 5, 'W'] }),
   convCase('Conv 2-D depthwise multiplier 2 (2 outputs per group), stride 2', { C: 114, M: 228, kernel: [3, 3], group: 114, attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } }, xShape: [1, 114, 7, 7], shapes: [[1, 114, 7, 7]], yShape: [1, 228, 4, 4] }),
   convCase('Conv 2-D 1x1 (pointwise), 19 channels', { C: 110, M: 19, kernel: [1, 1], xShape: [1, 110, 4, 3], shapes: [[1, 110, 4, 3]], yShape: [1, 19, 4, 3] }),
   convCase('Conv 1-D long kernel, stride 4, variable length (an STFT as a conv)', { C: 1, M: 11, kernel: [200], attrs: { strides: { ints: [4] } }, xShape: [1, 1, 'T'], shapes: [[1, 1, 256], [1, 1, 397], [1, 1, 200]], yShape: [1, 11, 'U'] }),
@@ -319,6 +322,38 @@ describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
         else expect(Math.abs(have[i]! - want[i]!) <= (o.startsWith('conv') ? 1e-5 : 0) || have[i] === want[i], `${o}[${i}]: ${have[i]} vs ${want[i]}`).toBe(true);
       }
     }
+  });
+});
+
+describe('Conv → BatchNormalization with every parameter a Constant node (paddle2onnx exports): folded', () => {
+  test('depthwise 3x3 + BatchNormalization + Relu: one conv pass, vs onnxruntime-node', async () => {
+    const r = new Random(41);
+    const C = 8;
+    const g = new GraphBuilder('bn-constants');
+    g.input('x', 'float32', [1, C, 6, 7]);
+    const constant = (dims: number[], data: Float32Array) => g.node('Constant', [], 1, { value: { tensor: { dtype: 'float32', dims, data } } })[0]!;
+    const wt = constant([C, 1, 3, 3], randomArray(r, C * 9, 0.5));
+    g.node('Conv', ['x', wt], ['c'], { group: { int: C }, pads: { ints: [1, 1, 1, 1] } });
+    const variance = Float32Array.from(randomArray(r, C), (v) => Math.abs(v) + 0.1);
+    const params = [randomArray(r, C), randomArray(r, C), randomArray(r, C), variance].map((d) => constant([C], d));
+    g.node('BatchNormalization', ['c', ...params], ['bn'], { epsilon: { float: 1e-5 } });
+    g.node('Relu', ['bn'], ['y']);
+    g.output('y', 'float32', [1, C, 6, 7]);
+    const bytes = new Uint8Array(g.encode(9));
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const { source } = compileOnnxToModule(bytes, { name: 'bn-constants' });
+    // Folded: the conv carries the BatchNormalization's name and no node of its own is left.
+    expect(source).toMatch(/\+BatchNormalization_\d+: Conv/);
+    expect(source).not.toMatch(/: BatchNormalization\n/);
+    const micro = await importMicroModule(source, 'bn-constants');
+    let worst = 0;
+    for (let n = 0; n < INPUTS; n++) {
+      const x = randomArray(r, C * 42, 2);
+      const want = (await reference.run({ x: new ort.Tensor('float32', x, [1, C, 6, 7]) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims: [1, C, 6, 7], data: x } }).y!;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got.data[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
