@@ -6,7 +6,7 @@ import type { ConstData, DType } from './model-ir.ts';
 import { TILE_LANES, TILE_PIXELS, TILED_CONV_PARAMS, tiledConvName, tiledConvSource, type TiledConvGeometry } from './conv-tiled.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type ModuleWriter, type Value } from './module-writer.ts';
-import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, FUSED_ACTIVATIONS } from './rewrite.ts';
+import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, ACT_SHIFTED_CLIP_PRODUCT, activationParams, FUSED_ACTIVATIONS } from './rewrite.ts';
 import {
   BRANCH_FREE_FROM, attr, attrFloat, attrInt, attrInts, broadcastShape, constValues, FLOAT_ONLY, mapOp, materialize, normAxis, requireDtype, unaryFloat, view,
   type OpContext, type OpEmitter,
@@ -328,13 +328,19 @@ function fusedActivationSteps(ctx: OpContext): string | undefined {
   const acts = attr(ctx, FUSED_ACTIVATIONS);
   if (!Array.isArray(acts) || acts.length === 0) return undefined;
   const steps: string[] = [];
-  for (let i = 0; i < acts.length; i += 2) {
+  for (let i = 0; i < acts.length; i += 1 + activationParams(acts[i]!)) {
     const p = f32(acts[i + 1]!);
     switch (acts[i]) {
       case ACT_RELU: steps.push(`t = Math.fround(Math.abs(t) !== Infinity ? 0.5 * (t + Math.abs(t)) : Math.max(t, 0));`); break;
       case ACT_LEAKY_RELU: steps.push(`{ const q = 0.5 * (t + Math.abs(t)); t = Math.fround(Math.abs(t) !== Infinity ? q + ${p} * (t - q) : t >= 0 ? t : ${p} * t); }`); break;
       case ACT_MAX: steps.push(`t = Math.fround(Math.max(t, ${p}));`); break;
       case ACT_MIN: steps.push(`t = Math.fround(Math.min(t, ${p}));`); break;
+      case ACT_SHIFTED_CLIP_PRODUCT: {
+        // As the four ops compute it: Add, Clip (max then min), Mul, Div, each rounded to float32.
+        const [lo, hi, d] = [acts[i + 2]!, acts[i + 3]!, acts[i + 4]!].map(f32);
+        steps.push(`t = Math.fround(Math.fround(t * Math.fround(Math.min(Math.max(Math.fround(t + ${p}), ${lo}), ${hi}))) / ${d});`);
+        break;
+      }
       default: ctx.fail('invalid_model', `unknown fused activation ${acts[i]}`);
     }
   }

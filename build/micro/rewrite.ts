@@ -26,10 +26,10 @@ function floatConst(graph: IrGraph, name: string | undefined): ConstTensor | und
 }
 
 /**
- * Float32 Constant nodes (top level) that feed only Conv weights/bias or BatchNormalization
- * parameters become initializers: exporters such as paddle2onnx store every weight as a
- * Constant node, and the folds below read initializers only (PaddleOCR's classifier kept its
- * 35 BatchNormalizations as separate passes).
+ * Float32 Constant nodes read by top-level nodes only (no subgraph, not a graph output)
+ * become initializers: exporters such as paddle2onnx store every weight as a Constant node,
+ * and the folds below read initializers only (PaddleOCR's classifier kept its 35
+ * BatchNormalizations and 18 HardSwishes as separate passes).
  */
 export function liftParameterConstants(graph: IrGraph): IrNode[] {
   const params = new Map<string, boolean>();
@@ -38,7 +38,7 @@ export function liftParameterConstants(graph: IrGraph): IrNode[] {
   };
   const walk = (list: readonly IrNode[], top: boolean) => {
     for (const n of list) {
-      n.inputs.forEach((name, i) => note(name, top && ((n.opType === 'Conv' && i >= 1) || (n.opType === 'BatchNormalization' && i >= 1)) && n.domain === ''));
+      for (const name of n.inputs) note(name, top);
       for (const name of n.implicitInputs ?? []) note(name, false);
       for (const sub of n.subgraphs?.values() ?? []) {
         walk(sub.nodes, false);
@@ -114,6 +114,61 @@ export const ACT_RELU = 1;
 export const ACT_LEAKY_RELU = 2;
 export const ACT_MAX = 3;
 export const ACT_MIN = 4;
+/**
+ * HardSwish as paddle2onnx writes it, x * Clip(x + a, lo, hi) / d: four parameters follow
+ * the code (a, lo, hi, d) instead of one.
+ */
+export const ACT_SHIFTED_CLIP_PRODUCT = 5;
+
+/** Number of parameters after an activation code in FUSED_ACTIVATIONS. */
+export function activationParams(code: number): number {
+  return code === ACT_SHIFTED_CLIP_PRODUCT ? 4 : 1;
+}
+
+/** The one element of a float constant (initializer) named `name`, or undefined. */
+function scalarConst(graph: IrGraph, name: string | undefined): number | undefined {
+  const c = floatConst(graph, name);
+  return c && c.data.length === 1 && c.dims.length <= 4 ? c.data[0]! : undefined;
+}
+
+/**
+ * Add(x, a) → Clip(lo, hi) → Mul(x, ·) → Div(·, d) at `out` (the decomposed HardSwish: `out`
+ * read by the Add and the Mul only, each intermediate read once and none a graph output):
+ * the step and the nodes it replaces, or undefined.
+ */
+function shiftedClipProduct(graph: IrGraph, out: string, readersOf: Map<string, IrNode[]>, reads: Map<string, number>, outputs: Set<string>, opset: number): { step: number[]; nodes: IrNode[]; out: string } | undefined {
+  const users = readersOf.get(out) ?? [];
+  if (users.length !== 2 || reads.get(out) !== 2) return undefined;
+  const add = users.find((n) => n.opType === 'Add');
+  const mul = users.find((n) => n.opType === 'Mul');
+  if (!add || !mul || add === mul || add.inputs.length !== 2 || mul.inputs.length !== 2) return undefined;
+  const a = scalarConst(graph, add.inputs[0] === out ? add.inputs[1] : add.inputs[0]);
+  const once = (name: string) => reads.get(name) === 1 && !outputs.has(name);
+  if (a === undefined || !once(add.outputs[0]!)) return undefined;
+  const clip = readersOf.get(add.outputs[0]!)?.[0];
+  if (!clip || clip.opType !== 'Clip' || !once(clip.outputs[0]!)) return undefined;
+  let lo: number | undefined;
+  let hi: number | undefined;
+  if (opset < 11) {
+    const min = clip.attrs.get('min');
+    const max = clip.attrs.get('max');
+    lo = typeof min === 'number' ? min : undefined;
+    hi = typeof max === 'number' ? max : undefined;
+  } else {
+    lo = scalarConst(graph, clip.inputs[1]);
+    hi = scalarConst(graph, clip.inputs[2]);
+  }
+  if (lo === undefined || hi === undefined) return undefined;
+  const other = mul.inputs[0] === out ? mul.inputs[1] : mul.inputs[0];
+  if (other !== clip.outputs[0] || !once(mul.outputs[0]!)) return undefined;
+  const div = readersOf.get(mul.outputs[0]!)?.[0];
+  if (!div || div.opType !== 'Div' || div.inputs[0] !== mul.outputs[0] || div.outputs.length !== 1) return undefined;
+  const d = scalarConst(graph, div.inputs[1]);
+  if (d === undefined) return undefined;
+  const nodes = [add, clip, mul, div];
+  if (nodes.some((n) => n.domain !== '' || n.subgraphs || n.outputs.length !== 1)) return undefined;
+  return { step: [ACT_SHIFTED_CLIP_PRODUCT, a, lo, hi, d], nodes, out: div.outputs[0]! };
+}
 
 /**
  * Conv followed by a chain of Relu, LeakyRelu, or Max/Min with a one-element float constant,
@@ -125,7 +180,16 @@ export function foldActivations(graph: IrGraph): IrNode[] {
   const reads = readers(graph.nodes);
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const consumer = new Map<string, IrNode>();
-  for (const n of graph.nodes) for (const i of n.inputs) if (i) consumer.set(i, n);
+  const readersOf = new Map<string, IrNode[]>();
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      consumer.set(i, n);
+      const list = readersOf.get(i) ?? [];
+      if (!list.includes(n)) list.push(n);
+      readersOf.set(i, list);
+    }
+  }
   const dropped = new Set<IrNode>();
   const replaced = new Map<IrNode, IrNode>();
   for (const conv of graph.nodes) {
@@ -135,7 +199,15 @@ export function foldActivations(graph: IrGraph): IrNode[] {
     const acts: number[] = [];
     let out = conv.outputs[0]!;
     for (;;) {
-      if (reads.get(out) !== 1 || outputs.has(out)) break;
+      if (outputs.has(out)) break;
+      const hardSwish = shiftedClipProduct(graph, out, readersOf, reads, outputs, graph.opset);
+      if (hardSwish) {
+        acts.push(...hardSwish.step);
+        for (const n of hardSwish.nodes) dropped.add(n);
+        out = hardSwish.out;
+        continue;
+      }
+      if (reads.get(out) !== 1) break;
       const next = consumer.get(out);
       if (!next || next.domain !== '' || next.outputs.length !== 1 || next.subgraphs) break;
       let step: number[] | undefined;

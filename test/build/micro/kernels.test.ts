@@ -357,6 +357,48 @@ describe('Conv → BatchNormalization with every parameter a Constant node (padd
   });
 });
 
+describe('HardSwish as x * Clip(x + 3, 0, 6) / 6 (paddle2onnx) fused into its conv', () => {
+  for (const { opset, kernel, group } of [{ opset: 9, kernel: [5, 5], group: 6 }, { opset: 13, kernel: [1, 1], group: 1 }]) {
+    test(`opset ${opset} (Clip bounds as ${opset < 11 ? 'attributes' : 'inputs'}), ${kernel.join('x')} conv, group ${group}: vs onnxruntime-node`, async () => {
+      const r = new Random(opset * 5 + group);
+      const C = 6;
+      const dims = [1, C, 7, 9];
+      const g = new GraphBuilder('hardswish');
+      g.input('x', 'float32', dims);
+      const constant = (data: Float32Array, d: number[] = []) => g.node('Constant', [], 1, { value: { tensor: { dtype: 'float32', dims: d, data } } })[0]!;
+      const wDims = [C, C / group, ...kernel];
+      const wt = constant(randomArray(r, wDims.reduce((a, b) => a * b, 1), 0.8), wDims);
+      const bias = constant(randomArray(r, C, 2), [C]);
+      const pad = (kernel[0]! - 1) / 2;
+      g.node('Conv', ['x', wt, bias], ['c'], { group: { int: group }, pads: { ints: [pad, pad, pad, pad] } });
+      g.node('Add', ['c', constant(Float32Array.from([3]))], ['a']);
+      if (opset < 11) g.node('Clip', ['a'], ['k'], { min: { float: 0 }, max: { float: 6 } });
+      else g.node('Clip', ['a', constant(Float32Array.from([0])), constant(Float32Array.from([6]))], ['k']);
+      g.node('Mul', ['c', 'k'], ['m']);
+      g.node('Div', ['m', constant(Float32Array.from([6]))], ['y']);
+      g.output('y', 'float32', dims);
+      const bytes = new Uint8Array(g.encode(opset));
+      const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+      const { source } = compileOnnxToModule(bytes, { name: 'hardswish' });
+      // Fused: the conv stores through the activation's local; no pass of the four ops is left.
+      expect(source).toContain('let t = Math.fround(');
+      expect(source).not.toMatch(/: (Add|Clip|Mul|Div)\n\s*\(\(\) => \{/);
+      // The clip runs inside the conv's store (a shared tile function or the conv's own loops), not in a pass of its own.
+      const runBody = source.slice(source.indexOf('export function run('));
+      expect(runBody.includes('Math.min(Math.max(')).toBe(!source.includes('function convTile'));
+      const micro = await importMicroModule(source, 'hardswish');
+      let worst = 0;
+      for (let n = 0; n < INPUTS; n++) {
+        const x = randomArray(r, C * 63, 3);
+        const want = (await reference.run({ x: new ort.Tensor('float32', x, dims) })).y!.data as Float32Array;
+        const got = micro.run({ x: { dtype: 'float32', dims, data: x } }).y!;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got.data[i])));
+      }
+      expect(worst).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+});
+
 describe('activations fused into a conv (rewrite foldActivations): micro vs onnxruntime-node', () => {
   type Step = ['Relu'] | ['LeakyRelu', number] | ['Max' | 'Min', number, boolean?];
   const chains: Array<{ label: string; C: number; M: number; kernel: number[]; group?: number; steps: Step[]; branch?: 'read-twice' | 'output-mid'; xDims: number[] }> = [
