@@ -419,6 +419,14 @@ function dftPlan(wts: ArrayLike<number>, M: number, N: number): DftPlan | undefi
   return undefined;
 }
 
+/**
+ * Whether a 1-D conv's [M, 1, N] weights are a windowed Fourier basis this compiler runs as an
+ * FFT (when the conv has group 1 and dilation 1): for tools that must keep such weights fp32.
+ */
+export function isFourierBasisConvWeight(wts: ArrayLike<number>, dims: readonly number[]): boolean {
+  return dims.length === 3 && dims[1] === 1 && dftPlan(wts, dims[0]!, dims[2]!) !== undefined;
+}
+
 /** The conv of a DftPlan: per frame, a complex FFT of N/2 points over (even, odd) windowed samples, then the real spectrum. */
 function emitDftConv(ctx: OpContext, plan: DftPlan, c: { x: string; y: string; bias: string | undefined; N: Dim; M: number; W: Dim; sw: number; pl: number; OW: Dim }): void {
   const w = ctx.w;

@@ -360,7 +360,7 @@ function matmul(integer: boolean): OpEmitter {
     if (batchBIsOne && !integer && a.dtype === 'float32' && b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (weights): packed at import, summed by the module's shared Gemm kernels.
       const rows = ctx.w.prod([...batchA, M]);
-      ctx.w.emit(...packedGemmLines(ctx.w, { rows, K, N, b: b.buf, kMajor: true, a: a.buf, aTransposed: false, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${sum};` }));
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows, K, N, b: b.buf, kMajor: true, a: a.buf, aTransposed: false, y: y.buf, alpha: 1, beta: 0 }));
       return;
     }
     if (batchBIsOne) {
@@ -645,6 +645,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     const aAt = transA ? `${a.buf}[k * ${M} + m]` : `${a.buf}[m * ${K} + k]`;
     const bAt = transB ? `${b.buf}[n * ${K} + k]` : `${b.buf}[k * ${N} + n]`;
     let cAt = (_m: string, _n: string) => '0';
+    let cStrides: { rowStride: Dim; colStride: Dim } | undefined;
     if (c) {
       requireDtype(ctx, c, FLOAT_ONLY, 'C');
       if (c.dims.length > 2) ctx.fail('invalid_model', 'C must broadcast to [M, N]');
@@ -652,6 +653,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
       const sm = cd[0] === 1 ? 0 : ctx.w.dim(`(${cd[0]} === 1 ? 0 : ${cd[1]})`);
       const sn = cd[1] === 1 ? 0 : ctx.w.dim(`(${cd[1]} === 1 ? 0 : 1)`);
       cAt = (m, n) => `${c.buf}[${m} * ${sm} + (${n}) * ${sn}]`;
+      cStrides = { rowStride: sm, colStride: sn };
     }
     const combine = (sum: string, m: string, n: string) => {
       const scaled = alpha === 1 ? sum : `${literal(alpha)} * ${sum}`;
@@ -659,7 +661,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     };
     if (b.stage !== 'run' && ctx.stage === 'run' && typeof K === 'number' && typeof N === 'number' && K * N >= PACK_FROM) {
       // Constant B (the weights): packed at import, summed by the module's shared Gemm kernels.
-      ctx.w.emit(...packedGemmLines(ctx.w, { rows: M, K, N, b: b.buf, kMajor: !transB, a: a.buf, aTransposed: transA, store: (m, n, sum) => `${y.buf}[${m} * ${N} + ${n}] = ${combine(sum, m, n)};` }));
+      ctx.w.emit(...packedGemmLines(ctx.w, { rows: M, K, N, b: b.buf, kMajor: !transB, a: a.buf, aTransposed: transA, y: y.buf, alpha, beta, ...(c && cStrides ? { c: { buf: c.buf, ...cStrides } } : {}) }));
       return;
     }
     ctx.w.emit(

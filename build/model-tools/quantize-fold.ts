@@ -115,3 +115,193 @@ export function foldBatchNormIntoConv(model: Model): FoldedPair[] {
   foldIn(graph, new Names(allNames(graph)), folded, '');
   return folded;
 }
+
+/**
+ * Float weights that exporters assemble from constants in the graph (PyTorch's LSTM: W =
+ * Unsqueeze(Concat(Slice(weight_ih, gate rows)...)) to reorder its gates) are computed here, as
+ * ORT's constant folding does in quant_pre_process, so the weight itself is a constant the
+ * quantizer sees. Folds Slice, Concat, Unsqueeze, Squeeze, Reshape and Transpose whose inputs
+ * are all constants (of the node's graph or an enclosing one) into float initializers; the
+ * constants only they read are dropped. Returns how many nodes were folded.
+ */
+export function foldConstantWeights(model: Model): number {
+  const graph = model.graph;
+  if (!graph) return 0;
+  const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const version = opset ? num(opset.version) : 1;
+  const read: Array<{ graph: Graph; name: string }> = [];
+  const folded = foldChainsIn(graph, [], version, read);
+  // Constants the folded nodes read, in the graph that holds them, when nothing reads them any more.
+  for (const { graph: g, name } of read) {
+    if (usesOf(g, name).length || (g.output ?? []).some((o) => o.name === name)) continue;
+    g.initializer = (g.initializer ?? []).filter((t) => t.name !== name);
+    g.node = (g.node ?? []).filter((n) => !(n.opType === 'Constant' && n.output?.length === 1 && n.output[0] === name));
+    g.input = (g.input ?? []).filter((v) => v.name !== name);
+  }
+  return folded;
+}
+
+interface Known {
+  dims: number[];
+  data: ArrayLike<number>;
+  dataType: number;
+}
+
+const FOLDABLE = new Set(['Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Reshape', 'Transpose']);
+
+function constantTensors(graph: Graph): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const t of graph.initializer ?? []) out.set(t.name ?? '', t);
+  for (const n of graph.node ?? []) {
+    const a = n.opType === 'Constant' && isDefaultDomain(n) && n.attribute?.length === 1 && n.attribute[0]!.name === 'value' ? n.attribute[0]!.t : undefined;
+    if (a && n.output?.length === 1) out.set(n.output[0]!, a);
+  }
+  return out;
+}
+
+function foldChainsIn(graph: Graph, outer: Array<{ graph: Graph; constants: Map<string, Tensor> }>, opset: number, read: Array<{ graph: Graph; name: string }>): number {
+  const own = { graph, constants: constantTensors(graph) };
+  const scopes = [...outer, own];
+  const lookup = (name: string): { graph: Graph; tensor: Tensor } | undefined => {
+    for (let s = scopes.length - 1; s >= 0; s--) {
+      const t = scopes[s]!.constants.get(name);
+      if (t) return { graph: scopes[s]!.graph, tensor: t };
+    }
+    return undefined;
+  };
+  let folded = 0;
+  const kept: Node[] = [];
+  for (const node of graph.node ?? []) {
+    const result = FOLDABLE.has(node.opType ?? '') && isDefaultDomain(node) && node.output?.length === 1 ? evaluateShapeOp(node, opset, lookup) : undefined;
+    if (!result || result.dataType !== FLOAT || (graph.output ?? []).some((o) => o.name === node.output![0])) {
+      kept.push(node);
+      continue;
+    }
+    const name = node.output![0]!;
+    const tensor = f32(name, result.dims, Float32Array.from(result.data));
+    graph.initializer = [...(graph.initializer ?? []), tensor];
+    own.constants.set(name, tensor);
+    for (const input of node.input ?? []) {
+      const at = input ? lookup(input) : undefined;
+      if (at) read.push({ graph: at.graph, name: input });
+    }
+    graph.valueInfo = (graph.valueInfo ?? []).filter((v) => v.name !== name);
+    folded++;
+  }
+  graph.node = kept;
+  for (const node of graph.node) for (const g of subgraphsOf(node)) folded += foldChainsIn(g, scopes, opset, read);
+  return folded;
+}
+
+function known(t: Tensor): Known | undefined {
+  const dt = t.dataType ?? 0;
+  if (![1, 6, 7].includes(dt)) return undefined;
+  const c = constFromProto(t, `constant "${t.name ?? ''}"`);
+  return { dims: c.dims, data: c.data as ArrayLike<number>, dataType: dt };
+}
+
+const prod = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+const strides = (dims: readonly number[]) => dims.map((_, k) => prod(dims.slice(k + 1)));
+
+function intsAttr(node: Node, name: string): number[] | undefined {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  return a?.ints ? a.ints.map(num) : undefined;
+}
+
+/** The value of a shape-moving op over constants, or undefined when an input is not a known constant. */
+function evaluateShapeOp(node: Node, opset: number, lookup: (name: string) => { tensor: Tensor } | undefined): Known | undefined {
+  const inputs: Array<Known | undefined> = (node.input ?? []).map((name) => {
+    if (!name) return undefined;
+    const t = lookup(name);
+    return t ? known(t.tensor) : undefined;
+  });
+  const x = inputs[0];
+  if (!x || (node.input ?? []).some((name, i) => name && !inputs[i])) return undefined;
+  const rank = x.dims.length;
+  const norm = (a: number, r = rank) => (a < 0 ? a + r : a);
+  const ints = (i: number) => (inputs[i] ? Array.from(inputs[i]!.data, Number) : undefined);
+  switch (node.opType) {
+    case 'Slice': {
+      const starts = opset >= 10 ? ints(1) : intsAttr(node, 'starts');
+      const ends = opset >= 10 ? ints(2) : intsAttr(node, 'ends');
+      if (!starts || !ends) return undefined;
+      const axes = (opset >= 10 ? ints(3) : intsAttr(node, 'axes')) ?? starts.map((_, i) => i);
+      const steps = (opset >= 10 ? ints(4) : undefined) ?? starts.map(() => 1);
+      const lo = x.dims.map(() => 0);
+      const hi = [...x.dims];
+      const step = x.dims.map(() => 1);
+      for (let k = 0; k < axes.length; k++) {
+        const a = norm(axes[k]!);
+        const d = x.dims[a]!;
+        if (steps[k]! <= 0) return undefined; // negative steps: not worth it here
+        const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
+        lo[a] = clamp(starts[k]!);
+        hi[a] = clamp(ends[k]!);
+        step[a] = steps[k]!;
+      }
+      const dims = x.dims.map((_, a) => Math.max(0, Math.ceil((hi[a]! - lo[a]!) / step[a]!)));
+      const src = strides(x.dims);
+      const dst = strides(dims);
+      const data = new Float64Array(prod(dims));
+      for (let i = 0; i < data.length; i++) {
+        let at = 0;
+        for (let a = 0; a < dims.length; a++) at += (lo[a]! + (Math.floor(i / dst[a]!) % dims[a]!) * step[a]!) * src[a]!;
+        data[i] = x.data[at]!;
+      }
+      return { dims, data, dataType: x.dataType };
+    }
+    case 'Concat': {
+      const parts = inputs as Known[];
+      const a = norm(Number((node.attribute ?? []).find((t) => t.name === 'axis')?.i ?? 0));
+      if (parts.some((p) => p.dims.length !== rank || p.dataType !== x.dataType || p.dims.some((d, k) => k !== a && d !== x.dims[k]))) return undefined;
+      const dims = x.dims.map((d, k) => (k === a ? parts.reduce((s, p) => s + p.dims[a]!, 0) : d));
+      const outerCount = prod(x.dims.slice(0, a));
+      const data: number[] = [];
+      for (let o = 0; o < outerCount; o++) {
+        for (const p of parts) {
+          const span = prod(p.dims.slice(a));
+          for (let i = 0; i < span; i++) data.push(p.data[o * span + i]!);
+        }
+      }
+      return { dims, data, dataType: x.dataType };
+    }
+    case 'Unsqueeze': {
+      const axes = opset >= 13 ? ints(1) : intsAttr(node, 'axes');
+      if (!axes) return undefined;
+      const outRank = rank + axes.length;
+      const set = new Set(axes.map((a) => norm(a, outRank)));
+      const dims: number[] = [];
+      let k = 0;
+      for (let i = 0; i < outRank; i++) dims.push(set.has(i) ? 1 : x.dims[k++]!);
+      return { dims, data: x.data, dataType: x.dataType };
+    }
+    case 'Squeeze': {
+      const axes = (opset >= 13 ? ints(1) : intsAttr(node, 'axes')) ?? x.dims.flatMap((d, i) => (d === 1 ? [i] : []));
+      const set = new Set(axes.map((a) => norm(a)));
+      return { dims: x.dims.filter((_, i) => !set.has(i)), data: x.data, dataType: x.dataType };
+    }
+    case 'Reshape': {
+      const shape = ints(1);
+      if (!shape || (node.attribute ?? []).some((a) => a.name === 'allowzero' && num(a.i) === 1)) return undefined;
+      const dims = shape.map((d, i) => (d === 0 ? x.dims[i]! : d));
+      const knownCount = prod(dims.filter((d) => d !== -1));
+      const out = dims.map((d) => (d === -1 ? prod(x.dims) / knownCount : d));
+      return out.every((d) => Number.isInteger(d) && d >= 0) && prod(out) === prod(x.dims) ? { dims: out, data: x.data, dataType: x.dataType } : undefined;
+    }
+    case 'Transpose': {
+      const perm = intsAttr(node, 'perm') ?? x.dims.map((_, i) => rank - 1 - i);
+      const dims = perm.map((p) => x.dims[p]!);
+      const src = strides(x.dims);
+      const dst = strides(dims);
+      const data = new Float64Array(prod(dims));
+      for (let i = 0; i < data.length; i++) {
+        let at = 0;
+        for (let a = 0; a < rank; a++) at += (Math.floor(i / dst[a]!) % dims[a]!) * src[perm[a]!]!;
+        data[i] = x.data[at]!;
+      }
+      return { dims, data, dataType: x.dataType };
+    }
+    default:
+      return undefined;
+  }
+}

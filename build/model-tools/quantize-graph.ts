@@ -17,7 +17,8 @@
 // Cast + Mul by a broadcast scale, which computes the same values.
 import onnxProto from 'onnx-proto';
 import { constFromProto } from '../micro/model-ir.ts';
-import { foldBatchNormIntoConv, type FoldedPair } from './quantize-fold.ts';
+import { isFourierBasisConvWeight } from '../micro/ops-nn.ts';
+import { foldBatchNormIntoConv, foldConstantWeights, type FoldedPair } from './quantize-fold.ts';
 
 type Model = onnxProto.onnx.ModelProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -32,7 +33,9 @@ export interface QuantizeGraphOptions {
   perChannel: boolean;
   /** Constants with fewer elements stay fp32 (default 256). */
   minElements?: number;
-  /** Fold BatchNormalization into the Conv before it first (default true; quantize-fold.ts). */
+  /** Keep fp32 a Conv weight the micro compiler runs as an FFT (a Fourier basis; default true). */
+  keepFourierBasis?: boolean;
+  /** Pre-process first (default true; quantize-fold.ts): constant chains computed, BatchNormalization folded into the Conv before it. */
   foldBatchNorm?: boolean;
 }
 
@@ -59,9 +62,14 @@ export interface QuantizeGraphResult {
   opset: number;
   /** Conv + BatchNormalization pairs folded into one Conv before quantizing. */
   folded: FoldedPair[];
+  /** Slice/Concat/Unsqueeze/... nodes over constants computed into float constants before quantizing (foldConstantWeights). */
+  foldedConstants: number;
 }
 
 export const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
+
+/** Why a Fourier-basis conv weight stays fp32 (QuantizeGraphResult.skipped). */
+export const FOURIER_BASIS_REASON = 'a Fourier basis (an STFT as a Conv), which the micro engine runs as an FFT from the fp32 weights';
 
 /** Default-domain opset of a model (1 when none is imported). */
 export function defaultOpset(model: Model): number {
@@ -122,6 +130,13 @@ function weightAxis(use: Use, rank: number): { axis: number | null } | undefined
       return { axis: attrInt(node, 'transB', 0) ? 0 : 1 };
     case 'Conv':
       return index === 1 ? { axis: 0 } : undefined;
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN':
+      // W [directions, gates·hidden, input] and R [directions, gates·hidden, hidden]; B stays fp32.
+      // One scale per direction: one per gate row (axis 1) made Silero VAD v4's module 5 % larger
+      // (its 256-row weights carry 256 scales each) and agreed no better.
+      return (index === 1 || index === 2) && rank === 3 ? { axis: 0 } : undefined;
     case 'Gather': {
       // A rank-1 table is a lookup of scalars (often the scales of an already quantized table), not an embedding.
       if (index !== 0 || rank < 2) return undefined;
@@ -207,7 +222,7 @@ function constantsToInitializers(graph: Graph, minElements: number): void {
 
 interface Context {
   opset: number;
-  options: Required<Pick<QuantizeGraphOptions, 'perChannel' | 'minElements'>>;
+  options: Required<Pick<QuantizeGraphOptions, 'perChannel' | 'minElements' | 'keepFourierBasis'>>;
   names: Names;
   weights: QuantizedWeight[];
   skipped: Array<{ name: string; reason: string }>;
@@ -274,6 +289,11 @@ function quantizeWeightsIn(ctx: Context, graph: Graph, scope: string): void {
     const candidate = ctx.options.perChannel && distinct.length === 1 ? distinct[0]! : null;
     const axis = candidate !== null && count / dims[candidate]! >= 4 ? candidate : null;
     const data = constFromProto(init, `initializer "${name}"`).data as Float32Array;
+    // The micro engine runs a conv over a Fourier basis as an FFT from the fp32 weights (its module then carries no weights at all); int8 would make it carry them and run a direct conv.
+    if (ctx.options.keepFourierBasis && uses.some((u) => u.node.opType === 'Conv' && attrInt(u.node, 'group', 1) === 1 && !(u.node.attribute ?? []).some((a) => a.name === 'dilations' && (a.ints ?? []).some((d) => num(d) !== 1))) && isFourierBasisConvWeight(data, dims)) {
+      ctx.skipped.push({ name: `${scope}${name}`, reason: FOURIER_BASIS_REASON });
+      continue;
+    }
     const { q, scales, maxError } = quantizeSymmetricInt8(data, dims, axis);
     const dequantized = ctx.names.fresh(`${name}_dequantized`);
     prepend.push(...dequantizeNodes(ctx, graph, name, q, scales, dims, axis, dequantized));
@@ -372,10 +392,12 @@ export function quantizeGraph(model: Model, options: QuantizeGraphOptions): Quan
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const opset = defaultOpset(model);
+  // Pre-processing as ORT's quant_pre_process: constant chains computed, then BN folded into convs.
+  const foldedConstants = options.foldBatchNorm === false ? 0 : foldConstantWeights(model);
   const folded = options.foldBatchNorm === false ? [] : foldBatchNormIntoConv(model);
   const ctx: Context = {
     opset,
-    options: { perChannel: options.perChannel, minElements: options.minElements ?? 256 },
+    options: { perChannel: options.perChannel, minElements: options.minElements ?? 256, keepFourierBasis: options.keepFourierBasis ?? true },
     names: new Names(allNames(graph)),
     weights: [],
     skipped: [],
@@ -383,5 +405,5 @@ export function quantizeGraph(model: Model, options: QuantizeGraphOptions): Quan
     dequantized: new Set(),
   };
   quantizeWeightsIn(ctx, graph, '');
-  return { model, weights: ctx.weights, skipped: ctx.skipped, activationCandidates: activationCandidates(graph, ctx.quantizedNodes, ctx.dequantized), opset, folded };
+  return { model, weights: ctx.weights, skipped: ctx.skipped, activationCandidates: activationCandidates(graph, ctx.quantizedNodes, ctx.dequantized), opset, folded, foldedConstants };
 }

