@@ -42,7 +42,7 @@ describe('import-time work precomputed at build', () => {
   test('no constant goes unread: weights an emitter computes without (the Fourier-basis Conv run as an FFT) leave the module', () => {
     for (const file of ['melspectrogram.onnx', 'silero_vad.onnx', 'alexa_v0.1.onnx']) {
       const source = compileOnnxToModule(new Uint8Array(readFileSync(`${openWakeWordModelsDir()}/${file}`)), { name: file }).source;
-      const declared = [...source.matchAll(/^const (c\$\d+) = /gm)].map((m) => m[1]!);
+      const declared = [...source.matchAll(/^(?:const|let) (c\$\d+) = /gm)].map((m) => m[1]!);
       expect(declared.length).toBeGreaterThan(0);
       for (const name of declared) expect(source.split(new RegExp(`(?<![\\w$])${name.replace('$', '\\$')}(?![\\w$])`)).length - 1, `${file}: ${name}`).toBeGreaterThan(1);
     }
