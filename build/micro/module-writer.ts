@@ -1,6 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
-import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, type ConstantLayout } from './constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, UNPACK_WARM, WARM_UNPACK_FROM, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -259,6 +259,8 @@ export class ModuleWriter {
     return name;
   }
 
+  /** Bytes of dense 4- and 8-byte planes so far (their decoding is warmed up from a size on). */
+  #wordPlaneBytes = 0;
   /** How many constants went out in each layout (see constant-codec.ts). */
   readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0, huffman: 0 };
   /** The layout each encoded constant (or precomputed buffer) went out in, by name. */
@@ -290,6 +292,10 @@ export class ModuleWriter {
       return `new ${ctor}(huffman("${base64(encoded.bytes)}", ${data.length}))`;
     }
     this.helper('unpack', UNPACK);
+    if (encoded.layout === 'planes' && (width === 4 || width === 8)) {
+      this.#wordPlaneBytes += bytes.length;
+      if (this.#wordPlaneBytes >= WARM_UNPACK_FROM) this.helper('unpackWarm', UNPACK_WARM);
+    }
     return `new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`;
   }
 
