@@ -5,11 +5,15 @@
 //   planes:   byte k of every element together, then byte k+1 (fp32 sign/exponent bytes repeat a
 //             lot; interleaved with mantissa bytes and cut into base64 sextets, gzip misses it);
 //   sparse:   a bitmap of the elements whose bytes are not all zero, then only those elements
-//             (as planes), so a pruned tensor travels without its zeros.
+//             (as planes), so a pruned tensor travels without its zeros;
+//   huffman:  one-byte elements (int8 weights) entropy-coded, a canonical Huffman code per
+//             tensor. gzip cannot do this itself: base64 cuts bytes into sextets, so it sees
+//             sextet frequencies, not byte frequencies (PaddleOCR cls's 124 KB of int8 weights:
+//             entropy 115 KB, gzip of the bytes 120 KB, gzip of their base64 125 KB).
 // Decoding runs once, at import, in plain JS (no WASM, no eval).
 import { gzipSync } from 'node:zlib';
 
-export type ConstantLayout = 'plain' | 'planes' | 'sparse';
+export type ConstantLayout = 'plain' | 'planes' | 'sparse' | 'huffman';
 
 export interface EncodedConstant {
   layout: ConstantLayout;
@@ -53,6 +57,85 @@ export function toSparse(bytes: Uint8Array, width: number): { bytes: Uint8Array;
   return { bytes: out, zeros: count - kept.length };
 }
 
+/** Longest Huffman code: the decoder's lookup table has 2^12 entries. */
+export const HUFFMAN_MAX_BITS = 12;
+
+/** Code lengths (0 for absent bytes) of a Huffman code over byte counts, at most HUFFMAN_MAX_BITS long. */
+function huffmanLengths(counts: Float64Array): Uint8Array {
+  let weights = Array.from(counts);
+  for (;;) {
+    const lengths = new Uint8Array(256);
+    const live = weights.flatMap((w, s) => (w > 0 ? [s] : []));
+    if (live.length === 1) lengths[live[0]!] = 1;
+    if (live.length <= 1) return lengths;
+    // Nodes: leaves 0..255, inner nodes after; parent links give each leaf's depth.
+    const parent: number[] = [];
+    let queue = live.map((s) => ({ w: weights[s]!, id: s }));
+    let next = 256;
+    while (queue.length > 1) {
+      queue.sort((a, b) => a.w - b.w || a.id - b.id);
+      const [a, b] = queue;
+      parent[a!.id] = next;
+      parent[b!.id] = next;
+      queue = [{ w: a!.w + b!.w, id: next++ }, ...queue.slice(2)];
+    }
+    let longest = 0;
+    for (const s of live) {
+      let depth = 0;
+      for (let id = s; parent[id] !== undefined; id = parent[id]!) depth++;
+      lengths[s] = depth;
+      longest = Math.max(longest, depth);
+    }
+    if (longest <= HUFFMAN_MAX_BITS) return lengths;
+    // Too deep: flatten the rare counts and build again (a slightly longer code, still exact).
+    weights = weights.map((w) => (w > 0 ? Math.floor(w / 2) + 1 : 0));
+  }
+}
+
+/**
+ * `bytes` entropy-coded: 128 bytes of code lengths (byte j: length of byte value 2j in its low
+ * nibble, of 2j + 1 in its high one), then the canonical codes (shorter first, then by byte
+ * value; deflate's order) MSB first, then 2 zero bytes (the decoder reads 16 bits ahead).
+ */
+export function toHuffman(bytes: Uint8Array): Uint8Array {
+  const counts = new Float64Array(256);
+  for (const b of bytes) counts[b]!++;
+  const lengths = huffmanLengths(counts);
+  const codes = canonicalCodes(lengths);
+  let bitCount = 0;
+  for (let s = 0; s < 256; s++) bitCount += counts[s]! * lengths[s]!;
+  const out = new Uint8Array(128 + Math.ceil(bitCount / 8) + 2);
+  for (let s = 0; s < 256; s++) out[s >> 1]! |= lengths[s]! << ((s & 1) * 4);
+  let at = 128;
+  let acc = 0;
+  let held = 0;
+  for (const b of bytes) {
+    acc = (acc << lengths[b]!) | codes[b]!;
+    held += lengths[b]!;
+    while (held >= 8) {
+      held -= 8;
+      out[at++] = (acc >>> held) & 255;
+    }
+    acc &= (1 << held) - 1;
+  }
+  if (held > 0) out[at++] = (acc << (8 - held)) & 255;
+  return out;
+}
+
+/** Deflate's canonical code assignment; the module's decoder (HUFFMAN) repeats it. */
+function canonicalCodes(lengths: Uint8Array): Uint32Array {
+  const perLength = new Uint32Array(HUFFMAN_MAX_BITS + 1);
+  for (const l of lengths) if (l > 0) perLength[l]!++;
+  const next = new Uint32Array(HUFFMAN_MAX_BITS + 2);
+  for (let l = 1, code = 0; l <= HUFFMAN_MAX_BITS; l++) {
+    code = (code + perLength[l - 1]!) << 1;
+    next[l] = code;
+  }
+  const codes = new Uint32Array(256);
+  for (let s = 0; s < 256; s++) if (lengths[s]! > 0) codes[s] = next[lengths[s]!]!++;
+  return codes;
+}
+
 // Level 1 ranks the layouts as level 6-9 do (checked on the openwakeword graphs) at a fraction of the time.
 const gzipped = (bytes: Uint8Array) => gzipSync(Buffer.from(bytes).toString('base64'), { level: 1 }).length;
 
@@ -63,6 +146,8 @@ export function encodeConstant(bytes: Uint8Array, width: number): EncodedConstan
   if (width > 1) candidates.push({ layout: 'planes', bytes: toPlanes(bytes, width) });
   const sparse = toSparse(bytes, width);
   if (sparse.zeros >= count * SPARSE_FROM) candidates.push({ layout: 'sparse', bytes: sparse.bytes });
+  // Its 128-byte code table is not worth it below MEASURE_FROM.
+  if (width === 1 && bytes.length >= MEASURE_FROM) candidates.push({ layout: 'huffman', bytes: toHuffman(bytes) });
   if (bytes.length < MEASURE_FROM) {
     // Small tensors: fewest bytes, planes on a tie (deterministic, no gzip run).
     return candidates.reduce((best, c) => (c.bytes.length < best.bytes.length || (c.bytes.length === best.bytes.length && c.layout === 'planes') ? c : best));
@@ -156,5 +241,42 @@ function unpack(text, count, width, sparse) {
     if (sparse) j = sparsePlanes(packed, out, width, kept, at, i, to, j);
     else densePlanes(packed, out, width, count, i, to);
   }
+  return out.buffer;
+}`;
+
+
+/**
+ * The module's Huffman decoder, `huffman(base64, count)` → the tensor's bytes (an ArrayBuffer),
+ * for the layout {@link toHuffman} writes: a 4096-entry table (byte | code length << 8) built
+ * per tensor, then one table read per byte, in chunks of small calls (as UNPACK). Needs
+ * {@link BASE64_BYTES}.
+ */
+export const HUFFMAN = `// Entropy-coded one-byte constants (canonical Huffman codes of up to ${HUFFMAN_MAX_BITS} bits): see build/micro/constant-codec.ts.
+function huffmanSpan(packed, table, state, out, from, to) {
+  let p = state[0], bits = state[1], n = state[2];
+  for (let i = from; i < to; i++) {
+    if (n < ${HUFFMAN_MAX_BITS}) { bits = (bits << 16) | (packed[p] << 8) | packed[p + 1]; p += 2; n += 16; }
+    const e = table[(bits >>> (n - ${HUFFMAN_MAX_BITS})) & ${(1 << HUFFMAN_MAX_BITS) - 1}];
+    out[i] = e;
+    n -= e >> 8;
+  }
+  state[0] = p; state[1] = bits; state[2] = n;
+}
+function huffman(text, count) {
+  const packed = base64Bytes(text);
+  const lengths = new Uint8Array(256), perLength = new Int32Array(${HUFFMAN_MAX_BITS + 1}), next = new Int32Array(${HUFFMAN_MAX_BITS + 1});
+  for (let s = 0; s < 256; s++) perLength[lengths[s] = (packed[s >> 1] >> ((s & 1) * 4)) & 15]++;
+  perLength[0] = 0;
+  for (let l = 1, code = 0; l <= ${HUFFMAN_MAX_BITS}; l++) next[l] = code = (code + perLength[l - 1]) << 1;
+  const table = new Uint16Array(${1 << HUFFMAN_MAX_BITS});
+  for (let s = 0; s < 256; s++) {
+    const l = lengths[s];
+    if (l === 0) continue;
+    const code = next[l]++;
+    table.fill(s | (l << 8), code << (${HUFFMAN_MAX_BITS} - l), (code + 1) << (${HUFFMAN_MAX_BITS} - l));
+  }
+  const out = new Uint8Array(count);
+  const state = new Int32Array([128, 0, 0]);
+  for (let i = 0; i < count; i += 4096) huffmanSpan(packed, table, state, out, i, Math.min(count, i + 4096));
   return out.buffer;
 }`;

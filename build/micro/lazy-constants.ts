@@ -6,7 +6,7 @@
 import type { ModuleWriter } from './module-writer.ts';
 
 /** A module-level constant decoded from base64 (constant-codec.ts layouts), split around its literal. */
-const DECODED = /^const ((?:c|t)\$\d+) = (new \w+\((?:unpack|bytesOf)\()"([A-Za-z0-9+/=]*)"(.*);$/;
+const DECODED = /^const ((?:c|t)\$\d+) = (new \w+\((?:unpack|bytesOf|huffman)\()"([A-Za-z0-9+/=]*)"(.*);$/;
 const NAME = /(?<![\w$])(?:c|t)\$\d+(?![\w$])/g;
 /**
  * Shorter base64 stays decoded at import: it decodes in microseconds, and the lazy form's

@@ -1,6 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
-import { BASE64_BYTES, encodeConstant, UNPACK, type ConstantLayout } from './constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -260,7 +260,7 @@ export class ModuleWriter {
   }
 
   /** How many constants went out in each layout (see constant-codec.ts). */
-  readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0 };
+  readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0, huffman: 0 };
   /** The layout each encoded constant (or precomputed buffer) went out in, by name. */
   readonly layoutOf = new Map<string, ConstantLayout>();
 
@@ -284,6 +284,10 @@ export class ModuleWriter {
     if (encoded.layout === 'plain') {
       this.helper('bytesOf', BYTES_OF);
       return `new ${ctor}(bytesOf("${base64(encoded.bytes)}"))`;
+    }
+    if (encoded.layout === 'huffman') {
+      this.helper('huffman', HUFFMAN);
+      return `new ${ctor}(huffman("${base64(encoded.bytes)}", ${data.length}))`;
     }
     this.helper('unpack', UNPACK);
     return `new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`;

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { BASE64_BYTES, encodeConstant, toPlanes, toSparse, UNPACK } from '../../../build/micro/constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, HUFFMAN_MAX_BITS, toHuffman, toPlanes, toSparse, UNPACK } from '../../../build/micro/constant-codec.ts';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
@@ -48,17 +48,17 @@ function identityGraph(w: Float32Array | Int8Array): Uint8Array {
 }
 
 /** The module's decoders in a fresh realm, with or without a native Uint8Array.fromBase64 (Deno has it, Node 20 not). */
-function moduleDecoders(native: boolean): { unpack(text: string, count: number, width: number, sparse: boolean): ArrayBuffer; base64Bytes(text: string): Uint8Array } {
+function moduleDecoders(native: boolean): { unpack(text: string, count: number, width: number, sparse: boolean): ArrayBuffer; base64Bytes(text: string): Uint8Array; huffman(text: string, count: number): ArrayBuffer } {
   const context: Record<string, unknown> = { atob };
   if (native) context.fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
   const install = native ? 'Uint8Array.fromBase64 = (t) => { const b = fromBase64(t); const u = new Uint8Array(b.length); u.set(b); return u; };' : '';
-  return runInNewContext(`${install}\n${BASE64_BYTES}\n${UNPACK}\n({ unpack, base64Bytes });`, context);
+  return runInNewContext(`${install}\n${BASE64_BYTES}\n${UNPACK}\n${HUFFMAN}\n({ unpack, base64Bytes, huffman });`, context);
 }
 
 describe('constant layouts', () => {
   for (const native of [false, true]) {
     test(`the module's decoders round-trip random bytes in every layout, ${native ? 'with' : 'without'} Uint8Array.fromBase64`, () => {
-      const { unpack, base64Bytes } = moduleDecoders(native);
+      const { unpack, base64Bytes, huffman } = moduleDecoders(native);
       const r = new Random(native ? 21 : 12);
       const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
       // Lengths 0..40 (every remainder mod 3, 4 and 8), and around the decoders' 4096-element chunks.
@@ -81,6 +81,7 @@ describe('constant layouts', () => {
             same(base64Bytes(b64(bytes)), 'plain');
             same(unpack(b64(toPlanes(bytes, width)), count, width, false), 'planes');
             same(unpack(b64(toSparse(bytes, width).bytes), count, width, true), 'sparse');
+            if (width === 1) same(huffman(b64(toHuffman(bytes)), count), 'huffman');
             cases++;
           }
         }
@@ -88,6 +89,34 @@ describe('constant layouts', () => {
       expect(cases).toBe(4 * counts.length * 4);
     });
   }
+
+  test('huffman round-trips skewed, flat, one-valued and deep-coded bytes, codes at most HUFFMAN_MAX_BITS long', () => {
+    const { huffman } = moduleDecoders(false);
+    const r = new Random(14);
+    const laplace = (scale: number) => Math.round(Math.log(r.next() + 1e-12) * scale * (r.next() < 0.5 ? -1 : 1));
+    // Counts 2^-k of byte k: an unbounded Huffman code would be 40 bits deep.
+    const deep = Uint8Array.from(Array.from({ length: 40 }, (_, s) => Array<number>(Math.min(2 ** (40 - s), 200_000)).fill(s)).flat());
+    const cases: Array<[string, Uint8Array]> = [
+      ['int8-like', Uint8Array.from({ length: 20_000 }, () => laplace(12) & 255)],
+      ['flat', Uint8Array.from({ length: 9001 }, () => r.int(0, 255))],
+      ['one value', new Uint8Array(5000).fill(7)],
+      ['two values', Uint8Array.from({ length: 5000 }, () => (r.next() < 0.999 ? 1 : 200))],
+      ['deep', deep],
+    ];
+    for (const [label, bytes] of cases) {
+      const coded = toHuffman(bytes);
+      const lengths = Array.from({ length: 256 }, (_, s) => (coded[s >> 1]! >> ((s & 1) * 4)) & 15);
+      expect(Math.max(...lengths), label).toBeLessThanOrEqual(HUFFMAN_MAX_BITS);
+      expect(Buffer.from(huffman(Buffer.from(coded).toString('base64'), bytes.length)).equals(bytes), label).toBe(true);
+    }
+    // Skewed bytes take fewer than 8 bits each, within 2 % of their entropy (plus the 130-byte table and padding).
+    const skewed = cases[0]![1];
+    const counts = new Map<number, number>();
+    for (const b of skewed) counts.set(b, (counts.get(b) ?? 0) + 1);
+    const entropyBytes = [...counts.values()].reduce((sum, c) => sum - c * Math.log2(c / skewed.length), 0) / 8;
+    expect(entropyBytes).toBeLessThan(skewed.length * 0.8);
+    expect(toHuffman(skewed).length).toBeLessThan(entropyBytes * 1.02 + 130);
+  });
 
   test('planes and sparse are permutations/subsets that keep every byte (special floats included)', () => {
     const special = Float32Array.of(0, -0, NaN, Infinity, -Infinity, 1e-45, -3.4e38, 1, 0, 0, 2.5);
@@ -107,6 +136,8 @@ describe('constant layouts', () => {
       ['planes', weights(r, 4096, 0)],
       ['sparse', Float32Array.from(weights(r, 4093, 0.7), (v, i) => (i === 7 ? -0 : i === 9 ? NaN : i === 11 ? 1e-44 : v))],
       ['plain', Int8Array.from({ length: 5000 }, () => r.int(-128, 127))],
+      // Quantized weights: small magnitudes common, so their bytes take fewer than 8 bits.
+      ['huffman', Int8Array.from({ length: 5000 }, () => Math.round((r.next() + r.next() + r.next() - 1.5) * 40))],
       ['sparse', Int8Array.from({ length: 5001 }, () => (r.next() < 0.8 ? 0 : r.int(-128, 127)))],
     ];
     for (const [layout, w] of cases) {
