@@ -1,9 +1,11 @@
 // The register-tiled direct convolution as shared module functions: one function per kernel
-// geometry (taps, strides, dilations, lanes, tile width, padding, bias, fused activation), the
-// channel counts and spatial dims its arguments. Convs of one geometry (a net's 1x1 layers, its
+// geometry (taps, strides, dilations, lanes, tile width, padding, bias), the channel counts,
+// spatial dims and fused activation its arguments. Convs of one geometry (a net's 1x1 layers, its
 // depthwise 1x5 ones) call the same function, so a fresh process parses and compiles it once and
 // V8 optimises it after the first few calls instead of interpreting a copy per layer; the
 // module carries one copy of the unrolled tile bodies instead of one per conv.
+
+import type { ModuleWriter } from './module-writer.ts';
 
 /** Output channels per tile. */
 export const TILE_LANES = 4;
@@ -23,24 +25,55 @@ export interface TiledConvGeometry {
   padded: boolean;
   refill: boolean;
   bias: boolean;
-  /** Statements applying fused activations to `t` (see ops-nn.ts fusedActivation), or ''. */
-  act: string;
 }
 
-/** The arguments of every tiled conv function, in order. */
-export const TILED_CONV_PARAMS = ['x', 'wt', 'bias', 'y', 'src', 'N', 'C', 'group', 'Cg', 'Mg', 'H', 'W', 'Hp', 'Wp', 'OH', 'OW', 'pt', 'pl'] as const;
+/**
+ * The arguments of every tiled conv function, in order; `act` is the fused activation's code
+ * (`convActivationCode`, 0 for none).
+ */
+export const TILED_CONV_PARAMS = ['x', 'wt', 'bias', 'y', 'src', 'N', 'C', 'group', 'Cg', 'Mg', 'H', 'W', 'Hp', 'Wp', 'OH', 'OW', 'pt', 'pl', 'act'] as const;
 
-/** A function name that spells the geometry (equal geometries share it; activations by a hash of their code). */
+/** A function name that spells the geometry (equal geometries share it). */
 export function tiledConvName(g: TiledConvGeometry): string {
   const v = g.vertical ? `_v${g.vertical.Wp}x${g.vertical.OW}` : '';
-  return `convTile${g.KH}x${g.KW}_s${g.sh}x${g.sw}_d${g.dh}x${g.dw}_l${g.lanes}p${g.P}${v}${g.padded ? (g.refill ? '_pz' : '_p') : ''}${g.bias ? '_b' : ''}${g.act ? `_a${fnv1a(g.act)}` : ''}`;
+  return `convTile${g.KH}x${g.KW}_s${g.sh}x${g.sw}_d${g.dh}x${g.dw}_l${g.lanes}p${g.P}${v}${g.padded ? (g.refill ? '_pz' : '_p') : ''}${g.bias ? '_b' : ''}`;
 }
 
-/** 32-bit FNV-1a of a string, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
+/** The module helper applying fused activations in place: `convAct(y, i, n, code)`. */
+export const CONV_ACT = 'convAct';
+
+/** Per module, the activation chains (statements over a local `t`) in code order (code = index + 1). */
+const activationChains = new WeakMap<ModuleWriter, string[]>();
+
+/**
+ * The code of a fused activation chain (statements over a local `t`, see ops-nn.ts
+ * fusedActivationSteps; '' is 0, none) and (re)defines the module's `convAct` with a case per
+ * chain. Why a run-time code rather than the chain inlined into each store: a net's convs of
+ * one geometry with different activations (MobileNetV3: none, Relu, HardSwish) then share
+ * one tiled function, so a fresh process optimises one copy instead of three (TurboFan took
+ * 24-79 ms per copy of the 1x1 one); the activation runs as one pass over a block's outputs
+ * right after the block wrote them (still in cache).
+ */
+export function convActivationCode(w: ModuleWriter, steps: string): number {
+  let chains = activationChains.get(w);
+  if (!chains) activationChains.set(w, (chains = []));
+  let code = steps === '' ? 0 : chains.indexOf(steps) + 1;
+  if (steps !== '' && code === 0) code = chains.push(steps);
+  w.helper(CONV_ACT, convActSource(chains));
+  return code;
+}
+
+/** One loop per chain, so each loop body is specialised (the switch runs once per block). */
+function convActSource(chains: readonly string[]): string {
+  return [
+    '// Fused activations of a conv block, in place, each step rounded to float32 as its own op would (build/micro/conv-tiled.ts).',
+    `function ${CONV_ACT}(y, i, n, code) {`,
+    '  const end = i + n;',
+    '  switch (code) {',
+    ...chains.map((steps, k) => `    case ${k + 1}: for (let q = i; q < end; q++) { let t = y[q]; ${steps} y[q] = t; } return;`),
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /**
@@ -93,9 +126,8 @@ export function tiledConvSource(name: string, g: TiledConvGeometry): string {
       }
     }
     const pixelOut = (p: number) => (p === 0 ? '' : vertical ? ` + ${p * vertical.OW}` : ` + ${p}`);
-    const store = (v: string, target: string) => (g.act ? `{ let t = Math.fround(${v}); ${g.act} ${target} = t; }` : `${target} = ${v};`);
     const stores: string[] = [];
-    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(store(acc(l, p), `y[yo${pixelOut(p)}${plane(l)}]`));
+    for (let l = 0; l < n; l++) for (let p = 0; p < P; p++) stores.push(`y[yo${pixelOut(p)}${plane(l)}] = ${acc(l, p)};`);
     return [
       `let ${init.join(', ')};`,
       `for (let ci = 0, xb = xr + ${vertical ? `oh * ${g.sh * vertical.Wp}` : `ow * ${g.sw}`}, j = wb; ci < Cg; ci++, xb += HpWp, j += ${KK * n}) {`,
@@ -122,6 +154,8 @@ export function tiledConvSource(name: string, g: TiledConvGeometry): string {
     `  }`,
     ...indent(rest(n), '  '),
     `}`,
+    // The block's n output planes are contiguous; the store rounded them to float32 as the op does.
+    `if (act !== 0) ${CONV_ACT}(y, yb, ${n === 1 ? 'OHW' : `${n} * OHW`}, act);`,
   ];
   const locals = [
     'M = group * Mg',

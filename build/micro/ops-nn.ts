@@ -3,7 +3,7 @@
 // (Transpose, Slice, Split, Pad, Tile, Expand), shape ops (folded when static), Conv as a
 // direct convolution (no im2col copy), pools, BatchNormalization and LayerNormalization.
 import type { ConstData, DType } from './model-ir.ts';
-import { TILE_LANES, TILE_PIXELS, TILED_CONV_PARAMS, tiledConvName, tiledConvSource, type TiledConvGeometry } from './conv-tiled.ts';
+import { TILE_LANES, TILE_PIXELS, TILED_CONV_PARAMS, convActivationCode, tiledConvName, tiledConvSource, type TiledConvGeometry } from './conv-tiled.ts';
 import { LANES, laneSums, importBuffer, PACK_FROM, packRows } from './kernels.ts';
 import { literal, type Dim, type ModuleWriter, type Value } from './module-writer.ts';
 import { ACT_LEAKY_RELU, ACT_MAX, ACT_MIN, ACT_RELU, ACT_SHIFTED_CLIP_PRODUCT, activationParams, FUSED_ACTIVATIONS } from './rewrite.ts';
@@ -596,13 +596,12 @@ function emitTiledConv(ctx: OpContext, c: ConvShape, act: string): void {
     // Static shapes: the border is zero from allocation on and never written; variable ones may move it.
     refill: padded && typeof HpWp !== 'number',
     bias: c.bias !== undefined,
-    act,
   };
   const name = tiledConvName(geometry);
   w.helper(name, tiledConvSource(name, geometry));
   const args: Record<(typeof TILED_CONV_PARAMS)[number], Dim> = {
     x: c.x, wt: packed, bias: c.bias ?? 'null', y: c.y, src, N: c.N, C: c.C, group: c.group, Cg: c.Cg, Mg: c.Mg,
-    H: c.H, W: c.W, Hp, Wp, OH: c.OH, OW: c.OW, pt: c.pt, pl: c.pl,
+    H: c.H, W: c.W, Hp, Wp, OH: c.OH, OW: c.OW, pt: c.pt, pl: c.pl, act: convActivationCode(w, act),
   };
   w.emit(`${name}(${TILED_CONV_PARAMS.map((p) => args[p]).join(', ')});`);
 }

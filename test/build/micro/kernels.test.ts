@@ -17,6 +17,14 @@ import { Random } from './property-harness.ts';
 const TOLERANCE = 1e-4;
 const INPUTS = 6;
 
+/**
+ * Whether a module applies a fused activation chain as a conv stores: inline through a local
+ * (`let t = Math.fround(`, the conv's own loops) or as a case of the tiled convs' `convAct`.
+ */
+function fusesActivation(source: string): boolean {
+  return source.includes('let t = Math.fround(') || /^    case \d+: for \(let q = i; q < end; q\+\+\) \{ let t = y\[q\];/m.test(source);
+}
+
 function randomArray(r: Random, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * scale);
 }
@@ -290,6 +298,48 @@ describe('tiled convs of one geometry share one module function (conv-tiled.ts)'
   });
 });
 
+describe('tiled convs of one geometry and different fused activations share one module function (conv-tiled.ts convAct)', () => {
+  test('1x1 convs with no activation, Relu and HardSwish, 1 and 5 output channels over a tile: one function, vs onnxruntime-node', async () => {
+    const r = new Random(31);
+    const g = new GraphBuilder('shared-acts');
+    g.input('x', 'float32', [1, 6, 'H', 'W']);
+    const constant = (name: string, v: number) => {
+      g.initializer(name, { dtype: 'float32', dims: [], data: Float32Array.from([v]) });
+      return name;
+    };
+    const conv = (name: string, x: string, C: number, M: number) => {
+      g.initializer(`${name}_w`, { dtype: 'float32', dims: [M, C, 1, 1], data: randomArray(r, M * C, 0.7) });
+      g.initializer(`${name}_b`, { dtype: 'float32', dims: [M], data: randomArray(r, M) });
+      g.node('Conv', [x, `${name}_w`, `${name}_b`], [name]);
+    };
+    conv('a', 'x', 6, 9);
+    g.node('Relu', ['a'], ['ar']);
+    conv('b', 'ar', 9, 5);
+    g.node('Add', ['b', constant('three', 3)], ['b3']);
+    g.node('Clip', ['b3', constant('lo', 0), constant('hi', 6)], ['bc']);
+    g.node('Mul', ['b', 'bc'], ['bm']);
+    g.node('Div', ['bm', constant('six', 6)], ['bh']);
+    conv('y', 'bh', 5, 7);
+    g.output('y', 'float32', [1, 7, 'H', 'W']);
+    const bytes = new Uint8Array(g.encode(13));
+    const { source } = compileOnnxToModule(bytes, { name: 'shared-acts' });
+    expect([...source.matchAll(/^function (convTile\w+)\(/gm)]).toHaveLength(1);
+    expect(fusesActivation(source)).toBe(true);
+    expect(source).not.toMatch(/: (Relu|Add|Clip|Mul|Div)\n\s*\(\(\) => \{/);
+    const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    const micro = await importMicroModule(source, 'shared-acts');
+    let worst = 0;
+    for (const [H, W] of [[1, 1], [3, 7], [5, 21]]) {
+      const dims = [1, 6, H!, W!];
+      const x = randomArray(r, 6 * H! * W!, 4);
+      const want = (await reference.run({ x: new ort.Tensor('float32', x, dims) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims, data: x } }).y!.data;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - Number(got[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
 describe('branch-free Relu and LeakyRelu: micro vs onnxruntime-node', () => {
   test('±Infinity, NaN, ±0, subnormals, the float32 extremes and random values; alpha 0.2, 1.5 and -0.5; fused after a conv and alone', async () => {
     const special = [Infinity, -Infinity, NaN, 0, -0, 1e-45, -1e-45, 3.4028234663852886e38, -3.4028234663852886e38, 1, -1, 0.5, -2.5];
@@ -380,8 +430,8 @@ describe('HardSwish as x * Clip(x + 3, 0, 6) / 6 (paddle2onnx) fused into its co
       const bytes = new Uint8Array(g.encode(opset));
       const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
       const { source } = compileOnnxToModule(bytes, { name: 'hardswish' });
-      // Fused: the conv stores through the activation's local; no pass of the four ops is left.
-      expect(source).toContain('let t = Math.fround(');
+      // Fused: the conv applies it as it stores; no pass of the four ops is left.
+      expect(fusesActivation(source)).toBe(true);
       expect(source).not.toMatch(/: (Add|Clip|Mul|Div)\n\s*\(\(\) => \{/);
       // The clip runs inside the conv's store (a shared tile function or the conv's own loops), not in a pass of its own.
       const runBody = source.slice(source.indexOf('export function run('));
@@ -441,8 +491,8 @@ describe('activations fused into a conv (rewrite foldActivations): micro vs onnx
       const bytes = new Uint8Array(g.encode(17));
       const reference = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
       const { source } = compileOnnxToModule(bytes, { name: c.label });
-      // Fused: the conv stores through the activation's local (`let t = `); not fused: the chain's own loops.
-      expect(source.includes('let t = Math.fround(')).toBe(c.branch !== 'read-twice');
+      // Fused: the conv applies the chain as it stores; not fused: the chain's own loops.
+      expect(fusesActivation(source)).toBe(c.branch !== 'read-twice');
       const micro = await importMicroModule(source, 'fused');
       let worst = 0;
       for (let n = 0; n < INPUTS; n++) {
