@@ -598,10 +598,12 @@ function emitTiledConv(ctx: OpContext, c: ConvShape, act: string): void {
     bias: c.bias !== undefined,
   };
   const name = tiledConvName(geometry);
+  // convAct first: its calls at import then precede the conv functions' (which call it).
+  const code = convActivationCode(w, act);
   w.helper(name, tiledConvSource(name, geometry));
   const args: Record<(typeof TILED_CONV_PARAMS)[number], Dim> = {
     x: c.x, wt: packed, bias: c.bias ?? 'null', y: c.y, src, N: c.N, C: c.C, group: c.group, Cg: c.Cg, Mg: c.Mg,
-    H: c.H, W: c.W, Hp, Wp, OH: c.OH, OW: c.OW, pt: c.pt, pl: c.pl, act: convActivationCode(w, act),
+    H: c.H, W: c.W, Hp, Wp, OH: c.OH, OW: c.OW, pt: c.pt, pl: c.pl, act: code,
   };
   w.emit(`${name}(${TILED_CONV_PARAMS.map((p) => args[p]).join(', ')});`);
 }
