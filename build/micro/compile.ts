@@ -4,11 +4,12 @@
 import { createHash } from 'node:crypto';
 import type { ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
-import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
+import { decodeOnnx, nameUnnamedNodes, readOnnxModel, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { deferRunOnlyConstants } from './lazy-constants.ts';
 import { precomputeImportWork } from './precompute.ts';
-import { foldActivations, foldBatchNorm, liftParameterConstants } from './rewrite.ts';
+import { foldActivations } from './rewrite.ts';
+import { prepareOnnxGraph } from '../onnx/graph-prepass.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { tryShapeValues } from './shape-values.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
@@ -167,10 +168,14 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const budget = resolveBudget(options.budget);
   const started = Date.now();
   const progress = options.onProgress && ((p: Omit<CompileProgress, 'elapsedMs'>) => options.onProgress!({ ...p, elapsedMs: Date.now() - started }));
-  const graph = readOnnxGraph(onnxBytes, budget);
+  const model = decodeOnnx(onnxBytes);
+  if (model.graph) {
+    nameUnnamedNodes(model.graph);
+    // Shared with the quantizer: Constant-node weights lifted, Conv → BatchNormalization folded.
+    prepareOnnxGraph(model);
+  }
+  const graph = readOnnxModel(model, budget);
   rewriteMlOutputs(graph);
-  graph.nodes = liftParameterConstants(graph);
-  graph.nodes = foldBatchNorm(graph);
   graph.nodes = foldActivations(graph);
   assertSupported(graph);
   progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });
@@ -317,8 +322,15 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     }
   };
 
+  // Top-level functions holding the branches of run-time Ifs in run(). V8 compiles a function
+  // on its first call with every parenthesised arrow inside it (each node's block), so a branch
+  // left inline in run() was compiled whether taken or not; a top-level function is only
+  // preparsed until called (silero VAD v4's untaken sample-rate branch: ~1,200 lines).
+  const branchFunctions: string[] = [];
+
   // If: a condition known at compile time compiles one branch inline; otherwise both
-  // branches are compiled into an if/else that copies the branch outputs into shared buffers.
+  // branches are compiled (in run(): into branch functions, see above) and copy their outputs
+  // into shared buffers.
   const compileIf = (node: IrNode, cond: Value, fail: (code: MicroCompileErrorCode, problem: string) => never): void => {
     const thenBranch = node.subgraphs?.get('then_branch') ?? fail('invalid_model', 'If lacks then_branch');
     const elseBranch = node.subgraphs?.get('else_branch') ?? fail('invalid_model', 'If lacks else_branch');
@@ -342,18 +354,17 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     const stage = section;
     const indent = section === 'run' ? '  ' : '';
     const target = (): string[] => (section === 'run' ? w.run : w.init);
-    target().push(`${indent}// ${w.commentText(node.name)}: If`);
-    // Output dims that differ between the branches or are computed inside one are hoisted
-    // into `let`s declared before the if and assigned by the branch that runs.
-    const declareAt = target().length;
-    target().push(`${indent}if (${cond.buf}[0]) {`);
+    // In run(), each branch becomes a top-level function (see branchFunctions): locals of the
+    // enclosing scope it reads are passed in, dims it sets are module-level lets.
+    const hoist = section === 'run';
+    const scopeNames = hoist ? declaredNames([...prologue, ...w.run]) : [];
+    // Each branch's lines, taken out of the section as they are compiled.
+    const branchLines: string[][] = [];
     const branchOuts: Value[][] = [];
-    const branchEnds: number[] = [];
     // A branch that cannot work on these shapes (e.g. the 8 kHz path of a model specialised on
     // 16 kHz frames) fails at run time if taken, as it would in onnxruntime.
     const refused: Array<MicroCompileError | undefined> = [];
     for (const [k, branch] of [thenBranch, elseBranch].entries()) {
-      if (k === 1) target().push(`${indent}} else {`);
       const start = target().length;
       initializerScopes.push(branch.initializers);
       try {
@@ -374,14 +385,15 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
         initializerScopes.pop();
         w.section = section;
       }
-      branchEnds.push(target().length);
+      branchLines.push(target().splice(start));
     }
-    target().push(`${indent}}`);
     if (refused[0] && refused[1]) throw refused[0];
     if (refused[0]) branchOuts[0] = branchOuts[1]!;
     if (refused[1]) branchOuts[1] = branchOuts[0]!;
     const [thenOuts, elseOuts] = branchOuts as [Value[], Value[]];
     const inputDim = /^s\d+_\d+$/;
+    // Output dims that differ between the branches or are computed inside one are hoisted
+    // into `let`s the branch that runs assigns.
     const hoisted: string[] = [];
     const outs: Value[] = thenOuts.map((a, i) => {
       const b = elseOuts[i]!;
@@ -398,7 +410,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
       });
       return { dtype: a.dtype, dims, buf: '', stage };
     });
-    // Branch ends last first, so earlier insertion points stay valid.
+    // Each branch ends by copying its outputs into the If's buffers.
     for (const k of [1, 0]) {
       if (refused[k]) continue;
       w.section = section;
@@ -414,10 +426,24 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
         w.emit(`${out.buf}.set(${v.buf}.subarray(0, ${w.prod(v.dims)}));`);
       });
       w.finishNode(`${node.name}: If ${k === 0 ? 'then' : 'else'} outputs`);
-      const lines = target().splice(before);
-      target().splice(branchEnds[k]!, 0, ...lines);
+      branchLines[k]!.push(...target().splice(before));
     }
-    if (hoisted.length > 0) target().splice(declareAt, 0, `${indent}let ${hoisted.map((h) => `${h} = 0`).join(', ')};`);
+    if (hoist) {
+      // Module-level, so the branch function can set them (run() is not re-entrant anyway).
+      if (hoisted.length > 0) w.buffers.push(`let ${hoisted.map((h) => `${h} = 0`).join(', ')};`);
+      const calls = branchLines.map((lines, k) => {
+        const fn = w.fresh(k === 0 ? 'ifThen' : 'ifElse');
+        const text = lines.join('\n');
+        const params = scopeNames.filter((name) => new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(text));
+        branchFunctions.push('', `// ${w.commentText(node.name)}: If, ${k === 0 ? 'then' : 'else'} branch`, `function ${fn}(${params.join(', ')}) {`, ...lines, '}');
+        return `${fn}(${params.join(', ')});`;
+      });
+      target().push(`${indent}// ${w.commentText(node.name)}: If`, `${indent}if (${cond.buf}[0]) ${calls[0]} else ${calls[1]}`);
+    } else {
+      target().push(`${indent}// ${w.commentText(node.name)}: If`);
+      if (hoisted.length > 0) target().push(`${indent}let ${hoisted.map((h) => `${h} = 0`).join(', ')};`);
+      target().push(`${indent}if (${cond.buf}[0]) {`, ...branchLines[0]!, `${indent}} else {`, ...branchLines[1]!, `${indent}}`);
+    }
     node.outputs.forEach((name, i) => {
       if (name) values.set(name, outs[i]!);
     });
@@ -452,12 +478,13 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     ops,
   };
   const prelude = [`const metadata = ${jsString(metadata)};`, 'const INPUTS = metadata.inputs;', 'const OUTPUTS = metadata.outputs;', RUNTIME_HELPERS].join('\n');
-  const runText = [...prologue, ...w.run, ...results].join('\n');
+  const runText = [...prologue, ...w.run, ...results, ...branchFunctions].join('\n');
   const precomputed = options.precompute === false ? { blocks: 0 } : precomputeImportWork(w, prelude, runText);
   w.dropUnreadConstants([prelude, ...w.helpers.values(), ...w.buffers, ...w.init, runText].join('\n'));
-  const deferred = deferRunOnlyConstants(w, [prelude, ...w.helpers.values(), ...w.init].join('\n'), [...prologue, ...w.run, ...results]);
+  const deferred = deferRunOnlyConstants(w, [prelude, ...w.helpers.values(), ...w.init].join('\n'), [...prologue, ...w.run, ...results, ...branchFunctions]);
   const runBody = deferred.run.slice(0, prologue.length + w.run.length);
-  const resultLines = deferred.run.slice(prologue.length + w.run.length);
+  const resultLines = deferred.run.slice(prologue.length + w.run.length, prologue.length + w.run.length + results.length);
+  const branchText = deferred.run.slice(prologue.length + w.run.length + results.length);
   const source = [
     // The name is the only model-supplied text in a comment: newlines and line separators become spaces.
     `// Generated by the edgeinfer micro compiler from ${w.commentText(JSON.stringify(options.name))} (sha256 ${metadata.sourceSha256}).`,
@@ -487,10 +514,21 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     ...resultLines,
     '  };',
     '}',
+    ...branchText,
     '',
   ].join('\n');
   progress?.({ phase: 'assemble', done: doneNodes, total: totalNodes });
   return { source, metadata, foldedNodes, precomputedBlocks: precomputed.blocks, constantBytes, constantLayouts: { ...w.constantLayouts } };
+}
+
+/** Names a `const`/`let` declares directly in run()'s scope (two-space indent) in `lines`. */
+function declaredNames(lines: readonly string[]): string[] {
+  const names: string[] = [];
+  for (const line of lines) {
+    const m = /^  (?:const|let) ([A-Za-z_$][\w$]*)/.exec(line);
+    if (m) names.push(m[1]!);
+  }
+  return names;
 }
 
 /** Names of values that lead to `outputs` through `nodes` (subgraph reads included). */
