@@ -4,11 +4,12 @@
 import { createHash } from 'node:crypto';
 import type { ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from './errors.ts';
-import { readOnnxGraph, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
+import { decodeOnnx, nameUnnamedNodes, readOnnxModel, type ConstTensor, type DType, type IrGraph, type IrNode } from './model-ir.ts';
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { deferRunOnlyConstants } from './lazy-constants.ts';
 import { precomputeImportWork } from './precompute.ts';
-import { foldActivations, foldBatchNorm, liftParameterConstants } from './rewrite.ts';
+import { foldActivations } from './rewrite.ts';
+import { prepareOnnxGraph } from '../onnx/graph-prepass.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { tryShapeValues } from './shape-values.ts';
 import { materialize, opKey, type OpContext } from './ops.ts';
@@ -167,10 +168,14 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const budget = resolveBudget(options.budget);
   const started = Date.now();
   const progress = options.onProgress && ((p: Omit<CompileProgress, 'elapsedMs'>) => options.onProgress!({ ...p, elapsedMs: Date.now() - started }));
-  const graph = readOnnxGraph(onnxBytes, budget);
+  const model = decodeOnnx(onnxBytes);
+  if (model.graph) {
+    nameUnnamedNodes(model.graph);
+    // Shared with the quantizer: Constant-node weights lifted, Conv → BatchNormalization folded.
+    prepareOnnxGraph(model);
+  }
+  const graph = readOnnxModel(model, budget);
   rewriteMlOutputs(graph);
-  graph.nodes = liftParameterConstants(graph);
-  graph.nodes = foldBatchNorm(graph);
   graph.nodes = foldActivations(graph);
   assertSupported(graph);
   progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });

@@ -166,30 +166,71 @@ export function encodeConstant(bytes: Uint8Array, width: number): EncodedConstan
 
 /**
  * The module's base64 decoder, `base64Bytes(text)` → a Uint8Array: Uint8Array.fromBase64 where the
- * runtime has it (Deno 2.8; not Node 20/22), else atob and a copy in small calls (so V8 optimises
- * it early). The copy was most of a micro module's import: the spam-edge module's 230 KB of base64
- * took 8 ms to copy after atob in a fresh Deno, 0.2–0.6 ms with fromBase64. (Node's Buffer would
- * decode as fast, but generated modules use no Node API: test/core/engine/micro/isolate.test.ts.)
+ * runtime has it (Deno 2.8; not Node 20/22), else a global Buffer where there is one (Node, Bun:
+ * feature-detected, a native decode; Node's atob is JavaScript, ~2x slower on a megabyte), else
+ * atob and a copy in small calls (so V8 optimises it early). The copy was most of a micro module's
+ * import: the spam-edge module's 230 KB of base64 took 8 ms to copy after atob in a fresh Deno,
+ * 0.2–0.6 ms with fromBase64. `nativeBase64` says whether the first two apply.
  */
 export const BASE64_BYTES = `// Native base64 decoding where the runtime has it, atob elsewhere (see build/micro/constant-codec.ts).
+const NodeBuffer = typeof globalThis.Buffer === 'function' && typeof globalThis.Buffer.from === 'function' ? globalThis.Buffer : null;
+const nativeBase64 = typeof Uint8Array.fromBase64 === 'function' || NodeBuffer !== null;
 function copyChars(binary, bytes, from, to, at = 0, step = 1, to0 = 0) {
   for (let i = from; i < to; i++) bytes[to0 + i * step] = binary.charCodeAt(at + i);
 }
 function base64Bytes(text) {
   if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
+  if (NodeBuffer !== null) {
+    // A plain Uint8Array view, so the loops reading it see one array type.
+    const b = NodeBuffer.from(text, 'base64');
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  }
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i += 4096) copyChars(binary, bytes, i, Math.min(binary.length, i + 4096));
   return bytes;
 }`;
 
+/** Bytes of 4- and 8-byte planes in a module from which {@link UNPACK_WARM} pays (~0.3 ms at import). */
+export const WARM_UNPACK_FROM = 64 * 1024;
 /**
- * The module's decoder: `unpack(base64, count, width, sparse)` → the tensor's bytes (an
- * ArrayBuffer), from the decoded bytes in chunks of small calls, so V8 optimises the loops
- * early instead of interpreting one long loop at import. Needs {@link BASE64_BYTES}.
+ * Word-assembly calls at import on scratch arrays of WARM_ELEMENTS words: V8 (Node 20) marks a
+ * function for optimisation after ~500 calls with stable feedback and enough bytecode run (with
+ * 2 words a call it was marked only during the real decoding, so that ran unoptimised meanwhile).
  */
+const WARM_CALLS = 600;
+const WARM_ELEMENTS = 16;
+
+/**
+ * Calls of the word loop at import on scratch arrays of the real calls' types (all bits set, as
+ * weights have), so V8 optimises it before the large constants are decoded: 786 KB of fp32 planes
+ * decoded in a fresh Node 20 process 16 → 8 ms with the native base64 decode (on a loaded 2-core
+ * host), as the shared GEMM kernels are warmed (build/micro/gemm-kernels.ts). Needs {@link UNPACK}.
+ */
+export const UNPACK_WARM = `// Warms the word loop the decoding below takes (see build/micro/constant-codec.ts).
+for (let r = 0, p = new Uint8Array(${4 * WARM_ELEMENTS}).fill(255), s = "\\xff".repeat(${4 * WARM_ELEMENTS}), o = new Uint32Array(${WARM_ELEMENTS}); r < ${WARM_CALLS}; r++) {
+  if (nativeBase64) planeWords(p, o, 1, ${WARM_ELEMENTS}, 0, ${WARM_ELEMENTS});
+  else charWords(s, o, 1, ${WARM_ELEMENTS}, 0, ${WARM_ELEMENTS});
+}`;
+
 export const UNPACK = `// Reassembles a constant stored as byte planes (and, when sparse, only its nonzero elements
 // after a bitmap): see build/micro/constant-codec.ts.
+// Elements of 4 or 8 bytes are assembled as 32-bit words, one store per word instead of one per
+// byte (little-endian platforms, i.e. all that run this; others take the byte loop).
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+function planeWords(packed, out, words, count, from, to) {
+  for (let w = 0; w < words; w++) {
+    const b0 = 4 * w * count, b1 = b0 + count, b2 = b1 + count, b3 = b2 + count;
+    for (let i = from; i < to; i++) out[i * words + w] = packed[b0 + i] | (packed[b1 + i] << 8) | (packed[b2 + i] << 16) | (packed[b3 + i] << 24);
+  }
+}
+// The same over atob's binary string.
+function charWords(binary, out, words, count, from, to) {
+  for (let w = 0; w < words; w++) {
+    const b0 = 4 * w * count, b1 = b0 + count, b2 = b1 + count, b3 = b2 + count;
+    for (let i = from; i < to; i++) out[i * words + w] = binary.charCodeAt(b0 + i) | (binary.charCodeAt(b1 + i) << 8) | (binary.charCodeAt(b2 + i) << 16) | (binary.charCodeAt(b3 + i) << 24);
+  }
+}
 function densePlanes(packed, out, width, count, from, to) {
   for (let k = 0; k < width; k++) {
     const base = k * count;
@@ -221,10 +262,15 @@ function sparseChars(binary, out, width, kept, at, from, to, j) {
 function unpack(text, count, width, sparse) {
   const out = new Uint8Array(count * width);
   const at = sparse ? (count + 7) >> 3 : 0;
+  const words = !sparse && LITTLE_ENDIAN && (width === 4 || width === 8) ? new Uint32Array(out.buffer) : null;
   // Without native base64, the loops read atob's string (an interpreted loop of their own ran at
   // import: 3.6 ms for 32 KB in fresh Node 20; a copy before the scatter cost a second pass).
-  if (typeof Uint8Array.fromBase64 !== 'function') {
+  if (!nativeBase64) {
     const binary = atob(text);
+    if (words !== null) {
+      for (let i = 0; i < count; i += 4096) charWords(binary, words, width >> 2, count, i, Math.min(count, i + 4096));
+      return out.buffer;
+    }
     if (!sparse) {
       for (let k = 0; k < width; k++) for (let i = 0; i < count; i += 4096) copyChars(binary, out, i, Math.min(count, i + 4096), k * count, width, k);
       return out.buffer;
@@ -234,6 +280,10 @@ function unpack(text, count, width, sparse) {
     return out.buffer;
   }
   const packed = base64Bytes(text);
+  if (words !== null) {
+    for (let i = 0; i < count; i += 4096) planeWords(packed, words, width >> 2, count, i, Math.min(count, i + 4096));
+    return out.buffer;
+  }
   const kept = (packed.length - at) / width;
   let j = 0;
   for (let i = 0; i < count; i += 4096) {

@@ -5,8 +5,8 @@
 // once with the module; inside a lazily compiled function V8 would scan it twice).
 import type { ModuleWriter } from './module-writer.ts';
 
-/** A module-level constant decoded from base64 (constant-codec.ts layouts), split around its literal. */
-const DECODED = /^const ((?:c|t)\$\d+) = (new \w+\((?:unpack|bytesOf|huffman)\()"([A-Za-z0-9+/=]*)"(.*);$/;
+// Constant and buffer names as the emitters embed them in code: which ones run() reads can only
+// be found in its text (as dropUnreadConstants and precompute.ts find them).
 const NAME = /(?<![\w$])(?:c|t)\$\d+(?![\w$])/g;
 /**
  * Shorter base64 stays decoded at import: it decodes in microseconds, and the lazy form's
@@ -21,28 +21,27 @@ const DEFER_FROM_CHARS = 4096;
  * Returns the run lines with those reads rewritten, and how many constants were deferred.
  */
 export function deferRunOnlyConstants(w: ModuleWriter, elsewhere: string, run: readonly string[]): { run: string[]; deferred: number } {
-  const decoded = new Map<string, { head: string; text: string; tail: string }>();
-  for (const line of [...w.constants, ...w.buffers]) {
-    const m = DECODED.exec(line);
-    if (m && m[3]!.length >= DEFER_FROM_CHARS) decoded.set(m[1]!, { head: m[2]!, text: m[3]!, tail: m[4]! });
-  }
-  const notDecoded = [...w.constants, ...w.buffers].filter((line) => !decoded.has(DECODED.exec(line)?.[1] ?? ''));
+  // Declaration line → name, for the long base64 constants ModuleWriter recorded as it wrote them.
+  const declared = new Map<string, string>();
+  for (const [name, d] of w.decoded) if (d.text.length >= DEFER_FROM_CHARS) declared.set(`const ${name} = ${d.head}"${d.text}"${d.tail};`, name);
+  const notDecoded = [...w.constants, ...w.buffers].filter((line) => !declared.has(line));
   const readElsewhere = new Set([elsewhere, ...notDecoded].join('\n').match(NAME) ?? []);
   const readInRun = new Set(run.join('\n').match(NAME) ?? []);
-  const lazy = new Set([...decoded.keys()].filter((n) => readInRun.has(n) && !readElsewhere.has(n)));
+  const present = [...w.constants, ...w.buffers].flatMap((line) => declared.get(line) ?? []);
+  const lazy = new Set(present.filter((n) => readInRun.has(n) && !readElsewhere.has(n)));
   if (lazy.size === 0) return { run: [...run], deferred: 0 };
   const rewrite = (lines: string[]) => {
     const out = lines.flatMap((line) => {
-      const name = DECODED.exec(line)?.[1];
+      const name = declared.get(line);
       if (name === undefined || !lazy.has(name)) return [line];
-      return [`const ${name}$b64 = "${decoded.get(name)!.text}";`, `let ${name} = null;`];
+      return [`const ${name}$b64 = "${w.decoded.get(name)!.text}";`, `let ${name} = null;`];
     });
     lines.splice(0, lines.length, ...out);
   };
   rewrite(w.constants);
   rewrite(w.buffers);
   const read = (name: string) => {
-    const d = decoded.get(name)!;
+    const d = w.decoded.get(name)!;
     return `(${name} ?? (${name} = ${d.head}${name}$b64${d.tail}))`;
   };
   return { run: run.map((line) => line.replace(NAME, (name) => (lazy.has(name) ? read(name) : name))), deferred: lazy.size };

@@ -153,14 +153,33 @@ export function constFromProto(t: TensorProtoLike, where: string, limits: ReadLi
 
 /** Decodes ONNX bytes into an IrGraph (no checks on op support here; sizes are checked against `limits`). */
 export function readOnnxGraph(bytes: Uint8Array, limits: ReadLimits = NO_LIMITS): IrGraph {
-  currentLimits = limits;
-  constantBytes = 0;
-  let model: ReturnType<typeof decodeModel>;
+  return readOnnxModel(decodeOnnx(bytes), limits);
+}
+
+/** Decodes ONNX bytes; unreadable bytes are an invalid_model MicroCompileError. */
+export function decodeOnnx(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   try {
-    model = decodeModel(bytes);
+    return decodeModel(bytes);
   } catch (error) {
     throw new MicroCompileError('invalid_model', `not a readable ONNX file (${(error as Error).message})`);
   }
+}
+
+/**
+ * Gives every unnamed node (subgraphs too) the name the IR reads it under, so a rewrite of the
+ * proto that drops nodes (build/onnx/graph-prepass.ts) does not renumber the ones after it.
+ */
+export function nameUnnamedNodes(graph: GraphProtoLike, prefix = ''): void {
+  (graph.node ?? []).forEach((n, i) => {
+    if (!n.name) n.name = `${prefix}${n.opType}_${i}`;
+    for (const a of n.attribute ?? []) if (a.type === 5 && a.g) nameUnnamedNodes(a.g, `${n.name}/${a.name ?? ''}/`);
+  });
+}
+
+/** Reads a decoded ONNX model into an IrGraph (as readOnnxGraph). */
+export function readOnnxModel(model: onnxProto.onnx.ModelProto, limits: ReadLimits = NO_LIMITS): IrGraph {
+  currentLimits = limits;
+  constantBytes = 0;
   const graph = model.graph;
   if (!graph) throw new MicroCompileError('invalid_model', 'the ONNX file has no graph');
   const defaultOpset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');

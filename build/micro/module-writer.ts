@@ -1,6 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
-import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, type ConstantLayout } from './constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, UNPACK_WARM, WARM_UNPACK_FROM, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -85,6 +85,13 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 const BUFFER_NAME = /(?<![\w$])(?:t|c|acc|f)\$\d+(?![\w$])/g;
 
 /** Collects the generated module section by section. */
+/** A constant decoded from base64 at import: its expression is `${head}"${text}"${tail}`, text the base64. */
+export interface DecodedConstant {
+  head: string;
+  text: string;
+  tail: string;
+}
+
 export class ModuleWriter {
   readonly constants: string[] = [];
   readonly buffers: string[] = [];
@@ -259,6 +266,8 @@ export class ModuleWriter {
     return name;
   }
 
+  /** Bytes of dense 4- and 8-byte planes so far (their decoding is warmed up from a size on). */
+  #wordPlaneBytes = 0;
   /** How many constants went out in each layout (see constant-codec.ts). */
   readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0, huffman: 0 };
   /** The layout each encoded constant (or precomputed buffer) went out in, by name. */
@@ -283,14 +292,30 @@ export class ModuleWriter {
     this.helper('base64Bytes', BASE64_BYTES);
     if (encoded.layout === 'plain') {
       this.helper('bytesOf', BYTES_OF);
-      return `new ${ctor}(bytesOf("${base64(encoded.bytes)}"))`;
+      return this.decodedExpression(name, `new ${ctor}(bytesOf(`, base64(encoded.bytes), '))');
     }
     if (encoded.layout === 'huffman') {
       this.helper('huffman', HUFFMAN);
-      return `new ${ctor}(huffman("${base64(encoded.bytes)}", ${data.length}))`;
+      return this.decodedExpression(name, `new ${ctor}(huffman(`, base64(encoded.bytes), `, ${data.length}))`);
     }
     this.helper('unpack', UNPACK);
-    return `new ${ctor}(unpack("${base64(encoded.bytes)}", ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`;
+    if (encoded.layout === 'planes' && (width === 4 || width === 8)) {
+      this.#wordPlaneBytes += bytes.length;
+      if (this.#wordPlaneBytes >= WARM_UNPACK_FROM) this.helper('unpackWarm', UNPACK_WARM);
+    }
+    return this.decodedExpression(name, `new ${ctor}(unpack(`, base64(encoded.bytes), `, ${data.length}, ${width}, ${encoded.layout === 'sparse'}))`);
+  }
+
+  /**
+   * The constants (and precomputed buffers) decoded from base64 at import, by name, as written:
+   * `const name = ${head}"${text}"${tail};`. lazy-constants.ts defers the long ones from this
+   * record instead of parsing the module's lines.
+   */
+  readonly decoded = new Map<string, DecodedConstant>();
+
+  private decodedExpression(name: string, head: string, text: string, tail: string): string {
+    this.decoded.set(name, { head, text, tail });
+    return `${head}"${text}"${tail}`;
   }
 
   /**
@@ -311,9 +336,10 @@ export class ModuleWriter {
     return dropped;
   }
 
-  /** Forgets a constant's layout count (its line was dropped). */
+  /** Forgets a constant's layout count and decode record (its line was dropped). */
   uncountConstant(name: string): void {
     const layout = this.layoutOf.get(name);
+    this.decoded.delete(name);
     if (layout === undefined) return;
     this.constantLayouts[layout]--;
     this.layoutOf.delete(name);

@@ -1,5 +1,6 @@
-// Graph rewrites before code generation: BatchNormalization folded into the Conv it follows
-// (weights and bias rescaled at compile time, so the module carries one conv, not two passes).
+// Graph rewrites before code generation: activation chains fused into the Conv they follow.
+// (Constant-node weights and Conv → BatchNormalization are folded before the IR is read, on
+// the ONNX model, by the pre-pass the quantizer shares: build/onnx/graph-prepass.ts.)
 import type { ConstTensor, IrGraph, IrNode } from './model-ir.ts';
 
 function readers(nodes: readonly IrNode[]): Map<string, number> {
@@ -23,89 +24,6 @@ function floatConst(graph: IrGraph, name: string | undefined): ConstTensor | und
   if (!name) return undefined;
   const t = graph.initializers.get(name);
   return t && t.dtype === 'float32' ? t : undefined;
-}
-
-/**
- * Float32 Constant nodes read by top-level nodes only (no subgraph, not a graph output)
- * become initializers: exporters such as paddle2onnx store every weight as a Constant node,
- * and the folds below read initializers only (PaddleOCR's classifier kept its 35
- * BatchNormalizations and 18 HardSwishes as separate passes).
- */
-export function liftParameterConstants(graph: IrGraph): IrNode[] {
-  const params = new Map<string, boolean>();
-  const note = (name: string | undefined, ok: boolean) => {
-    if (name) params.set(name, (params.get(name) ?? true) && ok);
-  };
-  const walk = (list: readonly IrNode[], top: boolean) => {
-    for (const n of list) {
-      for (const name of n.inputs) note(name, top);
-      for (const name of n.implicitInputs ?? []) note(name, false);
-      for (const sub of n.subgraphs?.values() ?? []) {
-        walk(sub.nodes, false);
-        sub.outputs.forEach((o) => note(o, false));
-      }
-    }
-  };
-  walk(graph.nodes, true);
-  for (const o of graph.outputs) note(o.name, false);
-  const lifted = new Set<IrNode>();
-  for (const n of graph.nodes) {
-    if (n.opType !== 'Constant' || n.domain !== '' || n.outputs.length !== 1 || n.attrs.size !== 1) continue;
-    const value = n.attrs.get('value');
-    const out = n.outputs[0]!;
-    if (!value || typeof value !== 'object' || !('dtype' in value) || value.dtype !== 'float32') continue;
-    if (params.get(out) !== true || graph.initializers.has(out)) continue;
-    graph.initializers.set(out, value);
-    lifted.add(n);
-  }
-  return graph.nodes.filter((n) => !lifted.has(n));
-}
-
-/**
- * Conv → BatchNormalization (inference form, one output) where the conv's weights, bias and
- * the BN parameters are initializers and nothing else reads the conv output: returns the
- * nodes with each such pair replaced by one Conv over new initializers.
- */
-export function foldBatchNorm(graph: IrGraph): IrNode[] {
-  const reads = readers(graph.nodes);
-  const outputs = new Set(graph.outputs.map((o) => o.name));
-  const producer = new Map<string, IrNode>();
-  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
-  const replaced = new Map<IrNode, IrNode>();
-  const dropped = new Set<IrNode>();
-  let fresh = 0;
-  for (const bn of graph.nodes) {
-    if (bn.opType !== 'BatchNormalization' || bn.domain !== '' || bn.outputs.filter(Boolean).length !== 1) continue;
-    if ((bn.attrs.get('training_mode') ?? 0) !== 0) continue;
-    const conv = producer.get(bn.inputs[0] ?? '');
-    if (!conv || conv.opType !== 'Conv' || conv.domain !== '' || replaced.has(conv) || conv.outputs.length !== 1) continue;
-    if (reads.get(conv.outputs[0]!) !== 1 || outputs.has(conv.outputs[0]!)) continue;
-    const w = floatConst(graph, conv.inputs[1]);
-    const b = conv.inputs[2] ? floatConst(graph, conv.inputs[2]) : undefined;
-    if (!w || (conv.inputs[2] && !b)) continue;
-    const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => floatConst(graph, bn.inputs[i]));
-    const M = w.dims[0];
-    if (!scale || !bias || !mean || !variance || M === undefined) continue;
-    if (![scale, bias, mean, variance].every((t) => t.data.length === M) || (b && b.data.length !== M)) continue;
-    const epsilon = bn.attrs.get('epsilon');
-    const eps = Math.fround(typeof epsilon === 'number' ? epsilon : 1e-5);
-    const per = w.data.length / M;
-    const w2 = new Float32Array(w.data.length);
-    const b2 = new Float32Array(M);
-    for (let m = 0; m < M; m++) {
-      // Float32 steps as onnxruntime's fusion computes them: a = scale / sqrt(var + eps).
-      const a = Math.fround(scale.data[m]! / Math.fround(Math.sqrt(Math.fround(variance.data[m]! + eps))));
-      for (let k = 0; k < per; k++) w2[m * per + k] = Math.fround(w.data[m * per + k]! * a);
-      b2[m] = Math.fround(Math.fround(((b?.data[m] ?? 0) - mean.data[m]!) * a) + bias.data[m]!);
-    }
-    const wName = `${conv.outputs[0]}$bn_w${fresh}`;
-    const bName = `${conv.outputs[0]}$bn_b${fresh++}`;
-    graph.initializers.set(wName, { dtype: 'float32', dims: w.dims, data: w2 });
-    graph.initializers.set(bName, { dtype: 'float32', dims: [M], data: b2 });
-    replaced.set(conv, { ...conv, name: `${conv.name}+${bn.name}`, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
-    dropped.add(bn);
-  }
-  return graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
 /** Activation codes of a conv's fused chain (node attribute FUSED_ACTIVATIONS: code, parameter, ...). */

@@ -18,7 +18,8 @@
 import onnxProto from 'onnx-proto';
 import { constFromProto } from '../micro/model-ir.ts';
 import { isFourierBasisConvWeight } from '../micro/ops-nn.ts';
-import { foldBatchNormIntoConv, foldConstantWeights, type FoldedPair } from './quantize-fold.ts';
+import { allNames, f32, isDefaultDomain, Names, num, subgraphsOf, tensor, usesOf, type Use } from '../onnx/graph.ts';
+import { prepareOnnxGraph, type FoldedPair } from '../onnx/graph-prepass.ts';
 
 type Model = onnxProto.onnx.ModelProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -35,7 +36,7 @@ export interface QuantizeGraphOptions {
   minElements?: number;
   /** Keep fp32 a Conv weight the micro compiler runs as an FFT (a Fourier basis; default true). */
   keepFourierBasis?: boolean;
-  /** Pre-process first (default true; quantize-fold.ts): constant chains computed, BatchNormalization folded into the Conv before it. */
+  /** Pre-process first (default true; build/onnx/graph-prepass.ts): Constant nodes lifted, constant chains computed, BatchNormalization folded into the Conv before it. */
   foldBatchNorm?: boolean;
 }
 
@@ -62,11 +63,10 @@ export interface QuantizeGraphResult {
   opset: number;
   /** Conv + BatchNormalization pairs folded into one Conv before quantizing. */
   folded: FoldedPair[];
-  /** Slice/Concat/Unsqueeze/... nodes over constants computed into float constants before quantizing (foldConstantWeights). */
+  /** Slice/Concat/Unsqueeze/... nodes over constants computed into float constants before quantizing (computeConstantChains). */
   foldedConstants: number;
 }
 
-export const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
 
 /** Why a Fourier-basis conv weight stays fp32 (QuantizeGraphResult.skipped). */
 export const FOURIER_BASIS_REASON = 'a Fourier basis (an STFT as a Conv), which the micro engine runs as an FFT from the fp32 weights';
@@ -80,36 +80,6 @@ export function defaultOpset(model: Model): number {
 export function attrInt(node: Node, name: string, fallback: number): number {
   const a = (node.attribute ?? []).find((x) => x.name === name);
   return a && a.i !== undefined && a.i !== null ? num(a.i) : fallback;
-}
-
-export function isDefaultDomain(node: Node): boolean {
-  return !node.domain || node.domain === 'ai.onnx';
-}
-
-/** The subgraphs of a node (If branches, Loop/Scan bodies). */
-export function subgraphsOf(node: Node): Graph[] {
-  const out: Graph[] = [];
-  for (const a of node.attribute ?? []) {
-    if (a.g) out.push(a.g);
-    for (const g of a.graphs ?? []) out.push(g);
-  }
-  return out;
-}
-
-export interface Use {
-  node: Node;
-  index: number;
-}
-
-/** Every place `name` is read in `graph` and in the bodies nested in it. */
-export function usesOf(graph: Graph, name: string, out: Use[] = []): Use[] {
-  for (const node of graph.node ?? []) {
-    (node.input ?? []).forEach((input, index) => {
-      if (input === name) out.push({ node, index });
-    });
-    for (const g of subgraphsOf(node)) usesOf(g, name, out);
-  }
-  return out;
 }
 
 /**
@@ -177,33 +147,7 @@ export function quantizeSymmetricInt8(data: Float32Array, dims: readonly number[
   return { q, scales, maxError };
 }
 
-function tensor(name: string, dataType: number, dims: number[], raw: Uint8Array): Tensor {
-  return { name, dataType, dims, rawData: raw };
-}
-export const f32 = (name: string, dims: number[], values: Float32Array) => tensor(name, FLOAT, dims, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
 const i8 = (name: string, dims: number[], values: Int8Array) => tensor(name, INT8, dims, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
-
-/** Names used anywhere in the model, so new ones never collide. */
-export function allNames(graph: Graph, into = new Set<string>()): Set<string> {
-  for (const t of graph.initializer ?? []) into.add(t.name ?? '');
-  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) into.add(v.name ?? '');
-  for (const node of graph.node ?? []) {
-    for (const n of [...(node.input ?? []), ...(node.output ?? [])]) into.add(n);
-    into.add(node.name ?? '');
-    for (const g of subgraphsOf(node)) allNames(g, into);
-  }
-  return into;
-}
-
-export class Names {
-  constructor(private readonly taken: Set<string>) {}
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.taken.has(name); i++) name = `${base}_${i}`;
-    this.taken.add(name);
-    return name;
-  }
-}
 
 /** Constant nodes holding a float tensor become initializers of their graph (so one path quantizes both). */
 function constantsToInitializers(graph: Graph, minElements: number): void {
@@ -392,9 +336,11 @@ export function quantizeGraph(model: Model, options: QuantizeGraphOptions): Quan
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const opset = defaultOpset(model);
-  // Pre-processing as ORT's quant_pre_process: constant chains computed, then BN folded into convs.
-  const foldedConstants = options.foldBatchNorm === false ? 0 : foldConstantWeights(model);
-  const folded = options.foldBatchNorm === false ? [] : foldBatchNormIntoConv(model);
+  // Pre-processing as ORT's quant_pre_process (the micro compiler runs the same pass): Constant
+  // nodes lifted, constant chains computed, BN folded into convs.
+  const prepass = options.foldBatchNorm === false ? { computed: 0, folded: [] } : prepareOnnxGraph(model, { constantChains: true });
+  const foldedConstants = prepass.computed;
+  const folded = prepass.folded;
   const ctx: Context = {
     opset,
     options: { perChannel: options.perChannel, minElements: options.minElements ?? 256, keepFourierBasis: options.keepFourierBasis ?? true },

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { BASE64_BYTES, encodeConstant, HUFFMAN, HUFFMAN_MAX_BITS, toHuffman, toPlanes, toSparse, UNPACK } from '../../../build/micro/constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, HUFFMAN_MAX_BITS, toHuffman, toPlanes, toSparse, UNPACK, UNPACK_WARM } from '../../../build/micro/constant-codec.ts';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
 import { GraphBuilder } from '../../../build/onnx/builder.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
@@ -47,19 +47,22 @@ function identityGraph(w: Float32Array | Int8Array): Uint8Array {
   return new Uint8Array(g.encode(17));
 }
 
-/** The module's decoders in a fresh realm, with or without a native Uint8Array.fromBase64 (Deno has it, Node 20 not). */
-function moduleDecoders(native: boolean): { unpack(text: string, count: number, width: number, sparse: boolean): ArrayBuffer; base64Bytes(text: string): Uint8Array; huffman(text: string, count: number): ArrayBuffer } {
+type Decoding = 'atob' | 'fromBase64' | 'Buffer';
+/** The module's decoders in a fresh realm, decoding base64 by atob, a native Uint8Array.fromBase64 (Deno has it, Node 20 not) or a global Buffer (Node). */
+function moduleDecoders(decoding: Decoding): { unpack(text: string, count: number, width: number, sparse: boolean): ArrayBuffer; base64Bytes(text: string): Uint8Array; huffman(text: string, count: number): ArrayBuffer } {
   const context: Record<string, unknown> = { atob };
-  if (native) context.fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
-  const install = native ? 'Uint8Array.fromBase64 = (t) => { const b = fromBase64(t); const u = new Uint8Array(b.length); u.set(b); return u; };' : '';
-  return runInNewContext(`${install}\n${BASE64_BYTES}\n${UNPACK}\n${HUFFMAN}\n({ unpack, base64Bytes, huffman });`, context);
+  if (decoding === 'fromBase64') context.fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+  // Node's Buffer pools small results: views at an offset into a shared ArrayBuffer.
+  if (decoding === 'Buffer') context.Buffer = Buffer;
+  const install = decoding === 'fromBase64' ? 'Uint8Array.fromBase64 = (t) => { const b = fromBase64(t); const u = new Uint8Array(b.length); u.set(b); return u; };' : '';
+  return runInNewContext(`${install}\n${BASE64_BYTES}\n${UNPACK}\n${UNPACK_WARM}\n${HUFFMAN}\nif (nativeBase64 !== ${decoding !== 'atob'}) throw new Error('wrong decoder');\n({ unpack, base64Bytes, huffman });`, context);
 }
 
 describe('constant layouts', () => {
-  for (const native of [false, true]) {
-    test(`the module's decoders round-trip random bytes in every layout, ${native ? 'with' : 'without'} Uint8Array.fromBase64`, () => {
-      const { unpack, base64Bytes, huffman } = moduleDecoders(native);
-      const r = new Random(native ? 21 : 12);
+  for (const decoding of ['atob', 'fromBase64', 'Buffer'] as const) {
+    test(`the module's decoders round-trip random bytes in every layout, base64 decoded by ${decoding}`, () => {
+      const { unpack, base64Bytes, huffman } = moduleDecoders(decoding);
+      const r = new Random(decoding.length);
       const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
       // Lengths 0..40 (every remainder mod 3, 4 and 8), and around the decoders' 4096-element chunks.
       const counts = [...Array.from({ length: 41 }, (_, i) => i), 4095, 4096, 4097, 8191, 9001];
@@ -91,7 +94,7 @@ describe('constant layouts', () => {
   }
 
   test('huffman round-trips skewed, flat, one-valued and deep-coded bytes, codes at most HUFFMAN_MAX_BITS long', () => {
-    const { huffman } = moduleDecoders(false);
+    const { huffman } = moduleDecoders('atob');
     const r = new Random(14);
     const laplace = (scale: number) => Math.round(Math.log(r.next() + 1e-12) * scale * (r.next() < 0.5 ? -1 : 1));
     // Counts 2^-k of byte k: an unbounded Huffman code would be 40 bits deep.
@@ -147,6 +150,13 @@ describe('constant layouts', () => {
       const y = micro.run({ x: { dtype: 'float32', dims: [1], data: Float32Array.of(1) } }).y!.data as Float32Array | Int8Array;
       expect(new Uint8Array(y.buffer, y.byteOffset, y.byteLength)).toEqual(new Uint8Array(w.buffer));
     }
+  });
+
+  test('a module with 64 KB or more of fp32 planes warms their word loop at import; a smaller one does not', () => {
+    const r = new Random(8);
+    const warmed = (count: number) => /Warms the word loop/.test(compileOnnxToModule(matmulGraph(weights(r, count, 0), 64, count / 64), { name: 'w' }).source);
+    expect(warmed(64 * 256)).toBe(true); // 64 KB of planes
+    expect(warmed(64 * 64)).toBe(false);
   });
 
   test('a 50 % pruned fp32 tensor travels sparse and its module gzips smaller than the dense one', async () => {

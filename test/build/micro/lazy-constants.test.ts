@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { compileOnnxToModule } from '../../../build/micro/compile.ts';
+import { deferRunOnlyConstants } from '../../../build/micro/lazy-constants.ts';
+import { ModuleWriter, resolveBudget } from '../../../build/micro/module-writer.ts';
 import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
 import { openWakeWordModelsDir } from '../../helpers/third-party-models.ts';
 import { Random } from './property-harness.ts';
@@ -60,5 +62,36 @@ describe('constants decoded on first read', () => {
     expect(g.__lazyDecodedBytes).toBe(total);
     await call(16000);
     await call(8000);
+  });
+
+  test('every layout ModuleWriter writes (plain, planes, sparse, Huffman) defers from its record and decodes to the same values on first read', async () => {
+    const r = new Random(3);
+    const w = new ModuleWriter(resolveBudget(undefined));
+    const n = 8192;
+    const tensors = [
+      Int8Array.from({ length: n }, () => Math.round((r.next() - 0.5) * 255)), // flat bytes
+      Int8Array.from({ length: n }, () => Math.round((r.next() + r.next() + r.next() - 1.5) * 6)), // peaked: Huffman
+      Float32Array.from({ length: n }, () => (r.next() - 0.5) * 0.1), // repeating exponent bytes: planes
+      Float32Array.from({ length: n }, () => (r.next() < 0.1 ? r.next() : 0)), // mostly zeros: sparse
+      Float32Array.from({ length: 8 }, () => r.next()), // a literal: nothing to defer
+    ];
+    const names = tensors.map((t) => w.constant(t));
+    const eager = w.constant(Float32Array.from({ length: n }, () => r.next())); // read at import: stays
+    const layouts = new Set(names.flatMap((name) => w.layoutOf.get(name) ?? []));
+    expect(layouts).toEqual(new Set(['plain', 'huffman', 'planes', 'sparse']));
+    const run = [`return [${names.join(', ')}];`];
+    const deferred = deferRunOnlyConstants(w, `const firstOfEager = ${eager}[0];`, run);
+    expect(deferred.deferred).toBe(4);
+    for (const name of names.slice(0, 4)) {
+      expect(w.constants).toContain(`let ${name} = null;`);
+      expect(w.constants.some((line) => line.startsWith(`const ${name}$b64 = "`))).toBe(true);
+    }
+    expect(w.constants.some((line) => line.startsWith(`const ${eager} = new Float32Array(`))).toBe(true);
+    const source = [...w.helpers.values(), ...w.constants, `const firstOfEager = ${eager}[0];`, `export function run() {`, ...deferred.run, '}', `export const eager = () => firstOfEager;`].join('\n');
+    const module = (await importMicroModule(source, 'lazy-layouts')) as unknown as { run(): ArrayLike<number>[]; eager(): number };
+    const first = module.run();
+    tensors.forEach((t, i) => expect(Array.from(first[i]!)).toEqual(Array.from(t)));
+    // A second read returns the same decoded array, not a fresh decode.
+    module.run().forEach((t, i) => expect(t).toBe(first[i]));
   });
 });

@@ -1,7 +1,9 @@
 // quantize-graph.ts on small generated graphs: the per-channel scales and rounding, the opsets
 // without per-axis DequantizeLinear (Cast + Mul), and a weight also read by a non-weight op
 // (left fp32), Conv → BatchNormalization folded before quantizing (the micro module then carries
-// int8, at opset 9 too); onnxruntime-node and the micro engine both run the result.
+// int8, at opset 9 too), LSTM weights the graph assembles from constants computed before
+// quantizing, LSTM W/R with one scale per direction; onnxruntime-node and the micro engine both
+// run the result.
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -123,5 +125,148 @@ describe('quantizeGraph', () => {
     const ratio = gzipSync(int8Module).length / gzipSync(fp32Module).length;
     console.log(`opset ${opset}: int8/fp32 module gzip ${ratio.toFixed(3)}`);
     expect(ratio).toBeLessThanOrEqual(0.5);
+  });
+
+  /** The int8 initializer, scales and axis of the DequantizeLinear (opset ≥ 13) that produces `output`. */
+  function dequantized(model: onnxProto.onnx.ModelProto, output: string): { q: Int8Array; dims: number[]; scales: Float32Array; axis: number | undefined } {
+    const graph = model.graph!;
+    const dq = graph.node!.find((n) => n.opType === 'DequantizeLinear' && n.output![0] === output);
+    expect(dq).toBeDefined();
+    const init = (name: string) => graph.initializer!.find((t) => t.name === name)!;
+    const q = init(dq!.input![0]!);
+    expect(q.dataType).toBe(3); // int8
+    const s = init(dq!.input![1]!);
+    const bytes = (t: onnxProto.onnx.ITensorProto) => new Uint8Array(t.rawData!).buffer;
+    const axis = dq!.attribute!.find((a) => a.name === 'axis');
+    return { q: new Int8Array(bytes(q)), dims: (q.dims ?? []).map(Number), scales: new Float32Array(bytes(s)), axis: axis ? Number(axis.i) : undefined };
+  }
+
+  const H = 6;
+  const I = 8;
+  const T = 5;
+
+  /** Runs `bytes` (fp32) and `out` (int8) in onnxruntime-node and `out` in micro on one sequence; max |int8 - fp32| and max |micro - ort int8| over Y, Y_h, Y_c. */
+  async function lstmDeltas(bytes: Uint8Array, out: Uint8Array, dirs: number): Promise<{ quantization: number; engines: number }> {
+    const x = r.floats(T * I, -1, 1);
+    const feeds = { x: new ort.Tensor('float32', x, [T, 1, I]) };
+    const want = await (await ort.InferenceSession.create(bytes)).run(feeds);
+    const got = await (await ort.InferenceSession.create(out, { graphOptimizationLevel: 'basic' })).run(feeds);
+    const micro = (await importMicroModule(compileOnnxToModule(out, { name: 'lstm-q' }).source, 'lstm-q')).run({ x: { dtype: 'float32', dims: [T, 1, I], data: x } });
+    let quantization = 0;
+    let engines = 0;
+    for (const [name, size] of [['y', T * dirs * H], ['h', dirs * H], ['c', dirs * H]] as const) {
+      const w = want[name]!.data as Float32Array;
+      const g = got[name]!.data as Float32Array;
+      const m = micro[name]!.data as Float32Array;
+      expect(w.length).toBe(size);
+      for (let i = 0; i < size; i++) {
+        quantization = Math.max(quantization, Math.abs(g[i]! - w[i]!));
+        engines = Math.max(engines, Math.abs(m[i]! - g[i]!));
+      }
+    }
+    return { quantization, engines };
+  }
+
+  it('LSTM weights assembled from constants (PyTorch gate reorder: Slice → Concat → Unsqueeze) are computed, then quantized as LSTM W and R', async () => {
+    // PyTorch stores gates i, f, g, o; ONNX wants i, o, f, c: W = Unsqueeze(Concat(rows i, rows o, rows f·g)).
+    const g = new GraphBuilder('lstm-assembled');
+    g.input('x', 'float32', [T, 1, I]);
+    const weightIh = r.floats(4 * H * I, -0.6, 0.6);
+    const weightHh = r.floats(4 * H * H, -0.6, 0.6);
+    g.initializer('weight_ih', { dtype: 'float32', dims: [4 * H, I], data: weightIh });
+    g.initializer('weight_hh', { dtype: 'float32', dims: [4 * H, H], data: weightHh });
+    g.initializer('B', { dtype: 'float32', dims: [1, 8 * H], data: r.floats(8 * H, -0.1, 0.1) });
+    const int64 = (name: string, values: number[]) => g.initializer(name, { dtype: 'int64', dims: [values.length], data: values });
+    int64('zero', [0]);
+    int64('h1', [H]);
+    int64('h3', [3 * H]);
+    int64('h4', [4 * H]);
+    const assembled = (weight: string) => {
+      const [gi] = g.node('Slice', [weight, 'zero', 'h1', 'zero']);
+      const [gfg] = g.node('Slice', [weight, 'h1', 'h3', 'zero']);
+      const [go] = g.node('Slice', [weight, 'h3', 'h4', 'zero']);
+      const [cat] = g.node('Concat', [gi!, go!, gfg!], 1, { axis: { int: 0 } });
+      return g.node('Unsqueeze', [cat!, 'zero'], [`${weight}_onnx`])[0]!;
+    };
+    const W = assembled('weight_ih');
+    const R = assembled('weight_hh');
+    g.node('LSTM', ['x', W, R, 'B'], ['y', 'h', 'c'], { hidden_size: { int: H } });
+    g.output('y', 'float32', [T, 1, 1, H]);
+    g.output('h', 'float32', [1, 1, H]);
+    g.output('c', 'float32', [1, 1, H]);
+    const bytes = g.encode(13);
+    const model = decodeModel(bytes);
+    const result = quantizeGraph(model, { perChannel: true, minElements: 16 });
+    expect(result.foldedConstants).toBe(10);
+    expect(model.graph!.node!.map((n) => n.opType).sort()).toEqual(['DequantizeLinear', 'DequantizeLinear', 'LSTM']);
+    expect(result.weights.map((w) => ({ name: w.name, ops: w.ops, dims: w.dims, axis: w.axis }))).toEqual([
+      { name: W, ops: ['LSTM'], dims: [1, 4 * H, I], axis: 0 },
+      { name: R, ops: ['LSTM'], dims: [1, 4 * H, H], axis: 0 },
+    ]);
+    // The PyTorch-order weights left the file with the nodes that read them.
+    expect(model.graph!.initializer!.map((t) => t.name)).not.toEqual(expect.arrayContaining(['weight_ih']));
+    expect(model.graph!.initializer!.map((t) => t.name)).not.toEqual(expect.arrayContaining(['weight_hh']));
+    // The int8 weight is the reordered one: row block k of W is PyTorch's block [0, 3, 1, 2][k].
+    for (const [name, source, cols] of [[W, weightIh, I], [R, weightHh, H]] as const) {
+      const { q, scales, axis } = dequantized(model, model.graph!.node!.find((n) => n.opType === 'LSTM')!.input![name === W ? 1 : 2]!);
+      expect(axis).toBe(0);
+      expect(scales.length).toBe(1);
+      let maxAbs = 0;
+      for (const v of source) maxAbs = Math.max(maxAbs, Math.abs(v));
+      expect(scales[0]).toBe(Math.fround(maxAbs / 127));
+      for (let k = 0; k < 4; k++) {
+        const from = [0, 3, 1, 2][k]!;
+        for (let i = 0; i < H * cols; i++) {
+          expect(Math.abs(q[k * H * cols + i]! * scales[0]! - source[from * H * cols + i]!)).toBeLessThanOrEqual(scales[0]! / 2 + 1e-7);
+        }
+      }
+    }
+    const out = onnxProto.onnx.ModelProto.encode(model).finish();
+    const { quantization, engines } = await lstmDeltas(bytes, out, 1);
+    expect(quantization).toBeGreaterThan(0);
+    expect(quantization).toBeLessThanOrEqual(0.02);
+    expect(engines).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each([true, false])('bidirectional LSTM, perChannel %s: W and R int8 with one scale per direction (or one per tensor); onnxruntime-node runs it close to fp32', async (perChannel) => {
+    const g = new GraphBuilder('lstm-bidi');
+    g.input('x', 'float32', [T, 1, I]);
+    // The reverse direction's weights are 8x larger, so per-direction scales must differ.
+    const dirScaled = (n: number) => Float32Array.from(r.floats(2 * n, -0.1, 0.1), (v, i) => (i >= n ? v * 8 : v));
+    const w = dirScaled(4 * H * I);
+    const rw = dirScaled(4 * H * H);
+    g.initializer('W', { dtype: 'float32', dims: [2, 4 * H, I], data: w });
+    g.initializer('R', { dtype: 'float32', dims: [2, 4 * H, H], data: rw });
+    g.initializer('B', { dtype: 'float32', dims: [2, 8 * H], data: r.floats(16 * H, -0.1, 0.1) });
+    g.node('LSTM', ['x', 'W', 'R', 'B'], ['y', 'h', 'c'], { hidden_size: { int: H }, direction: { string: 'bidirectional' } });
+    g.output('y', 'float32', [T, 2, 1, H]);
+    g.output('h', 'float32', [2, 1, H]);
+    g.output('c', 'float32', [2, 1, H]);
+    const bytes = g.encode(17);
+    const model = decodeModel(bytes);
+    const result = quantizeGraph(model, { perChannel });
+    expect(result.weights.map((x) => [x.name, x.axis])).toEqual([['W', perChannel ? 0 : null], ['R', perChannel ? 0 : null]]);
+    const lstm = model.graph!.node!.find((n) => n.opType === 'LSTM')!;
+    expect(lstm.input![3]).toBe('B'); // the bias stays fp32
+    for (const [index, data, cols] of [[1, w, I], [2, rw, H]] as const) {
+      const { q, dims, scales, axis } = dequantized(model, lstm.input![index]!);
+      expect(dims).toEqual([2, 4 * H, cols]);
+      const per = 4 * H * cols;
+      const maxOf = (from: number, to: number) => data.subarray(from, to).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const want = perChannel ? [maxOf(0, per), maxOf(per, 2 * per)] : [maxOf(0, 2 * per)];
+      expect([...scales]).toEqual(want.map((m) => Math.fround(m / 127)));
+      expect(axis).toBe(perChannel ? 0 : undefined);
+      for (let i = 0; i < data.length; i++) {
+        const s = scales[perChannel ? Math.floor(i / per) : 0]!;
+        expect(Math.abs(q[i]! * s - data[i]!)).toBeLessThanOrEqual(s / 2 + 1e-7);
+      }
+    }
+    const out = onnxProto.onnx.ModelProto.encode(model).finish();
+    // W and R travel as one byte a value instead of four; the fp32 bias and the graph make up the rest.
+    expect(out.length).toBeLessThan(bytes.length * 0.6);
+    const { quantization, engines } = await lstmDeltas(bytes, out, 2);
+    expect(quantization).toBeGreaterThan(0);
+    expect(quantization).toBeLessThanOrEqual(0.05);
+    expect(engines).toBeLessThanOrEqual(1e-4);
   });
 });

@@ -1,13 +1,18 @@
-// Quantization pre-processing, as onnxruntime's quant_pre_process (its optimizer fuses
-// Conv + BatchNormalization before quantize_* runs): a BatchNormalization that follows a Conv
-// is folded into the conv's weight and bias in the fp32 graph, so the weight quantized is the
-// one the graph computes with. Quantizing first would leave DequantizeLinear → Conv →
-// BatchNormalization, which an engine that folds BN at compile time (the micro compiler, ORT's
-// own fusion) turns back into fp32 weights: the module would carry fp32, not int8.
-// Per channel the fold is free: BN's per-channel factor goes into the per-channel scale.
-import onnxProto from 'onnx-proto';
-import { allNames, f32, isDefaultDomain, Names, num, subgraphsOf, usesOf } from './quantize-graph.ts';
+// One pre-pass over a decoded ONNX model, run by both the micro compiler
+// (build/micro/compile.ts) and the int8 quantizer (build/model-tools/quantize-graph.ts), so
+// the graph each one sees has the same constants and the same convs:
+//   1. liftConstantNodes: float32 Constant nodes read only by top-level nodes become
+//      initializers. Exporters such as paddle2onnx store every weight as a Constant node, and
+//      the folds below (and the quantizer's weight search) read initializers.
+//   2. computeConstantChains (optional): Slice/Concat/Unsqueeze/Squeeze/Reshape/Transpose over
+//      constants computed into float initializers, as ORT's constant folding in
+//      quant_pre_process does (PyTorch's LSTM assembles W from gate slices of its weight).
+//   3. foldBatchNormIntoConv: Conv → BatchNormalization folded into one Conv with rescaled
+//      weight and bias, as ORT's fusion does (a quantized weight is then the one the graph
+//      computes with; the micro module carries one conv, not two passes).
+import type onnxProto from 'onnx-proto';
 import { constFromProto } from '../micro/model-ir.ts';
+import { allNames, constantNodeValue, f32, isDefaultDomain, Names, num, subgraphsOf, usesOf } from './graph.ts';
 
 type Model = onnxProto.onnx.ModelProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -15,6 +20,61 @@ type Node = onnxProto.onnx.INodeProto;
 type Tensor = onnxProto.onnx.ITensorProto;
 
 const FLOAT = 1;
+
+export interface PrepassOptions {
+  /** Compute constant shape-op chains into initializers (step 2; default false). */
+  constantChains?: boolean;
+}
+
+export interface PrepassResult {
+  /** Constant nodes made initializers. */
+  lifted: number;
+  /** Nodes over constants computed into initializers (0 unless constantChains). */
+  computed: number;
+  /** Conv + BatchNormalization pairs folded into one Conv. */
+  folded: FoldedPair[];
+}
+
+/** Runs the pre-pass on `model` in place (decode a fresh copy first). */
+export function prepareOnnxGraph(model: Model, options: PrepassOptions = {}): PrepassResult {
+  const lifted = model.graph ? liftConstantNodes(model.graph) : 0;
+  const computed = options.constantChains ? computeConstantChains(model) : 0;
+  return { lifted, computed, folded: foldBatchNormIntoConv(model) };
+}
+
+/**
+ * Float32 Constant nodes of `graph` read by its own nodes only (not by a subgraph, not a graph
+ * output, not shadowing an initializer) become initializers. Returns how many.
+ */
+export function liftConstantNodes(graph: Graph): number {
+  // name → true while every read is a top-level node input.
+  const topOnly = new Map<string, boolean>();
+  const note = (name: string | null | undefined, ok: boolean) => {
+    if (name) topOnly.set(name, (topOnly.get(name) ?? true) && ok);
+  };
+  const walk = (g: Graph, top: boolean) => {
+    for (const n of g.node ?? []) {
+      for (const name of n.input ?? []) note(name, top);
+      for (const sub of subgraphsOf(n)) {
+        walk(sub, false);
+        for (const o of sub.output ?? []) note(o.name, false);
+      }
+    }
+  };
+  walk(graph, true);
+  for (const o of graph.output ?? []) note(o.name, false);
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const lifted: Tensor[] = [];
+  graph.node = (graph.node ?? []).filter((n) => {
+    const value = constantNodeValue(n);
+    const out = n.output?.[0];
+    if (!value || value.dataType !== FLOAT || !out || topOnly.get(out) !== true || initializers.has(out)) return true;
+    lifted.push({ ...value, name: out });
+    return false;
+  });
+  if (lifted.length) graph.initializer = [...(graph.initializer ?? []), ...lifted];
+  return lifted.length;
+}
 
 /** One Conv + BatchNormalization pair folded into one Conv. */
 export interface FoldedPair {
@@ -31,8 +91,8 @@ function floatConstants(graph: Graph): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const t of graph.initializer ?? []) if (t.dataType === FLOAT) out.set(t.name ?? '', t);
   for (const n of graph.node ?? []) {
-    const a = n.opType === 'Constant' && isDefaultDomain(n) && n.attribute?.length === 1 && n.attribute[0]!.name === 'value' ? n.attribute[0]!.t : undefined;
-    if (a && a.dataType === FLOAT && n.output?.length === 1) out.set(n.output[0]!, a);
+    const a = constantNodeValue(n);
+    if (a && a.dataType === FLOAT) out.set(n.output![0]!, a);
   }
   return out;
 }
@@ -44,6 +104,16 @@ function isInferenceBatchNorm(node: Node): boolean {
   const training = attr(node, 'training_mode');
   const spatial = attr(node, 'spatial');
   return !(training && num(training.i) !== 0) && !(spatial && num(spatial.i) !== 1);
+}
+
+/** How many times `name` is read in `graph` and its bodies, subgraph outputs included. */
+function readCount(graph: Graph, name: string): number {
+  let count = 0;
+  for (const node of graph.node ?? []) {
+    for (const input of node.input ?? []) if (input === name) count++;
+    for (const g of subgraphsOf(node)) count += readCount(g, name) + (g.output ?? []).filter((o) => o.name === name).length;
+  }
+  return count;
 }
 
 function foldIn(graph: Graph, names: Names, folded: FoldedPair[], scope: string): void {
@@ -62,7 +132,7 @@ function foldIn(graph: Graph, names: Names, folded: FoldedPair[], scope: string)
     const conv = producer.get(bn.input?.[0] ?? '');
     if (!conv || conv.opType !== 'Conv' || !isDefaultDomain(conv) || dropped.has(conv) || conv.output?.length !== 1) continue;
     const convOut = conv.output[0]!;
-    if (graphOutputs.has(convOut) || usesOf(graph, convOut).length !== 1) continue;
+    if (graphOutputs.has(convOut) || readCount(graph, convOut) !== 1) continue;
     const wName = conv.input?.[1];
     const bName = conv.input?.[2] || undefined;
     const wTensor = wName ? constants.get(wName) : undefined;
@@ -79,7 +149,7 @@ function foldIn(graph: Graph, names: Names, folded: FoldedPair[], scope: string)
     const w2 = new Float32Array(w.length);
     const b2 = new Float32Array(M);
     for (let m = 0; m < M; m++) {
-      // Float32 steps as onnxruntime's fusion (and the micro compiler's) computes them: a = scale / sqrt(var + eps).
+      // Float32 steps as onnxruntime's fusion computes them: a = scale / sqrt(var + eps).
       const a = Math.fround(scale[m]! / Math.fround(Math.sqrt(Math.fround(variance[m]! + eps))));
       for (let k = 0; k < per; k++) w2[m * per + k] = Math.fround(w[m * per + k]! * a);
       b2[m] = Math.fround(Math.fround(((b?.[m] ?? 0) - mean[m]!) * a) + bias[m]!);
@@ -107,7 +177,10 @@ function foldIn(graph: Graph, names: Names, folded: FoldedPair[], scope: string)
   for (const node of graph.node) for (const g of subgraphsOf(node)) foldIn(g, names, folded, `${scope}${node.name || node.opType}/`);
 }
 
-/** Folds every Conv → BatchNormalization pair of `model` (in place) whose parameters are constants and whose conv output only the BN reads. */
+/**
+ * Folds every Conv → BatchNormalization pair of `model` (in place, subgraphs too) whose
+ * parameters are float constants and whose conv output only the BN reads.
+ */
 export function foldBatchNormIntoConv(model: Model): FoldedPair[] {
   const graph = model.graph;
   if (!graph) return [];
@@ -124,7 +197,7 @@ export function foldBatchNormIntoConv(model: Model): FoldedPair[] {
  * are all constants (of the node's graph or an enclosing one) into float initializers; the
  * constants only they read are dropped. Returns how many nodes were folded.
  */
-export function foldConstantWeights(model: Model): number {
+export function computeConstantChains(model: Model): number {
   const graph = model.graph;
   if (!graph) return 0;
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -153,8 +226,8 @@ function constantTensors(graph: Graph): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const t of graph.initializer ?? []) out.set(t.name ?? '', t);
   for (const n of graph.node ?? []) {
-    const a = n.opType === 'Constant' && isDefaultDomain(n) && n.attribute?.length === 1 && n.attribute[0]!.name === 'value' ? n.attribute[0]!.t : undefined;
-    if (a && n.output?.length === 1) out.set(n.output[0]!, a);
+    const a = constantNodeValue(n);
+    if (a) out.set(n.output![0]!, a);
   }
   return out;
 }
