@@ -3,7 +3,8 @@
 // spatial dims and fused activation its arguments. Convs of one geometry (a net's 1x1 layers, its
 // depthwise 1x5 ones) call the same function, so a fresh process parses and compiles it once and
 // V8 optimises it after the first few calls instead of interpreting a copy per layer; the
-// module carries one copy of the unrolled tile bodies instead of one per conv.
+// module carries one copy of the unrolled tile bodies instead of one per conv. Each tile shape
+// is a function of its own (`<name>_<lanes>x<pixels>`), called once per output row.
 
 import type { ModuleWriter } from './module-writer.ts';
 
@@ -73,6 +74,8 @@ function convActSource(chains: readonly string[]): string {
     ...chains.map((steps, k) => `    case ${k + 1}: for (let q = i; q < end; q++) { let t = y[q]; ${steps} y[q] = t; } return;`),
     '  }',
     '}',
+    // Every case at import (see warmCalls): a case first taken after V8 optimised the function deoptimised it.
+    ...(chains.length > 0 ? [`for (let r = 0, t = new Float32Array(8).fill(0.5); r < ${CONV_ACT_WARM_CALLS}; r++) ${CONV_ACT}(t, 0, 8, 1 + (r % ${chains.length}));`] : []),
   ].join('\n');
 }
 
@@ -138,25 +141,43 @@ export function tiledConvSource(name: string, g: TiledConvGeometry): string {
     ];
   };
   const indent = (lines: string[], by: string) => lines.map((l) => by + l);
-  const rest = (n: number): string[] => [
-    ...(g.P > 4 ? [`for (; ${pos} + 3 < ${extent}; ${pos} += 4) {`, ...indent(tile(n, 4), '  '), `}`] : []),
-    ...(g.P > 1 ? [`for (; ${pos} < ${extent}; ${pos}++) {`, ...indent(tile(n, 1), '  '), `}`] : []),
-  ];
-  const block = (n: number, m0: string): string[] => [
-    `const m0 = ${m0};`,
-    `const yb = (n * M + m0) * OHW;`,
-    `const wb = wg + mb * taps;`,
-    ...(vertical
-      ? [`for (let ow = 0; ow < OW; ow++) {`, `  const xr = xg + ow * ${g.sw};`, `  const yr = yb + ow;`, `  let oh = 0;`]
-      : [`for (let oh = 0; oh < OH; oh++) {`, `  const xr = xg + oh * ${g.sh === 1 ? 'Wp' : `${g.sh} * Wp`};`, `  const yr = yb + oh * OW;`, `  let ow = 0;`]),
-    `  for (; ${pos} + ${g.P - 1} < ${extent}; ${pos} += ${g.P}) {`,
-    ...indent(tile(n, g.P), '    '),
-    `  }`,
-    ...indent(rest(n), '  '),
-    `}`,
-    // The block's n output planes are contiguous; the store rounded them to float32 as the op does.
-    `if (act !== 0) ${CONV_ACT}(y, yb, ${n === 1 ? 'OHW' : `${n} * OHW`}, act);`,
-  ];
+  // Each tile shape is its own small function looping over the tiles of one row (column):
+  // TurboFan's time grows faster than linearly with a function's size, and one function with
+  // every tile body unrolled took 45-80 ms to optimise, on the same cores as the first inference.
+  const kernelName = (n: number, P: number) => `${name}_${n}x${P}`;
+  const KERNEL_PARAMS = `src, xr, wt, wb, y, yr, bias, m0, Cg, HpWp, Wp, OHW, ${pos}, end`;
+  const kernel = (n: number, P: number): string => {
+    const locals = [
+      ...Array.from({ length: n - 1 }, (_, l) => `o${l + 1} = ${l + 1} * OHW`),
+      ...(vertical ? [] : Array.from({ length: g.KH - 1 }, (_, k) => `r${k + 1} = ${(k + 1) * g.dh} * Wp`)),
+    ];
+    return [
+      `function ${kernelName(n, P)}(${KERNEL_PARAMS}) {`,
+      ...(locals.length > 0 ? [`  const ${locals.join(', ')};`] : []),
+      `  for (; ${pos}${P > 1 ? ` + ${P - 1}` : ''} < end; ${pos} += ${P}) {`,
+      ...indent(tile(n, P), '    '),
+      '  }',
+      `  return ${pos};`,
+      '}',
+    ].join('\n');
+  };
+  const tileWidths = [g.P, ...(g.P > 4 ? [4] : []), ...(g.P > 1 ? [1] : [])];
+  const blockSizes = g.lanes > 1 ? [g.lanes, 1] : [1];
+  const block = (n: number, m0: string): string[] => {
+    const call = (P: number, from: string) => `${kernelName(n, P)}(src, xr, wt, wb, y, yr, bias, m0, Cg, HpWp, Wp, OHW, ${from}, ${extent})`;
+    return [
+      `const m0 = ${m0};`,
+      `const yb = (n * M + m0) * OHW;`,
+      `const wb = wg + mb * taps;`,
+      ...(vertical
+        ? [`for (let ow = 0; ow < OW; ow++) {`, `  const xr = xg + ow * ${g.sw};`, `  const yr = yb + ow;`]
+        : [`for (let oh = 0; oh < OH; oh++) {`, `  const xr = xg + oh * ${g.sh === 1 ? 'Wp' : `${g.sh} * Wp`};`, `  const yr = yb + oh * OW;`]),
+      ...tileWidths.map((P, k) => (k === 0 ? `  let ${pos} = ${call(P, '0')};` : k < tileWidths.length - 1 ? `  ${pos} = ${call(P, pos)};` : `  ${call(P, pos)};`)),
+      `}`,
+      // The block's n output planes are contiguous; the store rounded them to float32 as the op does.
+      `if (act !== 0) ${CONV_ACT}(y, yb, ${n === 1 ? 'OHW' : `${n} * OHW`}, act);`,
+    ];
+  };
   const locals = [
     'M = group * Mg',
     'HW = H * W',
@@ -164,10 +185,9 @@ export function tiledConvSource(name: string, g: TiledConvGeometry): string {
     'OHW = OH * OW',
     `taps = Cg * ${KK}`,
     `main = Mg - Mg % ${g.lanes}`,
-    ...Array.from({ length: g.lanes - 1 }, (_, l) => `o${l + 1} = ${l + 1} * OHW`),
-    ...(vertical ? [] : Array.from({ length: g.KH - 1 }, (_, k) => `r${k + 1} = ${(k + 1) * g.dh} * Wp`)),
   ];
   return [
+    ...blockSizes.flatMap((n) => tileWidths.map((P) => kernel(n, P))),
     `function ${name}(${TILED_CONV_PARAMS.join(', ')}) {`,
     `  const ${locals.join(', ')};`,
     ...(g.padded && g.refill ? ['  src.fill(0, 0, C * HpWp);'] : []),
@@ -194,5 +214,25 @@ export function tiledConvSource(name: string, g: TiledConvGeometry): string {
     '    }',
     '  }',
     '}',
+    ...warmCalls(name),
   ].join('\n');
+}
+
+/** Calls of a tiled conv function at import (see warmCalls); of convAct, its warm-up calls. */
+export const TILED_CONV_WARM_CALLS = 32;
+const CONV_ACT_WARM_CALLS = 300;
+
+/**
+ * Calls at import that do no work (no channels, no pixels) but run the function's entry code
+ * and its batch loop: V8 allocates a function's type feedback only after a few calls, so code
+ * that ran once in the first inference, before that, or never before an on-stack replacement
+ * compiled the function mid-call (the batch loop's increment, with one batch item) had no
+ * feedback, and the optimised code deoptimised there and was compiled again (MobileNetV3's 5x5
+ * depthwise function: 30 ms of TurboFan again, its next layers interpreted meanwhile). Calls
+ * on real scratch data (every tile path) measured slower in fresh processes: they spent ~40 ms
+ * at import and the first inference gained less.
+ */
+function warmCalls(name: string): string[] {
+  const args = ['e', 'e', 'e', 'e', 'e', 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  return [`for (let r = 0, e = new Float32Array(1); r < ${TILED_CONV_WARM_CALLS}; r++) ${name}(${args.join(', ')});`];
 }

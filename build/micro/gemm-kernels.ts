@@ -58,6 +58,18 @@ const GEMM_COLUMN_SOURCE = [
   '}',
 ].join('\n');
 
+/**
+ * Registers the unscaled lane kernel (warmed at import) and the column kernel with the module,
+ * as asked, for emitters that pack their own weights with `packRows` (the recurrent ops'
+ * per-step matrix-vector products); returns their names.
+ */
+export function gemmKernels(w: ModuleWriter, want: { lanes: boolean; column: boolean }): { lanes?: string; column?: string } {
+  return {
+    ...(want.lanes ? { lanes: w.helper('gemmLanes', lanesSource(false)) } : {}),
+    ...(want.column ? { column: w.helper('gemmColumn', GEMM_COLUMN_SOURCE) } : {}),
+  };
+}
+
 export interface PackedGemm {
   rows: Dim;
   K: number;

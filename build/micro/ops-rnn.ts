@@ -1,8 +1,17 @@
 // Recurrent layers: LSTM and GRU (forward, reverse, bidirectional; layout 0 and 1; initial
 // states, sequence_lens, peepholes, clip, input_forget, linear_before_reset). One direction and
-// one batch row at a time: each step is a matrix-vector product streaming through the rows of
-// W and R (row-major as stored, so no repacking), then the element-wise gate update. States are
-// kept in doubles; outputs are written as float32.
+// one batch row at a time: each step is two matrix-vector products (W·x and R·h, each plus its
+// bias), then the element-wise gate update; outputs are written as float32.
+// With constant weights (the usual case), W and R are packed at import, each gate's rows in
+// blocks of 8 interleaved, and the products call the module's shared lane kernel
+// (gemm-kernels.ts): it is warmed at import, so a fresh process's first inference runs it
+// optimised, where a node's own loop nest ran in V8's interpreter and baseline tiers for the
+// whole call (a single inference never runs long enough to optimise it), and the packed rows
+// stream contiguously. h and the gate sums are then float32 (as onnxruntime keeps them), so
+// every array the kernel sees is a Float32Array; c stays in doubles. Weights that vary at run
+// time keep the unpacked loops (states in doubles).
+import { GEMM_LANES, gemmKernels } from './gemm-kernels.ts';
+import { packRows } from './kernels.ts';
 import { literal, type Dim, type Value } from './module-writer.ts';
 import { attr, attrFloat, attrInt, FLOAT_ONLY, requireDtype, type OpContext, type OpEmitter } from './ops.ts';
 
@@ -158,6 +167,48 @@ function gateRows(r: Recurrent, d: number, gates: number, from: string, to: stri
 
 const clipped = (r: Recurrent, v: string) => (r.clip === undefined ? v : `Math.max(${literal(-r.clip)}, Math.min(${literal(r.clip)}, ${v}))`);
 
+/** W and R packed for the lane kernel (each gate's H rows a group), or undefined when either varies at run time. */
+interface Packed {
+  w: string;
+  r: string;
+  /** Rows per gate in full blocks of GEMM_LANES; the rest go through the column kernel. */
+  main: number;
+  lanes?: string;
+  column?: string;
+  /** A zero bias (float32, gates·H) for ops without B. */
+  zeros?: string;
+}
+
+function packWeights(ctx: OpContext, r: Recurrent, gates: number): Packed | undefined {
+  if (r.W.stage === 'run' || r.R.stage === 'run') return undefined;
+  const { H, I, dirs } = r;
+  const main = H >= GEMM_LANES ? H - (H % GEMM_LANES) : 0;
+  // Below one block, lanes = 1 keeps every row plain (the column kernel's layout).
+  const lanes = main > 0 ? GEMM_LANES : 1;
+  const w = packRows(ctx.w, r.W.buf, dirs * gates, H, I, lanes);
+  const R = packRows(ctx.w, r.R.buf, dirs * gates, H, H, lanes);
+  const kernels = gemmKernels(ctx.w, { lanes: main > 0, column: main < H });
+  return { w, r: R, main, ...kernels, zeros: r.B ? undefined : ctx.w.alloc('float32', [gates * H]) };
+}
+
+/**
+ * y[q·H + n] = Σk a[ao + k] · M[(d·gates + q)·H + n][k] + bias[bo + q·H + n] for gates q in
+ * [q0, q1) and n < H, M being `matrix` (W or R packed, K columns).
+ */
+function matvecLines(p: Packed, matrix: string, K: number, H: number, gates: number, d: number, q0: number, q1: number, a: string, ao: string, y: string, bias: string, bo: number): string[] {
+  const lines = [`for (let q = ${q0}; q < ${q1}; q++) {`, `  const gb = (${d * gates} + q) * ${H}, yq = q * ${H}, bq = ${bo} + yq;`];
+  if (p.main > 0) lines.push(`  for (let n = 0; n < ${p.main}; n += ${GEMM_LANES}) ${p.lanes}(${a}, ${ao}, ${matrix}, (gb + n) * ${K}, ${K}, ${y}, yq + n, ${bias}, bq + n, 1);`);
+  if (p.main < H) lines.push(`  for (let n = ${p.main}; n < ${H}; n++) ${y}[yq + n] = ${p.column}(${a}, ${ao}, ${matrix}, (gb + n) * ${K}, ${K}) + ${bias}[bq + n];`);
+  lines.push('}');
+  return lines;
+}
+
+/** The bias array and the offsets of Wb and Rb for direction d (a zero array without B). */
+function biasOf(r: Recurrent, p: Packed, gates: number, d: number): { buf: string; wb: number; rb: number } {
+  const G = gates * r.H;
+  return r.B ? { buf: r.B.buf, wb: d * 2 * G, rb: d * 2 * G + G } : { buf: p.zeros!, wb: 0, rb: 0 };
+}
+
 const lstm: OpEmitter = (ctx) => {
   const r = common(ctx, 4, [5, 6]);
   const P = ctx.input(7);
@@ -167,14 +218,22 @@ const lstm: OpEmitter = (ctx) => {
   const fns = activations(ctx, dirs, ['Sigmoid', 'Tanh', 'Tanh']);
   const [Y, Yh, Yc] = outputs(ctx, r, 3);
   const w = ctx.w;
-  const acc = w.scratch(4 * H);
-  const h = w.scratch(H);
+  const p = packWeights(ctx, r, 4);
+  // Packed: acc holds W·x + Wb and accH R·h + Rb; else acc holds the whole gate sums.
+  const acc = p ? w.alloc('float32', [4 * H]) : w.scratch(4 * H);
+  const accH = p ? w.alloc('float32', [4 * H]) : undefined;
+  const h = p ? w.alloc('float32', [H]) : w.scratch(H);
   const c = w.scratch(H);
   const ix = indexers(r);
   const [h0, c0] = r.initial;
+  const pre = (q: number) => (accH ? `${acc}[${q * H} + j] + ${accH}[${q * H} + j]` : `${acc}[${q * H} + j]`);
   for (let d = 0; d < dirs; d++) {
     const [f, g, hf] = fns[d]! as [Activation, Activation, Activation];
     const peep = (gate: number, cell: string) => (P ? ` + ${P.buf}[${d * 3 * H + gate * H} + j] * ${cell}` : '');
+    const bias = p && biasOf(r, p, 4, d);
+    const sums = p && bias
+      ? [...matvecLines(p, p.w, r.I, H, 4, d, 0, 4, r.x.buf, 'xb', acc, bias.buf, bias.wb), ...matvecLines(p, p.r, H, H, 4, d, 0, 4, h, '0', accH!, bias.buf, bias.rb)]
+      : gateRows(r, d, 4, '0', String(4 * H), acc, h, 'xb');
     w.emit(
       `// direction ${d}${r.reverse[d] ? ' (reverse)' : ''}`,
       `for (let b = 0; b < ${batch}; b++) {`,
@@ -186,14 +245,14 @@ const lstm: OpEmitter = (ctx) => {
       `  for (let s = 0; s < len; s++) {`,
       `    const t = ${r.reverse[d] ? 'len - 1 - s' : 's'};`,
       `    const xb = ${ix.x('t', 'b')};`,
-      ...gateRows(r, d, 4, '0', String(4 * H), acc, h, 'xb').map((l) => `    ${l}`),
+      ...sums.map((l) => `    ${l}`),
       `    for (let j = 0; j < ${H}; j++) {`,
       `      const cp = ${c}[j];`,
-      `      const i = ${f(clipped(r, `(${acc}[j]${peep(0, 'cp')})`))};`,
-      `      const fg = ${inputForget ? '1 - i' : f(clipped(r, `(${acc}[${2 * H} + j]${peep(2, 'cp')})`))};`,
-      `      const cn = fg * cp + i * ${g(clipped(r, `${acc}[${3 * H} + j]`))};`,
+      `      const i = ${f(clipped(r, `(${pre(0)}${peep(0, 'cp')})`))};`,
+      `      const fg = ${inputForget ? '1 - i' : f(clipped(r, `(${pre(2)}${peep(2, 'cp')})`))};`,
+      `      const cn = fg * cp + i * ${g(clipped(r, `(${pre(3)})`))};`,
       `      ${c}[j] = cn;`,
-      `      const o = ${f(clipped(r, `(${acc}[${H} + j]${peep(1, 'cn')})`))};`,
+      `      const o = ${f(clipped(r, `(${pre(1)}${peep(1, 'cn')})`))};`,
       `      ${h}[j] = o * ${hf('cn')};`,
       `    }`,
       ...(Y ? [`    const yb = ${ix.y('t', d, 'b')};`, `    for (let j = 0; j < ${H}; j++) ${Y.buf}[yb + j] = ${h}[j];`] : []),
@@ -213,14 +272,51 @@ const gru: OpEmitter = (ctx) => {
   const fns = activations(ctx, dirs, ['Sigmoid', 'Tanh']);
   const [Y, Yh] = outputs(ctx, r, 2);
   const w = ctx.w;
-  const acc = w.scratch(3 * H);
-  const h = w.scratch(H);
-  const rh = w.scratch(H);
+  const p = packWeights(ctx, r, 3);
+  const acc = p ? w.alloc('float32', [3 * H]) : w.scratch(3 * H);
+  const accH = p ? w.alloc('float32', [3 * H]) : undefined;
+  const h = p ? w.alloc('float32', [H]) : w.scratch(H);
+  const rh = p ? w.alloc('float32', [H]) : w.scratch(H);
+  // r ⊙ h, what R's candidate rows multiply when the reset comes first.
+  const hr = p && !linearBeforeReset ? w.alloc('float32', [H]) : undefined;
   const ix = indexers(r);
   const [h0] = r.initial;
   const G = 3 * H;
   for (let d = 0; d < dirs; d++) {
     const [f, g] = fns[d]! as [Activation, Activation];
+    if (p && accH) {
+      const bias = biasOf(r, p, 3, d);
+      const sum = (q: number) => `${acc}[${q * H} + j] + ${accH}[${q * H} + j]`;
+      // acc: W·x + Wb for the three gates; accH: R·h + Rb for z and r, and for the candidate
+      // R·h + Rb (reset applied after) or R·(r ⊙ h) + Rb (before).
+      const step = [
+        ...matvecLines(p, p.w, r.I, H, 3, d, 0, 3, r.x.buf, 'xb', acc, bias.buf, bias.wb),
+        ...matvecLines(p, p.r, H, H, 3, d, 0, linearBeforeReset ? 3 : 2, h, '0', accH, bias.buf, bias.rb),
+        `for (let j = 0; j < ${H}; j++) ${rh}[j] = ${f(clipped(r, `(${sum(1)})`))};`,
+        ...(hr ? [`for (let k = 0; k < ${H}; k++) ${hr}[k] = ${rh}[k] * ${h}[k];`, ...matvecLines(p, p.r, H, H, 3, d, 2, 3, hr, '0', accH, bias.buf, bias.rb)] : []),
+        `for (let j = 0; j < ${H}; j++) {`,
+        `  const z = ${f(clipped(r, `(${sum(0)})`))};`,
+        `  const n = ${g(clipped(r, `(${acc}[${2 * H} + j] + ${linearBeforeReset ? `${rh}[j] * ` : ''}${accH}[${2 * H} + j])`))};`,
+        `  ${h}[j] = (1 - z) * n + z * ${h}[j];`,
+        `}`,
+      ];
+      w.emit(
+        `// direction ${d}${r.reverse[d] ? ' (reverse)' : ''}`,
+        `for (let b = 0; b < ${batch}; b++) {`,
+        `  ${stepsLines(r)}`,
+        `  for (let j = 0; j < ${H}; j++) ${h}[j] = ${h0 ? `${h0.buf}[${ix.state(d, 'b')} + j]` : '0'};`,
+        `  for (let s = 0; s < len; s++) {`,
+        `    const t = ${r.reverse[d] ? 'len - 1 - s' : 's'};`,
+        `    const xb = ${ix.x('t', 'b')};`,
+        ...step.map((l) => `    ${l}`),
+        ...(Y ? [`    const yb = ${ix.y('t', d, 'b')};`, `    for (let j = 0; j < ${H}; j++) ${Y.buf}[yb + j] = ${h}[j];`] : []),
+        `  }`,
+        ...(Y ? [`  for (let t = len; t < ${T}; t++) ${Y.buf}.fill(0, ${ix.y('t', d, 'b')}, ${ix.y('t', d, 'b')} + ${H});`] : []),
+        ...(Yh ? [`  for (let j = 0; j < ${H}; j++) ${Yh.buf}[${ix.state(d, 'b')} + j] = ${h}[j];`] : []),
+        `}`,
+      );
+      continue;
+    }
     const wb = (j: string) => (B ? `${B.buf}[${d * 2 * G} + ${j}]` : '0');
     const rb = (j: string) => (B ? `${B.buf}[${d * 2 * G + G} + ${j}]` : '0');
     // The candidate row: X·Wh + Wbh, plus the recurrent part (reset applied before or after R).

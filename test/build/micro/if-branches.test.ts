@@ -1,6 +1,6 @@
 // If on a run-time condition: each branch compiles to its own top-level function, so run()
-// (compiled on its first call with every node block inside it) does not carry the branch it
-// does not take. Checked against onnxruntime-node on every condition combination: a nested If
+// (compiled on its first call) does not carry the branch it does not take; node blocks are
+// top-level functions too. Checked against onnxruntime-node on every condition combination: a nested If
 // reading values of the outer scope, branch outputs whose length differs between the branches
 // (a dim the taken branch sets), and a node after the If reading that output.
 import * as ort from 'onnxruntime-node';
@@ -61,6 +61,9 @@ describe('If with a run-time condition', () => {
       expect(source).toContain(name);
     }
     expect(source.match(/^function if(?:Then|Else)\$\d+\(/gm)).toHaveLength(4);
+    // Node blocks are top-level functions as well, called from run() and the branches.
+    expect(source).not.toMatch(/^ *\(\(\) => \{$/m);
+    expect(source).toMatch(/^function node\$\d+\(/m);
     const reference = await ort.InferenceSession.create(bytes);
     const r = new Random(3);
     // The sizes change between calls, so buffers grow and the hoisted output dims are reassigned.

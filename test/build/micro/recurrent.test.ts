@@ -31,6 +31,8 @@ interface Case {
   outputs?: string[];
   /** The sequence dim is symbolic; each input picks T in [1, T]. */
   variableT?: boolean;
+  /** W, R and B as graph inputs (fed per call) instead of initializers: the unpacked loops. */
+  weightsAsInputs?: boolean;
 }
 
 const CASES: Case[] = [
@@ -44,6 +46,13 @@ const CASES: Case[] = [
   { label: 'GRU linear_before_reset, bidirectional, initial state', op: 'GRU', T: 5, batch: 2, I: 4, H: 3, bias: true, direction: 'bidirectional', initial: true, attrs: { linear_before_reset: { int: 1 } } },
   { label: 'GRU reverse, sequence_lens, clip', op: 'GRU', T: 6, batch: 3, I: 2, H: 5, bias: true, direction: 'reverse', seqLens: true, initial: true, attrs: { clip: { float: 1.5 } } },
   { label: 'GRU custom activations (Softsign, Relu), no bias', op: 'GRU', T: 3, batch: 2, I: 3, H: 4, activations: ['Softsign', 'Relu'] },
+  // H >= 8: constant weights go through the shared lane kernel (blocks of 8 rows per gate, the rest by column).
+  { label: 'LSTM H 12 bidirectional, peepholes, initial states', op: 'LSTM', T: 5, batch: 2, I: 9, H: 12, bias: true, direction: 'bidirectional', initial: true, peepholes: true },
+  { label: 'LSTM H 16, no bias, clip', op: 'LSTM', T: 4, batch: 1, I: 8, H: 16, attrs: { clip: { float: 2 } } },
+  { label: 'GRU H 12 bidirectional, initial state', op: 'GRU', T: 5, batch: 2, I: 7, H: 12, bias: true, direction: 'bidirectional', initial: true },
+  { label: 'GRU H 9 linear_before_reset, sequence_lens, no bias', op: 'GRU', T: 6, batch: 3, I: 5, H: 9, seqLens: true, attrs: { linear_before_reset: { int: 1 } } },
+  { label: 'LSTM H 12, weights as inputs', op: 'LSTM', T: 4, batch: 2, I: 5, H: 12, bias: true, initial: true, weightsAsInputs: true },
+  { label: 'GRU H 8, weights as inputs', op: 'GRU', T: 4, batch: 2, I: 5, H: 8, bias: true, weightsAsInputs: true },
 ];
 
 const dirsOf = (c: Case) => (c.direction === 'bidirectional' ? 2 : 1);
@@ -60,9 +69,10 @@ function graphOf(c: Case, layout: 0 | 1, weights: Record<string, Float32Array>):
   const g = new GraphBuilder('rnn');
   const T: number | string = c.variableT ? 'T' : c.T;
   g.input('X', 'float32', layout === 0 ? [T, c.batch, c.I] : [c.batch, T, c.I]);
-  g.initializer('W', { dtype: 'float32', dims: [D, G * c.H, c.I], data: weights.W! });
-  g.initializer('R', { dtype: 'float32', dims: [D, G * c.H, c.H], data: weights.R! });
-  if (c.bias) g.initializer('B', { dtype: 'float32', dims: [D, 2 * G * c.H], data: weights.B! });
+  const weight = (name: string, dims: number[], data: Float32Array) => (c.weightsAsInputs ? g.input(name, 'float32', dims) : g.initializer(name, { dtype: 'float32', dims, data }));
+  weight('W', [D, G * c.H, c.I], weights.W!);
+  weight('R', [D, G * c.H, c.H], weights.R!);
+  if (c.bias) weight('B', [D, 2 * G * c.H], weights.B!);
   const stateDims = layout === 0 ? [D, c.batch, c.H] : [c.batch, D, c.H];
   if (c.seqLens) g.input('lens', 'int32', [c.batch]);
   if (c.initial) {
@@ -105,7 +115,10 @@ describe('LSTM and GRU: micro vs onnxruntime-node', () => {
         const G = gatesOf(c);
         const weights = { W: randomArray(r, D * G * c.H * c.I, 0.8), R: randomArray(r, D * G * c.H * c.H, 0.8), B: randomArray(r, D * 2 * G * c.H, 0.5), P: randomArray(r, D * 3 * c.H, 0.5) };
         const reference = await ort.InferenceSession.create(graphOf(c, 0, weights), { graphOptimizationLevel: 'basic' });
-        const micro = await importMicroModule(compileOnnxToModule(graphOf(c, layout, weights), { name: c.label }).source, c.label);
+        const { source } = compileOnnxToModule(graphOf(c, layout, weights), { name: c.label });
+        // Constant weights with a full block of 8 rows per gate run through the shared lane kernel.
+        expect(/gemmLanes\(/.test(source)).toBe(!c.weightsAsInputs && c.H >= 8);
+        const micro = await importMicroModule(source, c.label);
         let worst = 0;
         for (let n = 0; n < INPUTS; n++) {
           const T = c.variableT ? r.int(1, c.T) : c.T;
@@ -114,6 +127,14 @@ describe('LSTM and GRU: micro vs onnxruntime-node', () => {
           const h0 = randomArray(r, D * c.batch * c.H, 1);
           const c0 = randomArray(r, D * c.batch * c.H, 1);
           const feeds: Record<string, ort.Tensor> = { X: new ort.Tensor('float32', x, [T, c.batch, c.I]) };
+          const weightFeeds: Record<string, { dtype: 'float32'; dims: number[]; data: Float32Array }> = {};
+          if (c.weightsAsInputs) {
+            const dims = { W: [D, G * c.H, c.I], R: [D, G * c.H, c.H], B: [D, 2 * G * c.H] };
+            for (const name of c.bias ? (['W', 'R', 'B'] as const) : (['W', 'R'] as const)) {
+              feeds[name] = new ort.Tensor('float32', weights[name], dims[name]);
+              weightFeeds[name] = { dtype: 'float32', dims: dims[name], data: weights[name] };
+            }
+          }
           if (c.seqLens) feeds.lens = new ort.Tensor('int32', lens, [c.batch]);
           if (c.initial) {
             feeds.h0 = new ort.Tensor('float32', h0, [D, c.batch, c.H]);
@@ -124,6 +145,7 @@ describe('LSTM and GRU: micro vs onnxruntime-node', () => {
           const l1 = (data: Float32Array, a: number, b: number, rest: number) => (layout === 1 ? swap01(data, a, b, rest) : data);
           const mfeeds: Record<string, { dtype: 'float32' | 'int32'; dims: number[]; data: Float32Array | Int32Array }> = {
             X: { dtype: 'float32', dims: layout === 0 ? [T, c.batch, c.I] : [c.batch, T, c.I], data: l1(x, T, c.batch, c.I) },
+            ...weightFeeds,
           };
           if (c.seqLens) mfeeds.lens = { dtype: 'int32', dims: [c.batch], data: lens };
           if (c.initial) {
