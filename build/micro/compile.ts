@@ -8,6 +8,7 @@ import { decodeOnnx, nameUnnamedNodes, readOnnxModel, type ConstTensor, type DTy
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { deferRunOnlyConstants } from './lazy-constants.ts';
 import { precomputeImportWork } from './precompute.ts';
+import { dropUncalledImportKernels } from './import-kernels.ts';
 import { foldActivations } from './rewrite.ts';
 import { prepareOnnxGraph } from '../onnx/graph-prepass.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
@@ -530,6 +531,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const runLines = hoistNodeBlocks([...prologue, ...w.run], ['feeds']);
   const runText = [...runLines, ...results, ...branchFunctions].join('\n');
   const precomputed = options.precompute === false ? { blocks: 0 } : precomputeImportWork(w, prelude, runText);
+  dropUncalledImportKernels(w, [...w.init, runText].join('\n'));
   w.dropUnreadConstants([prelude, ...w.helpers.values(), ...w.buffers, ...w.init, runText].join('\n'));
   const deferred = deferRunOnlyConstants(w, [prelude, ...w.helpers.values(), ...w.init].join('\n'), [...runLines, ...results, ...branchFunctions]);
   const runBody = deferred.run.slice(0, runLines.length);

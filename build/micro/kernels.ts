@@ -4,6 +4,7 @@
 // scalar code: V8 does not vectorise, so the win is fewer loads and stores per multiply-add
 // (about 2 GMAC/s on the machines we bench; the register-tiled conv lives in ops-nn.ts), or
 // fewer multiply-adds (constant matrices of few non-zeros, `sparseRows`).
+import { importKernel } from './import-kernels.ts';
 import type { Dim, ModuleWriter } from './module-writer.ts';
 
 /** Output channels computed together by the blocked conv and dense kernels (one register each). */
@@ -40,18 +41,10 @@ export function importBuffer(w: ModuleWriter, ctor: 'Float32Array' | 'Float64Arr
  */
 export function packRows(w: ModuleWriter, src: string, groups: number, rowsPerGroup: number, K: number, maxLanes: number, transposed = false): string {
   const lanes = Math.min(maxLanes, rowsPerGroup);
-  const main = rowsPerGroup - (rowsPerGroup % lanes);
-  const at = transposed ? `${src}[q * ${groups * rowsPerGroup} + m]` : `${src}[m * ${K} + q]`;
-  return importBuffer(w, 'Float32Array', groups * rowsPerGroup * K, (name) => [
-    `for (let g = 0; g < ${groups}; g++) {`,
-    `  for (let r = 0; r < ${rowsPerGroup}; r++) {`,
-    `    const m = g * ${rowsPerGroup} + r;`,
-    `    const dst = g * ${rowsPerGroup * K} + (r < ${main} ? ((r / ${lanes}) | 0) * ${K * lanes} + (r % ${lanes}) : r * ${K});`,
-    `    const step = r < ${main} ? ${lanes} : 1;`,
-    `    for (let q = 0; q < ${K}; q++) ${name}[dst + q * step] = ${at};`,
-    `  }`,
-    `}`,
-  ]);
+  // The loop is a shared module function (build/micro/import-kernels.ts): top-level code runs interpreted.
+  const pack = importKernel(w, 'packRows');
+  const [rs, qs] = transposed ? [1, groups * rowsPerGroup] : [K, 1];
+  return importBuffer(w, 'Float32Array', groups * rowsPerGroup * K, (name) => [`${pack}(${src}, ${rs}, ${qs}, ${name}, ${groups}, ${rowsPerGroup}, ${K}, ${lanes});`]);
 }
 
 /**

@@ -5,6 +5,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
 import { blockedBagLines } from './embedding-bag.ts';
 import { packedGemmLines } from './gemm-kernels.ts';
+import { importKernel } from './import-kernels.ts';
 import { PACK_FROM, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
@@ -683,6 +684,13 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     requireDtype(ctx, scale, FLOAT_ONLY, 'x_scale');
     const p = quantizeParams(ctx, x, scale, zero);
     const y = ctx.output(0, 'float32', x.dims);
+    const n = ctx.w.prod(x.dims);
+    if (ctx.stage !== 'run' && typeof n === 'number' && n >= PACK_FROM) {
+      // Weights: a shared module function, as top-level code runs interpreted (build/micro/import-kernels.ts);
+      // small tensors keep the inline loop (fewer module bytes, little work).
+      ctx.w.emit(`${importKernel(ctx.w, 'dequantize')}(${x.buf}, ${y.buf}, ${scale.buf}, ${zero ? zero.buf : 'null'}, ${p.outer}, ${p.channels}, ${p.inner});`);
+      return;
+    }
     if (p.perTensor) {
       ctx.w.emit(
         `const s = ${scale.buf}[0];`,

@@ -1,0 +1,91 @@
+// Import-time dequantizing and weight packing as shared module functions (#14, cold start of
+// int8 modules; build/micro/import-kernels.ts): a module's top-level code runs interpreted, so
+// its import section must call those functions instead of looping over the weights itself;
+// the module still matches onnxruntime-node, across span boundaries (tensors and rows longer
+// than a span), per-tensor and per-channel scales, zero points, transposed and plain weights;
+// a module whose packing all runs at build carries no import kernel.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, test } from 'vitest';
+import { compileOnnxToModule } from '../../../build/micro/compile.ts';
+import { GraphBuilder } from '../../../build/onnx/builder.ts';
+import { importMicroModule } from '../../../adapters/node/micro-module-loader.ts';
+import { Random } from './property-harness.ts';
+
+interface Case {
+  label: string;
+  k: number;
+  n: number;
+  /** Gemm with B as [n, k] (transB), else MatMul with B as [k, n]. */
+  transB: boolean;
+  dtype: 'int8' | 'uint8';
+  /** Per-channel axis of B, or per-tensor. */
+  axis: number | null;
+}
+
+const CASES: Case[] = [
+  { label: 'MatMul, int8 per output channel (axis 1), zero points', k: 96, n: 40, transB: false, dtype: 'int8', axis: 1 },
+  { label: 'Gemm transB, int8 per output channel (axis 0)', k: 128, n: 32, transB: true, dtype: 'int8', axis: 0 },
+  { label: 'MatMul, uint8 per tensor over 2+ spans, rows longer than a span, a partial lane block', k: 4500, n: 9, transB: false, dtype: 'uint8', axis: null },
+  { label: 'Gemm transB, per tensor, rows longer than a span', k: 5000, n: 12, transB: true, dtype: 'int8', axis: null },
+];
+
+function graph(r: Random, c: Case): Uint8Array {
+  const g = new GraphBuilder('iq');
+  g.input('x', 'float32', [1, c.k]);
+  const dims = c.transB ? [c.n, c.k] : [c.k, c.n];
+  const [lo, hi] = c.dtype === 'int8' ? [-127, 127] : [0, 255];
+  const q = Array.from({ length: c.k * c.n }, () => r.int(lo, hi));
+  g.initializer('wq', { dtype: c.dtype, dims, data: c.dtype === 'int8' ? Int8Array.from(q) : Uint8Array.from(q) });
+  const channels = c.axis === null ? 1 : dims[c.axis]!;
+  const scaleDims = c.axis === null ? [] : [channels];
+  g.initializer('scale', { dtype: 'float32', dims: scaleDims, data: Float32Array.from({ length: channels }, () => 0.001 + r.next() * 0.02) });
+  const zeros = Array.from({ length: channels }, () => (c.dtype === 'int8' ? r.int(-5, 5) : r.int(120, 136)));
+  g.initializer('zero', { dtype: c.dtype, dims: scaleDims, data: c.dtype === 'int8' ? Int8Array.from(zeros) : Uint8Array.from(zeros) });
+  g.node('DequantizeLinear', ['wq', 'scale', 'zero'], ['W'], c.axis === null ? {} : { axis: { int: c.axis } });
+  if (c.transB) g.node('Gemm', ['x', 'W'], ['y'], { transB: { int: 1 } });
+  else g.node('MatMul', ['x', 'W'], ['y']);
+  g.output('y', 'float32', [1, c.n]);
+  return new Uint8Array(g.encode(13));
+}
+
+const importSection = (source: string) => source.slice(source.indexOf('// Computed once at import'), source.indexOf('export function run('));
+
+describe('import-time dequantize and packing in shared module functions', () => {
+  test.each(CASES)('$label: no loop in the import section, matches onnxruntime-node', async (c) => {
+    const r = new Random(c.k + c.n);
+    const bytes = graph(r, c);
+    const { source } = compileOnnxToModule(bytes, { name: c.label });
+    const init = importSection(source);
+    expect(init).toMatch(/(?<![\w$])dequantize\(/);
+    expect(init).toMatch(/(?<![\w$])packRows\(/);
+    // Every per-element loop of import time lives in a function (the old code looped here).
+    expect(init).not.toMatch(/\bfor \(/);
+    const micro = await importMicroModule(source, c.label);
+    // 'basic': with every optimisation ORT may fuse DequantizeLinear → MatMul into a kernel that quantizes x too.
+    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
+    let worst = 0;
+    for (let i = 0; i < 30; i++) {
+      const x = Float32Array.from({ length: c.k }, () => r.next() * 4 - 2);
+      const want = (await session.run({ x: new ort.Tensor('float32', x, [1, c.k]) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims: [1, c.k], data: x } }).y!.data as Float32Array;
+      for (let j = 0; j < c.n; j++) worst = Math.max(worst, Math.abs(want[j]! - got[j]!));
+    }
+    await session.release();
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('fp32 weights packed at build: the module carries no import kernel nor its warm-up', () => {
+    const r = new Random(3);
+    const g = new GraphBuilder('fp');
+    g.input('x', 'float32', [1, 96]);
+    g.initializer('W', { dtype: 'float32', dims: [96, 40], data: Float32Array.from({ length: 96 * 40 }, () => r.next() - 0.5) });
+    g.node('MatMul', ['x', 'W'], ['y']);
+    g.output('y', 'float32', [1, 40]);
+    const bytes = new Uint8Array(g.encode(13));
+    const atBuild = compileOnnxToModule(bytes, { name: 'fp' });
+    expect(atBuild.precomputedBlocks).toBeGreaterThan(0);
+    expect(atBuild.source).not.toMatch(/function packRow/);
+    // Packing at import (precompute off) calls the shared kernel.
+    expect(compileOnnxToModule(bytes, { name: 'fp', precompute: false }).source).toMatch(/function packRow/);
+  });
+});
