@@ -251,6 +251,24 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   };
   const topLive = liveSet(graph.nodes, graph.outputs.map((o) => o.name));
   countReads(graph.nodes, topLive);
+  // Top-level values computed per run (they depend on a graph input; an If's outputs count as
+  // such), and each value's top-level reader: an import-time value may stay lazy only for a
+  // reader that runs at import too (dequantizing weights: Cast → Mul by the scales in one loop),
+  // never for one in run(), which would recompute it every call.
+  const topLevel = new Set(graph.nodes);
+  const runValues = new Set(graph.inputs.map((i) => i.name));
+  const readerOf = new Map<string, IrNode>();
+  for (const node of graph.nodes) {
+    if (node.subgraphs || node.inputs.some((n) => n && runValues.has(n))) for (const o of node.outputs) runValues.add(o);
+    for (const n of node.inputs) if (n) readerOf.set(n, node);
+  }
+  // Element-wise readers only (the dequantizing pattern): other readers materialise their inputs
+  // anyway, and keeping them out keeps import-time code as precompute.ts expects it.
+  const FUSING_AT_IMPORT = new Set(['Mul', 'Add', 'Sub', 'Div', 'Cast']);
+  const readAtImport = (name: string): boolean => {
+    const reader = readerOf.get(name);
+    return !!reader && FUSING_AT_IMPORT.has(reader.opType) && (reader.domain === '' || reader.domain === 'ai.onnx') && reader.inputs.every((n) => !n || !runValues.has(n));
+  };
 
   const ops: Record<string, number> = {};
   let foldedNodes = 0;
@@ -294,7 +312,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
           count: () => inputs.length,
           canDefer: (i) => {
             const name = node.outputs[i];
-            return !atImport && !!name && reads.get(name) === 1 && !pinned.has(name);
+            return !!name && reads.get(name) === 1 && !pinned.has(name) && (!atImport || (topLevel.has(node) && readAtImport(name)));
           },
           define: (i, value) => {
             const name = node.outputs[i];

@@ -1,6 +1,6 @@
 // The code generator's state: sections of the generated module (constants, buffers,
 // import-time code, the forward pass), symbolic dims and the loop nests every op uses.
-import { BASE64_BYTES, encodeConstant, HUFFMAN, UNPACK, UNPACK_WARM, WARM_UNPACK_FROM, type ConstantLayout } from './constant-codec.ts';
+import { BASE64_BYTES, encodeConstant, HUFFMAN, HUFFMAN_WARM, UNPACK, UNPACK_WARM, WARM_UNPACK_FROM, type ConstantLayout } from './constant-codec.ts';
 import { MicroCompileError, ORT_FALLBACK_HINT } from './errors.ts';
 import type { ConstData, DType } from './model-ir.ts';
 
@@ -268,6 +268,8 @@ export class ModuleWriter {
 
   /** Bytes of dense 4- and 8-byte planes so far (their decoding is warmed up from a size on). */
   #wordPlaneBytes = 0;
+  /** Bytes of Huffman-coded constants so far (likewise). */
+  #huffmanBytes = 0;
   /** How many constants went out in each layout (see constant-codec.ts). */
   readonly constantLayouts: Record<ConstantLayout, number> = { plain: 0, planes: 0, sparse: 0, huffman: 0 };
   /** The layout each encoded constant (or precomputed buffer) went out in, by name. */
@@ -296,6 +298,8 @@ export class ModuleWriter {
     }
     if (encoded.layout === 'huffman') {
       this.helper('huffman', HUFFMAN);
+      this.#huffmanBytes += data.length;
+      if (this.#huffmanBytes >= WARM_UNPACK_FROM) this.helper('huffmanWarm', HUFFMAN_WARM);
       return this.decodedExpression(name, `new ${ctor}(huffman(`, base64(encoded.bytes), `, ${data.length}))`);
     }
     this.helper('unpack', UNPACK);

@@ -216,7 +216,7 @@ export function materialize(ctx: OpContext, v: Value): Value {
 export function mapOp(ctx: OpContext, dtype: DType, dims: Dim[], operands: Value[], expr: (args: string[]) => string): void {
   const full = (args: string[]) => coerce(dtype, expr(args));
   if (ctx.canDefer(0)) {
-    ctx.define(0, { dtype, dims, buf: '', stage: 'run', lazy: { kind: 'map', operands, expr: full } });
+    ctx.define(0, { dtype, dims, buf: '', stage: ctx.stage, lazy: { kind: 'map', operands, expr: full } });
     return;
   }
   const y = ctx.output(0, dtype, dims);
@@ -619,7 +619,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
     if (axis === 0 && ctx.canDefer(0)) {
       // Rows picked lazily: an embedding bag (Gather → element-wise → Reduce) then reads the table directly.
       const lazy: Lazy = { kind: 'gather', table: x, indices: idx, rowDims: x.dims.slice(1), node: ctx.node.name };
-      ctx.define(0, { dtype: x.dtype, dims, buf: '', stage: 'run', lazy });
+      ctx.define(0, { dtype: x.dtype, dims, buf: '', stage: ctx.stage, lazy });
       return;
     }
     const y = ctx.output(0, x.dtype, dims);

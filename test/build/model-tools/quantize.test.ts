@@ -194,7 +194,7 @@ async function micro(name: string, version: string) {
 // convs need a scale per 9 weights (one scale per tensor moves the score by 0.27), so
 // --min-elements 128 also quantizes the convs of 216 and 128 weights. As base64 its module was
 // 0.356x the fp32 one (gzip sees base64 sextets, not bytes: ~5 KB lost); with int8 constants
-// Huffman-coded per tensor (build/micro/constant-codec.ts) it is 0.349x.
+// Huffman-coded per tensor (build/micro/constant-codec.ts) and the Cast → Mul dequantizing done in one loop at import (build/micro/compile.ts) it is 0.348x.
 // Silero VAD is declared a classifier of its speech score (silence/speech at 0.5), so its bar is
 // the speech decision per frame; the score moves by ~1-7 % and the states (hn, stateN) by more
 // over one call, reported in the table.
