@@ -356,24 +356,45 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     const names = new Set(text.match(/[A-Za-z_$][\w$]*/g));
     return (name: string) => names.has(name);
   };
-  const hoistNodeBlocks = (lines: readonly string[], params: readonly string[]): string[] => {
-    const out: string[] = [];
+  // In run(), node blocks that differ only in the buffers and dims they use (a net's repeated
+  // blocks: squeeze-excite scales, residual adds, convs of one geometry) share one function;
+  // a block of its own keeps its module buffers bound in its body (see sharedNodeBlock).
+  const hoistNodeBlocks = (lines: readonly string[], params: readonly string[], share = false): string[] => {
+    type Block = { start: number; end: number; body: string[]; free: string[]; shared?: ReturnType<typeof sharedNodeBlock> };
+    const blocks: Block[] = [];
     const scope = [...params];
     for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const end = line === '  (() => {' ? lines.indexOf('  })();', i + 1) : -1;
+      const end = lines[i] === '  (() => {' ? lines.indexOf('  })();', i + 1) : -1;
       if (end < 0) {
-        out.push(line);
-        scope.push(...declaredNames([line]));
+        scope.push(...declaredNames([lines[i]!]));
         continue;
       }
       const body = lines.slice(i + 1, end);
-      const free = scope.filter(usesName(body.join('\n')));
-      const fn = w.fresh('node');
-      branchFunctions.push(`function ${fn}(${free.join(', ')}) {`, ...body.map((l) => l.slice(2)), '}');
-      out.push(`  ${fn}(${free.join(', ')});`);
+      blocks.push({ start: i, end, body, free: scope.filter(usesName(body.join('\n'))), shared: share ? sharedNodeBlock(body, scope.filter(usesName(body.join('\n')))) : undefined });
       i = end;
     }
+    const count = new Map<string, number>();
+    for (const b of blocks) if (b.shared) count.set(b.shared.key, (count.get(b.shared.key) ?? 0) + 1);
+    const sharedFns = new Map<string, string>();
+    const out: string[] = [];
+    let next = 0;
+    for (const b of blocks) {
+      out.push(...lines.slice(next, b.start));
+      next = b.end + 1;
+      const shared = b.shared && count.get(b.shared.key)! > 1 ? b.shared : undefined;
+      let fn = shared && sharedFns.get(shared.key);
+      if (!fn) {
+        fn = w.fresh('node');
+        if (shared) {
+          sharedFns.set(shared.key, fn);
+          branchFunctions.push(`function ${fn}(${shared.params.join(', ')}) {`, ...shared.body, '}');
+        } else {
+          branchFunctions.push(`function ${fn}(${b.free.join(', ')}) {`, ...b.body.map((l) => l.slice(2)), '}');
+        }
+      }
+      out.push(`  ${fn}(${(shared ? shared.args : b.free).join(', ')});`);
+    }
+    out.push(...lines.slice(next));
     return out;
   };
 
@@ -528,7 +549,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
     ops,
   };
   const prelude = [`const metadata = ${jsString(metadata)};`, 'const INPUTS = metadata.inputs;', 'const OUTPUTS = metadata.outputs;', RUNTIME_HELPERS].join('\n');
-  const runLines = hoistNodeBlocks([...prologue, ...w.run], ['feeds']);
+  const runLines = hoistNodeBlocks([...prologue, ...w.run], ['feeds'], true);
   const runText = [...runLines, ...results, ...branchFunctions].join('\n');
   const precomputed = options.precompute === false ? { blocks: 0 } : precomputeImportWork(w, prelude, runText);
   dropUncalledImportKernels(w, [...w.init, runText].join('\n'));
@@ -571,6 +592,46 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   ].join('\n');
   progress?.({ phase: 'assemble', done: doneNodes, total: totalNodes });
   return { source, metadata, foldedNodes, precomputedBlocks: precomputed.blocks, constantBytes, constantLayouts: { ...w.constantLayouts } };
+}
+
+/**
+ * A node block (its lines inside the arrow, four-space indent) as a function shared by every
+ * block of the same code up to names and integers: the module buffers its header binds
+ * (`const _t4 = t$4;`), the enclosing locals it reads (`free`) and its integer literals become
+ * parameters. Why: V8 optimises a function by the calls it has seen, so the ninth
+ * squeeze-excite scale of MobileNetV3 runs code optimised on the first eight instead of its
+ * own loop interpreted, then compiled on the stack and thrown away (each block runs once per
+ * inference); the module also carries one copy. Undefined (block kept as its own function)
+ * where the text is not plainly tokenisable here (template literals, integer object keys).
+ */
+function sharedNodeBlock(body: readonly string[], free: readonly string[]): { key: string; params: string[]; args: string[]; body: string[] } | undefined {
+  const header: Array<[string, string]> = [];
+  let k = 0;
+  for (; k < body.length; k++) {
+    const m = /^ {4}const (_[\w$]+) = ((?:t|c|acc)\$\d+);$/.exec(body[k]!);
+    if (!m) break;
+    header.push([m[1]!, m[2]!]);
+  }
+  const rest = body.slice(k).map((l) => l.slice(4)).join('\n');
+  if (rest.includes('`')) return undefined;
+  const names = [...free, ...header.map(([local]) => local)];
+  const args = [...free, ...header.map(([, buf]) => buf)];
+  const rename = new Map(names.map((n, i) => [n, `p${i}`]));
+  // Code outside string literals: names renamed, integers (2 and up) made parameters.
+  const parts = rest.split(/("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')/);
+  for (let i = 0; i < parts.length; i += 2) {
+    if (/[{,]\s*\d+\s*:/.test(parts[i]!)) return undefined;
+    parts[i] = parts[i]!.replace(/(?<![\w$.])([A-Za-z_$][\w$]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w$])/g, (token) => {
+      const renamed = rename.get(token);
+      if (renamed) return renamed;
+      if (!/^\d+$/.test(token) || Number(token) < 2) return token;
+      args.push(token);
+      return `p${args.length - 1}`;
+    });
+  }
+  const text = parts.join('');
+  const params = args.map((_, i) => `p${i}`);
+  return { key: `${params.length}\n${text}`, params, args, body: text.split('\n').map((l) => `  ${l}`) };
 }
 
 /** Names a `const`/`let` declares directly in run()'s scope (two-space indent) in `lines`. */
