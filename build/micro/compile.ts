@@ -9,7 +9,7 @@ import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, ty
 import { deferRunOnlyConstants } from './lazy-constants.ts';
 import { precomputeImportWork } from './precompute.ts';
 import { dropUncalledImportKernels } from './import-kernels.ts';
-import { foldActivations } from './rewrite.ts';
+import { castMulAsDequantize, foldActivations } from './rewrite.ts';
 import { prepareOnnxGraph } from '../onnx/graph-prepass.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
 import { tryShapeValues } from './shape-values.ts';
@@ -177,6 +177,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   }
   const graph = readOnnxModel(model, budget);
   rewriteMlOutputs(graph);
+  graph.nodes = castMulAsDequantize(graph);
   graph.nodes = foldActivations(graph);
   assertSupported(graph);
   progress?.({ phase: 'read', done: 0, total: countNodes(graph.nodes) });

@@ -150,3 +150,42 @@ export function foldActivations(graph: IrGraph): IrNode[] {
   }
   return graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
 }
+
+/**
+ * Int8 weights dequantized as Cast(to float) → Mul by a constant broadcast along one axis (or
+ * a scalar), npm run quantize's opset-9 form, become DequantizeLinear nodes (that axis, no zero
+ * point): the import-time kernel (build/micro/import-kernels.ts) then computes them in an
+ * optimised shared function instead of a top-level loop per tensor. Same value: an 8-bit
+ * integer converts to float32 exactly, so both are float32(x · s).
+ */
+export function castMulAsDequantize(graph: IrGraph): IrNode[] {
+  const reads = readers(graph.nodes);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const castOf = new Map<string, IrNode>();
+  for (const n of graph.nodes) {
+    const x = n.opType === 'Cast' && n.domain === '' ? graph.initializers.get(n.inputs[0] ?? '') : undefined;
+    if (x && (x.dtype === 'int8' || x.dtype === 'uint8') && n.attrs.get('to') === 1 && reads.get(n.outputs[0]!) === 1 && !outputs.has(n.outputs[0]!)) castOf.set(n.outputs[0]!, n);
+  }
+  if (castOf.size === 0) return graph.nodes;
+  const drop = new Set<IrNode>();
+  const out = graph.nodes.map((n) => {
+    if (n.opType !== 'Mul' || n.domain !== '' || n.inputs.length !== 2) return n;
+    const k = castOf.has(n.inputs[0]!) ? 0 : castOf.has(n.inputs[1]!) ? 1 : -1;
+    if (k < 0) return n;
+    const cast = castOf.get(n.inputs[k]!)!;
+    const x = graph.initializers.get(cast.inputs[0]!)!;
+    const scale = floatConst(graph, n.inputs[1 - k]);
+    if (!scale || scale.dims.length > x.dims.length) return n;
+    // The scale's non-1 dims, aligned right: at most one, equal to x's there (so the product keeps x's shape).
+    const offset = x.dims.length - scale.dims.length;
+    const axes = scale.dims.map((d, i) => [d, i + offset] as const).filter(([d]) => d !== 1);
+    if (axes.length > 1 || axes.some(([d, axis]) => x.dims[axis] !== d)) return n;
+    let name = `${n.outputs[0]}$scale`;
+    while (graph.initializers.has(name)) name += '_';
+    graph.initializers.set(name, { dtype: 'float32', dims: axes.length ? [axes[0]![0]] : [], data: Float32Array.from(scale.data as Float32Array) });
+    drop.add(cast);
+    const attrs = new Map(axes.length ? [['axis', axes[0]![1]] as [string, number]] : []);
+    return { name: n.name, opType: 'DequantizeLinear', domain: '', inputs: [cast.inputs[0]!, name], outputs: n.outputs, attrs };
+  });
+  return out.filter((n) => !drop.has(n));
+}

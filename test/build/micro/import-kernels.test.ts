@@ -74,6 +74,39 @@ describe('import-time dequantize and packing in shared module functions', () => 
     expect(worst).toBeLessThanOrEqual(1e-4);
   });
 
+  test.each([
+    { label: 'scales per output column [1, n]', scaleDims: [1, 40], rewritten: true },
+    { label: 'one scale', scaleDims: [], rewritten: true },
+    { label: 'a scale per element (not one axis): stays Cast → Mul', scaleDims: [96, 40], rewritten: false },
+  ])('Cast → Mul of int8 weights, $label: matches onnxruntime-node', async ({ scaleDims, rewritten }) => {
+    const r = new Random(scaleDims.length + 7);
+    const [k, n] = [96, 40];
+    const g = new GraphBuilder('cm');
+    g.input('x', 'float32', [1, k]);
+    g.initializer('wq', { dtype: 'int8', dims: [k, n], data: Int8Array.from({ length: k * n }, () => r.int(-127, 127)) });
+    const count = scaleDims.reduce((a, b) => a * b, 1);
+    g.initializer('scale', { dtype: 'float32', dims: scaleDims, data: Float32Array.from({ length: count }, () => 0.001 + r.next() * 0.02) });
+    g.node('Cast', ['wq'], ['wf'], { to: { int: 1 } });
+    g.node('Mul', ['wf', 'scale'], ['W']);
+    g.node('MatMul', ['x', 'W'], ['y']);
+    g.output('y', 'float32', [1, n]);
+    const bytes = new Uint8Array(g.encode(9));
+    const { source, metadata } = compileOnnxToModule(bytes, { name: 'cm' });
+    expect(metadata.ops.DequantizeLinear !== undefined).toBe(rewritten);
+    expect(importSection(source).includes('dequantize(')).toBe(rewritten);
+    const micro = await importMicroModule(source, 'cm');
+    const session = await ort.InferenceSession.create(bytes);
+    let worst = 0;
+    for (let i = 0; i < 30; i++) {
+      const x = Float32Array.from({ length: k }, () => r.next() * 4 - 2);
+      const want = (await session.run({ x: new ort.Tensor('float32', x, [1, k]) })).y!.data as Float32Array;
+      const got = micro.run({ x: { dtype: 'float32', dims: [1, k], data: x } }).y!.data as Float32Array;
+      for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(want[j]! - got[j]!));
+    }
+    await session.release();
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
   test('fp32 weights packed at build: the module carries no import kernel nor its warm-up', () => {
     const r = new Random(3);
     const g = new GraphBuilder('fp');
