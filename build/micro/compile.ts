@@ -8,7 +8,7 @@ import { decodeOnnx, nameUnnamedNodes, readOnnxModel, type ConstTensor, type DTy
 import { ARRAY_OF, jsString, ModuleWriter, resolveBudget, type CompileBudget, type Dim, type Value } from './module-writer.ts';
 import { deferRunOnlyConstants } from './lazy-constants.ts';
 import { precomputeImportWork } from './precompute.ts';
-import { dropUncalledImportKernels } from './import-kernels.ts';
+import { dropUncalledImportKernels, dropUnreadDequantized } from './import-kernels.ts';
 import { castMulAsDequantize, foldActivations } from './rewrite.ts';
 import { prepareOnnxGraph } from '../onnx/graph-prepass.ts';
 import { rewriteMlOutputs } from './rewrite-ml.ts';
@@ -552,6 +552,7 @@ function compileUnchecked(onnxBytes: Uint8Array, options: CompileOptions): Compi
   const prelude = [`const metadata = ${jsString(metadata)};`, 'const INPUTS = metadata.inputs;', 'const OUTPUTS = metadata.outputs;', RUNTIME_HELPERS].join('\n');
   const runLines = hoistNodeBlocks([...prologue, ...w.run], ['feeds'], true);
   const runText = [...runLines, ...results, ...branchFunctions].join('\n');
+  dropUnreadDequantized(w, runText);
   const precomputed = options.precompute === false ? { blocks: 0 } : precomputeImportWork(w, prelude, runText);
   dropUncalledImportKernels(w, [...w.init, runText].join('\n'));
   w.dropUnreadConstants([prelude, ...w.helpers.values(), ...w.buffers, ...w.init, runText].join('\n'));

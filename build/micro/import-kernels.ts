@@ -51,8 +51,84 @@ const PACK = [
   `for (let r = 0, f = new Float32Array(8); r < ${WARM_CALLS}; r++) packRow(f, 0, 1, f, 0, 1, 8);`,
 ].join('\n');
 
-const KERNELS = { dequantize: DEQUANTIZE, packRows: PACK } as const;
+const PACK_DEQUANTIZED = [
+  '// Packs integer weight rows as packRows does, dequantizing on the way (scale and zero point of row m: channel m % channels),',
+  '// so the float weights are written once, in their packed place (build/micro/import-kernels.ts).',
+  'function packRowDequantized(src, s, qs, dst, d, step, K, z, sc) {',
+  '  for (let q = 0; q < K; q++, s += qs, d += step) dst[d] = (src[s] - z) * sc;',
+  '}',
+  'function packRowsDequantized(src, rs, qs, dst, groups, rows, K, lanes, scale, zero, channels) {',
+  '  const main = rows - (rows % lanes);',
+  '  for (let g = 0; g < groups; g++) {',
+  '    for (let r = 0; r < rows; r++) {',
+  '      const block = r < main, m = g * rows + r, c = m % channels;',
+  '      const z = zero === null ? 0 : zero[c], sc = scale[c];',
+  '      const d = g * rows * K + (block ? ((r / lanes) | 0) * K * lanes + (r % lanes) : r * K);',
+  `      for (let q = 0; q < K; q += ${SPAN}) packRowDequantized(src, m * rs + q * qs, qs, dst, d + q * (block ? lanes : 1), block ? lanes : 1, Math.min(K - q, ${SPAN}), z, sc);`,
+  '    }',
+  '  }',
+  '}',
+  `for (let r = 0, q = new Int8Array(8), f = new Float32Array(8); r < ${WARM_CALLS}; r++) packRowDequantized(q, 0, 1, f, 0, 1, 8, 0, 0.5);`,
+].join('\n');
 
+const KERNELS = { dequantize: DEQUANTIZE, packRows: PACK, packRowsDequantized: PACK_DEQUANTIZED } as const;
+
+/** An import-time DequantizeLinear's operands (buffer names) and layout, by its output buffer. */
+export interface Dequantized {
+  x: string;
+  scale: string;
+  zero: string | null;
+  outer: number;
+  channels: number;
+  inner: number;
+}
+const DEQUANTIZED = new WeakMap<ModuleWriter, Map<string, Dequantized>>();
+
+/** Records that import-time buffer `y` holds `d` dequantized, so packing can read `d.x` instead. */
+export function noteDequantized(w: ModuleWriter, y: string, d: Dequantized): void {
+  const map = DEQUANTIZED.get(w) ?? new Map<string, Dequantized>();
+  map.set(y, d);
+  DEQUANTIZED.set(w, map);
+}
+
+/**
+ * The packing call for rows of `src` (row m, column q at m * rs + q * qs) dequantizing from the
+ * integers where `src` is an import-time DequantizeLinear result whose scale depends on the row
+ * only; undefined otherwise. The DequantizeLinear block is then dropped if nothing else reads
+ * its result (`dropUnreadDequantized`).
+ */
+export function packDequantizedCall(w: ModuleWriter, src: string, rs: number, qs: number, dst: string, groups: number, rows: number, K: number, lanes: number): string | undefined {
+  const d = DEQUANTIZED.get(w)?.get(src);
+  if (!d) return undefined;
+  const M = groups * rows;
+  // Channel of element (m, q) = floor(i / inner) % channels, i = m * rs + q * qs: a function of m alone, m % channels.
+  const byRow = d.channels === 1 || (qs === 1 && rs === K && d.inner === K) || (rs === 1 && qs === M && d.inner === 1 && d.channels === M);
+  if (!byRow) return undefined;
+  const fn = importKernel(w, 'packRowsDequantized');
+  return `${fn}(${d.x}, ${rs}, ${qs}, ${dst}, ${groups}, ${rows}, ${K}, ${lanes}, ${d.scale}, ${d.zero ?? 'null'}, ${d.channels});`;
+}
+
+/**
+ * Drops import-time dequantize blocks whose result nothing reads any more (packing read the
+ * integers instead) and those results' buffers. `rest`: the module text outside the import
+ * section (run(), its functions).
+ */
+export function dropUnreadDequantized(w: ModuleWriter, rest: string): void {
+  const map = DEQUANTIZED.get(w);
+  if (!map) return;
+  for (const y of map.keys()) {
+    const name = new RegExp(`(?<![\\w$])${y.replace('$', '\\$')}(?![\\w$])`);
+    const blocks: Array<[number, number]> = [];
+    for (let i = 0; i < w.init.length; i++) if (w.init[i] === '{') blocks.push([i, (i = w.init.indexOf('}', i))]);
+    const mine = blocks.find(([a, b]) => w.init.slice(a, b).some((l) => name.test(l)) && w.init.slice(a, b).some((l) => /(?<![\w$])dequantize\(/.test(l)));
+    if (!mine) continue;
+    const others = [...w.init.slice(0, mine[0]), ...w.init.slice(mine[1] + 1), rest, ...w.helpers.values()];
+    if (others.some((l) => name.test(l))) continue;
+    w.init.splice(mine[0], mine[1] - mine[0] + 1);
+    const at = w.buffers.findIndex((l) => l.startsWith(`const ${y} = new `));
+    if (at >= 0) w.buffers.splice(at, 1);
+  }
+}
 /** Registers an import-time kernel with the module; returns the function to call. */
 export function importKernel(w: ModuleWriter, kind: keyof typeof KERNELS): string {
   return w.helper(kind, KERNELS[kind]);

@@ -4,7 +4,7 @@
 // scalar code: V8 does not vectorise, so the win is fewer loads and stores per multiply-add
 // (about 2 GMAC/s on the machines we bench; the register-tiled conv lives in ops-nn.ts), or
 // fewer multiply-adds (constant matrices of few non-zeros, `sparseRows`).
-import { importKernel } from './import-kernels.ts';
+import { importKernel, packDequantizedCall } from './import-kernels.ts';
 import type { Dim, ModuleWriter } from './module-writer.ts';
 
 /** Output channels computed together by the blocked conv and dense kernels (one register each). */
@@ -42,9 +42,11 @@ export function importBuffer(w: ModuleWriter, ctor: 'Float32Array' | 'Float64Arr
 export function packRows(w: ModuleWriter, src: string, groups: number, rowsPerGroup: number, K: number, maxLanes: number, transposed = false): string {
   const lanes = Math.min(maxLanes, rowsPerGroup);
   // The loop is a shared module function (build/micro/import-kernels.ts): top-level code runs interpreted.
-  const pack = importKernel(w, 'packRows');
   const [rs, qs] = transposed ? [1, groups * rowsPerGroup] : [K, 1];
-  return importBuffer(w, 'Float32Array', groups * rowsPerGroup * K, (name) => [`${pack}(${src}, ${rs}, ${qs}, ${name}, ${groups}, ${rowsPerGroup}, ${K}, ${lanes});`]);
+  // Rows of dequantized integers are packed from the integers: the float weights written once.
+  return importBuffer(w, 'Float32Array', groups * rowsPerGroup * K, (name) => [
+    packDequantizedCall(w, src, rs, qs, name, groups, rowsPerGroup, K, lanes) ?? `${importKernel(w, 'packRows')}(${src}, ${rs}, ${qs}, ${name}, ${groups}, ${rowsPerGroup}, ${K}, ${lanes});`,
+  ]);
 }
 
 /**

@@ -5,7 +5,7 @@ import { MicroCompileError, ORT_FALLBACK_HINT, type MicroCompileErrorCode } from
 import { dtypeFromCode, type AttrValue, type ConstTensor, type DType, type IrNode } from './model-ir.ts';
 import { blockedBagLines } from './embedding-bag.ts';
 import { packedGemmLines } from './gemm-kernels.ts';
-import { importKernel } from './import-kernels.ts';
+import { importKernel, noteDequantized } from './import-kernels.ts';
 import { PACK_FROM, sparseCount, sparseRows } from './kernels.ts';
 import { literal, quoted, type Dim, type Lazy, type ModuleWriter, type Value } from './module-writer.ts';
 
@@ -689,6 +689,7 @@ export const BASE_EMITTERS: Record<string, OpEmitter> = {
       // Weights: a shared module function, as top-level code runs interpreted (build/micro/import-kernels.ts);
       // small tensors keep the inline loop (fewer module bytes, little work).
       ctx.w.emit(`${importKernel(ctx.w, 'dequantize')}(${x.buf}, ${y.buf}, ${scale.buf}, ${zero ? zero.buf : 'null'}, ${p.outer}, ${p.channels}, ${p.inner});`);
+      if (typeof p.outer === 'number' && typeof p.channels === 'number' && typeof p.inner === 'number') noteDequantized(ctx.w, y.buf, { x: x.buf, scale: scale.buf, zero: zero ? zero.buf : null, outer: p.outer, channels: p.channels, inner: p.inner });
       return;
     }
     if (p.perTensor) {

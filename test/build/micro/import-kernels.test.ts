@@ -20,13 +20,16 @@ interface Case {
   dtype: 'int8' | 'uint8';
   /** Per-channel axis of B, or per-tensor. */
   axis: number | null;
+  /** Packed straight from the integers (the scale depends on the packed row only), else dequantized, then packed. */
+  fused: boolean;
 }
 
 const CASES: Case[] = [
-  { label: 'MatMul, int8 per output channel (axis 1), zero points', k: 96, n: 40, transB: false, dtype: 'int8', axis: 1 },
-  { label: 'Gemm transB, int8 per output channel (axis 0)', k: 128, n: 32, transB: true, dtype: 'int8', axis: 0 },
-  { label: 'MatMul, uint8 per tensor over 2+ spans, rows longer than a span, a partial lane block', k: 4500, n: 9, transB: false, dtype: 'uint8', axis: null },
-  { label: 'Gemm transB, per tensor, rows longer than a span', k: 5000, n: 12, transB: true, dtype: 'int8', axis: null },
+  { label: 'MatMul, int8 per output channel (axis 1), zero points', k: 96, n: 40, transB: false, dtype: 'int8', axis: 1, fused: true },
+  { label: 'Gemm transB, int8 per output channel (axis 0)', k: 128, n: 32, transB: true, dtype: 'int8', axis: 0, fused: true },
+  { label: 'MatMul, uint8 per tensor over 2+ spans, rows longer than a span, a partial lane block', k: 4500, n: 9, transB: false, dtype: 'uint8', axis: null, fused: true },
+  { label: 'Gemm transB, per tensor, rows longer than a span', k: 5000, n: 12, transB: true, dtype: 'int8', axis: null, fused: true },
+  { label: 'MatMul, int8 per input row (axis 0): dequantized, then packed', k: 96, n: 40, transB: false, dtype: 'int8', axis: 0, fused: false },
 ];
 
 function graph(r: Random, c: Case): Uint8Array {
@@ -56,8 +59,15 @@ describe('import-time dequantize and packing in shared module functions', () => 
     const bytes = graph(r, c);
     const { source } = compileOnnxToModule(bytes, { name: c.label });
     const init = importSection(source);
-    expect(init).toMatch(/(?<![\w$])dequantize\(/);
-    expect(init).toMatch(/(?<![\w$])packRows\(/);
+    if (c.fused) {
+      expect(init).toMatch(/(?<![\w$])packRowsDequantized\(/);
+      // The float weights only in their packed buffer: no dequantized copy.
+      expect(init).not.toMatch(/(?<![\w$])dequantize\(/);
+      expect(source.match(new RegExp(`new Float32Array\\(${c.k * c.n}\\)`, 'g'))?.length).toBe(1);
+    } else {
+      expect(init).toMatch(/(?<![\w$])dequantize\(/);
+      expect(init).toMatch(/(?<![\w$])packRows\(/);
+    }
     // Every per-element loop of import time lives in a function (the old code looped here).
     expect(init).not.toMatch(/\bfor \(/);
     const micro = await importMicroModule(source, c.label);
@@ -93,7 +103,7 @@ describe('import-time dequantize and packing in shared module functions', () => 
     const bytes = new Uint8Array(g.encode(9));
     const { source, metadata } = compileOnnxToModule(bytes, { name: 'cm' });
     expect(metadata.ops.DequantizeLinear !== undefined).toBe(rewritten);
-    expect(importSection(source).includes('dequantize(')).toBe(rewritten);
+    expect(/(?<![\w$])(?:dequantize|packRowsDequantized)\(/.test(importSection(source))).toBe(rewritten);
     const micro = await importMicroModule(source, 'cm');
     const session = await ort.InferenceSession.create(bytes);
     let worst = 0;
