@@ -282,6 +282,23 @@ const gru: OpEmitter = (ctx) => {
   const ix = indexers(r);
   const [h0] = r.initial;
   const G = 3 * H;
+  // One direction's loop over batch and time around `step` (lines indented for the time loop, x at xb).
+  const emitDirection = (d: number, step: readonly string[]) =>
+    w.emit(
+      `// direction ${d}${r.reverse[d] ? ' (reverse)' : ''}`,
+      `for (let b = 0; b < ${batch}; b++) {`,
+      `  ${stepsLines(r)}`,
+      `  for (let j = 0; j < ${H}; j++) ${h}[j] = ${h0 ? `${h0.buf}[${ix.state(d, 'b')} + j]` : '0'};`,
+      `  for (let s = 0; s < len; s++) {`,
+      `    const t = ${r.reverse[d] ? 'len - 1 - s' : 's'};`,
+      `    const xb = ${ix.x('t', 'b')};`,
+      ...step,
+      ...(Y ? [`    const yb = ${ix.y('t', d, 'b')};`, `    for (let j = 0; j < ${H}; j++) ${Y.buf}[yb + j] = ${h}[j];`] : []),
+      `  }`,
+      ...(Y ? [`  for (let t = len; t < ${T}; t++) ${Y.buf}.fill(0, ${ix.y('t', d, 'b')}, ${ix.y('t', d, 'b')} + ${H});`] : []),
+      ...(Yh ? [`  for (let j = 0; j < ${H}; j++) ${Yh.buf}[${ix.state(d, 'b')} + j] = ${h}[j];`] : []),
+      `}`,
+    );
   for (let d = 0; d < dirs; d++) {
     const [f, g] = fns[d]! as [Activation, Activation];
     if (p && accH) {
@@ -300,21 +317,7 @@ const gru: OpEmitter = (ctx) => {
         `  ${h}[j] = (1 - z) * n + z * ${h}[j];`,
         `}`,
       ];
-      w.emit(
-        `// direction ${d}${r.reverse[d] ? ' (reverse)' : ''}`,
-        `for (let b = 0; b < ${batch}; b++) {`,
-        `  ${stepsLines(r)}`,
-        `  for (let j = 0; j < ${H}; j++) ${h}[j] = ${h0 ? `${h0.buf}[${ix.state(d, 'b')} + j]` : '0'};`,
-        `  for (let s = 0; s < len; s++) {`,
-        `    const t = ${r.reverse[d] ? 'len - 1 - s' : 's'};`,
-        `    const xb = ${ix.x('t', 'b')};`,
-        ...step.map((l) => `    ${l}`),
-        ...(Y ? [`    const yb = ${ix.y('t', d, 'b')};`, `    for (let j = 0; j < ${H}; j++) ${Y.buf}[yb + j] = ${h}[j];`] : []),
-        `  }`,
-        ...(Y ? [`  for (let t = len; t < ${T}; t++) ${Y.buf}.fill(0, ${ix.y('t', d, 'b')}, ${ix.y('t', d, 'b')} + ${H});`] : []),
-        ...(Yh ? [`  for (let j = 0; j < ${H}; j++) ${Yh.buf}[${ix.state(d, 'b')} + j] = ${h}[j];`] : []),
-        `}`,
-      );
+      emitDirection(d, step.map((l) => `    ${l}`));
       continue;
     }
     const wb = (j: string) => (B ? `${B.buf}[${d * 2 * G} + ${j}]` : '0');
@@ -327,14 +330,7 @@ const gru: OpEmitter = (ctx) => {
           `      a += ${rh}[j] * u;`,
         ]
       : [`      a += ${rb('j')};`, `      for (let k = 0; k < ${H}; k++) a += ${rh}[k] * ${h}[k] * ${R.buf}[rr + k];`];
-    w.emit(
-      `// direction ${d}${r.reverse[d] ? ' (reverse)' : ''}`,
-      `for (let b = 0; b < ${batch}; b++) {`,
-      `  ${stepsLines(r)}`,
-      `  for (let j = 0; j < ${H}; j++) ${h}[j] = ${h0 ? `${h0.buf}[${ix.state(d, 'b')} + j]` : '0'};`,
-      `  for (let s = 0; s < len; s++) {`,
-      `    const t = ${r.reverse[d] ? 'len - 1 - s' : 's'};`,
-      `    const xb = ${ix.x('t', 'b')};`,
+    emitDirection(d, [
       // z and r rows, then the reset gate r (kept in rh), then the candidate rows.
       ...gateRows(r, d, 3, '0', String(2 * H), acc, h, 'xb').map((l) => `    ${l}`),
       `    for (let j = 0; j < ${H}; j++) ${rh}[j] = ${f(clipped(r, `${acc}[${H} + j]`))};`,
@@ -351,12 +347,7 @@ const gru: OpEmitter = (ctx) => {
       `      const n = ${g(clipped(r, `${acc}[${2 * H} + j]`))};`,
       `      ${h}[j] = (1 - z) * n + z * ${h}[j];`,
       `    }`,
-      ...(Y ? [`    const yb = ${ix.y('t', d, 'b')};`, `    for (let j = 0; j < ${H}; j++) ${Y.buf}[yb + j] = ${h}[j];`] : []),
-      `  }`,
-      ...(Y ? [`  for (let t = len; t < ${T}; t++) ${Y.buf}.fill(0, ${ix.y('t', d, 'b')}, ${ix.y('t', d, 'b')} + ${H});`] : []),
-      ...(Yh ? [`  for (let j = 0; j < ${H}; j++) ${Yh.buf}[${ix.state(d, 'b')} + j] = ${h}[j];`] : []),
-      `}`,
-    );
+    ]);
   }
 };
 
